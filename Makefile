@@ -1,0 +1,54 @@
+# crm: PGXS build.  `make && make install` builds against the pg_config on
+# PATH (or PG_CONFIG=...); tools/dev.sh wraps the whole cycle (see README).
+
+EXTENSION   = crm
+EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big  = crm
+OBJS        = src/crm.o src/idparse.o src/identifier.o src/pesel.o src/nip.o src/regon.o
+
+DATA        = $(wildcard crm--*.sql)
+DOCS        = $(wildcard doc/*.md)
+
+# pg_regress tests (sql/ + expected/), in order; each stands alone
+REGRESS      = setup pesel nip regon identifier_ops identifier_unicode identifier_encoding catalog
+REGRESS_OPTS = --load-extension=crm
+
+PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"'
+# -Wextra on our code; PostgreSQL 15's own headers trip -Wunused-parameter
+PG_CFLAGS   = -Wextra -Wno-unused-parameter $(CRM_CFLAGS)
+SHLIB_LINK  = $(ICU_LIBS)
+
+EXTRA_CLEAN = fuzz/fuzz_idparse fuzz/smoke_idparse bench/gen_pesel
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+ifneq ($(with_icu),yes)
+$(error crm needs a PostgreSQL built with ICU (--with-icu))
+endif
+
+# The parser is plain C: the fuzz targets build it outside the server.
+FUZZ_SRC = fuzz/fuzz_idparse.c src/idparse.c
+FUZZ_RUNS ?= 10000000
+
+fuzz/fuzz_idparse: $(FUZZ_SRC) src/idparse.h
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-Isrc -o $@ $(FUZZ_SRC) $(ICU_LIBS)
+
+fuzz/smoke_idparse: $(FUZZ_SRC) fuzz/smoke_main.c src/idparse.h
+	$(CC) -g -O1 -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-Isrc -o $@ $(FUZZ_SRC) fuzz/smoke_main.c $(ICU_LIBS)
+
+# libFuzzer, coverage-guided: make fuzz FUZZ_RUNS=10000000
+fuzz: fuzz/fuzz_idparse
+	mkdir -p fuzz/corpus
+	fuzz/fuzz_idparse -runs=$(FUZZ_RUNS) -max_len=64 -print_final_stats=1 \
+		fuzz/corpus fuzz/seeds
+
+# a quick deterministic run of the same checks with gcc, part of the tests
+fuzz-smoke: fuzz/smoke_idparse
+	fuzz/smoke_idparse 2000000
+
+.PHONY: fuzz fuzz-smoke

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# tools/dev.sh: build crm and run it in a throwaway PostgreSQL cluster.
+#
+#   tools/dev.sh demo      the product on a small realistic sample (tools/demo.sql)
+#   tools/dev.sh test      the whole test suite; exits non-zero on any failure
+#   tools/dev.sh bench     the benchmarks of bench/ (long; not part of test)
+#   tools/dev.sh fuzz [N]  libFuzzer on the identifier parsers, N inputs (default 10 million)
+#   tools/dev.sh psql      an interactive psql on a fresh cluster with crm installed
+#
+# Works on a fresh Debian 12 as root: missing packages come from apt-get.  As
+# root the server runs as the OS user "postgres"; as an ordinary user it runs
+# as that user, and installing the extension needs sudo.  The cluster lives in
+# a temporary directory, listens only on a Unix socket there, and is stopped
+# and removed on exit.  PG_CONFIG selects the server (default: PostgreSQL 15).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PACKAGES="postgresql-15 postgresql-server-dev-15 libicu-dev make gcc libc6-dev"
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'tools/dev.sh: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"
+	elif command -v sudo >/dev/null; then sudo "$@"
+	else die "need root for: $* (run as root, or install sudo)"
+	fi
+}
+
+ensure_packages() {
+	local missing=()
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$pkg")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	say "installing ${missing[*]}"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build_and_install() {
+	say "building and installing crm"
+	make -s PG_CONFIG="$PG_CONFIG" CRM_CFLAGS=-Werror >/dev/null
+	as_root make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+}
+
+free_port() {
+	local port
+	for port in $(seq 54329 54999); do
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
+			[ ! -e "/tmp/.s.PGSQL.$port" ] && [ ! -e "/var/run/postgresql/.s.PGSQL.$port" ]; then
+			echo "$port"; return 0
+		fi
+	done
+	die "no free port in 54329-54999"
+}
+
+# Start a cluster; export PGHOST/PGPORT/PGUSER/PGDATABASE; stop it on exit.
+start_cluster() {
+	local bindir run_as=()
+	bindir=$("$PG_CONFIG" --bindir)
+	SANDBOX=$(mktemp -d /tmp/crm-pg.XXXXXX)
+	chmod 755 "$SANDBOX"
+	if [ "$(id -u)" = 0 ]; then
+		chown postgres: "$SANDBOX"
+		run_as=(runuser -u postgres --)
+	fi
+	PORT=$(free_port)
+	trap stop_cluster EXIT
+	say "starting a throwaway cluster in $SANDBOX (port $PORT)"
+	"${run_as[@]}" "$bindir/initdb" -D "$SANDBOX/data" -U postgres -A trust \
+		-E UTF8 --locale=C.UTF-8 >"$SANDBOX/initdb.log" 2>&1 ||
+		{ cat "$SANDBOX/initdb.log"; die "initdb failed"; }
+	"${run_as[@]}" "$bindir/pg_ctl" -D "$SANDBOX/data" -l "$SANDBOX/server.log" -w \
+		-o "-c listen_addresses='' -c unix_socket_directories='$SANDBOX' -p $PORT -c fsync=off" \
+		start >/dev/null || { cat "$SANDBOX/server.log"; die "server did not start"; }
+	STOP_CMD=("${run_as[@]}" "$bindir/pg_ctl" -D "$SANDBOX/data" -m fast -w stop)
+	export PGHOST=$SANDBOX PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
+}
+
+stop_cluster() {
+	local rc=$?
+	if [ -n "${STOP_CMD:-}" ]; then
+		"${STOP_CMD[@]}" >/dev/null 2>&1 || true
+		rm -rf "$SANDBOX"
+	fi
+	exit $rc
+}
+
+psql_run() { "$("$PG_CONFIG" --bindir)/psql" -X -v ON_ERROR_STOP=1 "$@"; }
+
+cmd=${1:-}
+[ -n "$cmd" ] || { sed -n '2,16p' "$0"; exit 2; }
+shift
+
+ensure_packages $PACKAGES
+case "$cmd" in
+	demo)
+		build_and_install
+		start_cluster
+		say "running tools/demo.sql"
+		psql_run -q -f tools/demo.sql
+		;;
+	test)
+		build_and_install
+		say "parser fuzz smoke test (gcc, ASan + UBSan)"
+		make -s PG_CONFIG="$PG_CONFIG" fuzz-smoke
+		start_cluster
+		say "pg_regress"
+		make -s PG_CONFIG="$PG_CONFIG" installcheck ENCODING=UTF8 NO_LOCALE=1 ||
+			{ cat regression.diffs 2>/dev/null | head -200; exit 1; }
+		;;
+	bench)
+		build_and_install
+		start_cluster
+		export PG_BINDIR
+		PG_BINDIR=$("$PG_CONFIG" --bindir)
+		for b in bench/*.sh; do
+			say "$b"
+			SANDBOX=$SANDBOX bash "$b" "$@"
+		done
+		;;
+	fuzz)
+		ensure_packages clang libclang-rt-14-dev
+		make -s PG_CONFIG="$PG_CONFIG" fuzz FUZZ_RUNS="${1:-10000000}"
+		;;
+	psql)
+		build_and_install
+		start_cluster
+		psql_run -c 'CREATE EXTENSION crm'
+		"$("$PG_CONFIG" --bindir)/psql" -X
+		;;
+	*)
+		die "unrecognized command \"$cmd\" (demo, test, bench, fuzz, psql)"
+		;;
+esac
