@@ -52,3 +52,12 @@ fuzz-smoke: fuzz/smoke_idparse
 	fuzz/smoke_idparse 2000000
 
 .PHONY: fuzz fuzz-smoke
+
+# the README's two commands (tools/dev.sh also works where make is missing)
+demo:
+	tools/dev.sh demo
+
+test:
+	tools/dev.sh test
+
+.PHONY: demo test

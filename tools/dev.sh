@@ -61,8 +61,7 @@ free_port() {
 
 # Start a cluster; export PGHOST/PGPORT/PGUSER/PGDATABASE; stop it on exit.
 start_cluster() {
-	local bindir run_as=()
-	bindir=$("$PG_CONFIG" --bindir)
+	local run_as=()
 	SANDBOX=$(mktemp -d /tmp/crm-pg.XXXXXX)
 	chmod 755 "$SANDBOX"
 	if [ "$(id -u)" = 0 ]; then
@@ -72,13 +71,13 @@ start_cluster() {
 	PORT=$(free_port)
 	trap stop_cluster EXIT
 	say "starting a throwaway cluster in $SANDBOX (port $PORT)"
-	"${run_as[@]}" "$bindir/initdb" -D "$SANDBOX/data" -U postgres -A trust \
+	"${run_as[@]}" "$PG_BINDIR/initdb" -D "$SANDBOX/data" -U postgres -A trust \
 		-E UTF8 --locale=C.UTF-8 >"$SANDBOX/initdb.log" 2>&1 ||
 		{ cat "$SANDBOX/initdb.log"; die "initdb failed"; }
-	"${run_as[@]}" "$bindir/pg_ctl" -D "$SANDBOX/data" -l "$SANDBOX/server.log" -w \
+	"${run_as[@]}" "$PG_BINDIR/pg_ctl" -D "$SANDBOX/data" -l "$SANDBOX/server.log" -w \
 		-o "-c listen_addresses='' -c unix_socket_directories='$SANDBOX' -p $PORT -c fsync=off" \
 		start >/dev/null || { cat "$SANDBOX/server.log"; die "server did not start"; }
-	STOP_CMD=("${run_as[@]}" "$bindir/pg_ctl" -D "$SANDBOX/data" -m fast -w stop)
+	STOP_CMD=("${run_as[@]}" "$PG_BINDIR/pg_ctl" -D "$SANDBOX/data" -m fast -w stop)
 	export PGHOST=$SANDBOX PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
 }
 
@@ -91,19 +90,20 @@ stop_cluster() {
 	exit $rc
 }
 
-psql_run() { "$("$PG_CONFIG" --bindir)/psql" -X -v ON_ERROR_STOP=1 "$@"; }
-
 cmd=${1:-}
 [ -n "$cmd" ] || { sed -n '2,16p' "$0"; exit 2; }
 shift
 
 ensure_packages $PACKAGES
+PG_BINDIR=$("$PG_CONFIG" --bindir)
+export PG_BINDIR
 case "$cmd" in
 	demo)
 		build_and_install
 		start_cluster
 		say "running tools/demo.sql"
-		psql_run -q -f tools/demo.sql
+		# unbuffered, so that errors show where they happen
+		stdbuf -o0 "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -f tools/demo.sql 2>&1
 		;;
 	test)
 		build_and_install
@@ -117,8 +117,6 @@ case "$cmd" in
 	bench)
 		build_and_install
 		start_cluster
-		export PG_BINDIR
-		PG_BINDIR=$("$PG_CONFIG" --bindir)
 		for b in bench/*.sh; do
 			say "$b"
 			SANDBOX=$SANDBOX bash "$b" "$@"
@@ -131,8 +129,8 @@ case "$cmd" in
 	psql)
 		build_and_install
 		start_cluster
-		psql_run -c 'CREATE EXTENSION crm'
-		"$("$PG_CONFIG" --bindir)/psql" -X
+		"$PG_BINDIR/psql" -X -c 'CREATE EXTENSION crm' -c 'ALTER DATABASE postgres SET search_path = "$user", public, crm'
+		"$PG_BINDIR/psql" -X
 		;;
 	*)
 		die "unrecognized command \"$cmd\" (demo, test, bench, fuzz, psql)"

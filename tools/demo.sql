@@ -1,0 +1,79 @@
+-- tools/demo.sql: crm on a small realistic sample (run by tools/dev.sh demo)
+\set VERBOSITY default
+\pset footer off
+SET client_min_messages = warning;
+
+CREATE EXTENSION crm;
+-- the operators of crm's types live in schema crm
+SET search_path = public, crm;
+
+\echo
+\echo '== An import from a broker''s spreadsheet: identifiers as people typed them'
+CREATE TABLE import_row (line int, name text, pesel text, nip text, regon text);
+INSERT INTO import_row VALUES
+    (1,  'Katarzyna Wiśniewska',             '90031212347',       NULL,               NULL),
+    (2,  'Kasia Wiśniewska',                 E'900312\u00A012347', NULL,              NULL),
+    (3,  'Piotr Zieliński',                  '79112305677',       NULL,               NULL),
+    (4,  'Piotr Zielinski',                  '79112305676',       NULL,               NULL),
+    (5,  'Zuzanna Lewandowska',              '03260104820',       NULL,               NULL),
+    (6,  'Andrzej Kamiński',                 '620830-11151',      NULL,               NULL),
+    (7,  'Małgorzata Wójcik',                '95023100000',       NULL,               NULL),
+    (8,  'John Smith',                       NULL,                NULL,               NULL),
+    (9,  'Kowalczyk i Wspólnicy sp.j.',      NULL,                'PL 526-000-12-46', '123456785'),
+    (10, 'KOWALCZYK I WSPOLNICY SPÓŁKA JAWNA', NULL,              '5260001246',       '123 456 785'),
+    (11, 'Kowalczyk i Wspólnicy, oddz. Kraków', NULL,             '526 000 12 46',    '12345678512347'),
+    (12, 'Agro-Pol S.A.',                    NULL,                E'777\u2013000\u201328\u201395', '732295135'),
+    (13, 'Transbud sp. z o.o.',              NULL,                '123-456-00-20',    '12345678X');
+
+\echo
+\echo '== 1. Which values are valid?  crm.is_valid_* never raises: made for cleaning imports'
+SELECT line, name, pesel, crm.is_valid_pesel(pesel) AS pesel_ok,
+       nip, crm.is_valid_nip(nip) AS nip_ok, regon, crm.is_valid_regon(regon) AS regon_ok
+FROM import_row ORDER BY line;
+
+\echo
+\echo '== 2. Valid rows go into typed columns, in canonical form; PESEL gives birth date and sex'
+CREATE TABLE person (line int, name text, pesel crm.pesel);
+INSERT INTO person
+    SELECT line, name, pesel::crm.pesel FROM import_row
+    WHERE regon IS NULL AND nip IS NULL AND (pesel IS NULL OR crm.is_valid_pesel(pesel));
+SELECT line, name, pesel, crm.pesel_birth_date(pesel) AS born, crm.pesel_sex(pesel) AS sex
+FROM person ORDER BY line;
+
+CREATE TABLE company (line int, name text, nip crm.nip, regon crm.regon);
+INSERT INTO company
+    SELECT line, name, nip::crm.nip, regon::crm.regon FROM import_row
+    WHERE nip IS NOT NULL AND crm.is_valid_nip(nip) AND crm.is_valid_regon(regon);
+SELECT line, name, nip, crm.nip_format(nip) AS nip_formatted, regon, crm.regon_base(regon) AS company_regon
+FROM company ORDER BY line;
+
+\echo
+\echo '== 3. Duplicates the typing hid: the same identifier written differently'
+SELECT pesel, string_agg(format('%s (line %s)', name, line), ', ' ORDER BY line) AS records
+FROM person WHERE pesel IS NOT NULL GROUP BY pesel HAVING count(*) > 1;
+SELECT nip, string_agg(format('%s (line %s)', name, line), ', ' ORDER BY line) AS records
+FROM company GROUP BY nip HAVING count(*) > 1;
+\echo 'A local unit''s 14-digit REGON leads to its company:'
+SELECT crm.regon_base(regon) AS company_regon, count(*) AS records, string_agg(regon::text, ', ') AS regons
+FROM company GROUP BY 1 ORDER BY 1;
+
+\echo
+\echo '== 4. Invalid input is refused (SQLSTATE 22P02) with what is wrong and how to fix it'
+\set ON_ERROR_STOP 0
+SELECT '79112305676'::crm.pesel;
+SELECT '95023100000'::crm.pesel;
+SELECT 'PL 123-456-00-20'::crm.nip;
+SELECT '12345678X'::crm.regon;
+SELECT '12345678412341'::crm.regon;
+\set ON_ERROR_STOP 1
+
+\echo
+\echo '== 5. A unique index sees through formatting: the second record is refused'
+CREATE TABLE registry (pesel crm.pesel PRIMARY KEY, name text);
+INSERT INTO registry VALUES ('90031212347', 'Katarzyna Wiśniewska');
+\set ON_ERROR_STOP 0
+INSERT INTO registry VALUES ('9003-1212-347', 'Kasia Wiśniewska');
+\set ON_ERROR_STOP 1
+
+\echo
+\echo 'Demo done.'
