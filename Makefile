@@ -5,21 +5,23 @@ EXTENSION   = crm
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big  = crm
-OBJS        = src/crm.o src/idparse.o src/identifier.o src/pesel.o src/nip.o src/regon.o
+OBJS        = src/crm.o src/unichar.o src/textinput.o src/idparse.o src/identifier.o \
+              src/pesel.o src/nip.o src/regon.o src/contactnorm.o src/contact.o
 
 DATA        = $(wildcard crm--*.sql)
 DOCS        = $(wildcard doc/*.md)
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
-REGRESS      = setup pesel nip regon identifier_ops identifier_unicode identifier_encoding catalog
+REGRESS      = setup pesel nip regon identifier_ops identifier_unicode identifier_encoding \
+               contact client linked delete_hide search security catalog
 REGRESS_OPTS = --load-extension=crm
 
-PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"'
+PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' $(ICU_CFLAGS)
 # -Wextra on our code; PostgreSQL 15's own headers trip -Wunused-parameter
 PG_CFLAGS   = -Wextra -Wno-unused-parameter $(CRM_CFLAGS)
 SHLIB_LINK  = $(ICU_LIBS)
 
-EXTRA_CLEAN = fuzz/fuzz_idparse fuzz/smoke_idparse bench/gen_pesel
+EXTRA_CLEAN = fuzz/fuzz_parsers fuzz/smoke_parsers bench/gen_pesel
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -30,26 +32,26 @@ $(error crm needs a PostgreSQL built with ICU (--with-icu))
 endif
 
 # The parser is plain C: the fuzz targets build it outside the server.
-FUZZ_SRC = fuzz/fuzz_idparse.c src/idparse.c
+FUZZ_SRC = fuzz/fuzz_parsers.c src/idparse.c src/unichar.c src/contactnorm.c
 FUZZ_RUNS ?= 10000000
 
-fuzz/fuzz_idparse: $(FUZZ_SRC) src/idparse.h
+fuzz/fuzz_parsers: $(FUZZ_SRC) src/idparse.h src/unichar.h src/contactnorm.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Isrc -o $@ $(FUZZ_SRC) $(ICU_LIBS)
 
-fuzz/smoke_idparse: $(FUZZ_SRC) fuzz/smoke_main.c src/idparse.h
+fuzz/smoke_parsers: $(FUZZ_SRC) fuzz/smoke_main.c src/idparse.h src/unichar.h src/contactnorm.h
 	$(CC) -g -O1 -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-Isrc -o $@ $(FUZZ_SRC) fuzz/smoke_main.c $(ICU_LIBS)
 
 # libFuzzer, coverage-guided: make fuzz FUZZ_RUNS=10000000
-fuzz: fuzz/fuzz_idparse
+fuzz: fuzz/fuzz_parsers
 	mkdir -p fuzz/corpus
-	fuzz/fuzz_idparse -runs=$(FUZZ_RUNS) -max_len=64 -print_final_stats=1 \
+	fuzz/fuzz_parsers -runs=$(FUZZ_RUNS) -max_len=64 -print_final_stats=1 \
 		fuzz/corpus fuzz/seeds
 
 # a quick deterministic run of the same checks with gcc, part of the tests
-fuzz-smoke: fuzz/smoke_idparse
-	fuzz/smoke_idparse 2000000
+fuzz-smoke: fuzz/smoke_parsers
+	fuzz/smoke_parsers 2000000
 
 .PHONY: fuzz fuzz-smoke
 

@@ -18,7 +18,14 @@ N=${N:-1000000}
 ROUNDS=${ROUNDS:-7}
 PSQL=("${PG_BINDIR:+$PG_BINDIR/}psql" -X -q -v ON_ERROR_STOP=1)
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
-DIR=${SANDBOX:-$(mktemp -d)}
+if [ -n "${SANDBOX:-}" ]; then
+	DIR=$SANDBOX
+else
+	# the server reads the file: make it reachable for another OS user
+	DIR=$(mktemp -d)
+	chmod 755 "$DIR"
+	trap 'rm -rf "$DIR"' EXIT
+fi
 DATA=$DIR/pesel_$N.txt
 
 cc -O2 -o gen_pesel gen_pesel.c

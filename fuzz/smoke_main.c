@@ -1,5 +1,5 @@
 /*
- * smoke_main.c: a deterministic driver for fuzz_idparse.c that needs no
+ * smoke_main.c: a deterministic driver for fuzz_parsers.c that needs no
  * libFuzzer, run by the test suite (make fuzz-smoke).  It feeds N inputs
  * made from a fixed-seed generator: random bytes, valid identifiers, and
  * valid identifiers with digits changed, separators and Unicode digits or
@@ -63,7 +63,8 @@ make_valid(CrmIdKind kind, char *out)
 
 static const char *const noise[] = {
 	" ", "-", "\xC2\xA0", "\xE2\x80\x93", "\xE2\x80\x8B", "\xEF\xBC\x91",	/* fullwidth 1 */
-	"\xD9\xA3", "PL", "pl", "x", "\xC3", "\xF0\x9F\x98\x80", "\t", "--", "0"
+	"\xD9\xA3", "PL", "pl", "x", "\xC3", "\xF0\x9F\x98\x80", "\t", "--", "0",
+	"+", "+48 ", "00", "(", ")", ".", "@", "@example.com", "jan.kowalski", "\xC5\x81"	/* Ł */
 };
 
 int

@@ -1,6 +1,11 @@
 --
 -- Databases that are not UTF-8: the parsers read the server encoding.
 --
+SELECT current_database() AS regress_db \gset
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS crm_latin2;
+DROP DATABASE IF EXISTS crm_sql_ascii;
+RESET client_min_messages;
 CREATE DATABASE crm_latin2 TEMPLATE template0 ENCODING 'LATIN2' LC_COLLATE 'C' LC_CTYPE 'C';
 CREATE DATABASE crm_sql_ascii TEMPLATE template0 ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C';
 
@@ -36,6 +41,6 @@ END
 $$;
 SELECT crm.is_valid_pesel(E'4405140\xFF1359') AS invalid_byte;
 
-\c contrib_regression
+\c :regress_db
 DROP DATABASE crm_latin2;
 DROP DATABASE crm_sql_ascii;

@@ -14,22 +14,10 @@
 
 #include "fmgr.h"
 #include "libpq/pqformat.h"
-#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
-#include <unicode/uchar.h>
-#include <unicode/utf8.h>
-
 #include "identifier.h"
-
-/*
- * Soft input errors (pg_input_is_valid) exist from PostgreSQL 16; before
- * that every input error is raised.
- */
-#if PG_VERSION_NUM < 160000
-#define errsave(context, ...) \
-	do { (void) (context); ereport(ERROR, __VA_ARGS__); } while (0)
-#endif
+#include "textinput.h"
 
 /* how the identifier is written in prose */
 static const char *
@@ -47,59 +35,6 @@ id_label(CrmIdKind kind)
 	return "?";
 }
 
-/*
- * The parser reads UTF-8.  ASCII is the same in every server encoding, so
- * only text with high-bit bytes in a database of another encoding is
- * converted (SQL_ASCII gives no guarantee; its bytes are read as UTF-8).
- */
-static const char *
-text_as_utf8(const char *str, size_t *len)
-{
-	int			encoding = GetDatabaseEncoding();
-	char	   *converted;
-
-	if (encoding == PG_UTF8 || encoding == PG_SQL_ASCII)
-		return str;
-	for (size_t k = 0; k < *len; k++)
-	{
-		if (IS_HIGHBIT_SET(str[k]))
-		{
-			converted = pg_server_to_any(str, (int) *len, PG_UTF8);
-			if (converted != str)
-				*len = strlen(converted);
-			return converted;
-		}
-	}
-	return str;
-}
-
-/* "x" (U+0078) where the character can be shown, else just U+0078 */
-static char *
-describe_character(int32 c)
-{
-	bool		visible;
-
-	if (c < 0x80)
-		visible = c > 0x20 && c < 0x7f;
-	else
-		visible = GetDatabaseEncoding() == PG_UTF8 && u_isgraph(c);
-
-	if (visible)
-	{
-		uint8_t		utf8[U8_MAX_LENGTH + 1];
-		int32_t		n = 0;
-		UBool		error = false;
-
-		U8_APPEND(utf8, n, U8_MAX_LENGTH, c, error);
-		if (!error)
-		{
-			utf8[n] = '\0';
-			return psprintf("\"%s\" (U+%04X)", (char *) utf8, (unsigned) c);
-		}
-	}
-	return psprintf("U+%04X", (unsigned) c);
-}
-
 /* errdetail for a parse or check failure; call inside ereport */
 static int
 identifier_errdetail(CrmIdKind kind, const CrmIdError *e)
@@ -111,11 +46,10 @@ identifier_errdetail(CrmIdKind kind, const CrmIdError *e)
 		case CRM_ID_OK:
 			break;
 		case CRM_ID_BAD_ENCODING:
-			return errdetail("Byte 0x%02X at position %d is not valid UTF-8.",
-							 (unsigned) e->codepoint, e->position);
+			return crm_errdetail_bad_byte(e->codepoint, e->position);
 		case CRM_ID_BAD_CHARACTER:
 			return errdetail("Character %s at position %d is not a digit.",
-							 describe_character(e->codepoint), e->position);
+							 crm_describe_character(e->codepoint), e->position);
 		case CRM_ID_BAD_SEPARATOR:
 			return errdetail("The dash at position %d does not stand between two digits.",
 							 e->position);
@@ -180,7 +114,7 @@ identifier_parse(CrmIdKind kind, const char *str, int64 *value,
 				 Node *escontext)
 {
 	size_t		len = strlen(str);
-	const char *utf8 = text_as_utf8(str, &len);
+	const char *utf8 = crm_text_as_utf8(str, &len);
 	CrmIdError	err;
 	int64_t		v;
 
@@ -274,7 +208,7 @@ identifier_is_valid(FunctionCallInfo fcinfo, CrmIdKind kind)
 {
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	size_t		len = VARSIZE_ANY_EXHDR(t);
-	const char *utf8 = text_as_utf8(VARDATA_ANY(t), &len);
+	const char *utf8 = crm_text_as_utf8(VARDATA_ANY(t), &len);
 	CrmIdError	err;
 	int64_t		value;
 

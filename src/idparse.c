@@ -21,8 +21,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include <unicode/uchar.h>
-#include <unicode/utf8.h>
+#include "unichar.h"
 
 static const int pesel_weights[10] = {1, 3, 7, 9, 1, 3, 7, 9, 1, 3};
 static const int nip_weights[9] = {6, 5, 7, 2, 3, 4, 5, 6, 7};
@@ -62,31 +61,6 @@ length_ok(CrmIdKind kind, int n)
 	return false;
 }
 
-static int
-decimal_digit(UChar32 c)
-{
-	if (c < 0x80)
-		return (c >= '0' && c <= '9') ? c - '0' : -1;
-	return u_isdigit(c) ? u_charDigitValue(c) : -1;
-}
-
-static bool
-is_space(UChar32 c)
-{
-	if (c < 0x80)
-		return c == ' ' || (c >= '\t' && c <= '\r');
-	return u_isUWhiteSpace(c) ||
-		u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT);
-}
-
-static bool
-is_dash(UChar32 c)
-{
-	if (c < 0x80)
-		return c == '-';
-	return u_charType(c) == U_DASH_PUNCTUATION || c == 0x2212;	/* minus sign */
-}
-
 static bool
 fail(CrmIdError *err, CrmIdStatus status)
 {
@@ -122,24 +96,18 @@ crm_id_parse(CrmIdKind kind, const char *str, size_t len,
 	while (i < length)
 	{
 		int32_t		start = i;
-		UChar32		c = s[i];
+		int32_t		c = crm_next_char(s, &i, length);
 		int			digit;
 
 		position++;
-		if (c < 0x80)
-			i++;
-		else
+		if (c < 0)
 		{
-			U8_NEXT(s, i, length, c);
-			if (c < 0)
-			{
-				err->position = position;
-				err->codepoint = s[start];
-				return fail(err, CRM_ID_BAD_ENCODING);
-			}
+			err->position = position;
+			err->codepoint = s[start];
+			return fail(err, CRM_ID_BAD_ENCODING);
 		}
 
-		digit = decimal_digit(c);
+		digit = crm_decimal_digit(c);
 		if (digit >= 0)
 		{
 			if (ndigits < CRM_ID_MAX_DIGITS)
@@ -150,14 +118,14 @@ crm_id_parse(CrmIdKind kind, const char *str, size_t len,
 			dash_allowed = true;
 			prefix_allowed = false;
 		}
-		else if (is_space(c))
+		else if (crm_is_space(c))
 			continue;
-		else if (is_dash(c) && dash_allowed)
+		else if (crm_is_dash(c) && dash_allowed)
 		{
 			if (pending_dash == 0)
 				pending_dash = position;
 		}
-		else if (is_dash(c))
+		else if (crm_is_dash(c))
 		{
 			err->position = position;
 			err->codepoint = c;

@@ -44,7 +44,8 @@ ensure_packages() {
 
 build_and_install() {
 	say "building and installing crm"
-	make -s PG_CONFIG="$PG_CONFIG" CRM_CFLAGS=-Werror >/dev/null
+	# warnings are errors here (PostgreSQL 15's headers are clean); CRM_CFLAGS= to relax
+	make -s PG_CONFIG="$PG_CONFIG" CRM_CFLAGS="${CRM_CFLAGS--Werror}" >/dev/null
 	as_root make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 }
 
@@ -63,19 +64,19 @@ free_port() {
 start_cluster() {
 	local run_as=()
 	SANDBOX=$(mktemp -d /tmp/crm-pg.XXXXXX)
-	chmod 755 "$SANDBOX"
+	trap stop_cluster EXIT
 	if [ "$(id -u)" = 0 ]; then
 		chown postgres: "$SANDBOX"
-		run_as=(runuser -u postgres --)
+		# from a directory the postgres user may enter
+		run_as=(env -C / runuser -u postgres --)
 	fi
 	PORT=$(free_port)
-	trap stop_cluster EXIT
 	say "starting a throwaway cluster in $SANDBOX (port $PORT)"
 	"${run_as[@]}" "$PG_BINDIR/initdb" -D "$SANDBOX/data" -U postgres -A trust \
 		-E UTF8 --locale=C.UTF-8 >"$SANDBOX/initdb.log" 2>&1 ||
 		{ cat "$SANDBOX/initdb.log"; die "initdb failed"; }
 	"${run_as[@]}" "$PG_BINDIR/pg_ctl" -D "$SANDBOX/data" -l "$SANDBOX/server.log" -w \
-		-o "-c listen_addresses='' -c unix_socket_directories='$SANDBOX' -p $PORT -c fsync=off" \
+		-o "-c listen_addresses='' -c unix_socket_directories='$SANDBOX' -c unix_socket_permissions=0700 -p $PORT -c fsync=off" \
 		start >/dev/null || { cat "$SANDBOX/server.log"; die "server did not start"; }
 	STOP_CMD=("${run_as[@]}" "$PG_BINDIR/pg_ctl" -D "$SANDBOX/data" -m fast -w stop)
 	export PGHOST=$SANDBOX PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
@@ -85,14 +86,18 @@ stop_cluster() {
 	local rc=$?
 	if [ -n "${STOP_CMD:-}" ]; then
 		"${STOP_CMD[@]}" >/dev/null 2>&1 || true
+	fi
+	if [ -n "${SANDBOX:-}" ]; then
 		rm -rf "$SANDBOX"
 	fi
 	exit $rc
 }
 
 cmd=${1:-}
-[ -n "$cmd" ] || { sed -n '2,16p' "$0"; exit 2; }
-shift
+case "$cmd" in
+	demo|test|bench|fuzz|psql) shift ;;
+	*) sed -n '2,15p' "$0"; [ -z "$cmd" ] || die "unrecognized command \"$cmd\""; exit 2 ;;
+esac
 
 ensure_packages $PACKAGES
 PG_BINDIR=$("$PG_CONFIG" --bindir)
@@ -131,8 +136,5 @@ case "$cmd" in
 		start_cluster
 		"$PG_BINDIR/psql" -X -c 'CREATE EXTENSION crm' -c 'ALTER DATABASE postgres SET search_path = "$user", public, crm'
 		"$PG_BINDIR/psql" -X
-		;;
-	*)
-		die "unrecognized command \"$cmd\" (demo, test, bench, fuzz, psql)"
 		;;
 esac

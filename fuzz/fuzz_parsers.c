@@ -1,0 +1,211 @@
+/*
+ * fuzz_parsers.c: libFuzzer target for the parsers of typed-in data: PESEL,
+ * NIP and REGON (idparse.c), phone numbers and e-mail addresses
+ * (contactnorm.c).
+ *
+ * Every input goes through each parser.  Beyond "no crash, no sanitizer
+ * report", it checks their contracts.  Identifiers (and, for plain digit
+ * strings, agreement with an independent statement of the checksums):
+ *	- a failure names a status and, for character errors, a position inside
+ *	  the input;
+ *	- a success gives a value that decodes to digits of a valid length that
+ *	  pass the checks, and whose canonical text parses back to the same value.
+ * Build and run: make fuzz FUZZ_RUNS=10000000 (or tools/dev.sh fuzz).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <string.h>
+
+#include "contactnorm.h"
+#include "idparse.h"
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define REQUIRE(cond) \
+	do { if (!(cond)) { fprintf(stderr, "contract broken: %s (line %d)\n", #cond, __LINE__); abort(); } } while (0)
+
+/*
+ * SPEC section 1 restated independently of idparse.c, for inputs made of
+ * plain ASCII digits only: the parser must agree with it.
+ */
+static bool
+reference_valid(CrmIdKind kind, const uint8_t *s, size_t n)
+{
+	static const int mdays[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int			v[CRM_ID_MAX_DIGITS];
+	int			sum = 0;
+
+	if (n > CRM_ID_MAX_DIGITS)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		v[k] = s[k] - '0';
+
+	if (kind == CRM_PESEL)
+	{
+		static const int w[10] = {1, 3, 7, 9, 1, 3, 7, 9, 1, 3};
+		int			mm,
+					month,
+					year,
+					day,
+					dim;
+
+		if (n != 11)
+			return false;
+		mm = v[2] * 10 + v[3];
+		if (mm >= 81 && mm <= 92)
+			year = 1800, month = mm - 80;
+		else if (mm >= 1 && mm <= 12)
+			year = 1900, month = mm;
+		else if (mm >= 21 && mm <= 32)
+			year = 2000, month = mm - 20;
+		else if (mm >= 41 && mm <= 52)
+			year = 2100, month = mm - 40;
+		else if (mm >= 61 && mm <= 72)
+			year = 2200, month = mm - 60;
+		else
+			return false;
+		year += v[0] * 10 + v[1];
+		day = v[4] * 10 + v[5];
+		dim = mdays[month];
+		if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
+			dim = 29;
+		if (day < 1 || day > dim)
+			return false;
+		for (int k = 0; k < 10; k++)
+			sum += w[k] * v[k];
+		return (10 - sum % 10) % 10 == v[10];
+	}
+	if (kind == CRM_NIP)
+	{
+		static const int w[9] = {6, 5, 7, 2, 3, 4, 5, 6, 7};
+
+		if (n != 10)
+			return false;
+		for (int k = 0; k < 9; k++)
+			sum += w[k] * v[k];
+		return sum % 11 != 10 && sum % 11 == v[9];
+	}
+	/* REGON */
+	{
+		static const int w9[8] = {8, 9, 2, 3, 4, 5, 6, 7};
+		static const int w14[13] = {2, 4, 8, 5, 0, 9, 7, 3, 6, 1, 2, 4, 8};
+		int			sum9 = 0;
+
+		if (n != 9 && n != 14)
+			return false;
+		for (int k = 0; k < 8; k++)
+			sum9 += w9[k] * v[k];
+		if (sum9 % 11 % 10 != v[8])
+			return false;
+		if (n == 9)
+			return true;
+		for (int k = 0; k < 13; k++)
+			sum += w14[k] * v[k];
+		return sum % 11 % 10 == v[13];
+	}
+}
+
+static bool
+all_ascii_digits(const uint8_t *s, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (s[k] < '0' || s[k] > '9')
+			return false;
+	return true;
+}
+
+static void
+check_kind(CrmIdKind kind, const uint8_t *data, size_t size)
+{
+	CrmIdError	err;
+	CrmIdError	err2;
+	CrmIdDigits digits;
+	int64_t		value;
+	int64_t		again;
+	char		text[CRM_ID_MAX_DIGITS + 1];
+	int			n;
+
+	bool		ok = crm_id_parse(kind, (const char *) data, size, &value, &err);
+
+	if (size > 0 && all_ascii_digits(data, size))
+		REQUIRE(ok == reference_valid(kind, data, size));
+	if (!ok)
+	{
+		REQUIRE(err.status != CRM_ID_OK);
+		if (err.status == CRM_ID_BAD_CHARACTER || err.status == CRM_ID_BAD_ENCODING ||
+			err.status == CRM_ID_BAD_SEPARATOR)
+			REQUIRE(err.position >= 1 && (size_t) err.position <= size);
+		if (err.status == CRM_ID_BAD_CHECKSUM || err.status == CRM_ID_BAD_REGON_BASE)
+			REQUIRE(err.expected >= 0 && err.expected <= 9 && err.given != err.expected);
+		return;
+	}
+	REQUIRE(crm_id_decode(kind, value, &digits));
+	REQUIRE(crm_id_check(kind, &digits, &err2));
+	REQUIRE(crm_id_encode(kind, &digits) == value);
+	n = crm_id_digits_text(&digits, text);
+	REQUIRE(n == digits.n);
+	REQUIRE(crm_id_parse(kind, text, (size_t) n, &again, &err2) && again == value);
+	if (kind == CRM_REGON)
+	{
+		int64_t		base = crm_regon_base(value);
+
+		REQUIRE(crm_id_decode(kind, base, &digits) && digits.n == 9);
+		REQUIRE(crm_id_check(kind, &digits, &err2));
+	}
+}
+
+/* a normalized phone is "+" and 7-15 digits, and normalizes to itself */
+static void
+check_phone(const uint8_t *data, size_t size)
+{
+	char		out[CRM_PHONE_BUFSIZE];
+	char		again[CRM_PHONE_BUFSIZE];
+	CrmPhoneError err;
+	size_t		n;
+
+	if (!crm_phone_normalize((const char *) data, size, out, &err))
+	{
+		REQUIRE(err.status != CRM_PHONE_OK);
+		if (err.status == CRM_PHONE_BAD_CHARACTER || err.status == CRM_PHONE_BAD_ENCODING ||
+			err.status == CRM_PHONE_MISPLACED_PLUS)
+			REQUIRE(err.position >= 1 && (size_t) err.position <= size);
+		return;
+	}
+	n = strlen(out);
+	REQUIRE(out[0] == '+' && n >= 1 + CRM_PHONE_MIN_DIGITS && n <= 1 + CRM_PHONE_MAX_DIGITS);
+	for (size_t k = 1; k < n; k++)
+		REQUIRE(out[k] >= '0' && out[k] <= '9');
+	REQUIRE(crm_phone_normalize(out, n, again, &err) && strcmp(out, again) == 0);
+}
+
+/* a normalized e-mail fits its limits, has one "@", and normalizes to itself */
+static void
+check_email(const uint8_t *data, size_t size)
+{
+	char		out[CRM_EMAIL_BUFSIZE];
+	char		again[CRM_EMAIL_BUFSIZE];
+	CrmEmailError err;
+	size_t		n;
+
+	if (!crm_email_normalize((const char *) data, size, out, &err))
+	{
+		REQUIRE(err.status != CRM_EMAIL_OK);
+		return;
+	}
+	n = strlen(out);
+	REQUIRE(n >= 5 && n < CRM_EMAIL_BUFSIZE);
+	REQUIRE(strchr(out, '@') != NULL && strchr(out, '@') == strrchr(out, '@'));
+	REQUIRE(crm_email_normalize(out, n, again, &err) && strcmp(out, again) == 0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	check_kind(CRM_PESEL, data, size);
+	check_kind(CRM_NIP, data, size);
+	check_kind(CRM_REGON, data, size);
+	check_phone(data, size);
+	check_email(data, size);
+	return 0;
+}

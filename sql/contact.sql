@@ -1,0 +1,101 @@
+--
+-- Contact points: phone numbers to E.164, e-mail addresses, default contacts
+--
+SELECT regress.reset();
+
+-- phone numbers as people type them
+SELECT input, crm.normalize_phone(input) AS e164
+FROM (VALUES ('601234567'), ('601 234 567'), ('601-234-567'), ('601.234.567'),
+             ('(22) 123 45 67'), ('22/123-45-67'), ('0 22 123 45 67'), ('022 123 45 67'),
+             ('+48 601 234 567'), ('+48601234567'), ('+48 (22) 123-45-67'), ('(+48) 601 234 567'),
+             ('0048 601 234 567'), ('0048601234567'), ('48 601 234 567'), ('48601234567'),
+             ('  601 234 567  '), (E'601\u00A0234\u00A0567'), (E'601\u2013234\u2013567'),
+             (E'\uFF16\uFF10\uFF11 234 567'), (E'\uFF0B48 601 234 567'), ('+49 30 1234567'),
+             ('0049 30 1234567'), ('+1 (212) 555-0123'), ('+44 20 7946 0958'), ('+420 601 234 567'),
+             ('+380 44 123 4567'), ('+7 495 123-45-67'), ('+353 1 234 5678'), ('+298 123456'),
+             ('+86 10 1234 5678'), ('+48-601-234-567'), ('+ 48 601 234 567')) AS t(input);
+
+-- refusals: 22P02 with what is wrong
+SELECT input, e.err_code, e.err_message, e.err_detail, e.err_hint
+FROM (VALUES (''), ('   '), ('phone'), ('601 234 56'), ('6012345678'), ('601 234 567 ext. 12'),
+             ('601+234567'), ('++48 601 234 567'), ('+48 601 234 56'), ('+48 601 234 5678'),
+             ('+0 123 456 789'), ('+49 301'), ('+1 234 567 890 123 456'), ('0048 22 123'),
+             ('601#234#567'), ('601 234 567 0000000000000000000000000000000')) AS t(input),
+     regress.error_of(format('SELECT crm.normalize_phone(%L)', input)) e;
+
+SELECT '601 234 56'::text AS typed, crm.normalize_phone('601 234 56');
+
+SELECT input, crm.is_valid_phone(input) AS valid
+FROM (VALUES ('601 234 567'), ('+48 601 234 56'), ('phone'), (NULL)) AS t(input);
+
+-- e-mail addresses: trimmed, the domain lower-cased, the local part as typed
+SELECT input, crm.normalize_email(input) AS normalized
+FROM (VALUES ('jan.kowalski@example.com'), ('  Jan.Kowalski@Example.COM  '), (E'\u00A0anna@WP.PL\t'),
+             ('biuro+crm@firma.com.pl'), ('o''brien@example.ie'), ('zofia@ŁÓDŹ.PL'), ('józef@poczta.pl'),
+             ('a@b.co'), ('x_y-z@sub-domain.example.org'), ('user@xn--d1acufc.xn--p1ai')) AS t(input);
+
+SELECT left(input, 40) AS input, e.err_code, left(e.err_message, 60) AS err_message, e.err_detail
+FROM (VALUES (''), ('  '), ('jan.kowalski'), ('jan@kowalski@example.com'), ('@example.com'),
+             ('jan@'), ('jan kowalski@example.com'), ('jan@example'), ('.jan@example.com'),
+             ('jan.@example.com'), ('jan..k@example.com'), ('jan@.example.com'), ('jan@example..com'),
+             ('jan@example.com.'), ('jan@-example.com'), ('jan@example-.com'), ('jan@example.123'),
+             ('jan@exa_mple.com'), ('"jan"@example.com'), ('jan@[192.168.0.1]'),
+             (repeat('x', 65) || '@example.com'), ('jan@' || repeat('x', 64) || '.com'),
+             ('jan@' || repeat('abcdefghi.', 26) || 'pl')) AS t(input),
+     regress.error_of(format('SELECT crm.normalize_email(%L)', input)) e;
+
+SELECT 'jan@example'::text AS typed, crm.normalize_email('jan@example');
+
+SELECT input, crm.is_valid_email(input) AS valid
+FROM (VALUES ('jan@example.com'), ('jan@example'), (NULL)) AS t(input);
+
+--
+-- crm.contact: normalized on write, exactly one default of each kind
+--
+INSERT INTO crm.client (id, first_name, last_name) VALUES (1, 'Jan', 'Kowalski'), (2, 'Anna', 'Nowak');
+INSERT INTO crm.contact (client_id, kind, value) VALUES
+    (1, 'phone', '601 234 567'), (1, 'phone', '(22) 123-45-67'),
+    (1, 'email', ' Jan.Kowalski@Example.COM ');
+SELECT client_id, kind, value, is_default FROM crm.contact ORDER BY id;
+
+-- the same number typed differently is the same contact
+INSERT INTO crm.contact (client_id, kind, value) VALUES (1, 'phone', '+48 601-234-567');
+-- an invalid one is refused
+INSERT INTO crm.contact (client_id, kind, value) VALUES (1, 'phone', '123');
+INSERT INTO crm.contact (client_id, kind, value) VALUES (1, 'email', 'jan.kowalski(at)example.com');
+
+-- a new default takes over
+INSERT INTO crm.contact (client_id, kind, value, is_default) VALUES (1, 'phone', '+49 30 1234567', true);
+SELECT client_id, kind, value, is_default FROM crm.contact WHERE client_id = 1 ORDER BY id;
+UPDATE crm.contact SET is_default = true WHERE value = '+48221234567';
+SELECT client_id, kind, value, is_default FROM crm.contact WHERE client_id = 1 ORDER BY id;
+
+-- deleting the default makes the oldest remaining one the default
+DELETE FROM crm.contact WHERE value = '+48221234567';
+SELECT client_id, kind, value, is_default FROM crm.contact WHERE client_id = 1 ORDER BY id;
+
+-- unsetting the only default puts it back: while a client has contacts of a
+-- kind, one of them is the default
+UPDATE crm.contact SET is_default = false WHERE client_id = 1 AND kind = 'email';
+SELECT client_id, kind, value, is_default FROM crm.contact WHERE client_id = 1 AND kind = 'email';
+
+-- several at once: the first becomes the default
+INSERT INTO crm.contact (client_id, kind, value) VALUES
+    (2, 'email', 'anna@example.com'), (2, 'email', 'a.nowak@firma.pl');
+-- and two defaults in one statement leave exactly one
+INSERT INTO crm.contact (client_id, kind, value, is_default) VALUES
+    (2, 'phone', '500 100 200', true), (2, 'phone', '500 100 300', true);
+SELECT client_id, kind, value, is_default FROM crm.contact WHERE client_id = 2 ORDER BY id;
+SELECT client_id, kind, count(*) FILTER (WHERE is_default) AS defaults
+FROM crm.contact GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- a contact moved to another client does not take that client's default
+UPDATE crm.contact SET client_id = 2 WHERE client_id = 1 AND kind = 'phone' AND is_default;
+SELECT client_id, kind, value, is_default FROM crm.contact ORDER BY client_id, kind, id;
+
+-- contact persons and interactions normalize their phones and e-mails too
+INSERT INTO crm.contact_person (client_id, first_name, last_name, phone, email)
+VALUES (1, 'Ewa', 'Kowalska', '0048 (12) 345 67 89', 'Ewa@Firma.PL')
+RETURNING phone, email;
+
+SELECT regress.reset();

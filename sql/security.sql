@@ -1,0 +1,61 @@
+--
+-- security: ordinary roles, privileges, and names planted to capture ours
+--
+SELECT regress.reset();
+CREATE ROLE regress_crm_clerk NOLOGIN;
+CREATE ROLE regress_crm_intruder NOLOGIN;
+
+-- everyone may use the types and the pure functions ...
+SET ROLE regress_crm_clerk;
+SELECT '44051401359'::crm.pesel AS pesel, crm.pesel_birth_date('44051401359') AS born,
+       crm.normalize_phone('601 234 567') AS phone, crm.is_valid_nip('5260001246') AS nip_ok;
+CREATE TEMP TABLE my_import (p crm.pesel, n crm.nip, r crm.regon);
+INSERT INTO my_import VALUES ('440514-01359', 'PL5260001246', '123456785');
+SELECT * FROM my_import;
+DROP TABLE my_import;
+-- ... but the data is the DBA's to grant, and the schema is not a playground
+SELECT * FROM regress.error_of('SELECT count(*) FROM crm.client');
+SELECT * FROM regress.error_of('CREATE TABLE crm.mine (x int)');
+SELECT * FROM regress.error_of($$SELECT crm.delete_client(1)$$);
+RESET ROLE;
+
+-- a contact-centre clerk may add clients, contacts and history, not edit clients
+GRANT SELECT, INSERT ON crm.client, crm.contact, crm.interaction TO regress_crm_clerk;
+INSERT INTO crm.client (id, first_name, last_name) VALUES (1, 'Jan', 'Kowalski');
+INSERT INTO crm.contact (client_id, kind, value) VALUES (1, 'phone', '601 234 567');
+SET ROLE regress_crm_clerk;
+INSERT INTO crm.contact (client_id, kind, value, is_default) VALUES (1, 'phone', '602 000 000', true);
+INSERT INTO crm.interaction (client_id, channel, occurred_at) VALUES (1, 'call', '2026-03-01 10:00+01');
+SELECT * FROM regress.error_of($$UPDATE crm.client SET last_name = 'X' WHERE id = 1$$);
+RESET ROLE;
+-- the system fields followed: one default phone, last contact recorded
+SELECT value, is_default FROM crm.contact ORDER BY id;
+SELECT last_contact_at FROM crm.client WHERE id = 1;
+
+-- objects planted in a schema searched first do not capture the
+-- extension's names: every function pins its search_path
+GRANT CREATE ON SCHEMA public TO regress_crm_intruder;
+SET ROLE regress_crm_intruder;
+CREATE FUNCTION public.btrim(text) RETURNS text LANGUAGE sql AS $$ SELECT 'captured' $$;
+CREATE FUNCTION public.lower(text) RETURNS text LANGUAGE sql AS $$ SELECT 'captured' $$;
+CREATE FUNCTION public.nullif(text, text) RETURNS text LANGUAGE sql AS $$ SELECT 'captured' $$;
+CREATE FUNCTION public.concat_ws(text, text, text) RETURNS text LANGUAGE sql AS $$ SELECT 'captured' $$;
+CREATE FUNCTION public.pesel_eq_hook(crm.pesel, crm.pesel) RETURNS boolean
+    LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'captured'; RETURN true; END $$;
+CREATE OPERATOR public.= (LEFTARG = crm.pesel, RIGHTARG = crm.pesel, FUNCTION = public.pesel_eq_hook);
+RESET ROLE;
+SET search_path = public, crm, pg_catalog;
+INSERT INTO crm.client (id, first_name, last_name, pesel) VALUES (2, ' Anna ', 'Nowak', '85020500028');
+UPDATE crm.client SET pesel = '00222900016' WHERE id = 2;
+SELECT id, first_name, display_name, birth_date FROM crm.client WHERE id = 2;
+SELECT id FROM crm.client_search('{"last_name": "NOWAK", "pesel": "00222900016"}');
+SELECT relation, row_count FROM crm.client_links(1) WHERE row_count > 0 ORDER BY 1::text;
+RESET search_path;
+
+DROP OPERATOR public.= (crm.pesel, crm.pesel);
+DROP FUNCTION public.btrim(text), public.lower(text), public.nullif(text, text),
+              public.concat_ws(text, text, text), public.pesel_eq_hook(crm.pesel, crm.pesel);
+REVOKE CREATE ON SCHEMA public FROM regress_crm_intruder;
+SELECT regress.reset();
+REVOKE ALL ON crm.client, crm.contact, crm.interaction FROM regress_crm_clerk;
+DROP ROLE regress_crm_clerk, regress_crm_intruder;
