@@ -595,7 +595,9 @@ BEGIN
                                   CASE WHEN NEW.number_value IS NULL THEN 'text_value' ELSE 'number_value' END),
                   HINT = format('Write it to %s_value, or use crm.set_custom_value().', field.type);
     END IF;
-    NEW.updated_at := now();
+    IF TG_OP = 'UPDATE' THEN
+        NEW.updated_at := now();
+    END IF;
     RETURN NEW;
 END
 $$;

@@ -75,5 +75,38 @@ INSERT INTO registry VALUES ('90031212347', 'Katarzyna Wiśniewska');
 INSERT INTO registry VALUES ('9003-1212-347', 'Kasia Wiśniewska');
 \set ON_ERROR_STOP 1
 
+
+\echo
+\echo '== 6. A CRM base inside the database: an insurance agency (tools/sample.sql)'
+\i tools/sample.sql
+\echo 'crm.client_overview: one row per visible client, for people and BI tools'
+SELECT id, display_name, pesel, nip, phone, email, unit_path, active_policies AS policies,
+       open_tickets AS tickets
+FROM crm.client_overview ORDER BY id;
+
+\echo
+\echo '== 7. crm.client_search(): any field, % wildcards, ranges, phones in any format, campaigns, custom fields'
+SELECT id, display_name, city FROM crm.client_search('{"last_name": "wi%niewska"}');
+SELECT id, display_name FROM crm.client_search('{"phone": "601-234-567"}');
+SELECT id, display_name, created_at FROM crm.client_search(
+    '{"created_at": {"between": ["2024-01-01", "2025-12-31"]}, "city": ["Kraków", "Krakow"]}');
+SELECT id, display_name FROM crm.client_search('{"campaign": "Odnowienia OC 2026", "custom:Liczba pojazdów": {">=": 1}}');
+
+\echo
+\echo '== 8. Contact history, newest first, with the record each contact happened on'
+SELECT occurred_at, channel, direction, on_record, from_merged_record, summary
+FROM crm.contact_history WHERE client_id = 1;
+
+\echo
+\echo '== 9. Policies: active or archived by today''s date; foreign ones flagged'
+SELECT client_id, number, insurer, starts_on, ends_on, status, is_foreign FROM crm.client_policy ORDER BY client_id, starts_on;
+
+\echo
+\echo '== 10. Deleting a client with business records is refused (merge first); hiding keeps everything'
+\set ON_ERROR_STOP 0
+SELECT crm.delete_client(3);
+\set ON_ERROR_STOP 1
+SELECT crm.hide_client(4, 'duplikat - do scalenia');
+SELECT count(*) AS visible_clients FROM crm.client_overview;
 \echo
 \echo 'Demo done.'

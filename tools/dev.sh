@@ -118,6 +118,8 @@ case "$cmd" in
 		say "pg_regress"
 		make -s PG_CONFIG="$PG_CONFIG" installcheck ENCODING=UTF8 NO_LOCALE=1 ||
 			{ cat regression.diffs 2>/dev/null | head -200; exit 1; }
+		say "dump and restore"
+		bash test/dump_restore.sh
 		;;
 	bench)
 		build_and_install
