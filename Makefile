@@ -27,6 +27,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: rebuild everything when a header changes
+$(OBJS): $(wildcard src/*.h)
+
 ifneq ($(with_icu),yes)
 $(error crm needs a PostgreSQL built with ICU (--with-icu))
 endif
@@ -35,11 +38,11 @@ endif
 FUZZ_SRC = fuzz/fuzz_parsers.c src/idparse.c src/unichar.c src/contactnorm.c
 FUZZ_RUNS ?= 10000000
 
-fuzz/fuzz_parsers: $(FUZZ_SRC) src/idparse.h src/unichar.h src/contactnorm.h
+fuzz/fuzz_parsers: $(FUZZ_SRC) $(wildcard src/*.h)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Isrc -o $@ $(FUZZ_SRC) $(ICU_LIBS)
 
-fuzz/smoke_parsers: $(FUZZ_SRC) fuzz/smoke_main.c src/idparse.h src/unichar.h src/contactnorm.h
+fuzz/smoke_parsers: $(FUZZ_SRC) fuzz/smoke_main.c $(wildcard src/*.h)
 	$(CC) -g -O1 -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-Isrc -o $@ $(FUZZ_SRC) fuzz/smoke_main.c $(ICU_LIBS)
 

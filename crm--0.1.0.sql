@@ -329,9 +329,8 @@ CREATE FUNCTION crm.client_default_display_name(kind text, first_name text, last
 COMMENT ON FUNCTION crm.client_default_display_name(text, text, text, text) IS
     'the display name a client gets unless one is set: "first last" for a person, the company name for a company';
 
--- System fields and derived fields.  Changes made by other triggers (the
--- interaction trigger keeping last_contact_at) pass; ordinary updates keep
--- created_at, source and last_contact_at as they were.
+-- System fields and derived fields.  Updates never change created_at and
+-- source; last_contact_at always holds what the contact history says.
 CREATE FUNCTION crm.client_before_write() RETURNS trigger
     LANGUAGE plpgsql
     -- compares PESELs, whose operators live in crm (writable by its owner only)
@@ -367,12 +366,19 @@ BEGIN
         NEW.display_name := coalesce(NEW.display_name,
             crm.client_default_display_name(NEW.kind, NEW.first_name, NEW.last_name, NEW.company_name));
     ELSE
-        IF pg_catalog.pg_trigger_depth() = 1 THEN
-            NEW.created_at := OLD.created_at;
-            NEW.source := OLD.source;
-            NEW.last_contact_at := OLD.last_contact_at;
-            NEW.updated_at := now();
+        NEW.created_at := OLD.created_at;
+        NEW.source := OLD.source;
+        -- only the contact history decides the last contact: whatever an
+        -- update writes there (crm.interaction's trigger writes anything to
+        -- ask) becomes the value the history gives
+        IF NEW.last_contact_at IS DISTINCT FROM OLD.last_contact_at THEN
+            NEW.last_contact_at := crm.client_last_contact(NEW.id);
         END IF;
+        -- updated_at follows the client's data, not its system fields
+        NEW.updated_at := CASE
+            WHEN to_jsonb(NEW) - '{last_contact_at,updated_at}'::text[]
+                 IS DISTINCT FROM to_jsonb(OLD) - '{last_contact_at,updated_at}'::text[]
+            THEN now() ELSE OLD.updated_at END;
         -- the display name follows the names unless it was set otherwise
         old_default := crm.client_default_display_name(OLD.kind, OLD.first_name, OLD.last_name, OLD.company_name);
         IF NEW.display_name IS NULL
@@ -417,83 +423,112 @@ CREATE TABLE crm.contact (
     label       text,
     created_at  timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT contact_client_value_key UNIQUE (client_id, kind, value),
-    -- at most one default; checked at commit, after the triggers moved it
+    -- at most one default, checked at commit: an UPDATE may set the new
+    -- default before the trigger clears the old one
     CONSTRAINT contact_one_default EXCLUDE USING btree (client_id WITH =, kind WITH =)
         WHERE (is_default) DEFERRABLE INITIALLY DEFERRED
 );
 CREATE INDEX contact_value_idx ON crm.contact (kind, value);
+CREATE INDEX contact_value_lower_idx ON crm.contact (kind, lower(value) text_pattern_ops);
 COMMENT ON TABLE crm.contact IS
     'phones (E.164) and e-mail addresses of clients; exactly one default of each kind while the client has any';
 COMMENT ON COLUMN crm.contact.is_default IS
-    'the default phone or e-mail; setting it on one row clears it on the others';
+    'the default phone or e-mail; setting it on one row clears it on the others; kept at commit';
 COMMENT ON COLUMN crm.contact.label IS 'free label: mobile, work, home...';
 
--- Normalize the value; make the first contact of a kind the default; a
--- contact moved to another client stays default only if that client had none.
--- The default bookkeeping reads and writes contact rows the user may not
--- see or may not write (an agent allowed only to INSERT), so these two
--- trigger functions run as the extension's owner; they touch only the
--- contacts of the client whose row the user is writing.
+-- The default bookkeeping, in three steps:
+--  1. before a write: lock the client's contacts (an advisory lock per
+--     client, taken in id order, so no privilege is needed and concurrent
+--     writers of one client's contacts queue); normalize the value; an
+--     INSERT that names its row the default clears the old default at once
+--     (so a restore, which inserts every row with its flag, keeps the right
+--     one); a contact moved to a client that has a default is not its default;
+--  2. after an UPDATE that makes a row the default: clear the others (after,
+--     so that "SET is_default = (id = 5)" over all rows works);
+--  3. at commit: a client that has contacts of a kind but no default of it
+--     gets its oldest one as the default.
 CREATE FUNCTION crm.contact_before_write() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    moved boolean := TG_OP = 'UPDATE'
-        AND (NEW.client_id <> OLD.client_id OR NEW.kind <> OLD.kind);
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('crm.contact', id))
+    FROM (SELECT DISTINCT unnest(CASE TG_OP WHEN 'INSERT' THEN ARRAY[NEW.client_id]
+                                            WHEN 'DELETE' THEN ARRAY[OLD.client_id]
+                                            ELSE ARRAY[OLD.client_id, NEW.client_id] END) AS id
+          ORDER BY 1) AS clients;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+
     IF TG_OP = 'INSERT' OR NEW.value IS DISTINCT FROM OLD.value OR NEW.kind IS DISTINCT FROM OLD.kind THEN
         NEW.value := CASE NEW.kind WHEN 'phone' THEN crm.normalize_phone(NEW.value)
                                    WHEN 'email' THEN crm.normalize_email(NEW.value)
                                    ELSE NEW.value END;
     END IF;
-    IF TG_OP = 'INSERT' OR moved THEN
-        -- serialize default bookkeeping per client (no privilege needed)
-        PERFORM pg_advisory_xact_lock(hashtextextended('crm.contact', NEW.client_id));
-        IF EXISTS (SELECT FROM crm.contact o
-                   WHERE o.client_id = NEW.client_id AND o.kind = NEW.kind AND o.is_default
-                     AND o.id <> NEW.id) THEN
-            IF moved THEN
-                NEW.is_default := false;
-            END IF;
-        ELSE
-            NEW.is_default := true;
-        END IF;
+    IF TG_OP = 'INSERT' AND NEW.is_default THEN
+        UPDATE crm.contact c SET is_default = false
+        WHERE c.client_id = NEW.client_id AND c.kind = NEW.kind AND c.is_default;
+    ELSIF TG_OP = 'UPDATE' AND NEW.is_default
+          AND (NEW.client_id <> OLD.client_id OR NEW.kind <> OLD.kind)
+          AND EXISTS (SELECT FROM crm.contact c
+                      WHERE c.client_id = NEW.client_id AND c.kind = NEW.kind AND c.is_default
+                        AND c.id <> NEW.id) THEN
+        NEW.is_default := false;
     END IF;
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION crm.contact_before_write() IS
-    'trigger: normalizes phones and e-mails; the first contact of a kind becomes the default';
-CREATE TRIGGER contact_before_write BEFORE INSERT OR UPDATE ON crm.contact
+    'trigger: locks the client''s contacts, normalizes phones and e-mails, lets an inserted default replace the old one';
+CREATE TRIGGER contact_before_write BEFORE INSERT OR UPDATE OR DELETE ON crm.contact
     FOR EACH ROW EXECUTE FUNCTION crm.contact_before_write();
 
--- A new default clears the old one; a client left without a default of a
--- kind it still has gets its oldest contact of that kind as the default.
-CREATE FUNCTION crm.contact_after_write() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
+CREATE FUNCTION crm.contact_after_update() RETURNS trigger
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_OP <> 'DELETE' AND NEW.is_default
-       AND EXISTS (SELECT FROM crm.contact c WHERE c.id = NEW.id AND c.is_default) THEN
+    IF EXISTS (SELECT FROM crm.contact c WHERE c.id = NEW.id AND c.is_default) THEN
         UPDATE crm.contact c SET is_default = false
         WHERE c.client_id = NEW.client_id AND c.kind = NEW.kind AND c.is_default AND c.id <> NEW.id;
-    END IF;
-    IF TG_OP <> 'INSERT' AND OLD.is_default
-       AND NOT EXISTS (SELECT FROM crm.contact c
-                       WHERE c.client_id = OLD.client_id AND c.kind = OLD.kind AND c.is_default) THEN
-        UPDATE crm.contact c SET is_default = true
-        WHERE c.id = (SELECT min(o.id) FROM crm.contact o
-                      WHERE o.client_id = OLD.client_id AND o.kind = OLD.kind);
     END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION crm.contact_after_write() IS
-    'trigger: keeps exactly one default phone and e-mail per client';
-CREATE TRIGGER contact_after_write AFTER INSERT OR UPDATE OR DELETE ON crm.contact
-    FOR EACH ROW EXECUTE FUNCTION crm.contact_after_write();
+COMMENT ON FUNCTION crm.contact_after_update() IS
+    'trigger: a contact made the default clears the client''s other default of its kind';
+CREATE TRIGGER contact_after_update AFTER UPDATE OF is_default, client_id, kind ON crm.contact
+    FOR EACH ROW WHEN (NEW.is_default) EXECUTE FUNCTION crm.contact_after_update();
+
+CREATE FUNCTION crm.contact_keep_default() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    side record;
+BEGIN
+    FOR side IN
+        SELECT DISTINCT s.client_id, s.kind
+        FROM (SELECT NEW.client_id, NEW.kind WHERE TG_OP <> 'DELETE'
+              UNION ALL
+              SELECT OLD.client_id, OLD.kind WHERE TG_OP <> 'INSERT') AS s(client_id, kind)
+    LOOP
+        IF NOT EXISTS (SELECT FROM crm.contact c
+                       WHERE c.client_id = side.client_id AND c.kind = side.kind AND c.is_default) THEN
+            UPDATE crm.contact c SET is_default = true
+            WHERE c.id = (SELECT min(o.id) FROM crm.contact o
+                          WHERE o.client_id = side.client_id AND o.kind = side.kind);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm.contact_keep_default() IS
+    'trigger, at commit: a client with contacts of a kind has a default of it (the oldest, unless one was chosen)';
+CREATE CONSTRAINT TRIGGER contact_keep_default AFTER INSERT OR UPDATE OR DELETE ON crm.contact
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION crm.contact_keep_default();
 
 --------------------------------------------------------------------------
 -- Segments and campaigns
@@ -780,6 +815,16 @@ COMMENT ON COLUMN crm.interaction.original_client_id IS
     'the client record the contact happened on; set on insert, never changed (after a merge it still names the merged record)';
 COMMENT ON COLUMN crm.interaction.phone IS 'the phone number of the other side, E.164';
 
+CREATE FUNCTION crm.client_last_contact(client_id bigint) RETURNS timestamptz
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT max(i.occurred_at) FROM crm.interaction i
+    WHERE i.client_id = client_last_contact.client_id AND i.channel <> 'notification';
+END;
+COMMENT ON FUNCTION crm.client_last_contact(bigint) IS
+    'the latest contact with a client in its contact history (automatic notifications are not contacts)';
+
 CREATE FUNCTION crm.interaction_before_write() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -801,28 +846,31 @@ COMMENT ON FUNCTION crm.interaction_before_write() IS
 CREATE TRIGGER interaction_before_write BEFORE INSERT OR UPDATE ON crm.interaction
     FOR EACH ROW EXECUTE FUNCTION crm.interaction_before_write();
 
--- crm.client.last_contact_at follows the history (notifications are not
--- contacts).  Whoever may record a contact keeps this system field, even
--- without UPDATE on crm.client: the function runs as the extension's owner
--- and writes only last_contact_at of the clients of the row being written.
+-- crm.client.last_contact_at follows the history.  The client's row is
+-- locked first, so that concurrent writers of one client's history take
+-- turns; the update asks crm.client's trigger to recompute the value
+-- (crm.client_before_write accepts no other value for it).
 CREATE FUNCTION crm.interaction_after_write() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    ids bigint[] := CASE TG_OP WHEN 'INSERT' THEN ARRAY[NEW.client_id]
+                               WHEN 'DELETE' THEN ARRAY[OLD.client_id]
+                               ELSE ARRAY[OLD.client_id, NEW.client_id] END;
 BEGIN
+    PERFORM FROM crm.client c WHERE c.id = ANY (ids) ORDER BY c.id FOR NO KEY UPDATE;
     IF TG_OP = 'INSERT' THEN
-        IF NEW.channel <> 'notification' THEN
-            UPDATE crm.client c SET last_contact_at = NEW.occurred_at
-            WHERE c.id = NEW.client_id
-              AND (c.last_contact_at IS NULL OR c.last_contact_at < NEW.occurred_at);
-        END IF;
-        RETURN NULL;
+        -- a newer contact is the last one; an older one changes nothing
+        UPDATE crm.client c SET last_contact_at = NEW.occurred_at
+        WHERE c.id = NEW.client_id AND NEW.channel <> 'notification'
+          AND (c.last_contact_at IS NULL OR c.last_contact_at < NEW.occurred_at);
+    ELSE
+        -- writing any other value makes the client's trigger recompute it
+        UPDATE crm.client c
+        SET last_contact_at = CASE WHEN c.last_contact_at IS NULL THEN '-infinity'::timestamptz END
+        WHERE c.id = ANY (ids);
     END IF;
-    UPDATE crm.client c
-    SET last_contact_at = (SELECT max(i.occurred_at) FROM crm.interaction i
-                           WHERE i.client_id = c.id AND i.channel <> 'notification')
-    WHERE c.id = ANY (CASE TG_OP WHEN 'UPDATE' THEN ARRAY[OLD.client_id, NEW.client_id]
-                                 ELSE ARRAY[OLD.client_id] END);
     RETURN NULL;
 END
 $$;

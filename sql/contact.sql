@@ -82,7 +82,7 @@ SELECT client_id, kind, value, is_default FROM crm.contact WHERE client_id = 1 A
 -- several at once: the first becomes the default
 INSERT INTO crm.contact (client_id, kind, value) VALUES
     (2, 'email', 'anna@example.com'), (2, 'email', 'a.nowak@firma.pl');
--- and two defaults in one statement leave exactly one
+-- and of two defaults in one statement, the last one named wins
 INSERT INTO crm.contact (client_id, kind, value, is_default) VALUES
     (2, 'phone', '500 100 200', true), (2, 'phone', '500 100 300', true);
 SELECT client_id, kind, value, is_default FROM crm.contact WHERE client_id = 2 ORDER BY id;

@@ -19,14 +19,19 @@ SELECT * FROM regress.error_of('CREATE TABLE crm.mine (x int)');
 SELECT * FROM regress.error_of($$SELECT crm.delete_client(1)$$);
 RESET ROLE;
 
--- a contact-centre clerk may add clients, contacts and history, not edit clients
+-- a contact-centre clerk may add clients, contacts and history, not edit
+-- clients: the system fields its writes keep need only column privileges
 GRANT SELECT, INSERT ON crm.client, crm.contact, crm.interaction TO regress_crm_clerk;
+GRANT UPDATE (is_default) ON crm.contact TO regress_crm_clerk;
+GRANT UPDATE (last_contact_at) ON crm.client TO regress_crm_clerk;
 INSERT INTO crm.client (id, first_name, last_name) VALUES (1, 'Jan', 'Kowalski');
 INSERT INTO crm.contact (client_id, kind, value) VALUES (1, 'phone', '601 234 567');
 SET ROLE regress_crm_clerk;
 INSERT INTO crm.contact (client_id, kind, value, is_default) VALUES (1, 'phone', '602 000 000', true);
 INSERT INTO crm.interaction (client_id, channel, occurred_at) VALUES (1, 'call', '2026-03-01 10:00+01');
 SELECT * FROM regress.error_of($$UPDATE crm.client SET last_name = 'X' WHERE id = 1$$);
+-- and what it may write there is only what the history says
+UPDATE crm.client SET last_contact_at = '2099-01-01' WHERE id = 1;
 RESET ROLE;
 -- the system fields followed: one default phone, last contact recorded
 SELECT value, is_default FROM crm.contact ORDER BY id;
