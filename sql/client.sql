@@ -74,6 +74,24 @@ WHERE id = 1;
 SELECT id, display_name, source, created_at > '2001-01-01' AS created_kept, last_contact_at,
        updated_at >= created_at AS updated
 FROM crm.client WHERE id = 1;
+-- not from another trigger either
+CREATE TABLE forge (x int);
+CREATE FUNCTION forge_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE crm.client SET created_at = '2000-01-01', source = 'forged', last_contact_at = '2099-01-01'
+    WHERE id = 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER forge AFTER INSERT ON forge FOR EACH ROW EXECUTE FUNCTION forge_trigger();
+INSERT INTO forge VALUES (1);
+SELECT id, source, created_at > '2001-01-01' AS created_kept, last_contact_at FROM crm.client WHERE id = 1;
+DROP TABLE forge;
+DROP FUNCTION forge_trigger();
+-- writing only a system field changes nothing, not even updated_at
+SELECT updated_at AS before FROM crm.client WHERE id = 1 \gset
+UPDATE crm.client SET last_contact_at = now(), created_at = now() WHERE id = 1;
+SELECT updated_at = :'before' AS updated_at_kept FROM crm.client WHERE id = 1;
+
 -- a display name set by hand stays
 UPDATE crm.client SET display_name = 'Kowalski Janusz (VIP)' WHERE id = 1;
 UPDATE crm.client SET first_name = 'Jan' WHERE id = 1;

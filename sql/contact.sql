@@ -13,7 +13,9 @@ FROM (VALUES ('601234567'), ('601 234 567'), ('601-234-567'), ('601.234.567'),
              (E'\uFF16\uFF10\uFF11 234 567'), (E'\uFF0B48 601 234 567'), ('+49 30 1234567'),
              ('0049 30 1234567'), ('+1 (212) 555-0123'), ('+44 20 7946 0958'), ('+420 601 234 567'),
              ('+380 44 123 4567'), ('+7 495 123-45-67'), ('+353 1 234 5678'), ('+298 123456'),
-             ('+86 10 1234 5678'), ('+48-601-234-567'), ('+ 48 601 234 567')) AS t(input);
+             ('+86 10 1234 5678'), ('+48-601-234-567'), ('+ 48 601 234 567'),
+             ('+44 (0)20 7946 0958'), ('+49 (0)30 1234567'), ('+48 (0) 601 234 567'),
+             ('0044 (0)20 7946 0958'), ('(0) 22 123 45 67')) AS t(input);
 
 -- refusals: 22P02 with what is wrong
 SELECT input, e.err_code, e.err_message, e.err_detail, e.err_hint
@@ -92,6 +94,31 @@ FROM crm.contact GROUP BY 1, 2 ORDER BY 1, 2;
 -- a contact moved to another client does not take that client's default
 UPDATE crm.contact SET client_id = 2 WHERE client_id = 1 AND kind = 'phone' AND is_default;
 SELECT client_id, kind, value, is_default FROM crm.contact ORDER BY client_id, kind, id;
+
+-- choosing the default among all of a client's phones in one statement
+UPDATE crm.contact SET is_default = (value = '+48500100200') WHERE client_id = 2 AND kind = 'phone';
+SELECT value, is_default FROM crm.contact WHERE client_id = 2 AND kind = 'phone' ORDER BY id;
+
+-- rows inserted together keep the flags they name, whatever their order
+-- (this is how pg_restore brings them back)
+INSERT INTO crm.client (id, last_name) VALUES (3, 'Zieliński');
+INSERT INTO crm.contact (client_id, kind, value, is_default) VALUES
+    (3, 'phone', '600 000 001', false), (3, 'phone', '600 000 002', true), (3, 'phone', '600 000 003', false);
+SELECT value, is_default FROM crm.contact WHERE client_id = 3 ORDER BY id;
+
+-- changing a contact's kind, and deleting all of a kind
+UPDATE crm.contact SET kind = 'email', value = 'z@example.com' WHERE value = '+48600000002';
+SELECT kind, value, is_default FROM crm.contact WHERE client_id = 3 ORDER BY id;
+DELETE FROM crm.contact WHERE client_id = 3 AND kind = 'phone';
+SELECT kind, value, is_default FROM crm.contact WHERE client_id = 3 ORDER BY id;
+
+-- importing with ON CONFLICT DO NOTHING, naming the conflict or not (the
+-- local part of an address keeps its case: Z@ and z@ are two addresses)
+INSERT INTO crm.contact (client_id, kind, value) VALUES (3, 'email', 'Z@Example.com')
+ON CONFLICT (client_id, kind, value) DO NOTHING;
+SELECT err_code, err_message FROM regress.error_of(
+    $$INSERT INTO crm.contact (client_id, kind, value) VALUES (3, 'email', 'z@example.com') ON CONFLICT DO NOTHING$$);
+SELECT count(*) AS emails FROM crm.contact WHERE client_id = 3;
 
 -- contact persons and interactions normalize their phones and e-mails too
 INSERT INTO crm.contact_person (client_id, first_name, last_name, phone, email)

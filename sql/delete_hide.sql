@@ -57,6 +57,33 @@ SELECT crm.delete_client(6);
 SELECT count(*) AS notes FROM public.client_note;
 DROP TABLE public.loyalty_card, public.client_note;
 
+-- a partitioned table counts once; a foreign key of two columns is followed
+-- on both; a table in a schema with an odd name is quoted
+CREATE TABLE public.visit (id int, client_id bigint REFERENCES crm.client (id), at date)
+    PARTITION BY RANGE (at);
+CREATE TABLE public.visit_2026 PARTITION OF public.visit FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+ALTER TABLE crm.client ADD CONSTRAINT client_id_kind_key UNIQUE (id, kind);
+CREATE SCHEMA "Odd Schema";
+CREATE TABLE "Odd Schema"."Person Card" (
+    "Client Id" bigint, "Kind" text,
+    FOREIGN KEY ("Client Id", "Kind") REFERENCES crm.client (id, kind)
+);
+INSERT INTO public.visit VALUES (1, 5, '2026-05-05');
+INSERT INTO "Odd Schema"."Person Card" VALUES (5, 'person'), (5, 'person');
+SELECT relation, on_delete, row_count FROM crm.client_links(5) WHERE row_count > 0 ORDER BY 1::text;
+-- a table the caller may not read has an unknown count; its key still guards it
+CREATE ROLE regress_crm_deleter;
+GRANT SELECT, DELETE ON ALL TABLES IN SCHEMA crm TO regress_crm_deleter;
+SET ROLE regress_crm_deleter;
+SELECT relation, row_count FROM crm.client_links(5) WHERE row_count IS DISTINCT FROM 0 ORDER BY 1::text;
+SELECT err_code, err_message, err_detail FROM regress.error_of('SELECT crm.delete_client(5)');
+RESET ROLE;
+REVOKE ALL ON ALL TABLES IN SCHEMA crm FROM regress_crm_deleter;
+DROP ROLE regress_crm_deleter;
+DROP TABLE public.visit, "Odd Schema"."Person Card";
+DROP SCHEMA "Odd Schema";
+ALTER TABLE crm.client DROP CONSTRAINT client_id_kind_key;
+
 -- hiding: the client keeps everything but leaves the working views
 INSERT INTO crm.ticket (client_id, subject) VALUES (1, 'Reklamacja');
 SELECT id, display_name, phone, active_policies, open_tickets FROM crm.client_overview ORDER BY id;

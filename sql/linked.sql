@@ -36,6 +36,15 @@ SELECT id, client_id, display_name, occurred_at, channel, on_record, from_merged
 FROM crm.contact_history;
 DELETE FROM crm.interaction WHERE id = 4;
 SELECT id, last_contact_at FROM crm.client ORDER BY id;
+-- a contact that turns out to be an automatic notification, or moves in time
+UPDATE crm.interaction SET channel = 'notification' WHERE id = 2;
+SELECT id, last_contact_at FROM crm.client ORDER BY id;
+UPDATE crm.interaction SET channel = 'email', occurred_at = '2026-02-01 12:00+01' WHERE id = 2;
+SELECT id, last_contact_at FROM crm.client ORDER BY id;
+-- a caller id that is no number is kept as given
+SELECT regress.sync_identities();
+INSERT INTO crm.interaction (client_id, channel, direction, occurred_at, phone)
+VALUES (1, 'call', 'inbound', '2025-12-24 18:00+01', 'anonymous') RETURNING phone;
 
 -- custom fields: a number field takes only numbers; the type never changes
 INSERT INTO crm.custom_field (id, name, type) VALUES (1, 'Liczba dzieci', 'number'), (2, 'Hobby', 'text');
@@ -45,6 +54,8 @@ SELECT crm.set_custom_value(ARRAY[1, 2], 'Hobby', 'żeglarstwo');   -- many clie
 SELECT crm.set_custom_value(2, 'Liczba dzieci', ' 1,5 ');           -- a decimal comma is read
 SELECT client_id, field, type, value FROM crm.client_custom_value ORDER BY client_id, field;
 SELECT * FROM regress.error_of($$SELECT crm.set_custom_value(1, 'Liczba dzieci', 'dwoje')$$);
+SELECT * FROM regress.error_of($$SELECT crm.set_custom_value(1, 'Liczba dzieci', 'NaN')$$);
+SELECT err_code, err_message FROM regress.error_of($$UPDATE crm.custom_value SET number_value = 'Infinity' WHERE client_id = 1 AND field_id = 1$$);
 SELECT * FROM regress.error_of($$SELECT crm.set_custom_value(1, 'Wzrost', '180')$$);
 SELECT * FROM regress.error_of($$SELECT crm.set_custom_value(ARRAY[1, 99], 'Hobby', 'x')$$);
 SELECT * FROM regress.error_of($$INSERT INTO crm.custom_value (client_id, field_id, text_value) VALUES (2, 1, 'trzy')$$);
@@ -78,7 +89,7 @@ INSERT INTO crm.needs_analysis (client_id, answers) VALUES (1, '{"children": 2, 
 INSERT INTO crm.invoice (id, client_id, number, gross_amount, billed_name) VALUES (1, 1, 'FV/2026/1', 1476, 'Jan Kowalski');
 INSERT INTO crm.payment (client_id, invoice_id, amount) VALUES (1, 1, 1476);
 INSERT INTO crm.task (client_id, kind, title, due_at, assignee) VALUES (1, 'call', 'Zadzwonić w sprawie AC', '2026-02-01 10:00+01', 'agent_anna');
-INSERT INTO crm.client_case (client_id, title) VALUES (1, 'Szkoda komunikacyjna');
+INSERT INTO crm.case (client_id, title) VALUES (1, 'Szkoda komunikacyjna');
 INSERT INTO crm.contact_person (client_id, first_name, last_name, role) VALUES (2, 'Piotr', 'Nowak', 'pełnomocnik');
 INSERT INTO crm.service_entry (client_id, kind, vehicle_id, description) VALUES (1, 'vehicle_sold', 1, 'Sprzedaż Octavii');
 INSERT INTO crm.ticket (client_id, subject, status, sla_due_at) VALUES
@@ -87,7 +98,7 @@ INSERT INTO crm.product (id, code, name, unit_price) VALUES (1, 'OC', 'Ubezpiecz
 INSERT INTO crm.price_list (id, name) VALUES (1, 'Cennik 2026');
 INSERT INTO crm.price_list_item (price_list_id, product_id, price) VALUES (1, 1, 750);
 INSERT INTO crm.client_price_list (client_id, price_list_id) VALUES (1, 1);
-INSERT INTO crm.client_order (id, client_id, number, price_list_id) VALUES (1, 1, 'ZAM/1', 1);
+INSERT INTO crm.order (id, client_id, number, price_list_id) VALUES (1, 1, 'ZAM/1', 1);
 INSERT INTO crm.order_line (order_id, product_id, quantity, unit_price) VALUES (1, 1, 1, 750);
 
 -- every table that references a client, with how many rows and whether

@@ -87,6 +87,17 @@ SELECT f AS filter, s.ids FROM (VALUES
     ('{"custom:Źródło leada": null}'),
     ('{"city": "Kraków", "campaign": "Odnowienia OC", "custom:Liczba aut": 2}')) AS t(f), pg_temp.search(f) s;
 
+-- empty lists match nothing, empty comparisons everything; a null end of
+-- "between" is open
+SELECT f AS filter, s.ids FROM (VALUES
+    ('{"city": []}'),
+    ('{"phone": []}'),
+    ('{"campaign": []}'),
+    ('{"created_at": {}}'),
+    ('{"created_at": {"between": [null, "2024-12-31"]}}'),
+    ('{"created_at": {"between": ["2025-01-01", null]}}'),
+    ('{"hidden": "any"}')) AS t(f), pg_temp.search(f) s;
+
 -- hidden clients only when asked
 SELECT f AS filter, s.ids FROM (VALUES
     ('{"last_name": "Kowalczyk"}'),
@@ -104,6 +115,8 @@ SELECT f AS filter, e.err_code, e.err_message, e.err_hint FROM (VALUES
     ('{"hidden": "yes"}'),
     ('{"unit_within": "Kraków"}'),
     ('{"created_at": "yesterday-ish"}'),
+    ('{"created_at": {">": null}}'),
+    ('{"id": {"<": [1, 2]}}'),
     ('{"last_name": "x''); DROP TABLE crm.client; --"}')) AS t(f),
     regress.error_of(format('SELECT pg_temp.search(%L)', f)) e;
 SELECT count(*) AS clients_still_there FROM crm.client;

@@ -10,6 +10,8 @@
  *	- a leading "00": the same, the international call prefix;
  *	- otherwise the number is Polish: 9 digits, or 10 starting with the old
  *	  trunk "0", or 11 starting with 48 (the prefix typed without "+").
+ * A "(0)" after the country code ("+44 (0)20 7946 0958") is the national
+ * trunk prefix, which is not dialled from abroad: it is dropped.
  * A Polish number (+48) has exactly 9 digits after the prefix; any other
  * has 7 to 15 digits with its country code, and no country code starts
  * with 0.
@@ -120,6 +122,13 @@ crm_phone_normalize(const char *str, size_t len, char *out, CrmPhoneError *err)
 				return phone_fail(err, CRM_PHONE_MISPLACED_PLUS, n);
 			}
 			plus = true;
+		}
+		else if (c == '(' && i + 1 < length && s[i] == '0' && s[i + 1] == ')' &&
+				 n > 0 && (plus || (n >= 3 && d[0] == 0 && d[1] == 0)))
+		{
+			/* "+44 (0)20 ...": the national trunk 0, not dialled from abroad */
+			i += 2;
+			position += 2;
 		}
 		else if (!is_phone_separator(c))
 		{

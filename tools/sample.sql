@@ -51,6 +51,8 @@ INSERT INTO crm.contact (client_id, kind, value, label) VALUES
     (10, 'phone', '501 502 503', NULL);
 -- the default need not be the first one typed
 UPDATE crm.contact SET is_default = true WHERE client_id = 2 AND value = '+48124210000';
+UPDATE crm.contact SET label = 'mobile (prywatny)' WHERE client_id = 2 AND value = '+48601234567';
+UPDATE crm.contact SET label = 'dom' WHERE client_id = 2 AND value = '+48124210000';
 
 INSERT INTO crm.segment (id, name, description) VALUES
     (1, 'VIP', 'klienci z pakietem premium'), (2, 'Flota', 'firmy z flotą pojazdów');
@@ -113,7 +115,7 @@ INSERT INTO crm.payment (client_id, invoice_id, paid_on, amount, method) VALUES 
 INSERT INTO crm.task (client_id, kind, title, due_at, assignee) VALUES
     (1, 'call', 'Potwierdzić płatność raty', '2026-03-20 10:00+01', 'agent_anna'),
     (7, 'meeting', 'Spotkanie w sprawie floty', '2026-04-02 13:00+02', 'agent_anna');
-INSERT INTO crm.client_case (client_id, title, kind, status, description) VALUES
+INSERT INTO crm.case (client_id, title, kind, status, description) VALUES
     (3, 'Szkoda komunikacyjna 01/2026', 'szkoda', 'open', 'stłuczka na parkingu');
 INSERT INTO crm.contact_person (client_id, first_name, last_name, role, phone, email) VALUES
     (7, 'Tomasz', 'Kowalczyk', 'wspólnik', '600 700 800', 'tomasz@kowalczyk.pl');
@@ -128,7 +130,7 @@ INSERT INTO crm.product (id, code, name, unit_price) VALUES
 INSERT INTO crm.price_list (id, name, valid_from) VALUES (1, 'Cennik flotowy 2026', '2026-01-01');
 INSERT INTO crm.price_list_item (price_list_id, product_id, price) VALUES (1, 1, 700.00), (1, 2, 800.00), (1, 3, 90.00);
 INSERT INTO crm.client_price_list (client_id, price_list_id) VALUES (7, 1);
-INSERT INTO crm.client_order (id, client_id, number, status, ordered_at, price_list_id) VALUES
+INSERT INTO crm.order (id, client_id, number, status, ordered_at, price_list_id) VALUES
     (1, 7, 'ZAM/2026/1', 'confirmed', '2026-01-05 10:00+01', 1);
 INSERT INTO crm.order_line (order_id, product_id, quantity, unit_price) VALUES (1, 1, 3, 700.00), (1, 3, 3, 90.00);
 
@@ -137,6 +139,6 @@ DO $$ BEGIN
     PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence(t, 'id'), n)
     FROM (VALUES ('crm.unit', 6), ('crm.client', 10), ('crm.segment', 2), ('crm.campaign', 2),
                  ('crm.custom_field', 3), ('crm.document', 3), ('crm.vehicle', 3), ('crm.invoice', 2),
-                 ('crm.product', 3), ('crm.price_list', 1), ('crm.client_order', 1)) AS v(t, n);
+                 ('crm.product', 3), ('crm.price_list', 1), ('crm.order', 1)) AS v(t, n);
 END $$;
 RESET client_min_messages;
