@@ -15,6 +15,9 @@ DOCS        = $(wildcard doc/*.md)
 REGRESS      = setup pesel nip regon identifier_ops identifier_unicode identifier_encoding \
                contact client linked delete_hide search security catalog
 REGRESS_OPTS = --load-extension=crm
+# isolation tests (specs/ + expected/)
+ISOLATION      = contact_default last_contact unit_kind
+ISOLATION_OPTS = --load-extension=crm
 
 PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' $(ICU_CFLAGS)
 # -Wextra on our code; PostgreSQL 15's own headers trip -Wunused-parameter

@@ -115,9 +115,9 @@ case "$cmd" in
 		say "parser fuzz smoke test (gcc, ASan + UBSan)"
 		make -s PG_CONFIG="$PG_CONFIG" fuzz-smoke
 		start_cluster
-		say "pg_regress"
+		say "pg_regress and isolation tests"
 		make -s PG_CONFIG="$PG_CONFIG" installcheck ENCODING=UTF8 NO_LOCALE=1 ||
-			{ cat regression.diffs 2>/dev/null | head -200; exit 1; }
+			{ cat regression.diffs output_iso/regression.diffs 2>/dev/null | head -300; exit 1; }
 		say "dump and restore"
 		bash test/dump_restore.sh
 		;;
