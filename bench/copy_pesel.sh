@@ -5,9 +5,11 @@
 #   - a crm.pesel column,
 #   - a bigint column (the baseline: no validation at all),
 #   - a text column with a PL/pgSQL checksum CHECK (the naive alternative),
-# ROUNDS times each (default 7), interleaved so that drift hits all three
+# ROUNDS times each (default 11), interleaved so that drift hits all three
 # alike, for logged and for unlogged tables, and reports medians and ratios
-# to bigint.  Target: crm.pesel within 1.15x of bigint.
+# to bigint.  Target: crm.pesel within 1.15x of bigint.  It also times the
+# input functions alone (a cast over the values already in a text column),
+# which tells the parser's cost per value without COPY's.
 #
 # Runs against the server in PGHOST/PGPORT; tools/dev.sh bench starts one.
 # The data file must be readable by the server: it is written to $SANDBOX
@@ -15,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 N=${N:-1000000}
-ROUNDS=${ROUNDS:-7}
+ROUNDS=${ROUNDS:-11}
 PSQL=("${PG_BINDIR:+$PG_BINDIR/}psql" -X -q -v ON_ERROR_STOP=1)
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 if [ -n "${SANDBOX:-}" ]; then
@@ -53,6 +55,15 @@ BEGIN
 END
 \$\$;
 CREATE TABLE bench.result (variant text, logged boolean, round int, ms float8);
+CREATE FUNCTION bench.time(query text) RETURNS float8
+LANGUAGE plpgsql AS \$\$
+DECLARE t0 timestamptz;
+BEGIN
+    t0 := clock_timestamp();
+    EXECUTE query;
+    RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END
+\$\$;
 CREATE FUNCTION bench.load(tbl text, file text) RETURNS float8
 LANGUAGE plpgsql AS \$\$
 DECLARE t0 timestamptz;
@@ -99,5 +110,30 @@ SELECT CASE WHEN m.logged THEN 'logged' ELSE 'unlogged' END AS "table",
 FROM m JOIN m b ON b.logged = m.logged AND b.variant = 'bigint'
 ORDER BY m.logged DESC, array_position(ARRAY['bigint','pesel','text_check'], m.variant);
 SELECT count(*) = $N AS all_rows_loaded FROM bench.t_pesel;
+
+-- the input functions alone: cast the same values from a text column
+TRUNCATE bench.result;
+DO \$\$
+BEGIN
+    FOR round IN 1..$ROUNDS LOOP
+        INSERT INTO bench.result SELECT 'bigint', true, round,
+            bench.time('SELECT count(p::bigint) FROM bench.t_text_check');
+        INSERT INTO bench.result SELECT 'pesel', true, round,
+            bench.time('SELECT count(p::crm.pesel) FROM bench.t_text_check');
+        INSERT INTO bench.result SELECT 'text', true, round,
+            bench.time('SELECT count(p) FROM bench.t_text_check');
+    END LOOP;
+END
+\$\$;
+\echo
+\echo Input function alone: a cast of $N text values, median of $ROUNDS rounds
+WITH m AS (SELECT variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS median_ms
+           FROM bench.result GROUP BY variant)
+SELECT CASE m.variant WHEN 'text' THEN 'no cast (scan only)' WHEN 'bigint' THEN 'text::bigint'
+                      ELSE 'text::crm.pesel' END AS "query",
+       round(m.median_ms::numeric, 0) AS median_ms,
+       round(((m.median_ms - t.median_ms) * 1e6 / $N)::numeric, 1) AS ns_per_value_over_scan
+FROM m, m t WHERE t.variant = 'text'
+ORDER BY m.median_ms;
 DROP SCHEMA bench CASCADE;
 SQL
