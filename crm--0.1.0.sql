@@ -853,25 +853,40 @@ COMMENT ON FUNCTION crm.interaction_before_write() IS
 CREATE TRIGGER interaction_before_write BEFORE INSERT OR UPDATE ON crm.interaction
     FOR EACH ROW EXECUTE FUNCTION crm.interaction_before_write();
 
--- crm.client.last_contact_at follows the history.  The client's row is
--- locked first, so that concurrent writers of one client's history take
--- turns; the update asks crm.client's trigger to recompute the value
--- (crm.client_before_write accepts no other value for it).
+-- crm.client.last_contact_at follows the history, once per statement (a
+-- bulk load or a merge moving many contacts updates each client once).  The
+-- clients' rows are locked first, in id order, so that concurrent writers
+-- of one client's history take turns; the update asks crm.client's trigger
+-- to recompute the value (crm.client_before_write accepts no other).
 CREATE FUNCTION crm.interaction_after_write() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    ids bigint[] := CASE TG_OP WHEN 'INSERT' THEN ARRAY[NEW.client_id]
-                               WHEN 'DELETE' THEN ARRAY[OLD.client_id]
-                               ELSE ARRAY[OLD.client_id, NEW.client_id] END;
+    ids bigint[];
 BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT n.client_id) INTO ids FROM new_rows n;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT o.client_id) INTO ids FROM old_rows o;
+    ELSE
+        -- the clients of rows whose client, time or channel changed
+        SELECT array_agg(DISTINCT x.client_id) INTO ids
+        FROM old_rows o JOIN new_rows n ON n.id = o.id,
+             LATERAL (VALUES (o.client_id), (n.client_id)) AS x(client_id)
+        WHERE (o.client_id, o.occurred_at, o.channel) IS DISTINCT FROM (n.client_id, n.occurred_at, n.channel);
+    END IF;
+    IF ids IS NULL THEN
+        RETURN NULL;
+    END IF;
     PERFORM FROM crm.client c WHERE c.id = ANY (ids) ORDER BY c.id FOR NO KEY UPDATE;
+
     IF TG_OP = 'INSERT' THEN
         -- a newer contact is the last one; an older one changes nothing
-        UPDATE crm.client c SET last_contact_at = NEW.occurred_at
-        WHERE c.id = NEW.client_id AND NEW.channel <> 'notification'
-          AND (c.last_contact_at IS NULL OR c.last_contact_at < NEW.occurred_at);
+        UPDATE crm.client c SET last_contact_at = m.latest
+        FROM (SELECT n.client_id, max(n.occurred_at) AS latest FROM new_rows n
+              WHERE n.channel <> 'notification' GROUP BY n.client_id) AS m
+        WHERE c.id = m.client_id AND (c.last_contact_at IS NULL OR c.last_contact_at < m.latest);
     ELSE
         -- writing any other value makes the client's trigger recompute it
         UPDATE crm.client c
@@ -883,10 +898,15 @@ END
 $$;
 COMMENT ON FUNCTION crm.interaction_after_write() IS
     'trigger: keeps crm.client.last_contact_at at the latest contact';
-CREATE TRIGGER interaction_after_write AFTER INSERT OR DELETE ON crm.interaction
-    FOR EACH ROW EXECUTE FUNCTION crm.interaction_after_write();
-CREATE TRIGGER interaction_after_update AFTER UPDATE OF client_id, occurred_at, channel ON crm.interaction
-    FOR EACH ROW EXECUTE FUNCTION crm.interaction_after_write();
+CREATE TRIGGER interaction_after_insert AFTER INSERT ON crm.interaction
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.interaction_after_write();
+CREATE TRIGGER interaction_after_update AFTER UPDATE ON crm.interaction
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.interaction_after_write();
+CREATE TRIGGER interaction_after_delete AFTER DELETE ON crm.interaction
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION crm.interaction_after_write();
 
 CREATE VIEW crm.contact_history WITH (security_invoker = true) AS
 SELECT i.id, i.client_id, c.display_name, i.occurred_at, i.channel, i.direction,

@@ -18,7 +18,7 @@ SELECT p.oid::regprocedure AS c_function, p.provolatile, p.proparallel, p.proiss
 FROM pg_proc p
 WHERE p.pronamespace = 'crm'::regnamespace AND p.prolang IN (13, 12) -- c, internal
   AND (p.provolatile <> 'i' OR p.proparallel <> 's' OR NOT p.proisstrict)
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 
 -- nothing that writes is parallel safe
 SELECT p.oid::regprocedure AS volatile_but_parallel_safe
@@ -32,7 +32,7 @@ FROM pg_proc p
 WHERE p.pronamespace = 'crm'::regnamespace AND p.prolang NOT IN (13, 12)
   AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c
                   WHERE c ~ '^search_path=pg_catalog(, crm)?, pg_temp$')
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 
 -- no function is SECURITY DEFINER without a pinned search_path
 SELECT p.oid::regprocedure AS unsafe_definer
@@ -51,7 +51,7 @@ SELECT c.oid::regclass AS not_dumped
 FROM pg_class c
 WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'S')
   AND NOT EXISTS (SELECT FROM pg_extension e WHERE e.extname = 'crm' AND c.oid = ANY (e.extconfig))
-ORDER BY 1::text;
+ORDER BY c.oid::regclass::text;
 
 -- every foreign key to crm.client has an index led by its column
 SELECT con.conrelid::regclass AS unindexed_fk
@@ -66,7 +66,7 @@ FROM pg_proc p
 WHERE p.pronamespace = 'crm'::regnamespace
   AND p.prorettype <> 'trigger'::regtype
   AND p.proname !~ '_(in|out|recv|send|cmp|sortsupport|hash|hash_extended|eq|ne|lt|le|gt|ge)$'
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 SELECT c.relname AS relation, c.relkind
 FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'v')
 ORDER BY c.relkind, c.relname;

@@ -70,12 +70,12 @@ CREATE TABLE "Odd Schema"."Person Card" (
 );
 INSERT INTO public.visit VALUES (1, 5, '2026-05-05');
 INSERT INTO "Odd Schema"."Person Card" VALUES (5, 'person'), (5, 'person');
-SELECT relation, on_delete, row_count FROM crm.client_links(5) WHERE row_count > 0 ORDER BY 1::text;
+SELECT relation, on_delete, row_count FROM crm.client_links(5) WHERE row_count > 0 ORDER BY relation::text;
 -- a table the caller may not read has an unknown count; its key still guards it
 CREATE ROLE regress_crm_deleter;
 GRANT SELECT, DELETE ON ALL TABLES IN SCHEMA crm TO regress_crm_deleter;
 SET ROLE regress_crm_deleter;
-SELECT relation, row_count FROM crm.client_links(5) WHERE row_count IS DISTINCT FROM 0 ORDER BY 1::text;
+SELECT relation, row_count FROM crm.client_links(5) WHERE row_count IS DISTINCT FROM 0 ORDER BY relation::text;
 SELECT err_code, err_message, err_detail FROM regress.error_of('SELECT crm.delete_client(5)');
 RESET ROLE;
 REVOKE ALL ON ALL TABLES IN SCHEMA crm FROM regress_crm_deleter;

@@ -77,7 +77,7 @@ SELECT castsource::regtype, casttarget::regtype, castcontext, castmethod
 FROM pg_cast WHERE 'crm'::regnamespace IN
     ((SELECT typnamespace FROM pg_type WHERE oid = castsource),
      (SELECT typnamespace FROM pg_type WHERE oid = casttarget))
-ORDER BY 1::text, 2::text;
+ORDER BY castsource::regtype::text, casttarget::regtype::text;
 SELECT '44051401359'::text::crm.pesel, ('5260001246'::crm.nip)::text || '!' AS nip_text;
 CREATE TABLE t_text (v text);
 INSERT INTO t_text SELECT nip FROM firm WHERE id = 1;

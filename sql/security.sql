@@ -54,7 +54,7 @@ INSERT INTO crm.client (id, first_name, last_name, pesel) VALUES (2, ' Anna ', '
 UPDATE crm.client SET pesel = '00222900016' WHERE id = 2;
 SELECT id, first_name, display_name, birth_date FROM crm.client WHERE id = 2;
 SELECT id FROM crm.client_search('{"last_name": "NOWAK", "pesel": "00222900016"}');
-SELECT relation, row_count FROM crm.client_links(1) WHERE row_count > 0 ORDER BY 1::text;
+SELECT relation, row_count FROM crm.client_links(1) WHERE row_count > 0 ORDER BY relation::text;
 RESET search_path;
 
 DROP OPERATOR public.= (crm.pesel, crm.pesel);

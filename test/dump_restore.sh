@@ -33,13 +33,13 @@ DECLARE
     digest text;
 BEGIN
     FOR r IN SELECT c.oid::regclass AS tbl FROM pg_class c
-             WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'r' ORDER BY 1::text LOOP
+             WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'r' ORDER BY c.oid::regclass::text LOOP
         EXECUTE format('SELECT count(*), md5(coalesce(string_agg(t::text, E''\n'' ORDER BY t::text), '''')) FROM %s t', r.tbl)
             INTO n, digest;
         RAISE WARNING 'table % rows % digest %', r.tbl, n, digest;
     END LOOP;
     FOR r IN SELECT c.oid::regclass AS seq FROM pg_class c
-             WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'S' ORDER BY 1::text LOOP
+             WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'S' ORDER BY c.oid::regclass::text LOOP
         EXECUTE format('SELECT last_value FROM %s', r.seq) INTO n;
         RAISE WARNING 'sequence % at %', r.seq, n;
     END LOOP;
