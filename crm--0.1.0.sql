@@ -1144,8 +1144,42 @@ COMMENT ON TABLE crm.order_line IS 'lines of an order';
 -- Removing and hiding clients
 --------------------------------------------------------------------------
 
--- Every row that references a client through a foreign key, in any schema,
--- found from the catalog: the extension's tables and the user's alike.
+-- Every foreign key that references crm.client, in any schema, found from
+-- the catalog at call time: the extension's tables and the user's alike.
+-- One home for that discovery: deleting, linking, merging and undoing use it.
+CREATE FUNCTION crm.client_references()
+    RETURNS TABLE (relation regclass, constraint_name name, on_delete "char",
+                   columns name[], client_columns name[])
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT con.conrelid::regclass, con.conname, con.confdeltype,
+           ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, n)
+                 JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.n),
+           ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, n)
+                 JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.n)
+    FROM pg_constraint con
+    WHERE con.contype = 'f' AND con.confrelid = 'crm.client'::regclass
+      AND con.conparentid = 0      -- a partitioned table once, not per partition
+    ORDER BY con.conrelid::regclass::text, con.conname;
+END;
+COMMENT ON FUNCTION crm.client_references() IS
+    'every foreign key to crm.client in any schema: the referencing table, its columns and the client columns they reference';
+
+-- The SQL condition "the row at alias t references the client whose id is
+-- the parameter $n", for one foreign key.
+CREATE FUNCTION crm.client_reference_condition(columns name[], client_columns name[], param integer,
+                                               alias text DEFAULT 't')
+    RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+RETURN format('(%s) = (SELECT %s FROM crm.client c WHERE c.id = $%s)',
+              (SELECT string_agg(format('%I.%I', alias, c), ', ') FROM unnest(columns) AS c),
+              (SELECT string_agg(format('c.%I', c), ', ') FROM unnest(client_columns) AS c),
+              param);
+COMMENT ON FUNCTION crm.client_reference_condition(name[], name[], integer, text) IS
+    'internal: SQL text matching the rows (alias t) that reference the client whose id is parameter $param';
+
 CREATE FUNCTION crm.client_links(client_id bigint)
     RETURNS TABLE (relation regclass, constraint_name name, on_delete text,
                    blocks_delete boolean, row_count bigint)
@@ -1156,29 +1190,19 @@ AS $$
 DECLARE
     fk record;
 BEGIN
-    FOR fk IN
-        SELECT con.conrelid, con.conname, con.confdeltype,
-               (SELECT string_agg(format('t.%I = c.%I', fa.attname, pa.attname), ' AND ')
-                FROM unnest(con.conkey, con.confkey) AS k(fkey, pkey)
-                JOIN pg_attribute fa ON fa.attrelid = con.conrelid AND fa.attnum = k.fkey
-                JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.pkey) AS cond
-        FROM pg_constraint con
-        WHERE con.contype = 'f' AND con.confrelid = 'crm.client'::regclass
-          AND con.conparentid = 0      -- a partitioned table once, not per partition
-        ORDER BY con.conrelid::regclass::text, con.conname
-    LOOP
-        relation := fk.conrelid::regclass;
-        constraint_name := fk.conname;
-        on_delete := CASE fk.confdeltype WHEN 'a' THEN 'no action' WHEN 'r' THEN 'restrict'
-                                         WHEN 'c' THEN 'cascade' WHEN 'n' THEN 'set null'
-                                         WHEN 'd' THEN 'set default' END;
-        blocks_delete := fk.confdeltype IN ('a', 'r');
+    FOR fk IN SELECT * FROM crm.client_references() LOOP
+        relation := fk.relation;
+        constraint_name := fk.constraint_name;
+        on_delete := CASE fk.on_delete WHEN 'a' THEN 'no action' WHEN 'r' THEN 'restrict'
+                                       WHEN 'c' THEN 'cascade' WHEN 'n' THEN 'set null'
+                                       WHEN 'd' THEN 'set default' END;
+        blocks_delete := fk.on_delete IN ('a', 'r');
         -- a table the caller may not read is reported with an unknown count
         -- (its foreign key still guards it)
-        IF has_schema_privilege((SELECT relnamespace FROM pg_class WHERE oid = fk.conrelid), 'USAGE')
-           AND has_table_privilege(fk.conrelid, 'SELECT') THEN
-            EXECUTE format('SELECT count(*) FROM %s t JOIN crm.client c ON %s WHERE c.id = $1',
-                           relation, fk.cond)
+        IF has_schema_privilege((SELECT relnamespace FROM pg_class WHERE oid = fk.relation), 'USAGE')
+           AND has_table_privilege(fk.relation, 'SELECT') THEN
+            EXECUTE format('SELECT count(*) FROM %s t WHERE %s', fk.relation,
+                           crm.client_reference_condition(fk.columns, fk.client_columns, 1))
                 INTO row_count USING client_links.client_id;
         ELSE
             row_count := NULL;
@@ -1523,6 +1547,802 @@ END
 $$;
 COMMENT ON FUNCTION crm.client_search(jsonb) IS
     'clients matching a filter: {"field": value | "pattern%" | [values] | null | {">": v, "between": [a, b]}, ...}, criteria combined with AND; visible clients unless "hidden" says otherwise';
+
+--------------------------------------------------------------------------
+-- Merging clients (SPEC section 4): rules, registry, journal, undo
+--------------------------------------------------------------------------
+
+-- A table's schema-qualified name, whatever the search path.
+CREATE FUNCTION crm.relation_name(relation regclass) RETURNS text
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+RETURN relation::text;
+COMMENT ON FUNCTION crm.relation_name(regclass) IS
+    'a table''s schema-qualified name (as regclass prints it with no schema on the search path)';
+
+-- The merge rules are on unless a row here switches one off.  A table, not
+-- a setting: only whoever may write it (the DBA) decides for the database.
+CREATE TABLE crm.merge_rule (
+    rule    text PRIMARY KEY CHECK (rule IN ('structure', 'sync', 'consent')),
+    enabled boolean NOT NULL
+);
+COMMENT ON TABLE crm.merge_rule IS
+    'switches for the merge rules structure (MG-5), sync (MG-6) and consent (MG-7); a rule without a row is on';
+
+CREATE FUNCTION crm.merge_rule_enabled(rule text) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT coalesce((SELECT r.enabled FROM crm.merge_rule r WHERE r.rule = merge_rule_enabled.rule), true);
+END;
+COMMENT ON FUNCTION crm.merge_rule_enabled(text) IS 'whether a merge rule is on in this database';
+
+-- What a merge does with the rows of a table that references clients.
+CREATE TABLE crm.merge_table_rule (
+    relation regclass PRIMARY KEY,
+    action   text NOT NULL CHECK (action IN ('move', 'drop', 'function')),
+    handler  text,
+    CONSTRAINT merge_table_rule_handler CHECK ((action = 'function') = (handler IS NOT NULL))
+);
+COMMENT ON TABLE crm.merge_table_rule IS
+    'per-table merge rules: move (the default) the source''s rows to the target, drop them, or call handler(source_id bigint, target_id bigint, merge_id bigint)';
+
+CREATE FUNCTION crm.merge_table_rule_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    IF NEW.handler IS NOT NULL AND to_regprocedure(NEW.handler || '(bigint,bigint,bigint)') IS NULL THEN
+        RAISE EXCEPTION 'merge handler %(bigint, bigint, bigint) does not exist', NEW.handler
+            USING ERRCODE = 'undefined_function',
+                  HINT = 'Give a schema-qualified function taking (source_id bigint, target_id bigint, merge_id bigint).';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm.merge_table_rule_check() IS 'trigger: a merge handler must exist with the right arguments';
+CREATE TRIGGER merge_table_rule_check BEFORE INSERT OR UPDATE ON crm.merge_table_rule
+    FOR EACH ROW EXECUTE FUNCTION crm.merge_table_rule_check();
+
+-- The journal: every merge, and every row it moved, dropped or folded.
+CREATE TABLE crm.merge_log (
+    id            bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    merged_at     timestamptz NOT NULL DEFAULT now(),
+    merged_by     text NOT NULL DEFAULT current_user,
+    target_id     bigint NOT NULL,
+    source_ids    bigint[] NOT NULL,
+    sources       jsonb NOT NULL,
+    target_before jsonb NOT NULL,
+    target_after  jsonb,
+    field_values  jsonb,
+    contacts      text NOT NULL,
+    undone_at     timestamptz,
+    undone_by     text
+);
+CREATE INDEX merge_log_target_id_idx ON crm.merge_log (target_id);
+CREATE INDEX merge_log_source_ids_idx ON crm.merge_log USING gin (source_ids);
+COMMENT ON TABLE crm.merge_log IS
+    'every merge: when, who, the target, the source clients'' rows, the target before and after, the choices made; undone_at once crm.unmerge() undid it';
+
+CREATE TABLE crm.merge_log_row (
+    merge_id  bigint NOT NULL REFERENCES crm.merge_log (id) ON DELETE CASCADE,
+    client_id bigint NOT NULL,
+    relation  regclass NOT NULL,
+    constraint_name name,
+    action    text NOT NULL CHECK (action IN ('moved', 'dropped', 'folded', 'function')),
+    row_key   jsonb,
+    row_data  jsonb
+);
+CREATE INDEX merge_log_row_merge_id_idx ON crm.merge_log_row (merge_id, relation);
+COMMENT ON TABLE crm.merge_log_row IS
+    'rows a merge moved (their key), dropped or folded (their contents), each with the client it belonged to; function: a handler ran for the table';
+
+-- The fields a merge may take from a source (field_values); the others are
+-- system fields or the structure's business.
+CREATE FUNCTION crm.merge_fields() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+RETURN ARRAY['kind', 'first_name', 'last_name', 'company_name', 'display_name', 'city',
+             'postal_code', 'address', 'pesel', 'nip', 'regon', 'birth_date', 'language',
+             'external_id', 'owner'];
+COMMENT ON FUNCTION crm.merge_fields() IS 'the client fields whose value a merge can take from a source';
+
+-- What a merge does with one table: the registry's rule, else the built-in
+-- one (consents are not carried, MG-7; contacts follow the contacts mode).
+CREATE FUNCTION crm.merge_table_action(relation regclass, contacts text) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT coalesce(
+        (SELECT r.action FROM crm.merge_table_rule r WHERE r.relation = merge_table_action.relation),
+        CASE WHEN relation = 'crm.consent'::regclass THEN 'drop'
+             WHEN relation = 'crm.contact'::regclass AND contacts = 'target' THEN 'drop'
+             ELSE 'move' END);
+END;
+COMMENT ON FUNCTION crm.merge_table_action(regclass, text) IS
+    'internal: move, drop or function, for the rows of a table in a merge';
+
+-- The merge rules for each source into the target: one row per rule and
+-- source, whether it passes, and the error that refuses it.  One home for
+-- the rules: crm.merge_clients() raises the first failure, crm.merge_preview()
+-- shows them all.
+CREATE FUNCTION crm.merge_rule_check(target_id bigint, source_ids bigint[])
+    RETURNS TABLE (rule text, source_id bigint, enabled boolean, passes boolean,
+                   sqlstate text, message text, detail text, hint text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    t crm.client;
+    s crm.client;
+    t_path text;
+    s_path text;
+    s_consents bigint;
+    t_consents bigint;
+    reverse_hint text;
+BEGIN
+    SELECT * INTO t FROM crm.client c WHERE c.id = merge_rule_check.target_id;
+    SELECT count(*) INTO t_consents FROM crm.consent k
+    WHERE k.client_id = t.id AND k.withdrawn_at IS NULL;
+    t_path := coalesce((SELECT u.path FROM crm.unit_tree u WHERE u.id = t.unit_id), 'no unit');
+    FOR s IN SELECT c.* FROM crm.client c WHERE c.id = ANY (source_ids) ORDER BY c.id LOOP
+        source_id := s.id;
+        reverse_hint := format('Merge client %s into client %s instead.', t.id, s.id);
+        s_path := coalesce((SELECT u.path FROM crm.unit_tree u WHERE u.id = s.unit_id), 'no unit');
+
+        -- MG-5: the target's unit is the source's or lies below it (no unit: the top)
+        rule := 'structure';
+        enabled := crm.merge_rule_enabled(rule);
+        passes := s.unit_id IS NULL OR (t.unit_id IS NOT NULL AND crm.unit_contains(s.unit_id, t.unit_id));
+        sqlstate := 'CR001';
+        message := format('cannot merge client %s into client %s: the target is not in the source''s part of the structure',
+                          s.id, t.id);
+        detail := format('Client %s is in unit %s (%s); client %s is in unit %s (%s). A client can be merged only into a client in its own unit or below it.',
+                         s.id, coalesce(s.unit_id::text, 'none'), s_path,
+                         t.id, coalesce(t.unit_id::text, 'none'), t_path);
+        hint := CASE WHEN t.unit_id IS NULL
+                       OR (s.unit_id IS NOT NULL AND crm.unit_contains(t.unit_id, s.unit_id))
+                     THEN reverse_hint
+                     ELSE 'Move one of the clients to a unit within the other''s first.' END;
+        RETURN NEXT;
+
+        -- MG-6: a synchronized client does not go into an unsynchronized one
+        rule := 'sync';
+        enabled := crm.merge_rule_enabled(rule);
+        passes := NOT (s.synced AND NOT t.synced);
+        sqlstate := 'CR002';
+        message := format('cannot merge synchronized client %s into unsynchronized client %s', s.id, t.id);
+        detail := format('Client %s is synchronized (its data is complete); client %s is not.', s.id, t.id);
+        hint := reverse_hint;
+        RETURN NEXT;
+
+        -- MG-7: consents are not carried, so a source with consents needs a
+        -- target that has its own
+        SELECT count(*) INTO s_consents FROM crm.consent k
+        WHERE k.client_id = s.id AND k.withdrawn_at IS NULL;
+        rule := 'consent';
+        enabled := crm.merge_rule_enabled(rule);
+        passes := NOT (s_consents > 0 AND t_consents = 0);
+        sqlstate := 'CR003';
+        message := format('cannot merge client %s, which has consents, into client %s, which has none', s.id, t.id);
+        detail := format('Client %s has %s consent(s) in force; client %s has none, and consents are not carried by a merge (their confirming documents are).',
+                         s.id, s_consents, t.id);
+        hint := reverse_hint;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION crm.merge_rule_check(bigint, bigint[]) IS
+    'the merge rules (structure, sync, consent) for each source into the target: enabled, passes, and the refusal''s SQLSTATE, message, detail and hint';
+
+-- Checks that need no lock: arguments.  Raises.
+CREATE FUNCTION crm.merge_check_arguments(target_id bigint, source_ids bigint[], field_values jsonb, contacts text)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    key text;
+    val jsonb;
+    dup bigint;
+BEGIN
+    IF target_id IS NULL OR source_ids IS NULL OR array_position(source_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'client ids must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF cardinality(source_ids) = 0 THEN
+        RAISE EXCEPTION 'no client to merge into client %', target_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF target_id = ANY (source_ids) THEN
+        RAISE EXCEPTION 'cannot merge client % into itself', target_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT s INTO dup FROM unnest(source_ids) AS s GROUP BY s HAVING count(*) > 1 LIMIT 1;
+    IF dup IS NOT NULL THEN
+        RAISE EXCEPTION 'client % is named twice among the clients to merge', dup
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF contacts IS NULL OR contacts NOT IN ('union', 'target') THEN
+        RAISE EXCEPTION 'unrecognized contacts mode "%"', contacts
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use ''union'' (keep every phone and e-mail of all clients) or ''target'' (keep only the target''s).';
+    END IF;
+    IF field_values IS NOT NULL THEN
+        IF jsonb_typeof(field_values) <> 'object' THEN
+            RAISE EXCEPTION 'field_values must be a JSON object of field names and client ids'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'For example: {"city": 12, "custom:Hobby": 12}.';
+        END IF;
+        FOR key, val IN SELECT * FROM jsonb_each(field_values) LOOP
+            IF NOT (key = ANY (crm.merge_fields()) OR key LIKE 'custom:%') THEN
+                RAISE EXCEPTION 'field "%" cannot be chosen in a merge', key
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'Choose among ' || array_to_string(crm.merge_fields(), ', ')
+                                 || ' and custom:<field name>.';
+            END IF;
+            IF jsonb_typeof(val) <> 'number'
+               OR NOT ((val #>> '{}')::numeric = target_id OR (val #>> '{}')::numeric = ANY (source_ids)) THEN
+                RAISE EXCEPTION 'field "%" must name one of the merged clients, not %', key, val
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = format('Give %s or one of %s.', target_id, array_to_string(source_ids, ', '));
+            END IF;
+        END LOOP;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.merge_check_arguments(bigint, bigint[], jsonb, text) IS
+    'internal: refuses malformed merge arguments';
+
+-- The SQL conditions under which a row of the source (alias t) cannot move
+-- to the target (parameter $2) without breaking a unique index: one per
+-- unique index (no expression, no predicate) that holds every key column.
+CREATE FUNCTION crm.merge_fold_conditions(relation regclass, columns name[], client_columns name[])
+    RETURNS SETOF text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT format('EXISTS (SELECT FROM %s x WHERE %s%s)', relation,
+                  crm.client_reference_condition(columns, client_columns, 2, 'x'),
+                  (SELECT coalesce(string_agg(format(' AND x.%1$I = t.%1$I', a.attname), ''), '')
+                   FROM unnest(i.indkey) AS k(attnum)
+                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                   WHERE a.attname <> ALL (columns)))
+    FROM pg_index i
+    WHERE i.indrelid = relation AND i.indisunique AND i.indpred IS NULL
+      AND 0 <> ALL (i.indkey::int2[])
+      AND (SELECT array_agg(a.attname) FROM unnest(i.indkey) AS k(attnum)
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) @> columns;
+END;
+COMMENT ON FUNCTION crm.merge_fold_conditions(regclass, name[], name[]) IS
+    'internal: SQL conditions under which a source''s row (alias t) would break a unique index if moved to the target ($2)';
+
+-- Journal, then move, drop or fold the rows of one table from a source to
+-- the target.  A row whose move would break a unique index that holds the
+-- foreign key (the same segment twice, the same phone twice) is folded into
+-- the target's row: the source's row is journaled and removed.
+CREATE FUNCTION crm.merge_table(merge_id bigint, relation regclass, constraint_name name,
+                                columns name[], client_columns name[],
+                                source_id bigint, target_id bigint, contacts text)
+    RETURNS void
+    LANGUAGE plpgsql
+    -- keys may use crm's types, whose operators live in crm
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    of_source text := crm.client_reference_condition(columns, client_columns, 1);
+    action text := crm.merge_table_action(relation, contacts);
+    pk_cols name[];
+    row_key text;
+    clash text;
+    assign text;
+    n bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM %s t WHERE %s', relation, of_source) INTO n USING source_id;
+    IF n = 0 THEN
+        RETURN;
+    END IF;
+
+    IF action = 'function' THEN
+        EXECUTE format('SELECT %s($1, $2, $3)',
+                       (SELECT r.handler FROM crm.merge_table_rule r WHERE r.relation = merge_table.relation))
+            USING source_id, target_id, merge_id;
+        INSERT INTO crm.merge_log_row (merge_id, client_id, relation, constraint_name, action)
+        VALUES (merge_id, source_id, relation, constraint_name, 'function');
+        RETURN;
+    END IF;
+
+    IF action = 'drop' THEN
+        EXECUTE format('INSERT INTO crm.merge_log_row (merge_id, client_id, relation, action, row_data)
+                        SELECT $2, $1, %L, ''dropped'', to_jsonb(t) FROM %s t WHERE %s',
+                       relation, relation, of_source)
+            USING source_id, merge_id;
+        EXECUTE format('DELETE FROM %s t WHERE %s', relation, of_source) USING source_id;
+        RETURN;
+    END IF;
+
+    -- fold: rows that would break a unique index holding the key
+    FOR clash IN SELECT * FROM crm.merge_fold_conditions(relation, columns, client_columns) LOOP
+        EXECUTE format('INSERT INTO crm.merge_log_row (merge_id, client_id, relation, action, row_data)
+                        SELECT $3, $1, %L, ''folded'', to_jsonb(t) FROM %s t WHERE %s AND %s',
+                       relation, relation, of_source, clash)
+            USING source_id, target_id, merge_id;
+        EXECUTE format('DELETE FROM %s t WHERE %s AND %s', relation, of_source, clash)
+            USING source_id, target_id;
+    END LOOP;
+
+    -- move: journal each row with its primary key (the whole row where there is none)
+    SELECT array_agg(a.attname ORDER BY k.n) INTO pk_cols
+    FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+    JOIN pg_attribute a ON a.attnum = k.attnum
+    WHERE i.indrelid = relation AND i.indisprimary AND a.attrelid = relation;
+    row_key := CASE WHEN pk_cols IS NULL THEN 'NULL'
+                    ELSE format('jsonb_build_object(%s)',
+                                (SELECT string_agg(format('%L, t.%I', c, c), ', ') FROM unnest(pk_cols) AS c)) END;
+    EXECUTE format('INSERT INTO crm.merge_log_row (merge_id, client_id, relation, constraint_name, action, row_key, row_data)
+                    SELECT $2, $1, %L, %L, ''moved'', %s, to_jsonb(t) FROM %s t WHERE %s',
+                   relation, constraint_name, row_key, relation, of_source)
+        USING source_id, merge_id;
+    assign := format('(%s) = (SELECT %s FROM crm.client c WHERE c.id = $2)',
+                     (SELECT string_agg(format('%I', c), ', ') FROM unnest(columns) AS c),
+                     (SELECT string_agg(format('c.%I', c), ', ') FROM unnest(client_columns) AS c));
+    -- MG-9: invoices moved to the target can be regenerated with its data
+    IF relation = 'crm.invoice'::regclass THEN
+        assign := assign || ', needs_refresh = true';
+    END IF;
+    EXECUTE format('UPDATE %s t SET %s WHERE %s', relation, assign, of_source)
+        USING source_id, target_id;
+END
+$$;
+COMMENT ON FUNCTION crm.merge_table(bigint, regclass, name, name[], name[], bigint, bigint, text) IS
+    'internal: moves, folds or drops the rows of one table from a source client to the target, journaling them';
+
+-- Lock the clients of a merge or an undo, in id order (so that concurrent
+-- merges never deadlock), after their contacts' advisory locks (taken in the
+-- same order the contact triggers take them).  Raises for a missing or
+-- hidden client.
+CREATE FUNCTION crm.merge_lock_clients(ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    missing bigint;
+    hidden crm.client;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('crm.contact', id))
+    FROM unnest(ids) AS id ORDER BY id;
+    PERFORM FROM crm.client c WHERE c.id = ANY (ids) ORDER BY c.id FOR UPDATE;
+    SELECT min(id) INTO missing FROM unnest(ids) AS id
+    WHERE NOT EXISTS (SELECT FROM crm.client c WHERE c.id = id);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'client % does not exist', missing
+            USING ERRCODE = 'no_data_found',
+                  HINT = CASE WHEN EXISTS (SELECT FROM crm.merge_log m
+                                          WHERE m.source_ids @> ARRAY[missing] AND m.undone_at IS NULL)
+                              THEN format('It was merged into client %s (merge %s).',
+                                          (SELECT m.target_id FROM crm.merge_log m
+                                           WHERE m.source_ids @> ARRAY[missing] AND m.undone_at IS NULL
+                                           ORDER BY m.id DESC LIMIT 1),
+                                          (SELECT m.id FROM crm.merge_log m
+                                           WHERE m.source_ids @> ARRAY[missing] AND m.undone_at IS NULL
+                                           ORDER BY m.id DESC LIMIT 1)) END;
+    END IF;
+    SELECT * INTO hidden FROM crm.client c WHERE c.id = ANY (ids) AND c.hidden_at IS NOT NULL ORDER BY c.id LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'client % is hidden', hidden.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('It was hidden at %s%s.', hidden.hidden_at,
+                                  coalesce(format(' (%s)', hidden.hidden_reason), '')),
+                  HINT = format('Unhide it with crm.unhide_client(%s) first.', hidden.id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.merge_lock_clients(bigint[]) IS
+    'internal: locks the clients of a merge in id order; refuses missing and hidden ones';
+
+CREATE FUNCTION crm.merge_clients(target_id bigint, source_ids bigint[], field_values jsonb DEFAULT NULL,
+                                  contacts text DEFAULT 'union')
+    RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    merge_id bigint;
+    failure record;
+    ref record;
+    src bigint;
+    key text;
+    val jsonb;
+    field crm.custom_field;
+    picked_from bigint;
+BEGIN
+    PERFORM crm.merge_check_arguments(target_id, source_ids, field_values, contacts);
+    PERFORM crm.merge_lock_clients(target_id || source_ids);
+
+    SELECT * INTO failure FROM crm.merge_rule_check(target_id, source_ids) r
+    WHERE r.enabled AND NOT r.passes
+    ORDER BY array_position(ARRAY['structure', 'sync', 'consent'], r.rule), r.source_id
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = failure.sqlstate, MESSAGE = failure.message,
+                              DETAIL = failure.detail, HINT = failure.hint;
+    END IF;
+
+    INSERT INTO crm.merge_log (target_id, source_ids, sources, target_before, field_values, contacts)
+    SELECT merge_clients.target_id, merge_clients.source_ids,
+           (SELECT jsonb_agg(to_jsonb(c) ORDER BY c.id) FROM crm.client c WHERE c.id = ANY (merge_clients.source_ids)),
+           (SELECT to_jsonb(c) FROM crm.client c WHERE c.id = merge_clients.target_id),
+           merge_clients.field_values, merge_clients.contacts
+    RETURNING id INTO merge_id;
+
+    -- a custom field taken from a source: the target's own value steps aside
+    -- (journaled), so the source's moves in
+    FOR key, val IN SELECT * FROM jsonb_each(coalesce(field_values, '{}')) WHERE jsonb_each.key LIKE 'custom:%' LOOP
+        picked_from := (val #>> '{}')::bigint;
+        SELECT * INTO field FROM crm.custom_field f WHERE lower(f.name) = lower(substr(key, 8));
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'custom field "%" does not exist', substr(key, 8) USING ERRCODE = 'undefined_object';
+        END IF;
+        IF picked_from <> target_id AND EXISTS (SELECT FROM crm.custom_value v
+                                               WHERE v.client_id = picked_from AND v.field_id = field.id) THEN
+            INSERT INTO crm.merge_log_row (merge_id, client_id, relation, action, row_data)
+            SELECT merge_id, v.client_id, 'crm.custom_value'::regclass, 'dropped', to_jsonb(v)
+            FROM crm.custom_value v WHERE v.client_id = target_id AND v.field_id = field.id;
+            DELETE FROM crm.custom_value v WHERE v.client_id = target_id AND v.field_id = field.id;
+            -- and the other sources' values of the field are folded
+            INSERT INTO crm.merge_log_row (merge_id, client_id, relation, action, row_data)
+            SELECT merge_id, v.client_id, 'crm.custom_value'::regclass, 'folded', to_jsonb(v)
+            FROM crm.custom_value v
+            WHERE v.field_id = field.id AND v.client_id = ANY (source_ids) AND v.client_id <> picked_from;
+            DELETE FROM crm.custom_value v
+            WHERE v.field_id = field.id AND v.client_id = ANY (source_ids) AND v.client_id <> picked_from;
+        END IF;
+    END LOOP;
+
+    -- every row of every table that references a source moves to the target
+    FOREACH src IN ARRAY source_ids LOOP
+        FOR ref IN SELECT * FROM crm.client_references() LOOP
+            PERFORM crm.merge_table(merge_id, ref.relation, ref.constraint_name, ref.columns,
+                                    ref.client_columns, src, target_id, contacts);
+        END LOOP;
+    END LOOP;
+
+    -- the field values chosen from a source (MG-4); the others stay the target's
+    FOR key, val IN SELECT * FROM jsonb_each(coalesce(field_values, '{}')) WHERE jsonb_each.key NOT LIKE 'custom:%' LOOP
+        picked_from := (val #>> '{}')::bigint;
+        IF picked_from <> target_id THEN
+            EXECUTE format('UPDATE crm.client c SET %1$I = (jsonb_populate_record(NULL::crm.client, $1)).%1$I WHERE c.id = $2',
+                           key)
+                USING (SELECT s FROM jsonb_array_elements((SELECT m.sources FROM crm.merge_log m WHERE m.id = merge_id)) AS s
+                       WHERE (s ->> 'id')::bigint = picked_from),
+                      target_id;
+        END IF;
+    END LOOP;
+
+    DELETE FROM crm.client c WHERE c.id = ANY (source_ids);
+    UPDATE crm.merge_log m SET target_after = (SELECT to_jsonb(c) FROM crm.client c WHERE c.id = target_id)
+    WHERE m.id = merge_id;
+    RETURN merge_id;
+END
+$$;
+COMMENT ON FUNCTION crm.merge_clients(bigint, bigint[], jsonb, text) IS
+    'merges several source clients into the target, all or nothing: every linked row moves (user tables too), rules checked, everything journaled; returns the merge id';
+
+CREATE FUNCTION crm.merge_client(source_id bigint, target_id bigint, field_values jsonb DEFAULT NULL,
+                                 contacts text DEFAULT 'union')
+    RETURNS bigint
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+RETURN crm.merge_clients(target_id, ARRAY[source_id], field_values, contacts);
+COMMENT ON FUNCTION crm.merge_client(bigint, bigint, jsonb, text) IS
+    'merges the source ("incorrect") client into the target ("correct") one; returns the merge id in crm.merge_log';
+
+CREATE FUNCTION crm.merge_preview(target_id bigint, source_ids bigint[]) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    ids bigint[] := target_id || source_ids;
+    problems jsonb := '[]';
+    tables jsonb := '[]';
+    warnings jsonb := '[]';
+    fields jsonb := '[]';
+    ref record;
+    src bigint;
+    moving bigint;
+    folding bigint;
+    n bigint;
+    clash text;
+    indexed boolean;
+    f text;
+    vals jsonb;
+    rules jsonb;
+BEGIN
+    BEGIN
+        PERFORM crm.merge_check_arguments(target_id, source_ids, NULL, 'union');
+    EXCEPTION WHEN OTHERS THEN
+        problems := problems || jsonb_build_object('sqlstate', SQLSTATE, 'message', SQLERRM);
+    END;
+    problems := problems || coalesce((
+        SELECT jsonb_agg(jsonb_build_object('sqlstate', 'P0002', 'message', format('client %s does not exist', id)))
+        FROM unnest(ids) AS id WHERE id IS NOT NULL AND NOT EXISTS (SELECT FROM crm.client c WHERE c.id = id)), '[]');
+    problems := problems || coalesce((
+        SELECT jsonb_agg(jsonb_build_object('sqlstate', '55000', 'message', format('client %s is hidden', c.id)))
+        FROM crm.client c WHERE c.id = ANY (ids) AND c.hidden_at IS NOT NULL), '[]');
+
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'rule', r.rule, 'source_id', r.source_id, 'enabled', r.enabled, 'passes', r.passes)
+               || CASE WHEN r.passes THEN '{}'::jsonb
+                       ELSE jsonb_build_object('sqlstate', r.sqlstate, 'message', r.message,
+                                               'detail', r.detail, 'hint', r.hint) END
+               ORDER BY r.source_id, r.rule), '[]')
+    INTO rules
+    FROM crm.merge_rule_check(target_id, source_ids) r;
+
+    -- what happens to each table's rows
+    FOR ref IN SELECT * FROM crm.client_references() LOOP
+        moving := 0;
+        folding := 0;
+        FOREACH src IN ARRAY coalesce(source_ids, '{}') LOOP
+            EXECUTE format('SELECT count(*) FROM %s t WHERE %s', ref.relation,
+                           crm.client_reference_condition(ref.columns, ref.client_columns, 1))
+                INTO n USING src;
+            moving := moving + n;
+            FOR clash IN SELECT * FROM crm.merge_fold_conditions(ref.relation, ref.columns, ref.client_columns) LOOP
+                EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND %s', ref.relation,
+                               crm.client_reference_condition(ref.columns, ref.client_columns, 1), clash)
+                    INTO n USING src, target_id;
+                folding := folding + n;
+            END LOOP;
+        END LOOP;
+        indexed := EXISTS (SELECT FROM pg_index i WHERE i.indrelid = ref.relation
+                           AND (SELECT array_agg(a.attname ORDER BY k.n)
+                                FROM unnest(i.indkey[0:cardinality(ref.columns) - 1]) WITH ORDINALITY AS k(attnum, n)
+                                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)
+                               @> ref.columns);
+        IF NOT indexed THEN
+            warnings := warnings || to_jsonb(format(
+                'table %s has no index on (%s): merging a client reads the whole table; create one',
+                crm.relation_name(ref.relation), array_to_string(ref.columns, ', ')));
+        END IF;
+        IF moving > 0 THEN
+            tables := tables || jsonb_build_object(
+                'table', crm.relation_name(ref.relation), 'constraint', ref.constraint_name,
+                'action', crm.merge_table_action(ref.relation, 'union'),
+                'action_if_contacts_target', crm.merge_table_action(ref.relation, 'target'),
+                'rows', moving, 'fold_into_target', folding);
+        END IF;
+    END LOOP;
+
+    -- the fields whose values differ between the records, with each one's value
+    FOREACH f IN ARRAY crm.merge_fields() LOOP
+        SELECT jsonb_object_agg(c.id::text, to_jsonb(c) -> f ORDER BY c.id) INTO vals
+        FROM crm.client c WHERE c.id = ANY (ids);
+        IF (SELECT count(DISTINCT v) FROM jsonb_each(coalesce(vals, '{}')) AS e(k, v)) > 1 THEN
+            fields := fields || jsonb_build_object('field', f, 'values', vals);
+        END IF;
+    END LOOP;
+    FOR f, vals IN
+        SELECT 'custom:' || cf.name,
+               jsonb_object_agg(c.id::text, coalesce(to_jsonb(v.number_value), to_jsonb(v.text_value)) ORDER BY c.id)
+        FROM crm.custom_field cf CROSS JOIN crm.client c
+        LEFT JOIN crm.custom_value v ON v.field_id = cf.id AND v.client_id = c.id
+        WHERE c.id = ANY (ids)
+        GROUP BY cf.id, cf.name
+        HAVING count(DISTINCT coalesce(v.number_value::text, v.text_value)) + max(CASE WHEN v.client_id IS NULL THEN 1 ELSE 0 END) > 1
+        ORDER BY cf.name
+    LOOP
+        fields := fields || jsonb_build_object('field', f, 'values', vals);
+    END LOOP;
+
+    RETURN jsonb_build_object(
+        'target_id', target_id,
+        'source_ids', to_jsonb(source_ids),
+        'can_merge', jsonb_array_length(problems) = 0
+                     AND NOT EXISTS (SELECT FROM jsonb_array_elements(rules) r
+                                     WHERE (r ->> 'enabled')::boolean AND NOT (r ->> 'passes')::boolean),
+        'problems', problems,
+        'rules', rules,
+        'tables', tables,
+        'fields', fields,
+        'contacts', jsonb_build_object(
+            'union', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                'kind', k.kind, 'value', k.value, 'clients', k.clients,
+                                'default', k.target_default) ORDER BY k.kind, k.value), '[]')
+                      FROM (SELECT c.kind, c.value, jsonb_agg(c.client_id ORDER BY c.client_id) AS clients,
+                                   bool_or(c.is_default AND c.client_id = merge_preview.target_id) AS target_default
+                            FROM crm.contact c WHERE c.client_id = ANY (ids)
+                            GROUP BY c.kind, c.value) AS k),
+            'target_drops', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                       'client_id', c.client_id, 'kind', c.kind, 'value', c.value)
+                                       ORDER BY c.client_id, c.kind, c.value), '[]')
+                             FROM crm.contact c WHERE c.client_id = ANY (source_ids)
+                               AND NOT EXISTS (SELECT FROM crm.contact t
+                                               WHERE t.client_id = merge_preview.target_id
+                                                 AND t.kind = c.kind AND t.value = c.value))),
+        'warnings', warnings);
+END
+$$;
+COMMENT ON FUNCTION crm.merge_preview(bigint, bigint[]) IS
+    'what merging the sources into the target would do, before anything happens: problems, rules, rows per table (moved, folded, dropped), differing fields, contacts kept or dropped, warnings';
+
+-- SQL matching the journal row j of a moved row to the row t: by its
+-- primary key, less the key columns the move changed (a key of only those
+-- leaves the target's one row), or by its contents when the table has none.
+CREATE FUNCTION crm.merge_row_match(relation regclass, columns name[]) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT CASE
+        WHEN pk.n = 0 THEN
+            format('to_jsonb(t) - %L::text[] = j.row_data - %L::text[]', columns, columns)
+        WHEN pk.cols IS NULL THEN 'true'
+        ELSE format('(%s) = (SELECT %s FROM jsonb_populate_record(NULL::%s, j.row_key) k)',
+                    (SELECT string_agg(format('t.%I', c), ', ') FROM unnest(pk.cols) AS c),
+                    (SELECT string_agg(format('k.%I', c), ', ') FROM unnest(pk.cols) AS c),
+                    relation) END
+    FROM (SELECT count(*) AS n,
+                 array_agg(a.attname ORDER BY k.n) FILTER (WHERE a.attname <> ALL (columns)) AS cols
+          FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+          JOIN pg_attribute a ON a.attnum = k.attnum
+          WHERE i.indrelid = relation AND i.indisprimary AND a.attrelid = relation) AS pk;
+END;
+COMMENT ON FUNCTION crm.merge_row_match(regclass, name[]) IS
+    'internal: SQL text matching a journaled moved row (alias j) to its row in the table (alias t)';
+
+CREATE FUNCTION crm.unmerge(merge_id bigint) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    m crm.merge_log;
+    later crm.merge_log;
+    grp record;
+    ref record;
+    found_rows bigint;
+    field text;
+    cols text;
+    r_cols text;
+BEGIN
+    SELECT * INTO m FROM crm.merge_log l WHERE l.id = unmerge.merge_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'merge % does not exist', merge_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF m.undone_at IS NOT NULL THEN
+        RAISE EXCEPTION 'merge % was already undone', merge_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('%s undid it at %s.', m.undone_by, m.undone_at);
+    END IF;
+    IF EXISTS (SELECT FROM crm.merge_log_row r WHERE r.merge_id = m.id AND r.action = 'function') THEN
+        RAISE EXCEPTION 'merge % cannot be undone', m.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Merge handlers ran for %s; what they did is theirs to undo.',
+                                  (SELECT string_agg(DISTINCT crm.relation_name(r.relation), ', ') FROM crm.merge_log_row r
+                                   WHERE r.merge_id = m.id AND r.action = 'function'));
+    END IF;
+
+    PERFORM pg_advisory_xact_lock(hashtextextended('crm.contact', id))
+    FROM unnest(m.target_id || m.source_ids) AS id ORDER BY id;
+    PERFORM FROM crm.client c WHERE c.id = m.target_id FOR UPDATE;
+    IF NOT FOUND THEN
+        SELECT * INTO later FROM crm.merge_log l
+        WHERE l.source_ids @> ARRAY[m.target_id] AND l.undone_at IS NULL AND l.id > m.id
+        ORDER BY l.id DESC LIMIT 1;
+        RAISE EXCEPTION 'cannot undo merge %: client % no longer exists', m.id, m.target_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = CASE WHEN later.id IS NOT NULL
+                              THEN format('Merge %s merged it into client %s since: undo merge %s first.',
+                                          later.id, later.target_id, later.id) END;
+    END IF;
+    IF EXISTS (SELECT FROM crm.client c WHERE c.id = ANY (m.source_ids)) THEN
+        RAISE EXCEPTION 'cannot undo merge %: client % exists again', m.id,
+                        (SELECT min(c.id) FROM crm.client c WHERE c.id = ANY (m.source_ids))
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+
+    -- the fields the merge set still hold what it set
+    FOR field IN SELECT e.key FROM jsonb_each(coalesce(m.field_values, '{}')) AS e
+                 WHERE e.key NOT LIKE 'custom:%' AND (e.value #>> '{}')::bigint <> m.target_id LOOP
+        IF (SELECT to_jsonb(c) -> field FROM crm.client c WHERE c.id = m.target_id)
+           IS DISTINCT FROM m.target_after -> field THEN
+            RAISE EXCEPTION 'cannot undo merge %: field % of client % changed since', m.id, field, m.target_id
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('The merge set it to %s; it is now %s.', m.target_after -> field,
+                                      (SELECT to_jsonb(c) -> field FROM crm.client c WHERE c.id = m.target_id));
+        END IF;
+    END LOOP;
+
+    -- every moved row is still where the merge put it
+    FOR grp IN SELECT r.relation, r.constraint_name, count(*) AS moved
+               FROM crm.merge_log_row r WHERE r.merge_id = m.id AND r.action = 'moved'
+               GROUP BY r.relation, r.constraint_name LOOP
+        SELECT * INTO ref FROM crm.client_references() x
+        WHERE x.relation = grp.relation AND x.constraint_name = grp.constraint_name;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'cannot undo merge %: the foreign key % of % is gone',
+                            m.id, grp.constraint_name, crm.relation_name(grp.relation)
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        EXECUTE format('SELECT count(*) FROM %s t, crm.merge_log_row j
+                        WHERE j.merge_id = $1 AND j.relation = $3 AND j.constraint_name = $4 AND j.action = ''moved''
+                          AND %s AND %s',
+                       grp.relation, crm.merge_row_match(grp.relation, ref.columns),
+                       crm.client_reference_condition(ref.columns, ref.client_columns, 2))
+            INTO found_rows USING m.id, m.target_id, grp.relation, grp.constraint_name;
+        IF found_rows <> grp.moved THEN
+            RAISE EXCEPTION 'cannot undo merge %: % of the % rows it moved into % were deleted or moved since',
+                            m.id, grp.moved - found_rows, grp.moved, crm.relation_name(grp.relation)
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Put those rows back on the client first, or correct the records by hand.';
+        END IF;
+    END LOOP;
+
+    -- undo: the source clients come back with their ids ...
+    INSERT INTO crm.client SELECT * FROM jsonb_populate_recordset(NULL::crm.client, m.sources);
+    -- ... their rows move back ...
+    FOR grp IN SELECT DISTINCT r.relation, r.constraint_name
+               FROM crm.merge_log_row r WHERE r.merge_id = m.id AND r.action = 'moved' LOOP
+        SELECT * INTO ref FROM crm.client_references() x
+        WHERE x.relation = grp.relation AND x.constraint_name = grp.constraint_name;
+        EXECUTE format('UPDATE %s t SET (%s) = (SELECT %s FROM crm.client c WHERE c.id = j.client_id)%s
+                        FROM crm.merge_log_row j
+                        WHERE j.merge_id = $1 AND j.relation = $3 AND j.constraint_name = $4 AND j.action = ''moved''
+                          AND %s AND %s',
+                       grp.relation,
+                       (SELECT string_agg(format('%I', c), ', ') FROM unnest(ref.columns) AS c),
+                       (SELECT string_agg(format('c.%I', c), ', ') FROM unnest(ref.client_columns) AS c),
+                       CASE WHEN grp.relation = 'crm.contact'::regclass
+                            THEN ', is_default = (j.row_data ->> ''is_default'')::boolean' ELSE '' END,
+                       crm.merge_row_match(grp.relation, ref.columns),
+                       crm.client_reference_condition(ref.columns, ref.client_columns, 2))
+            USING m.id, m.target_id, grp.relation, grp.constraint_name;
+    END LOOP;
+    -- ... what was dropped or folded is restored ...
+    FOR grp IN SELECT DISTINCT r.relation FROM crm.merge_log_row r
+               WHERE r.merge_id = m.id AND r.action IN ('dropped', 'folded') LOOP
+        SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
+               string_agg(format('r.%I', a.attname), ', ' ORDER BY a.attnum)
+        INTO cols, r_cols
+        FROM pg_attribute a
+        WHERE a.attrelid = grp.relation AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+        BEGIN
+            EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE
+                            SELECT %s FROM crm.merge_log_row j,
+                                 LATERAL jsonb_populate_record(NULL::%s, j.row_data) AS r
+                            WHERE j.merge_id = $1 AND j.relation = $2 AND j.action IN (''dropped'', ''folded'')',
+                           grp.relation, cols, r_cols, grp.relation)
+                USING m.id, grp.relation;
+        EXCEPTION WHEN unique_violation OR exclusion_violation THEN
+            RAISE EXCEPTION 'cannot undo merge %: a row it removed from % clashes with one added since',
+                            m.id, crm.relation_name(grp.relation)
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = SQLERRM;
+        END;
+    END LOOP;
+    -- ... and the target's fields are what they were
+    FOR field IN SELECT e.key FROM jsonb_each(coalesce(m.field_values, '{}')) AS e
+                 WHERE e.key NOT LIKE 'custom:%' AND (e.value #>> '{}')::bigint <> m.target_id LOOP
+        EXECUTE format('UPDATE crm.client c SET %1$I = (jsonb_populate_record(NULL::crm.client, $1)).%1$I WHERE c.id = $2',
+                       field)
+            USING m.target_before, m.target_id;
+    END LOOP;
+
+    UPDATE crm.merge_log l SET undone_at = now(), undone_by = current_user WHERE l.id = m.id;
+    RETURN m.source_ids[1];
+END
+$$;
+COMMENT ON FUNCTION crm.unmerge(bigint) IS
+    'undoes a merge: the source clients come back with their ids, their rows move back, what was dropped or folded returns; refuses (55000) where later changes make that unsafe; returns the (first) restored client id';
+
+REVOKE ALL ON FUNCTION crm.merge_clients(bigint, bigint[], jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm.merge_client(bigint, bigint, jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm.unmerge(bigint) FROM PUBLIC;
 
 --------------------------------------------------------------------------
 -- pg_dump keeps the data of every table and the state of every sequence
