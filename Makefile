@@ -13,7 +13,7 @@ DOCS        = $(wildcard doc/*.md)
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup pesel nip regon identifier_ops identifier_unicode identifier_encoding \
-               contact client linked delete_hide search security catalog
+               contact client linked delete_hide search merge security catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
 ISOLATION      = contact_default last_contact unit_kind

@@ -1911,25 +1911,23 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     missing bigint;
+    merged crm.merge_log;
     hidden crm.client;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('crm.contact', id))
     FROM unnest(ids) AS id ORDER BY id;
     PERFORM FROM crm.client c WHERE c.id = ANY (ids) ORDER BY c.id FOR UPDATE;
-    SELECT min(id) INTO missing FROM unnest(ids) AS id
-    WHERE NOT EXISTS (SELECT FROM crm.client c WHERE c.id = id);
+    SELECT min(u.id) INTO missing FROM unnest(ids) AS u(id)
+    WHERE NOT EXISTS (SELECT FROM crm.client c WHERE c.id = u.id);
     IF missing IS NOT NULL THEN
+        SELECT * INTO merged FROM crm.merge_log m
+        WHERE m.source_ids @> ARRAY[missing] AND m.undone_at IS NULL
+        ORDER BY m.id DESC LIMIT 1;
         RAISE EXCEPTION 'client % does not exist', missing
             USING ERRCODE = 'no_data_found',
-                  HINT = CASE WHEN EXISTS (SELECT FROM crm.merge_log m
-                                          WHERE m.source_ids @> ARRAY[missing] AND m.undone_at IS NULL)
-                              THEN format('It was merged into client %s (merge %s).',
-                                          (SELECT m.target_id FROM crm.merge_log m
-                                           WHERE m.source_ids @> ARRAY[missing] AND m.undone_at IS NULL
-                                           ORDER BY m.id DESC LIMIT 1),
-                                          (SELECT m.id FROM crm.merge_log m
-                                           WHERE m.source_ids @> ARRAY[missing] AND m.undone_at IS NULL
-                                           ORDER BY m.id DESC LIMIT 1)) END;
+                  HINT = CASE WHEN merged.id IS NOT NULL
+                              THEN format('It was merged into client %s (merge %s).', merged.target_id, merged.id)
+                              ELSE 'Check the client id.' END;
     END IF;
     SELECT * INTO hidden FROM crm.client c WHERE c.id = ANY (ids) AND c.hidden_at IS NOT NULL ORDER BY c.id LIMIT 1;
     IF FOUND THEN
@@ -2070,8 +2068,9 @@ BEGIN
         problems := problems || jsonb_build_object('sqlstate', SQLSTATE, 'message', SQLERRM);
     END;
     problems := problems || coalesce((
-        SELECT jsonb_agg(jsonb_build_object('sqlstate', 'P0002', 'message', format('client %s does not exist', id)))
-        FROM unnest(ids) AS id WHERE id IS NOT NULL AND NOT EXISTS (SELECT FROM crm.client c WHERE c.id = id)), '[]');
+        SELECT jsonb_agg(jsonb_build_object('sqlstate', 'P0002', 'message', format('client %s does not exist', u.id)))
+        FROM unnest(ids) AS u(id)
+        WHERE u.id IS NOT NULL AND NOT EXISTS (SELECT FROM crm.client c WHERE c.id = u.id)), '[]');
     problems := problems || coalesce((
         SELECT jsonb_agg(jsonb_build_object('sqlstate', '55000', 'message', format('client %s is hidden', c.id)))
         FROM crm.client c WHERE c.id = ANY (ids) AND c.hidden_at IS NOT NULL), '[]');
@@ -2239,7 +2238,8 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = CASE WHEN later.id IS NOT NULL
                               THEN format('Merge %s merged it into client %s since: undo merge %s first.',
-                                          later.id, later.target_id, later.id) END;
+                                          later.id, later.target_id, later.id)
+                              ELSE 'It was deleted since; the merge cannot be undone.' END;
     END IF;
     IF EXISTS (SELECT FROM crm.client c WHERE c.id = ANY (m.source_ids)) THEN
         RAISE EXCEPTION 'cannot undo merge %: client % exists again', m.id,
