@@ -1150,9 +1150,12 @@ COMMENT ON TABLE crm.order_line IS 'lines of an order';
 CREATE FUNCTION crm.client_references()
     RETURNS TABLE (relation regclass, constraint_name name, on_delete "char",
                    columns name[], client_columns name[])
-    LANGUAGE sql STABLE
+    -- PL/pgSQL, not SQL, for its cached plan: merges and deletes call it often
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
+    RETURN QUERY
     SELECT con.conrelid::regclass, con.conname, con.confdeltype,
            ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, n)
                  JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.n),
@@ -1162,7 +1165,8 @@ BEGIN ATOMIC
     WHERE con.contype = 'f' AND con.confrelid = 'crm.client'::regclass
       AND con.conparentid = 0      -- a partitioned table once, not per partition
     ORDER BY con.conrelid::regclass::text, con.conname;
-END;
+END
+$$;
 COMMENT ON FUNCTION crm.client_references() IS
     'every foreign key to crm.client in any schema: the referencing table, its columns and the client columns they reference';
 
@@ -1171,44 +1175,70 @@ COMMENT ON FUNCTION crm.client_references() IS
 CREATE FUNCTION crm.client_reference_condition(columns name[], client_columns name[], param integer,
                                                alias text DEFAULT 't')
     RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-RETURN format('(%s) = (SELECT %s FROM crm.client c WHERE c.id = $%s)',
-              (SELECT string_agg(format('%I.%I', alias, c), ', ') FROM unnest(columns) AS c),
-              (SELECT string_agg(format('c.%I', c), ', ') FROM unnest(client_columns) AS c),
-              param);
+AS $$
+BEGIN
+    -- the usual key, one column referencing the id, needs no lookup
+    IF client_columns = '{id}' THEN
+        RETURN format('%I.%I = $%s', alias, columns[1], param);
+    END IF;
+    RETURN format('(%s) = (SELECT %s FROM crm.client c WHERE c.id = $%s)',
+                  (SELECT string_agg(format('%I.%I', alias, c), ', ') FROM unnest(columns) AS c),
+                  (SELECT string_agg(format('c.%I', c), ', ') FROM unnest(client_columns) AS c),
+                  param);
+END
+$$;
 COMMENT ON FUNCTION crm.client_reference_condition(name[], name[], integer, text) IS
     'internal: SQL text matching the rows (alias t) that reference the client whose id is parameter $param';
 
+-- How many rows of each table reference a client, in one query (a merge
+-- and a delete ask for every table at once).  Tables the caller may not
+-- read get NULL: their foreign keys still guard them.
 CREATE FUNCTION crm.client_links(client_id bigint)
     RETURNS TABLE (relation regclass, constraint_name name, on_delete text,
                    blocks_delete boolean, row_count bigint)
-    LANGUAGE plpgsql STABLE
+    -- volatile: it prepares its query once per session (below)
+    LANGUAGE plpgsql VOLATILE
     -- a key may use crm's types, whose operators live in crm (writable by its owner only)
     SET search_path = pg_catalog, crm, pg_temp
+    -- the prepared query is planned once
+    SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    fk record;
+    query text;
+    prepared text;
 BEGIN
-    FOR fk IN SELECT * FROM crm.client_references() LOOP
-        relation := fk.relation;
-        constraint_name := fk.constraint_name;
-        on_delete := CASE fk.on_delete WHEN 'a' THEN 'no action' WHEN 'r' THEN 'restrict'
-                                       WHEN 'c' THEN 'cascade' WHEN 'n' THEN 'set null'
-                                       WHEN 'd' THEN 'set default' END;
-        blocks_delete := fk.on_delete IN ('a', 'r');
-        -- a table the caller may not read is reported with an unknown count
-        -- (its foreign key still guards it)
-        IF has_schema_privilege((SELECT relnamespace FROM pg_class WHERE oid = fk.relation), 'USAGE')
-           AND has_table_privilege(fk.relation, 'SELECT') THEN
-            EXECUTE format('SELECT count(*) FROM %s t WHERE %s', fk.relation,
-                           crm.client_reference_condition(fk.columns, fk.client_columns, 1))
-                INTO row_count USING client_links.client_id;
-        ELSE
-            row_count := NULL;
-        END IF;
-        RETURN NEXT;
-    END LOOP;
+    SELECT string_agg(format(
+               'SELECT %s::oid::regclass, %L::name, %L::"char", %s',
+               r.relation::oid, r.constraint_name, r.on_delete,
+               CASE WHEN has_schema_privilege((SELECT c.relnamespace FROM pg_class c WHERE c.oid = r.relation), 'USAGE')
+                         AND has_table_privilege(r.relation, 'SELECT')
+                    THEN format('(SELECT count(*) FROM %s t WHERE %s)', r.relation,
+                                crm.client_reference_condition(r.columns, r.client_columns, 1))
+                    ELSE 'NULL::bigint' END),
+           ' UNION ALL ' ORDER BY r.relation::text, r.constraint_name)
+    INTO query
+    FROM crm.client_references() r;
+    IF query IS NULL THEN
+        RETURN;
+    END IF;
+    -- Planning a count over every table costs more than running it, and a
+    -- merge or a delete asks each time: the query is prepared once per
+    -- session, named after its text (a new foreign key, or another role's
+    -- privileges, make another text), and prepared again if a pooler
+    -- deallocated it.
+    prepared := 'crm_client_links_' || md5(query);
+    IF NOT EXISTS (SELECT FROM pg_prepared_statements p WHERE p.name = prepared) THEN
+        EXECUTE format(
+            'PREPARE %I(bigint) AS
+             SELECT l.rel, l.con, CASE l.del WHEN ''a'' THEN ''no action'' WHEN ''r'' THEN ''restrict''
+                                             WHEN ''c'' THEN ''cascade'' WHEN ''n'' THEN ''set null''
+                                             WHEN ''d'' THEN ''set default'' END,
+                    l.del IN (''a'', ''r''), l.n
+             FROM (%s) AS l(rel, con, del, n)', prepared, query);
+    END IF;
+    RETURN QUERY EXECUTE format('EXECUTE %I(%s)', prepared, client_links.client_id);
 END
 $$;
 COMMENT ON FUNCTION crm.client_links(bigint) IS
@@ -1246,6 +1276,12 @@ AS $$
 DECLARE
     linked text;
 BEGIN
+    -- a merge has moved every linked row before it deletes its sources; the
+    -- foreign keys would refuse anything left all the same (this trigger
+    -- only says what, before they do), so a merge spares the recount
+    IF current_setting('crm_merge.source_id', true) = OLD.id::text THEN
+        RETURN OLD;
+    END IF;
     SELECT string_agg(format('%s in %s', l.row_count, l.relation), ', ' ORDER BY l.relation::text)
     INTO linked
     FROM crm.client_links(OLD.id) l
@@ -1686,16 +1722,18 @@ BEGIN
     SELECT * INTO t FROM crm.client c WHERE c.id = merge_rule_check.target_id;
     SELECT count(*) INTO t_consents FROM crm.consent k
     WHERE k.client_id = t.id AND k.withdrawn_at IS NULL;
-    t_path := coalesce((SELECT u.path FROM crm.unit_tree u WHERE u.id = t.unit_id), 'no unit');
     FOR s IN SELECT c.* FROM crm.client c WHERE c.id = ANY (source_ids) ORDER BY c.id LOOP
         source_id := s.id;
         reverse_hint := format('Merge client %s into client %s instead.', t.id, s.id);
-        s_path := coalesce((SELECT u.path FROM crm.unit_tree u WHERE u.id = s.unit_id), 'no unit');
 
         -- MG-5: the target's unit is the source's or lies below it (no unit: the top)
         rule := 'structure';
         enabled := crm.merge_rule_enabled(rule);
         passes := s.unit_id IS NULL OR (t.unit_id IS NOT NULL AND crm.unit_contains(s.unit_id, t.unit_id));
+        IF NOT passes THEN   -- the paths only for the message
+            t_path := coalesce((SELECT u.path FROM crm.unit_tree u WHERE u.id = t.unit_id), 'no unit');
+            s_path := coalesce((SELECT u.path FROM crm.unit_tree u WHERE u.id = s.unit_id), 'no unit');
+        END IF;
         sqlstate := 'CR001';
         message := format('cannot merge client %s into client %s: the target is not in the source''s part of the structure',
                           s.id, t.id);
@@ -1801,9 +1839,11 @@ COMMENT ON FUNCTION crm.merge_check_arguments(bigint, bigint[], jsonb, text) IS
 -- unique index (no expression, no predicate) that holds every key column.
 CREATE FUNCTION crm.merge_fold_conditions(relation regclass, columns name[], client_columns name[])
     RETURNS SETOF text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
+    RETURN QUERY
     SELECT format('EXISTS (SELECT FROM %s x WHERE %s%s)', relation,
                   crm.client_reference_condition(columns, client_columns, 2, 'x'),
                   (SELECT coalesce(string_agg(format(' AND x.%1$I = t.%1$I', a.attname), ''), '')
@@ -1815,7 +1855,8 @@ BEGIN ATOMIC
       AND 0 <> ALL (i.indkey::int2[])
       AND (SELECT array_agg(a.attname) FROM unnest(i.indkey) AS k(attnum)
            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) @> columns;
-END;
+END
+$$;
 COMMENT ON FUNCTION crm.merge_fold_conditions(regclass, name[], name[]) IS
     'internal: SQL conditions under which a source''s row (alias t) would break a unique index if moved to the target ($2)';
 
@@ -1839,13 +1880,7 @@ DECLARE
     row_key text;
     clash text;
     assign text;
-    n bigint;
 BEGIN
-    EXECUTE format('SELECT count(*) FROM %s t WHERE %s', relation, of_source) INTO n USING source_id;
-    IF n = 0 THEN
-        RETURN;
-    END IF;
-
     IF action = 'function' THEN
         EXECUTE format('SELECT %s($1, $2, $3)',
                        (SELECT r.handler FROM crm.merge_table_rule r WHERE r.relation = merge_table.relation))
@@ -1874,7 +1909,8 @@ BEGIN
             USING source_id, target_id;
     END LOOP;
 
-    -- move: journal each row with its primary key (the whole row where there is none)
+    -- move, journaling each row by its primary key; a table without one
+    -- journals whole rows, to find them again by their contents
     SELECT array_agg(a.attname ORDER BY k.n) INTO pk_cols
     FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
     JOIN pg_attribute a ON a.attnum = k.attnum
@@ -1882,10 +1918,6 @@ BEGIN
     row_key := CASE WHEN pk_cols IS NULL THEN 'NULL'
                     ELSE format('jsonb_build_object(%s)',
                                 (SELECT string_agg(format('%L, t.%I', c, c), ', ') FROM unnest(pk_cols) AS c)) END;
-    EXECUTE format('INSERT INTO crm.merge_log_row (merge_id, client_id, relation, constraint_name, action, row_key, row_data)
-                    SELECT $2, $1, %L, %L, ''moved'', %s, to_jsonb(t) FROM %s t WHERE %s',
-                   relation, constraint_name, row_key, relation, of_source)
-        USING source_id, merge_id;
     assign := format('(%s) = (SELECT %s FROM crm.client c WHERE c.id = $2)',
                      (SELECT string_agg(format('%I', c), ', ') FROM unnest(columns) AS c),
                      (SELECT string_agg(format('c.%I', c), ', ') FROM unnest(client_columns) AS c));
@@ -1893,8 +1925,23 @@ BEGIN
     IF relation = 'crm.invoice'::regclass THEN
         assign := assign || ', needs_refresh = true';
     END IF;
-    EXECUTE format('UPDATE %s t SET %s WHERE %s', relation, assign, of_source)
-        USING source_id, target_id;
+    IF relation = 'crm.contact'::regclass THEN
+        -- a moved contact may lose its default flag (the target's stays):
+        -- journal the row as it was, then move
+        EXECUTE format('INSERT INTO crm.merge_log_row (merge_id, client_id, relation, constraint_name, action, row_key, row_data)
+                        SELECT $2, $1, %L, %L, ''moved'', %s, to_jsonb(t) FROM %s t WHERE %s',
+                       relation, constraint_name, row_key, relation, of_source)
+            USING source_id, merge_id;
+        EXECUTE format('UPDATE %s t SET %s WHERE %s', relation, assign, of_source)
+            USING source_id, target_id;
+    ELSE
+        EXECUTE format('WITH moved AS (UPDATE %s t SET %s WHERE %s RETURNING t.*)
+                        INSERT INTO crm.merge_log_row (merge_id, client_id, relation, constraint_name, action, row_key, row_data)
+                        SELECT $3, $1, %L, %L, ''moved'', %s, %s FROM moved t',
+                       relation, assign, of_source, relation, constraint_name, row_key,
+                       CASE WHEN pk_cols IS NULL THEN 'to_jsonb(t)' ELSE 'NULL' END)
+            USING source_id, target_id, merge_id;
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION crm.merge_table(bigint, regclass, name, name[], name[], bigint, bigint, text) IS
@@ -2004,7 +2051,9 @@ BEGIN
 
     -- every row of every table that references a source moves to the target
     FOREACH src IN ARRAY source_ids LOOP
-        FOR ref IN SELECT * FROM crm.client_references() LOOP
+        FOR ref IN SELECT r.* FROM crm.client_references() r
+                   JOIN crm.client_links(src) l USING (relation, constraint_name)
+                   WHERE l.row_count IS DISTINCT FROM 0 LOOP
             PERFORM crm.merge_table(merge_id, ref.relation, ref.constraint_name, ref.columns,
                                     ref.client_columns, src, target_id, contacts);
         END LOOP;
@@ -2022,7 +2071,11 @@ BEGIN
         END IF;
     END LOOP;
 
-    DELETE FROM crm.client c WHERE c.id = ANY (source_ids);
+    FOREACH src IN ARRAY source_ids LOOP
+        PERFORM set_config('crm_merge.source_id', src::text, true);
+        DELETE FROM crm.client c WHERE c.id = src;
+    END LOOP;
+    PERFORM set_config('crm_merge.source_id', '', true);
     UPDATE crm.merge_log m SET target_after = (SELECT to_jsonb(c) FROM crm.client c WHERE c.id = target_id)
     WHERE m.id = merge_id;
     RETURN merge_id;
