@@ -108,5 +108,30 @@ SELECT crm.delete_client(3);
 \set ON_ERROR_STOP 1
 SELECT crm.hide_client(4, 'duplikat - do scalenia');
 SELECT count(*) AS visible_clients FROM crm.client_overview;
+
+\echo
+\echo '== 11. Merging duplicates: first the preview, then the merge, journaled'
+SELECT p -> 'can_merge' AS can_merge,
+       jsonb_path_query_array(p, '$.fields[*].field') AS fields_that_differ
+FROM crm.merge_preview(1, ARRAY[2]) AS p;
+SELECT t.* FROM jsonb_to_recordset(crm.merge_preview(1, ARRAY[2]) -> 'tables')
+    AS t("table" text, action text, "rows" int, fold_into_target int);
+\echo 'Kasia (2) into Katarzyna (1), keeping the address typed on the duplicate:'
+SELECT crm.merge_client(2, 1, '{"address": 2}') AS merge_id;
+SELECT id, display_name, address FROM crm.client WHERE id IN (1, 2);
+SELECT kind, value, is_default FROM crm.contact WHERE client_id = 1 ORDER BY kind, value;
+SELECT occurred_at, channel, on_record, from_merged_record, summary FROM crm.contact_history WHERE client_id = 1;
+
+\echo
+\echo '== 12. The rules refuse with the facts and the fix'
+\set ON_ERROR_STOP 0
+SELECT crm.merge_client(7, 8);
+SELECT crm.merge_client(3, 6);
+\set ON_ERROR_STOP 1
+
+\echo
+\echo '== 13. And a merge can be undone'
+SELECT crm.unmerge(1) AS restored_client;
+SELECT id, display_name, address FROM crm.client WHERE id IN (1, 2) ORDER BY id;
 \echo
 \echo 'Demo done.'
