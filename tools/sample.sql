@@ -34,7 +34,11 @@ INSERT INTO crm.client (id, kind, first_name, last_name, company_name, pesel, ni
     (9,  'person',  'John', 'Smith', NULL, NULL, NULL, NULL,
          'Kraków', '30-003', 'ul. Grodzka 1', 3, 'agent_anna', false, 'manual', '2024-07-04 16:00+02'),
     (10, 'person',  'Małgorzata', 'Wójcik', NULL, '95011733267', NULL, NULL,
-         'Łódź', '90-001', 'ul. Piotrkowska 50', 1, NULL, false, 'import', '2019-01-01 10:00+01');
+         'Łódź', '90-001', 'ul. Piotrkowska 50', 1, NULL, false, 'import', '2019-01-01 10:00+01'),
+    (11, 'person',  'Tomasz', 'Kowalczyk', NULL, '71040522199', NULL, NULL,
+         'Kraków', '30-004', 'ul. Karmelicka 7', 4, 'agent_anna', false, 'import', '2018-04-04 12:00+02'),
+    (12, 'person',  'Tomek', 'Kowalczyk', NULL, NULL, NULL, NULL,
+         'Kraków', NULL, NULL, 4, 'agent_anna', false, 'call-centre', '2025-11-11 11:11+01');
 UPDATE crm.client SET birth_date = '1980-07-04', language = 'en' WHERE id = 9;
 
 INSERT INTO crm.contact (client_id, kind, value, label) VALUES
@@ -48,7 +52,8 @@ INSERT INTO crm.contact (client_id, kind, value, label) VALUES
     (7, 'phone', '12 654 32 10', 'office'), (7, 'email', 'biuro@kowalczyk.pl', NULL),
     (8, 'email', 'BIURO@Kowalczyk.PL', NULL),
     (9, 'phone', '+44 20 7946 0958', 'mobile'), (9, 'email', 'john.smith@example.co.uk', NULL),
-    (10, 'phone', '501 502 503', NULL);
+    (10, 'phone', '501 502 503', NULL),
+    (11, 'phone', '604 400 400', NULL), (12, 'phone', '604-400-400', NULL), (12, 'email', 'tomek.k@o2.pl', NULL);
 -- the default need not be the first one typed
 UPDATE crm.contact SET is_default = true WHERE client_id = 2 AND value = '+48124210000';
 UPDATE crm.contact SET label = 'mobile (prywatny)' WHERE client_id = 2 AND value = '+48601234567';
@@ -134,10 +139,21 @@ INSERT INTO crm.order (id, client_id, number, status, ordered_at, price_list_id)
     (1, 7, 'ZAM/2026/1', 'confirmed', '2026-01-05 10:00+01', 1);
 INSERT INTO crm.order_line (order_id, product_id, quantity, unit_price) VALUES (1, 1, 3, 700.00), (1, 3, 3, 90.00);
 
+-- the base has been deduplicated before: Tomek (12) was merged into Tomasz
+-- (11), journaled and undoable; the administrator keeps the merge rules on
+-- explicitly and says needs analyses move (the default) in the registry
+INSERT INTO crm.interaction (client_id, channel, direction, occurred_at, agent, summary)
+VALUES (12, 'call', 'inbound', '2025-11-11 11:15+01', 'agent_anna', 'pytanie o polisę na życie');
+INSERT INTO crm.merge_rule VALUES ('structure', true), ('sync', true), ('consent', true);
+INSERT INTO crm.merge_table_rule VALUES ('crm.needs_analysis', 'move', NULL);
+DO $$ BEGIN
+    PERFORM crm.merge_client(12, 11);
+END $$;
+
 -- identity columns continue after the ids given above
 DO $$ BEGIN
     PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence(t, 'id'), n)
-    FROM (VALUES ('crm.unit', 6), ('crm.client', 10), ('crm.segment', 2), ('crm.campaign', 2),
+    FROM (VALUES ('crm.unit', 6), ('crm.client', 12), ('crm.segment', 2), ('crm.campaign', 2),
                  ('crm.custom_field', 3), ('crm.document', 3), ('crm.vehicle', 3), ('crm.invoice', 2),
                  ('crm.product', 3), ('crm.price_list', 1), ('crm.order', 1)) AS v(t, n);
 END $$;
