@@ -1918,9 +1918,10 @@ BEGIN
     row_key := CASE WHEN pk_cols IS NULL THEN 'NULL'
                     ELSE format('jsonb_build_object(%s)',
                                 (SELECT string_agg(format('%L, t.%I', c, c), ', ') FROM unnest(pk_cols) AS c)) END;
-    assign := format('(%s) = (SELECT %s FROM crm.client c WHERE c.id = $2)',
-                     (SELECT string_agg(format('%I', c), ', ') FROM unnest(columns) AS c),
-                     (SELECT string_agg(format('c.%I', c), ', ') FROM unnest(client_columns) AS c));
+    assign := CASE WHEN client_columns = '{id}' THEN format('%I = $2', columns[1])
+                   ELSE format('(%s) = (SELECT %s FROM crm.client c WHERE c.id = $2)',
+                               (SELECT string_agg(format('%I', c), ', ') FROM unnest(columns) AS c),
+                               (SELECT string_agg(format('c.%I', c), ', ') FROM unnest(client_columns) AS c)) END;
     -- MG-9: invoices moved to the target can be regenerated with its data
     IF relation = 'crm.invoice'::regclass THEN
         assign := assign || ', needs_refresh = true';

@@ -12,7 +12,7 @@
 #      is the least any merge must do (no rules, no journal, no folding);
 #   2. throughput: merges per second of typical duplicates (one row in each
 #      of the 10 tables and a phone) with pgbench at 1 and 8 concurrent
-#      sessions, SECONDS (default 10) each.
+#      sessions, BENCH_SECONDS (default 10) each.
 # Target: the 1,000-row merge under 50 ms (median).
 #
 # Runs against the server in PGHOST/PGPORT; tools/dev.sh bench starts one.
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 CLIENTS=${CLIENTS:-1000000}
 ROUNDS=${ROUNDS:-21}
-SECONDS_EACH=${SECONDS:-10}
+SECONDS_EACH=${BENCH_SECONDS:-10}
 SMALL_PAIRS=${SMALL_PAIRS:-6000}
 BIN=${PG_BINDIR:+$PG_BINDIR/}
 DB=crm_bench_merge
