@@ -1672,7 +1672,7 @@ CREATE TABLE crm.merge_log_row (
 );
 CREATE INDEX merge_log_row_merge_id_idx ON crm.merge_log_row (merge_id, relation);
 COMMENT ON TABLE crm.merge_log_row IS
-    'rows a merge moved (their key), dropped or folded (their contents), each with the client it belonged to; function: a handler ran for the table';
+    'what a merge did to each table, per client it took rows from: moved (row_key: the array of the moved rows'' primary keys; row_data: the rows themselves for a contact, or where the table has no primary key), dropped or folded (row_data: one row), function (a handler ran)';
 
 -- The fields a merge may take from a source (field_values); the others are
 -- system fields or the structure's business.
@@ -1915,8 +1915,9 @@ BEGIN
     FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
     JOIN pg_attribute a ON a.attnum = k.attnum
     WHERE i.indrelid = relation AND i.indisprimary AND a.attrelid = relation;
+    -- one journal row per table: the moved rows' keys (rows where there is no key)
     row_key := CASE WHEN pk_cols IS NULL THEN 'NULL'
-                    ELSE format('jsonb_build_object(%s)',
+                    ELSE format('jsonb_agg(jsonb_build_object(%s))',
                                 (SELECT string_agg(format('%L, t.%I', c, c), ', ') FROM unnest(pk_cols) AS c)) END;
     assign := CASE WHEN client_columns = '{id}' THEN format('%I = $2', columns[1])
                    ELSE format('(%s) = (SELECT %s FROM crm.client c WHERE c.id = $2)',
@@ -1930,7 +1931,7 @@ BEGIN
         -- a moved contact may lose its default flag (the target's stays):
         -- journal the row as it was, then move
         EXECUTE format('INSERT INTO crm.merge_log_row (merge_id, client_id, relation, constraint_name, action, row_key, row_data)
-                        SELECT $2, $1, %L, %L, ''moved'', %s, to_jsonb(t) FROM %s t WHERE %s',
+                        SELECT $2, $1, %L, %L, ''moved'', %s, jsonb_agg(to_jsonb(t)) FROM %s t WHERE %s HAVING count(*) > 0',
                        relation, constraint_name, row_key, relation, of_source)
             USING source_id, merge_id;
         EXECUTE format('UPDATE %s t SET %s WHERE %s', relation, assign, of_source)
@@ -1938,9 +1939,9 @@ BEGIN
     ELSE
         EXECUTE format('WITH moved AS (UPDATE %s t SET %s WHERE %s RETURNING t.*)
                         INSERT INTO crm.merge_log_row (merge_id, client_id, relation, constraint_name, action, row_key, row_data)
-                        SELECT $3, $1, %L, %L, ''moved'', %s, %s FROM moved t',
+                        SELECT $3, $1, %L, %L, ''moved'', %s, %s FROM moved t HAVING count(*) > 0',
                        relation, assign, of_source, relation, constraint_name, row_key,
-                       CASE WHEN pk_cols IS NULL THEN 'to_jsonb(t)' ELSE 'NULL' END)
+                       CASE WHEN pk_cols IS NULL THEN 'jsonb_agg(to_jsonb(t))' ELSE 'NULL' END)
             USING source_id, target_id, merge_id;
     END IF;
 END
@@ -2225,18 +2226,19 @@ $$;
 COMMENT ON FUNCTION crm.merge_preview(bigint, bigint[]) IS
     'what merging the sources into the target would do, before anything happens: problems, rules, rows per table (moved, folded, dropped), differing fields, contacts kept or dropped, warnings';
 
--- SQL matching the journal row j of a moved row to the row t: by its
--- primary key, less the key columns the move changed (a key of only those
--- leaves the target's one row), or by its contents when the table has none.
+-- SQL matching a moved row's journal entry (alias e: its key, or the row
+-- where the table has no primary key) to the row t: by the primary key, less
+-- the key columns the move changed (a key of only those leaves the target's
+-- one row), or by its contents.
 CREATE FUNCTION crm.merge_row_match(relation regclass, columns name[]) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT CASE
         WHEN pk.n = 0 THEN
-            format('to_jsonb(t) - %L::text[] = j.row_data - %L::text[]', columns, columns)
+            format('to_jsonb(t) - %L::text[] = e.item - %L::text[]', columns, columns)
         WHEN pk.cols IS NULL THEN 'true'
-        ELSE format('(%s) = (SELECT %s FROM jsonb_populate_record(NULL::%s, j.row_key) k)',
+        ELSE format('(%s) = (SELECT %s FROM jsonb_populate_record(NULL::%s, e.item) k)',
                     (SELECT string_agg(format('t.%I', c), ', ') FROM unnest(pk.cols) AS c),
                     (SELECT string_agg(format('k.%I', c), ', ') FROM unnest(pk.cols) AS c),
                     relation) END
@@ -2247,7 +2249,7 @@ BEGIN ATOMIC
           WHERE i.indrelid = relation AND i.indisprimary AND a.attrelid = relation) AS pk;
 END;
 COMMENT ON FUNCTION crm.merge_row_match(regclass, name[]) IS
-    'internal: SQL text matching a journaled moved row (alias j) to its row in the table (alias t)';
+    'internal: SQL text matching a journaled moved row (alias e) to its row in the table (alias t)';
 
 CREATE FUNCTION crm.unmerge(merge_id bigint) RETURNS bigint
     LANGUAGE plpgsql
@@ -2314,7 +2316,8 @@ BEGIN
     END LOOP;
 
     -- every moved row is still where the merge put it
-    FOR grp IN SELECT r.relation, r.constraint_name, count(*) AS moved
+    FOR grp IN SELECT r.relation, r.constraint_name,
+                      sum(jsonb_array_length(coalesce(r.row_key, r.row_data))) AS moved
                FROM crm.merge_log_row r WHERE r.merge_id = m.id AND r.action = 'moved'
                GROUP BY r.relation, r.constraint_name LOOP
         SELECT * INTO ref FROM crm.client_references() x
@@ -2324,7 +2327,8 @@ BEGIN
                             m.id, grp.constraint_name, crm.relation_name(grp.relation)
                 USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
-        EXECUTE format('SELECT count(*) FROM %s t, crm.merge_log_row j
+        EXECUTE format('SELECT count(*) FROM %s t, crm.merge_log_row j,
+                             jsonb_array_elements(coalesce(j.row_key, j.row_data)) AS e(item)
                         WHERE j.merge_id = $1 AND j.relation = $3 AND j.constraint_name = $4 AND j.action = ''moved''
                           AND %s AND %s',
                        grp.relation, crm.merge_row_match(grp.relation, ref.columns),
@@ -2346,14 +2350,15 @@ BEGIN
         SELECT * INTO ref FROM crm.client_references() x
         WHERE x.relation = grp.relation AND x.constraint_name = grp.constraint_name;
         EXECUTE format('UPDATE %s t SET (%s) = (SELECT %s FROM crm.client c WHERE c.id = j.client_id)%s
-                        FROM crm.merge_log_row j
+                        FROM crm.merge_log_row j,
+                             jsonb_array_elements(coalesce(j.row_key, j.row_data)) WITH ORDINALITY AS e(item, n)
                         WHERE j.merge_id = $1 AND j.relation = $3 AND j.constraint_name = $4 AND j.action = ''moved''
                           AND %s AND %s',
                        grp.relation,
                        (SELECT string_agg(format('%I', c), ', ') FROM unnest(ref.columns) AS c),
                        (SELECT string_agg(format('c.%I', c), ', ') FROM unnest(ref.client_columns) AS c),
                        CASE WHEN grp.relation = 'crm.contact'::regclass
-                            THEN ', is_default = (j.row_data ->> ''is_default'')::boolean' ELSE '' END,
+                            THEN ', is_default = (j.row_data -> (e.n::int - 1) ->> ''is_default'')::boolean' ELSE '' END,
                        crm.merge_row_match(grp.relation, ref.columns),
                        crm.client_reference_condition(ref.columns, ref.client_columns, 2))
             USING m.id, m.target_id, grp.relation, grp.constraint_name;

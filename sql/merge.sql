@@ -71,7 +71,9 @@ SELECT id, client_id FROM crm.policy ORDER BY id;
 SELECT id, target_id, source_ids, merged_by = current_user AS by_me, contacts, field_values,
        sources -> 0 ->> 'first_name' AS source_first_name, undone_at
 FROM crm.merge_log;
-SELECT relation, action, client_id, count(*) FROM crm.merge_log_row GROUP BY 1, 2, 3 ORDER BY relation::text, action;
+SELECT relation, action, client_id,
+       sum(CASE action WHEN 'moved' THEN jsonb_array_length(coalesce(row_key, row_data)) ELSE 1 END) AS rows
+FROM crm.merge_log_row GROUP BY 1, 2, 3 ORDER BY relation::text, action;
 
 -- undo: the source comes back with its id and everything it had
 SELECT crm.unmerge(1) AS restored;
