@@ -1276,9 +1276,10 @@ AS $$
 DECLARE
     linked text;
 BEGIN
-    -- a merge has moved every linked row before it deletes its sources; the
-    -- foreign keys would refuse anything left all the same (this trigger
-    -- only says what, before they do), so a merge spares the recount
+    -- a merge has moved every linked row and checked that none is left just
+    -- before it deletes its sources, so it spares this recount (a session
+    -- that sets the flag by hand gains nothing: the foreign keys still refuse
+    -- what this trigger would, and cascading rows go with any delete)
     IF current_setting('crm_merge.source_id', true) = OLD.id::text THEN
         RETURN OLD;
     END IF;
@@ -1684,6 +1685,14 @@ RETURN ARRAY['kind', 'first_name', 'last_name', 'company_name', 'display_name', 
              'external_id', 'owner'];
 COMMENT ON FUNCTION crm.merge_fields() IS 'the client fields whose value a merge can take from a source';
 
+-- The fields an undo leaves as they are: identity and the system's own.
+CREATE FUNCTION crm.merge_system_fields() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+RETURN ARRAY['id', 'created_at', 'source', 'updated_at', 'last_contact_at', 'hidden_at', 'hidden_reason'];
+COMMENT ON FUNCTION crm.merge_system_fields() IS
+    'the client fields an undo leaves alone: the id and the fields the system keeps';
+
 -- What a merge does with one table: the registry's rule, else the built-in
 -- one (consents are not carried, MG-7; contacts follow the contacts mode).
 CREATE FUNCTION crm.merge_table_action(relation regclass, contacts text) RETURNS text
@@ -1724,7 +1733,15 @@ BEGIN
     WHERE k.client_id = t.id AND k.withdrawn_at IS NULL;
     FOR s IN SELECT c.* FROM crm.client c WHERE c.id = ANY (source_ids) ORDER BY c.id LOOP
         source_id := s.id;
-        reverse_hint := format('Merge client %s into client %s instead.', t.id, s.id);
+        SELECT count(*) INTO s_consents FROM crm.consent k
+        WHERE k.client_id = s.id AND k.withdrawn_at IS NULL;
+        -- the reverse merge is the fix only if every enabled rule lets it pass
+        reverse_hint := CASE WHEN
+                (NOT crm.merge_rule_enabled('structure')
+                 OR t.unit_id IS NULL OR (s.unit_id IS NOT NULL AND crm.unit_contains(t.unit_id, s.unit_id)))
+                AND (NOT crm.merge_rule_enabled('sync') OR NOT (t.synced AND NOT s.synced))
+                AND (NOT crm.merge_rule_enabled('consent') OR NOT (t_consents > 0 AND s_consents = 0))
+            THEN format('Merge client %s into client %s instead.', t.id, s.id) END;
 
         -- MG-5: the target's unit is the source's or lies below it (no unit: the top)
         rule := 'structure';
@@ -1740,10 +1757,7 @@ BEGIN
         detail := format('Client %s is in unit %s (%s); client %s is in unit %s (%s). A client can be merged only into a client in its own unit or below it.',
                          s.id, coalesce(s.unit_id::text, 'none'), s_path,
                          t.id, coalesce(t.unit_id::text, 'none'), t_path);
-        hint := CASE WHEN t.unit_id IS NULL
-                       OR (s.unit_id IS NOT NULL AND crm.unit_contains(t.unit_id, s.unit_id))
-                     THEN reverse_hint
-                     ELSE 'Move one of the clients to a unit within the other''s first.' END;
+        hint := coalesce(reverse_hint, 'Move one of the clients to a unit within the other''s first.');
         RETURN NEXT;
 
         -- MG-6: a synchronized client does not go into an unsynchronized one
@@ -1753,13 +1767,11 @@ BEGIN
         sqlstate := 'CR002';
         message := format('cannot merge synchronized client %s into unsynchronized client %s', s.id, t.id);
         detail := format('Client %s is synchronized (its data is complete); client %s is not.', s.id, t.id);
-        hint := reverse_hint;
+        hint := coalesce(reverse_hint, format('Complete client %s''s data and mark it synchronized first.', t.id));
         RETURN NEXT;
 
         -- MG-7: consents are not carried, so a source with consents needs a
         -- target that has its own
-        SELECT count(*) INTO s_consents FROM crm.consent k
-        WHERE k.client_id = s.id AND k.withdrawn_at IS NULL;
         rule := 'consent';
         enabled := crm.merge_rule_enabled(rule);
         passes := NOT (s_consents > 0 AND t_consents = 0);
@@ -1767,7 +1779,7 @@ BEGIN
         message := format('cannot merge client %s, which has consents, into client %s, which has none', s.id, t.id);
         detail := format('Client %s has %s consent(s) in force; client %s has none, and consents are not carried by a merge (their confirming documents are).',
                          s.id, s_consents, t.id);
-        hint := reverse_hint;
+        hint := coalesce(reverse_hint, format('Record client %s''s consents first.', t.id));
         RETURN NEXT;
     END LOOP;
 END
@@ -1834,6 +1846,33 @@ $$;
 COMMENT ON FUNCTION crm.merge_check_arguments(bigint, bigint[], jsonb, text) IS
     'internal: refuses malformed merge arguments';
 
+-- A table as a merge reads and writes it: a plain table without its
+-- inheritance children (they are tables of their own), a partitioned one whole.
+CREATE FUNCTION crm.relation_scan(relation regclass) RETURNS text
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = relation) = 'r'
+            THEN 'ONLY ' || relation::text ELSE relation::text END;
+COMMENT ON FUNCTION crm.relation_scan(regclass) IS
+    'internal: ONLY table for a plain table, the table for a partitioned one';
+
+CREATE FUNCTION crm.merge_refuse_removal(relation regclass, dependent regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'cannot merge: rows of % that the merge would remove have rows of % depending on them',
+                    relation, dependent
+        USING ERRCODE = 'feature_not_supported',
+              DETAIL = format('Removing them would delete or detach rows of %s by its foreign key, out of the merge''s journal.',
+                              dependent),
+              HINT = format('Register a rule for %s in crm.merge_table_rule (move them elsewhere in a function), or move the dependent rows first.',
+                            relation);
+END
+$$;
+COMMENT ON FUNCTION crm.merge_refuse_removal(regclass, regclass) IS
+    'internal: refuses a merge that would fold or drop rows other rows cascade from';
+
 -- The SQL conditions under which a row of the source (alias t) cannot move
 -- to the target (parameter $2) without breaking a unique index: one per
 -- unique index (no expression, no predicate) that holds every key column.
@@ -1876,10 +1915,14 @@ AS $$
 DECLARE
     of_source text := crm.client_reference_condition(columns, client_columns, 1);
     action text := crm.merge_table_action(relation, contacts);
+    -- a plain table's inheritance children are their own tables
+    scan text := crm.relation_scan(relation);
     pk_cols name[];
     row_key text;
     clash text;
     assign text;
+    dependent regclass;
+    clashes boolean;
 BEGIN
     IF action = 'function' THEN
         EXECUTE format('SELECT %s($1, $2, $3)',
@@ -1890,27 +1933,52 @@ BEGIN
         RETURN;
     END IF;
 
+    -- a key to columns other than the id must find them on the target
+    IF client_columns <> '{id}' AND EXISTS (
+           SELECT FROM crm.client c, LATERAL jsonb_each(to_jsonb(c)) AS f(col, val)
+           WHERE c.id = target_id AND f.col = ANY (client_columns) AND f.val = 'null') THEN
+        RAISE EXCEPTION 'cannot merge into client %: % references its % and the target has none',
+                        target_id, crm.relation_name(relation), array_to_string(client_columns, ', ')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Give the target values for those fields first, or move those rows by hand.';
+    END IF;
+
+    -- removing rows (drop, fold) must not take other rows with them unseen
+    SELECT con.conrelid::regclass INTO dependent FROM pg_constraint con
+    WHERE con.contype = 'f' AND con.confrelid = relation AND con.confdeltype IN ('c', 'n', 'd')
+    LIMIT 1;
+
     IF action = 'drop' THEN
-        EXECUTE format('INSERT INTO crm.merge_log_row (merge_id, client_id, relation, action, row_data)
-                        SELECT $2, $1, %L, ''dropped'', to_jsonb(t) FROM %s t WHERE %s',
-                       relation, relation, of_source)
+        IF dependent IS NOT NULL THEN
+            PERFORM crm.merge_refuse_removal(relation, dependent);
+        END IF;
+        EXECUTE format('WITH gone AS (DELETE FROM %s t WHERE %s RETURNING t.*)
+                        INSERT INTO crm.merge_log_row (merge_id, client_id, relation, action, row_data)
+                        SELECT $2, $1, %L, ''dropped'', to_jsonb(t) FROM gone t',
+                       scan, of_source, relation)
             USING source_id, merge_id;
-        EXECUTE format('DELETE FROM %s t WHERE %s', relation, of_source) USING source_id;
         RETURN;
     END IF;
 
-    -- fold: rows that would break a unique index holding the key
+    -- fold: rows that would break a unique index holding the key; journaled
+    -- in the statement that removes them
     FOR clash IN SELECT * FROM crm.merge_fold_conditions(relation, columns, client_columns) LOOP
-        EXECUTE format('INSERT INTO crm.merge_log_row (merge_id, client_id, relation, action, row_data)
-                        SELECT $3, $1, %L, ''folded'', to_jsonb(t) FROM %s t WHERE %s AND %s',
-                       relation, relation, of_source, clash)
+        IF dependent IS NOT NULL THEN
+            EXECUTE format('SELECT EXISTS (SELECT FROM %s t WHERE %s AND %s)', scan, of_source, clash)
+                INTO clashes USING source_id, target_id;
+            IF clashes THEN
+                PERFORM crm.merge_refuse_removal(relation, dependent);
+            END IF;
+        END IF;
+        EXECUTE format('WITH gone AS (DELETE FROM %s t WHERE %s AND %s RETURNING t.*)
+                        INSERT INTO crm.merge_log_row (merge_id, client_id, relation, action, row_data)
+                        SELECT $3, $1, %L, ''folded'', to_jsonb(t) FROM gone t',
+                       scan, of_source, clash, relation)
             USING source_id, target_id, merge_id;
-        EXECUTE format('DELETE FROM %s t WHERE %s AND %s', relation, of_source, clash)
-            USING source_id, target_id;
     END LOOP;
 
     -- move, journaling each row by its primary key; a table without one
-    -- journals whole rows, to find them again by their contents
+    -- journals whole rows (such a merge cannot be undone automatically)
     SELECT array_agg(a.attname ORDER BY k.n) INTO pk_cols
     FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
     JOIN pg_attribute a ON a.attnum = k.attnum
@@ -1932,15 +2000,15 @@ BEGIN
         -- journal the row as it was, then move
         EXECUTE format('INSERT INTO crm.merge_log_row (merge_id, client_id, relation, constraint_name, action, row_key, row_data)
                         SELECT $2, $1, %L, %L, ''moved'', %s, jsonb_agg(to_jsonb(t)) FROM %s t WHERE %s HAVING count(*) > 0',
-                       relation, constraint_name, row_key, relation, of_source)
+                       relation, constraint_name, row_key, scan, of_source)
             USING source_id, merge_id;
-        EXECUTE format('UPDATE %s t SET %s WHERE %s', relation, assign, of_source)
+        EXECUTE format('UPDATE %s t SET %s WHERE %s', scan, assign, of_source)
             USING source_id, target_id;
     ELSE
         EXECUTE format('WITH moved AS (UPDATE %s t SET %s WHERE %s RETURNING t.*)
                         INSERT INTO crm.merge_log_row (merge_id, client_id, relation, constraint_name, action, row_key, row_data)
                         SELECT $3, $1, %L, %L, ''moved'', %s, %s FROM moved t HAVING count(*) > 0',
-                       relation, assign, of_source, relation, constraint_name, row_key,
+                       scan, assign, of_source, relation, constraint_name, row_key,
                        CASE WHEN pk_cols IS NULL THEN 'jsonb_agg(to_jsonb(t))' ELSE 'NULL' END)
             USING source_id, target_id, merge_id;
     END IF;
@@ -1949,10 +2017,9 @@ $$;
 COMMENT ON FUNCTION crm.merge_table(bigint, regclass, name, name[], name[], bigint, bigint, text) IS
     'internal: moves, folds or drops the rows of one table from a source client to the target, journaling them';
 
--- Lock the clients of a merge or an undo, in id order (so that concurrent
--- merges never deadlock), after their contacts' advisory locks (taken in the
--- same order the contact triggers take them).  Raises for a missing or
--- hidden client.
+-- Lock the clients of a merge, in id order, so that concurrent merges never
+-- deadlock, and then their contacts' advisory locks.  Raises for a missing
+-- or hidden client.
 CREATE FUNCTION crm.merge_lock_clients(ids bigint[]) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -1963,9 +2030,12 @@ DECLARE
     merged crm.merge_log;
     hidden crm.client;
 BEGIN
+    -- the rows first, then the contacts' advisory locks: a writer that holds
+    -- a client's row (a linked row's foreign key) before its contacts' lock
+    -- then finishes before the merge goes on
+    PERFORM FROM crm.client c WHERE c.id = ANY (ids) ORDER BY c.id FOR UPDATE;
     PERFORM pg_advisory_xact_lock(hashtextextended('crm.contact', id))
     FROM unnest(ids) AS id ORDER BY id;
-    PERFORM FROM crm.client c WHERE c.id = ANY (ids) ORDER BY c.id FOR UPDATE;
     SELECT min(u.id) INTO missing FROM unnest(ids) AS u(id)
     WHERE NOT EXISTS (SELECT FROM crm.client c WHERE c.id = u.id);
     IF missing IS NOT NULL THEN
@@ -2007,6 +2077,8 @@ DECLARE
     val jsonb;
     field crm.custom_field;
     picked_from bigint;
+    picked text;
+    left_behind text;
 BEGIN
     PERFORM crm.merge_check_arguments(target_id, source_ids, field_values, contacts);
     PERFORM crm.merge_lock_clients(target_id || source_ids);
@@ -2051,28 +2123,49 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- every row of every table that references a source moves to the target
+    -- every row of every table that references a source moves to the target;
+    -- rows the caller cannot see would be left behind, so such a table stops it
     FOREACH src IN ARRAY source_ids LOOP
-        FOR ref IN SELECT r.* FROM crm.client_references() r
+        FOR ref IN SELECT r.*, l.row_count FROM crm.client_references() r
                    JOIN crm.client_links(src) l USING (relation, constraint_name)
                    WHERE l.row_count IS DISTINCT FROM 0 LOOP
+            IF ref.row_count IS NULL OR row_security_active(ref.relation) THEN
+                RAISE EXCEPTION 'cannot merge client %: % may hold rows of it that you cannot see', src,
+                                crm.relation_name(ref.relation)
+                    USING ERRCODE = 'insufficient_privilege',
+                          DETAIL = CASE WHEN ref.row_count IS NULL THEN 'You may not read that table.'
+                                        ELSE 'Row-level security applies to you on that table.' END,
+                          HINT = 'Merge as a role that sees every row of every table linked to clients.';
+            END IF;
             PERFORM crm.merge_table(merge_id, ref.relation, ref.constraint_name, ref.columns,
                                     ref.client_columns, src, target_id, contacts);
         END LOOP;
-    END LOOP;
-
-    -- the field values chosen from a source (MG-4); the others stay the target's
-    FOR key, val IN SELECT * FROM jsonb_each(coalesce(field_values, '{}')) WHERE jsonb_each.key NOT LIKE 'custom:%' LOOP
-        picked_from := (val #>> '{}')::bigint;
-        IF picked_from <> target_id THEN
-            EXECUTE format('UPDATE crm.client c SET %1$I = (jsonb_populate_record(NULL::crm.client, $1)).%1$I WHERE c.id = $2',
-                           key)
-                USING (SELECT s FROM jsonb_array_elements((SELECT m.sources FROM crm.merge_log m WHERE m.id = merge_id)) AS s
-                       WHERE (s ->> 'id')::bigint = picked_from),
-                      target_id;
+        -- nothing may be left (a trigger may have added rows meanwhile)
+        SELECT string_agg(format('%s in %s', l.row_count, crm.relation_name(l.relation)), ', ')
+        INTO left_behind FROM crm.client_links(src) l WHERE l.row_count > 0;
+        IF left_behind IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot merge client %: rows of it were added during the merge', src
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('Still linked: %s.', left_behind),
+                      HINT = 'Merge again; if triggers of yours add rows for the merged client, register a rule for their table in crm.merge_table_rule.';
         END IF;
     END LOOP;
 
+    -- the field values chosen from a source (MG-4), in one update (a kind
+    -- and the name it needs go together); the others stay the target's
+    SELECT string_agg(format('%1$I = (jsonb_populate_record(NULL::crm.client, $1 -> %2$L)).%1$I', e.key, e.value #>> '{}'), ', ')
+    INTO picked
+    FROM jsonb_each(coalesce(field_values, '{}')) AS e
+    WHERE e.key NOT LIKE 'custom:%' AND (e.value #>> '{}')::bigint <> target_id;
+    IF picked IS NOT NULL THEN
+        EXECUTE format('UPDATE crm.client c SET %s WHERE c.id = $2', picked)
+            USING (SELECT jsonb_object_agg(s ->> 'id', s)
+                   FROM jsonb_array_elements((SELECT m.sources FROM crm.merge_log m WHERE m.id = merge_id)) AS s),
+                  target_id;
+    END IF;
+
+    -- the sources go; everything linked to them was moved and checked above,
+    -- so their delete trigger need not count it all again
     FOREACH src IN ARRAY source_ids LOOP
         PERFORM set_config('crm_merge.source_id', src::text, true);
         DELETE FROM crm.client c WHERE c.id = src;
@@ -2139,22 +2232,39 @@ BEGIN
     INTO rules
     FROM crm.merge_rule_check(target_id, source_ids) r;
 
-    -- what happens to each table's rows
+    -- what happens to each table's rows (the counts of crm.client_links:
+    -- a table the caller may not read is reported, not read)
     FOR ref IN SELECT * FROM crm.client_references() LOOP
         moving := 0;
         folding := 0;
         FOREACH src IN ARRAY coalesce(source_ids, '{}') LOOP
-            EXECUTE format('SELECT count(*) FROM %s t WHERE %s', ref.relation,
-                           crm.client_reference_condition(ref.columns, ref.client_columns, 1))
-                INTO n USING src;
+            SELECT l.row_count INTO n FROM crm.client_links(src) l
+            WHERE l.relation = ref.relation AND l.constraint_name = ref.constraint_name;
+            IF n IS NULL THEN
+                IF EXISTS (SELECT FROM crm.client c WHERE c.id = src) THEN
+                    problems := problems || jsonb_build_object('sqlstate', '42501', 'message',
+                        format('%s may hold rows of client %s that you cannot see', crm.relation_name(ref.relation), src));
+                END IF;
+                CONTINUE;
+            END IF;
+            IF n > 0 AND row_security_active(ref.relation) THEN
+                problems := problems || jsonb_build_object('sqlstate', '42501', 'message',
+                    format('row-level security on %s may hide rows of client %s from you', crm.relation_name(ref.relation), src));
+            END IF;
             moving := moving + n;
+            CONTINUE WHEN n = 0;
             FOR clash IN SELECT * FROM crm.merge_fold_conditions(ref.relation, ref.columns, ref.client_columns) LOOP
-                EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND %s', ref.relation,
+                EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND %s', crm.relation_scan(ref.relation),
                                crm.client_reference_condition(ref.columns, ref.client_columns, 1), clash)
                     INTO n USING src, target_id;
                 folding := folding + n;
             END LOOP;
         END LOOP;
+        IF moving > 0 AND NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = ref.relation AND i.indisprimary) THEN
+            warnings := warnings || to_jsonb(format(
+                'table %s has no primary key: its rows will move, but the merge cannot be undone',
+                crm.relation_name(ref.relation)));
+        END IF;
         indexed := EXISTS (SELECT FROM pg_index i WHERE i.indrelid = ref.relation
                            AND (SELECT array_agg(a.attname ORDER BY k.n)
                                 FROM unnest(i.indkey[0:cardinality(ref.columns) - 1]) WITH ORDINALITY AS k(attnum, n)
@@ -2283,9 +2393,29 @@ BEGIN
                                    WHERE r.merge_id = m.id AND r.action = 'function'));
     END IF;
 
+    IF EXISTS (SELECT FROM crm.merge_log_row r
+               WHERE r.merge_id = m.id AND r.action = 'moved' AND r.row_key IS NULL) THEN
+        RAISE EXCEPTION 'merge % cannot be undone', m.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('It moved rows of %s, which has no primary key to find them by.',
+                                  (SELECT string_agg(DISTINCT crm.relation_name(r.relation), ', ') FROM crm.merge_log_row r
+                                   WHERE r.merge_id = m.id AND r.action = 'moved' AND r.row_key IS NULL));
+    END IF;
+    -- later merges into the same target may have folded into what this one
+    -- brought: they are undone first, last first
+    SELECT * INTO later FROM crm.merge_log l
+    WHERE l.target_id = m.target_id AND l.id > m.id AND l.undone_at IS NULL
+    ORDER BY l.id DESC LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cannot undo merge %: merge % merged into client % since', m.id, later.id, m.target_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Undo merge %s first.', later.id);
+    END IF;
+
+    PERFORM FROM crm.client c WHERE c.id = m.target_id FOR UPDATE;
     PERFORM pg_advisory_xact_lock(hashtextextended('crm.contact', id))
     FROM unnest(m.target_id || m.source_ids) AS id ORDER BY id;
-    PERFORM FROM crm.client c WHERE c.id = m.target_id FOR UPDATE;
+    PERFORM FROM crm.client c WHERE c.id = m.target_id;
     IF NOT FOUND THEN
         SELECT * INTO later FROM crm.merge_log l
         WHERE l.source_ids @> ARRAY[m.target_id] AND l.undone_at IS NULL AND l.id > m.id
@@ -2303,9 +2433,11 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
 
-    -- the fields the merge set still hold what it set
-    FOR field IN SELECT e.key FROM jsonb_each(coalesce(m.field_values, '{}')) AS e
-                 WHERE e.key NOT LIKE 'custom:%' AND (e.value #>> '{}')::bigint <> m.target_id LOOP
+    -- the fields the merge changed (chosen, or derived from them: a PESEL's
+    -- birth date) still hold what it set
+    FOR field IN SELECT b.key FROM jsonb_each(m.target_before) AS b
+                 WHERE b.key <> ALL (crm.merge_system_fields())
+                   AND b.value IS DISTINCT FROM m.target_after -> b.key LOOP
         IF (SELECT to_jsonb(c) -> field FROM crm.client c WHERE c.id = m.target_id)
            IS DISTINCT FROM m.target_after -> field THEN
             RAISE EXCEPTION 'cannot undo merge %: field % of client % changed since', m.id, field, m.target_id
@@ -2331,7 +2463,7 @@ BEGIN
                              jsonb_array_elements(coalesce(j.row_key, j.row_data)) AS e(item)
                         WHERE j.merge_id = $1 AND j.relation = $3 AND j.constraint_name = $4 AND j.action = ''moved''
                           AND %s AND %s',
-                       grp.relation, crm.merge_row_match(grp.relation, ref.columns),
+                       crm.relation_scan(grp.relation), crm.merge_row_match(grp.relation, ref.columns),
                        crm.client_reference_condition(ref.columns, ref.client_columns, 2))
             INTO found_rows USING m.id, m.target_id, grp.relation, grp.constraint_name;
         IF found_rows <> grp.moved THEN
@@ -2354,18 +2486,39 @@ BEGIN
                              jsonb_array_elements(coalesce(j.row_key, j.row_data)) WITH ORDINALITY AS e(item, n)
                         WHERE j.merge_id = $1 AND j.relation = $3 AND j.constraint_name = $4 AND j.action = ''moved''
                           AND %s AND %s',
-                       grp.relation,
+                       crm.relation_scan(grp.relation),
                        (SELECT string_agg(format('%I', c), ', ') FROM unnest(ref.columns) AS c),
                        (SELECT string_agg(format('c.%I', c), ', ') FROM unnest(ref.client_columns) AS c),
-                       CASE WHEN grp.relation = 'crm.contact'::regclass
-                            THEN ', is_default = (j.row_data -> (e.n::int - 1) ->> ''is_default'')::boolean' ELSE '' END,
+                       CASE grp.relation
+                            WHEN 'crm.contact'::regclass
+                            THEN ', is_default = (j.row_data -> (e.n::int - 1) ->> ''is_default'')::boolean'
+                            -- MG-9 both ways: the billed party's data may need the source's again
+                            WHEN 'crm.invoice'::regclass THEN ', needs_refresh = true'
+                            ELSE '' END,
                        crm.merge_row_match(grp.relation, ref.columns),
                        crm.client_reference_condition(ref.columns, ref.client_columns, 2))
             USING m.id, m.target_id, grp.relation, grp.constraint_name;
+        -- rows changed by another session since the check would be skipped
+        GET DIAGNOSTICS found_rows = ROW_COUNT;
+        IF found_rows <> (SELECT sum(jsonb_array_length(coalesce(r.row_key, r.row_data))) FROM crm.merge_log_row r
+                          WHERE r.merge_id = m.id AND r.relation = grp.relation
+                            AND r.constraint_name = grp.constraint_name AND r.action = 'moved') THEN
+            RAISE EXCEPTION 'cannot undo merge %: rows it moved into % changed while it was undone', m.id,
+                            crm.relation_name(grp.relation)
+                USING ERRCODE = 'serialization_failure', HINT = 'Try again.';
+        END IF;
     END LOOP;
     -- ... what was dropped or folded is restored ...
-    FOR grp IN SELECT DISTINCT r.relation FROM crm.merge_log_row r
-               WHERE r.merge_id = m.id AND r.action IN ('dropped', 'folded') LOOP
+    -- (a table whose rows reference another restored one's comes after it:
+    -- consents after the documents confirming them)
+    FOR grp IN SELECT r.relation FROM crm.merge_log_row r
+               WHERE r.merge_id = m.id AND r.action IN ('dropped', 'folded')
+               GROUP BY r.relation
+               ORDER BY EXISTS (SELECT FROM pg_constraint con, crm.merge_log_row o
+                                WHERE con.contype = 'f' AND con.conrelid = r.relation
+                                  AND o.merge_id = m.id AND o.relation <> r.relation
+                                  AND con.confrelid = o.relation),
+                        r.relation::text LOOP
         SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
                string_agg(format('r.%I', a.attname), ', ' ORDER BY a.attnum)
         INTO cols, r_cols
@@ -2378,19 +2531,21 @@ BEGIN
                             WHERE j.merge_id = $1 AND j.relation = $2 AND j.action IN (''dropped'', ''folded'')',
                            grp.relation, cols, r_cols, grp.relation)
                 USING m.id, grp.relation;
-        EXCEPTION WHEN unique_violation OR exclusion_violation THEN
-            RAISE EXCEPTION 'cannot undo merge %: a row it removed from % clashes with one added since',
-                            m.id, crm.relation_name(grp.relation)
-                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = SQLERRM;
+        EXCEPTION WHEN unique_violation OR exclusion_violation OR foreign_key_violation THEN
+            RAISE EXCEPTION 'cannot undo merge %: a row it removed from % no longer fits', m.id,
+                            crm.relation_name(grp.relation)
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = SQLERRM,
+                      HINT = 'A row added since clashes with it, or a row it refers to was deleted since.';
         END;
     END LOOP;
-    -- ... and the target's fields are what they were
-    FOR field IN SELECT e.key FROM jsonb_each(coalesce(m.field_values, '{}')) AS e
-                 WHERE e.key NOT LIKE 'custom:%' AND (e.value #>> '{}')::bigint <> m.target_id LOOP
-        EXECUTE format('UPDATE crm.client c SET %1$I = (jsonb_populate_record(NULL::crm.client, $1)).%1$I WHERE c.id = $2',
-                       field)
-            USING m.target_before, m.target_id;
-    END LOOP;
+    -- ... and the target's fields are what they were, in one update
+    SELECT string_agg(format('%1$I = (jsonb_populate_record(NULL::crm.client, $1)).%1$I', b.key), ', ')
+    INTO cols
+    FROM jsonb_each(m.target_before) AS b
+    WHERE b.key <> ALL (crm.merge_system_fields()) AND b.value IS DISTINCT FROM m.target_after -> b.key;
+    IF cols IS NOT NULL THEN
+        EXECUTE format('UPDATE crm.client c SET %s WHERE c.id = $2', cols) USING m.target_before, m.target_id;
+    END IF;
 
     UPDATE crm.merge_log l SET undone_at = now(), undone_by = current_user WHERE l.id = m.id;
     RETURN m.source_ids[1];

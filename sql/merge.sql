@@ -155,6 +155,26 @@ SELECT crm.unmerge(:m1) = 2 AS restored_2;
 SELECT id, first_name FROM crm.client WHERE id IN (1, 2, 9) ORDER BY id;
 SELECT * FROM regress.error_of('SELECT crm.unmerge(999)');
 
+-- undo goes last first: an older merge into a target that took another since
+SELECT crm.merge_client(2, 1) AS ma \gset
+SELECT crm.merge_client(5, 1) AS mb \gset
+SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.unmerge(%s)', :ma));
+SELECT crm.unmerge(:mb) = 5 AS restored_5, crm.unmerge(:ma) = 2 AS restored_2;
+
+-- a record's kind and the name it needs are taken together; undo gives back
+-- what the triggers derived too (the birth date of a PESEL taken)
+INSERT INTO crm.client (id, kind, company_name, unit_id) VALUES (10, 'company', 'Wiśniewska Consulting', 3);
+INSERT INTO crm.client (id, last_name, pesel, unit_id) VALUES (11, 'Wiśniewska', '90031212347', 3);
+INSERT INTO crm.client (id, last_name, unit_id) VALUES (12, 'Wisniewska', 3);
+SELECT crm.merge_client(10, 12, '{"kind": 10, "company_name": 10}') AS mk \gset
+SELECT id, kind, company_name, display_name FROM crm.client WHERE id = 12;
+SELECT crm.unmerge(:mk);
+SELECT id, kind, company_name, display_name FROM crm.client WHERE id IN (10, 12) ORDER BY id;
+SELECT crm.merge_client(11, 12, '{"pesel": 11}') AS mp \gset
+SELECT id, pesel, birth_date FROM crm.client WHERE id = 12;
+SELECT crm.unmerge(:mp);
+SELECT id, pesel, birth_date FROM crm.client WHERE id IN (11, 12) ORDER BY id;
+
 -- user tables: found from the catalog, multi-column keys included; unique
 -- rows fold; the registry may drop rows or call a function
 CREATE TABLE public.loyalty_card (card_no text PRIMARY KEY, holder bigint NOT NULL REFERENCES crm.client (id));
@@ -188,7 +208,35 @@ SELECT count(*) AS scratch_left, (SELECT count(*) FROM public.audit_of_merges) A
 SELECT * FROM regress.error_of(format('SELECT crm.unmerge(%s)', :m3));
 UPDATE crm.merge_table_rule SET action = 'drop', handler = NULL WHERE relation = 'public.scratch'::regclass;
 
-DROP TABLE public.loyalty_card, public.person_card, public.newsletter, public.scratch, public.audit_of_merges;
+-- a table without a primary key: its rows move, the merge cannot be undone
+DELETE FROM crm.merge_table_rule;
+INSERT INTO public.newsletter VALUES (11, 'weekly');
+SELECT crm.merge_client(11, 1) AS mn \gset
+SELECT * FROM public.newsletter WHERE client_id = 1 ORDER BY list;
+SELECT err_code, err_message, err_detail FROM regress.error_of(format('SELECT crm.unmerge(%s)', :mn));
+
+-- rows other rows cascade from are not folded away unseen
+CREATE TABLE public.subscription (client_id bigint REFERENCES crm.client (id), list text,
+    PRIMARY KEY (client_id, list));
+CREATE TABLE public.subscription_event (client_id bigint, list text, at date,
+    FOREIGN KEY (client_id, list) REFERENCES public.subscription ON DELETE CASCADE);
+INSERT INTO public.subscription VALUES (1, 'news'), (12, 'news');
+INSERT INTO public.subscription_event VALUES (12, 'news', '2026-03-01');
+SELECT * FROM regress.error_of('SELECT crm.merge_client(12, 1)');
+SELECT count(*) AS events_kept FROM public.subscription_event;
+
+-- a key to a client column other than the id needs the target to have it
+ALTER TABLE crm.client ADD CONSTRAINT client_external_id_key UNIQUE (external_id);
+CREATE TABLE public.account (ext text REFERENCES crm.client (external_id));
+UPDATE crm.client SET external_id = 'EXT-12' WHERE id = 12;
+INSERT INTO public.account VALUES ('EXT-12');
+DELETE FROM public.subscription;
+SELECT * FROM regress.error_of('SELECT crm.merge_client(12, 1)');
+SELECT * FROM public.account;
+
+DROP TABLE public.loyalty_card, public.person_card, public.newsletter, public.scratch, public.audit_of_merges,
+           public.subscription_event, public.subscription, public.account;
 DROP FUNCTION public.note_merge(bigint, bigint, bigint);
 ALTER TABLE crm.client DROP CONSTRAINT client_id_kind_key;
+ALTER TABLE crm.client DROP CONSTRAINT client_external_id_key;
 SELECT regress.reset();
