@@ -1197,7 +1197,7 @@ COMMENT ON FUNCTION crm.client_reference_condition(name[], name[], integer, text
 -- read get NULL: their foreign keys still guard them.
 CREATE FUNCTION crm.client_links(client_id bigint)
     RETURNS TABLE (relation regclass, constraint_name name, on_delete text,
-                   blocks_delete boolean, row_count bigint)
+                   blocks_delete boolean, row_count bigint, columns name[], client_columns name[])
     -- volatile: it prepares its query once per session (below)
     LANGUAGE plpgsql VOLATILE
     -- a key may use crm's types, whose operators live in crm (writable by its owner only)
@@ -1210,13 +1210,14 @@ DECLARE
     prepared text;
 BEGIN
     SELECT string_agg(format(
-               'SELECT %s::oid::regclass, %L::name, %L::"char", %s',
+               'SELECT %s::oid::regclass, %L::name, %L::"char", %s, %L::name[], %L::name[]',
                r.relation::oid, r.constraint_name, r.on_delete,
                CASE WHEN has_schema_privilege((SELECT c.relnamespace FROM pg_class c WHERE c.oid = r.relation), 'USAGE')
                          AND has_table_privilege(r.relation, 'SELECT')
                     THEN format('(SELECT count(*) FROM %s t WHERE %s)', r.relation,
                                 crm.client_reference_condition(r.columns, r.client_columns, 1))
-                    ELSE 'NULL::bigint' END),
+                    ELSE 'NULL::bigint' END,
+               r.columns, r.client_columns),
            ' UNION ALL ' ORDER BY r.relation::text, r.constraint_name)
     INTO query
     FROM crm.client_references() r;
@@ -1235,14 +1236,14 @@ BEGIN
              SELECT l.rel, l.con, CASE l.del WHEN ''a'' THEN ''no action'' WHEN ''r'' THEN ''restrict''
                                              WHEN ''c'' THEN ''cascade'' WHEN ''n'' THEN ''set null''
                                              WHEN ''d'' THEN ''set default'' END,
-                    l.del IN (''a'', ''r''), l.n
-             FROM (%s) AS l(rel, con, del, n)', prepared, query);
+                    l.del IN (''a'', ''r''), l.n, l.cols, l.client_cols
+             FROM (%s) AS l(rel, con, del, n, cols, client_cols)', prepared, query);
     END IF;
     RETURN QUERY EXECUTE format('EXECUTE %I(%s)', prepared, client_links.client_id);
 END
 $$;
 COMMENT ON FUNCTION crm.client_links(bigint) IS
-    'every foreign key to crm.client, in any schema, with how many rows reference the client (NULL where the caller may not read them) and whether they block deleting it';
+    'every foreign key to crm.client, in any schema, with how many rows reference the client (NULL where the caller may not read them), whether they block deleting it, and its columns';
 
 -- One home for "lock this client, or say it does not exist".
 CREATE FUNCTION crm.client_for_update(client_id bigint) RETURNS crm.client
@@ -2005,10 +2006,13 @@ BEGIN
         EXECUTE format('UPDATE %s t SET %s WHERE %s', scan, assign, of_source)
             USING source_id, target_id;
     ELSE
-        EXECUTE format('WITH moved AS (UPDATE %s t SET %s WHERE %s RETURNING t.*)
+        EXECUTE format('WITH moved AS (UPDATE %s t SET %s WHERE %s RETURNING %s)
                         INSERT INTO crm.merge_log_row (merge_id, client_id, relation, constraint_name, action, row_key, row_data)
                         SELECT $3, $1, %L, %L, ''moved'', %s, %s FROM moved t HAVING count(*) > 0',
-                       scan, assign, of_source, relation, constraint_name, row_key,
+                       scan, assign, of_source,
+                       CASE WHEN pk_cols IS NULL THEN 't.*'
+                            ELSE (SELECT string_agg(format('t.%I', c), ', ') FROM unnest(pk_cols) AS c) END,
+                       relation, constraint_name, row_key,
                        CASE WHEN pk_cols IS NULL THEN 'jsonb_agg(to_jsonb(t))' ELSE 'NULL' END)
             USING source_id, target_id, merge_id;
     END IF;
@@ -2126,9 +2130,7 @@ BEGIN
     -- every row of every table that references a source moves to the target;
     -- rows the caller cannot see would be left behind, so such a table stops it
     FOREACH src IN ARRAY source_ids LOOP
-        FOR ref IN SELECT r.*, l.row_count FROM crm.client_references() r
-                   JOIN crm.client_links(src) l USING (relation, constraint_name)
-                   WHERE l.row_count IS DISTINCT FROM 0 LOOP
+        FOR ref IN SELECT * FROM crm.client_links(src) l WHERE l.row_count IS DISTINCT FROM 0 LOOP
             IF ref.row_count IS NULL OR row_security_active(ref.relation) THEN
                 RAISE EXCEPTION 'cannot merge client %: % may hold rows of it that you cannot see', src,
                                 crm.relation_name(ref.relation)
