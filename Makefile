@@ -6,14 +6,14 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION)
 
 MODULE_big  = crm
 OBJS        = src/crm.o src/unichar.o src/textinput.o src/idparse.o src/identifier.o \
-              src/pesel.o src/nip.o src/regon.o src/contactnorm.o src/contact.o
+              src/pesel.o src/nip.o src/regon.o src/contactnorm.o src/contact.o src/textfold.o
 
 DATA        = $(wildcard crm--*.sql)
 DOCS        = $(wildcard doc/*.md)
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup pesel nip regon identifier_ops identifier_unicode identifier_encoding \
-               contact client linked delete_hide search merge security catalog
+               contact client linked delete_hide search merge duplicates security catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
 ISOLATION      = contact_default last_contact unit_kind merge_concurrent

@@ -2561,6 +2561,113 @@ REVOKE ALL ON FUNCTION crm.merge_client(bigint, bigint, jsonb, text) FROM PUBLIC
 REVOKE ALL ON FUNCTION crm.unmerge(bigint) FROM PUBLIC;
 
 --------------------------------------------------------------------------
+-- Duplicates (SPEC section 5, CL-8): exact criteria, call identification
+--------------------------------------------------------------------------
+
+CREATE FUNCTION crm.fold_text(text) RETURNS text
+    AS 'MODULE_PATHNAME', 'fold_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.fold_text(text) IS
+    'text as duplicate criteria compare it: white space trimmed and collapsed to single spaces, Unicode case folding (diacritics kept)';
+
+CREATE FUNCTION crm.identify_phone(phone text) RETURNS SETOF bigint
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT DISTINCT k.client_id
+    FROM crm.contact k JOIN crm.client c ON c.id = k.client_id
+    WHERE k.kind = 'phone' AND k.value = crm.normalize_phone(identify_phone.phone)
+      AND c.hidden_at IS NULL
+    ORDER BY k.client_id;
+END;
+COMMENT ON FUNCTION crm.identify_phone(text) IS
+    'incoming-call identification: the visible clients that have this phone number, typed in any format';
+
+-- The fields a duplicate criterion can name besides phone, email and
+-- custom:<name>: every column of crm.client but the id and the system's
+-- timestamps.
+CREATE FUNCTION crm.find_duplicates(criteria text[])
+    RETURNS TABLE (group_id bigint, client_id bigint, is_oldest boolean,
+                   created_at timestamptz, display_name text, matched jsonb)
+    LANGUAGE plpgsql STABLE
+    -- the criteria compare crm's types, whose operators live in crm
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    parts text[] := '{}';
+    joins text := '';
+    crit text;
+    typ regtype;
+    field crm.custom_field;
+    n int := 0;
+BEGIN
+    IF criteria IS NULL OR array_position(criteria, NULL) IS NOT NULL
+       OR cardinality(criteria) NOT BETWEEN 1 AND 7 THEN
+        RAISE EXCEPTION 'duplicates are found by 1 to 7 criteria, not %', coalesce(cardinality(criteria), 0)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: crm.find_duplicates(ARRAY[''last_name'', ''phone'']).';
+    END IF;
+    IF (SELECT count(DISTINCT x) FROM unnest(criteria) AS x) < cardinality(criteria) THEN
+        RAISE EXCEPTION 'a criterion is named twice: %', array_to_string(criteria, ', ')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    FOREACH crit IN ARRAY criteria LOOP
+        n := n + 1;
+        IF crit IN ('phone', 'email') THEN
+            -- any of the client's phones (E.164) or e-mails (case folded)
+            joins := joins || format(' JOIN crm.contact k%1$s ON k%1$s.client_id = c.id AND k%1$s.kind = %2$L', n, crit);
+            parts := parts || CASE crit WHEN 'phone' THEN format('k%s.value', n)
+                                        ELSE format('crm.fold_text(k%s.value)', n) END;
+        ELSIF crit LIKE 'custom:%' THEN
+            SELECT * INTO field FROM crm.custom_field f WHERE lower(f.name) = lower(substr(crit, 8));
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'custom field "%" does not exist', substr(crit, 8) USING ERRCODE = 'undefined_object';
+            END IF;
+            joins := joins || format(' JOIN crm.custom_value v%1$s ON v%1$s.client_id = c.id AND v%1$s.field_id = %2$s',
+                                     n, field.id);
+            parts := parts || CASE field.type WHEN 'number' THEN format('v%s.number_value::text', n)
+                                              ELSE format('crm.fold_text(v%s.text_value)', n) END;
+        ELSE
+            SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+            WHERE a.attrelid = 'crm.client'::regclass AND a.attname = crit AND a.attnum > 0 AND NOT a.attisdropped
+              AND a.attname NOT IN ('id', 'created_at', 'updated_at', 'last_contact_at', 'hidden_at', 'hidden_reason');
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'unrecognized duplicate criterion "%"', crit
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'Name a field of crm.client (first_name, last_name, company_name, city, address, pesel, nip, regon, external_id, ...), phone, email or custom:<field name>.';
+            END IF;
+            parts := parts || CASE WHEN typ IN ('text'::regtype, 'character varying'::regtype)
+                                   THEN format('crm.fold_text(c.%I)', crit)
+                                   ELSE format('c.%I::text', crit) END;
+        END IF;
+    END LOOP;
+
+    -- a client with several phones can stand in several groups
+    RETURN QUERY EXECUTE format($q$
+        WITH keyed AS (
+            SELECT DISTINCT c.id, c.created_at, c.display_name, ARRAY[%1$s] AS key
+            FROM crm.client c%2$s
+            WHERE c.hidden_at IS NULL AND %3$s
+        ), numbered AS (
+            SELECT k.key, row_number() OVER (ORDER BY min(k.id), k.key) AS group_id
+            FROM keyed k GROUP BY k.key HAVING count(*) > 1
+        )
+        SELECT g.group_id, k.id,
+               row_number() OVER (PARTITION BY g.group_id ORDER BY k.created_at, k.id) = 1,
+               k.created_at, k.display_name, jsonb_object($1, k.key)
+        FROM numbered g JOIN keyed k ON k.key = g.key
+        ORDER BY g.group_id, k.created_at, k.id
+        $q$,
+        array_to_string(parts, ', '), joins,
+        (SELECT string_agg(format('%1$s IS NOT NULL AND %1$s <> %2$L', p, ''), ' AND ') FROM unnest(parts) AS p))
+        USING criteria;
+END
+$$;
+COMMENT ON FUNCTION crm.find_duplicates(text[]) IS
+    'groups of two or more visible clients that agree on all of 1 to 7 criteria (fields, phone, email, custom:<name>), compared trimmed and case folded; is_oldest marks the earliest created record of each group';
+
+--------------------------------------------------------------------------
 -- pg_dump keeps the data of every table and the state of every sequence
 --------------------------------------------------------------------------
 

@@ -110,7 +110,13 @@ SELECT crm.hide_client(4, 'duplikat - do scalenia');
 SELECT count(*) AS visible_clients FROM crm.client_overview;
 
 \echo
-\echo '== 11. Merging duplicates: first the preview, then the merge, journaled'
+\echo '== 11. Duplicates by exact criteria (case and spacing folded), and who is calling'
+SELECT group_id, client_id, is_oldest, display_name, matched FROM crm.find_duplicates(ARRAY['phone']);
+SELECT group_id, client_id, is_oldest, display_name, matched FROM crm.find_duplicates(ARRAY['nip']);
+SELECT c.id, c.display_name FROM crm.identify_phone('0048 601-234-567') AS i(id) JOIN crm.client c USING (id);
+
+\echo
+\echo '== 12. Merging duplicates: first the preview, then the merge, journaled'
 SELECT p -> 'can_merge' AS can_merge,
        jsonb_path_query_array(p, '$.fields[*].field') AS fields_that_differ
 FROM crm.merge_preview(1, ARRAY[2]) AS p;
@@ -123,14 +129,14 @@ SELECT kind, value, is_default FROM crm.contact WHERE client_id = 1 ORDER BY kin
 SELECT occurred_at, channel, on_record, from_merged_record, summary FROM crm.contact_history WHERE client_id = 1;
 
 \echo
-\echo '== 12. The rules refuse with the facts and the fix'
+\echo '== 13. The rules refuse with the facts and the fix'
 \set ON_ERROR_STOP 0
 SELECT crm.merge_client(7, 8);
 SELECT crm.merge_client(3, 6);
 \set ON_ERROR_STOP 1
 
 \echo
-\echo '== 13. And a merge can be undone'
+\echo '== 14. And a merge can be undone'
 SELECT crm.unmerge(1) AS restored_client;
 SELECT id, display_name, address FROM crm.client WHERE id IN (1, 2) ORDER BY id;
 \echo
