@@ -6,14 +6,15 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION)
 
 MODULE_big  = crm
 OBJS        = src/crm.o src/unichar.o src/textinput.o src/idparse.o src/identifier.o \
-              src/pesel.o src/nip.o src/regon.o src/contactnorm.o src/contact.o src/textfold.o
+              src/pesel.o src/nip.o src/regon.o src/contactnorm.o src/contact.o src/textfold.o \
+              src/namematch.o src/matching.o
 
 DATA        = $(wildcard crm--*.sql)
 DOCS        = $(wildcard doc/*.md)
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup pesel nip regon identifier_ops identifier_unicode identifier_encoding \
-               contact client linked delete_hide search merge duplicates security catalog
+               contact client linked delete_hide search merge duplicates name_matching security catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
 ISOLATION      = contact_default last_contact unit_kind merge_concurrent
@@ -38,7 +39,7 @@ $(error crm needs a PostgreSQL built with ICU (--with-icu))
 endif
 
 # The parser is plain C: the fuzz targets build it outside the server.
-FUZZ_SRC = fuzz/fuzz_parsers.c src/idparse.c src/unichar.c src/contactnorm.c
+FUZZ_SRC = fuzz/fuzz_parsers.c src/idparse.c src/unichar.c src/contactnorm.c src/namematch.c
 FUZZ_RUNS ?= 10000000
 
 fuzz/fuzz_parsers: $(FUZZ_SRC) $(wildcard src/*.h)

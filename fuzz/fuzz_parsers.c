@@ -1,7 +1,7 @@
 /*
  * fuzz_parsers.c: libFuzzer target for the parsers of typed-in data: PESEL,
  * NIP and REGON (idparse.c), phone numbers and e-mail addresses
- * (contactnorm.c).
+ * (contactnorm.c), and the name matching of namematch.c.
  *
  * Every input goes through each parser.  Beyond "no crash, no sanitizer
  * report", it checks their contracts.  Identifiers (and, for plain digit
@@ -19,6 +19,7 @@
 
 #include "contactnorm.h"
 #include "idparse.h"
+#include "namematch.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -199,6 +200,30 @@ check_email(const uint8_t *data, size_t size)
 	REQUIRE(crm_email_normalize(out, n, again, &err) && strcmp(out, again) == 0);
 }
 
+/*
+ * A name's matching form is lower-case ASCII letters and digits in words one
+ * space apart, and its own matching form; Jaro-Winkler stays in [0, 1] and
+ * is 1 for a name against itself.
+ */
+static void
+check_name(const uint8_t *data, size_t size)
+{
+	char		out[512];
+	char		again[512];
+	int			n = crm_name_normalize((const char *) data, size, out, sizeof(out));
+	double		sim;
+
+	REQUIRE(n >= 0 && n < (int) sizeof(out) && (size_t) n == strlen(out));
+	for (int k = 0; k < n; k++)
+		REQUIRE((out[k] >= 'a' && out[k] <= 'z') || (out[k] >= '0' && out[k] <= '9') ||
+				(out[k] == ' ' && k > 0 && k < n - 1 && out[k - 1] != ' '));
+	REQUIRE(crm_name_normalize(out, n, again, sizeof(again)) == n && strcmp(out, again) == 0);
+	REQUIRE(crm_company_strip_legal_form(again, n) <= n);
+	sim = crm_jaro_winkler(out, n, (const char *) data, (int) size);
+	REQUIRE(sim >= 0.0 && sim <= 1.0);
+	REQUIRE(crm_jaro_winkler(out, n, out, n) == 1.0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -207,5 +232,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_kind(CRM_REGON, data, size);
 	check_phone(data, size);
 	check_email(data, size);
+	check_name(data, size);
 	return 0;
 }

@@ -1,0 +1,307 @@
+/*-------------------------------------------------------------------------
+ *
+ * namematch.c
+ *	  Name matching for duplicate detection (see namematch.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "namematch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <unicode/ustring.h>
+#include <unicode/utrans.h>
+
+#include "unichar.h"
+
+/* longer names are cut here: no real name comes near */
+#define NAME_MAX_BYTES 4096
+/* Jaro-Winkler compares at most this many bytes of each name */
+#define JW_MAX 256
+
+static UTransliterator *to_ascii;
+
+/*
+ * The ASCII form of each code point below FAST_LIMIT (ASCII, Latin-1,
+ * Latin Extended-A: every Polish letter), as ICU's transform gives it,
+ * built once on first use: names written in these scripts, nearly all of
+ * them, are normalized without calling ICU per name.  An empty entry with
+ * fast_ok false sends the whole name through ICU.
+ */
+#define FAST_LIMIT 0x180
+static char fast_form[FAST_LIMIT][5];
+static bool fast_ok[FAST_LIMIT];
+static bool fast_built;
+
+static UTransliterator *
+transliterator(void)
+{
+	if (to_ascii == NULL)
+	{
+		static const UChar rules[] = u"Any-Latin; Latin-ASCII";
+		UErrorCode	status = U_ZERO_ERROR;
+
+		to_ascii = utrans_openU(rules, -1, UTRANS_FORWARD, NULL, 0, NULL, &status);
+		if (U_FAILURE(status))
+			to_ascii = NULL;
+	}
+	return to_ascii;
+}
+
+static void
+build_fast_table(UTransliterator *trans)
+{
+	for (int32_t cp = 0; cp < FAST_LIMIT; cp++)
+	{
+		UChar		u[8] = {(UChar) cp};
+		int32_t		ulen = 1;
+		int32_t		limit = 1;
+		UErrorCode	status = U_ZERO_ERROR;
+		bool		ascii = true;
+
+		utrans_transUChars(trans, u, &ulen, 8, 0, &limit, &status);
+		if (U_FAILURE(status) || ulen > 4)
+			continue;
+		for (int32_t k = 0; k < ulen; k++)
+		{
+			if (u[k] >= 0x80)
+				ascii = false;
+			fast_form[cp][k] = (char) u[k];
+		}
+		fast_form[cp][ulen] = '\0';
+		fast_ok[cp] = ascii;
+	}
+	fast_built = true;
+}
+
+/* appends ASCII text to out as the matching form has it */
+typedef struct NormOut
+{
+	char	   *out;
+	size_t		cap;
+	size_t		n;
+	bool		space;
+	bool		full;
+} NormOut;
+
+static void
+emit(NormOut *o, int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		c += 'a' - 'A';
+	if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+	{
+		o->space = true;
+		return;
+	}
+	if (o->full || o->n + (o->space && o->n > 0 ? 2 : 1) >= o->cap)
+	{
+		o->full = true;
+		return;
+	}
+	if (o->space && o->n > 0)
+		o->out[o->n++] = ' ';
+	o->space = false;
+	o->out[o->n++] = (char) c;
+}
+
+/* the fast path; false if some character needs ICU */
+static bool
+normalize_fast(const uint8_t *s, int32_t len, NormOut *o)
+{
+	int32_t		i = 0;
+
+	while (i < len)
+	{
+		int32_t		c = crm_next_char(s, &i, len);
+
+		if (c < 0)
+			emit(o, ' ');		/* a byte that is not UTF-8 separates */
+		else if (c >= FAST_LIMIT || !fast_ok[c])
+			return false;
+		else if (c < 0x80)
+			emit(o, c);
+		else
+			for (const char *f = fast_form[c]; *f; f++)
+				emit(o, *f);
+	}
+	return true;
+}
+
+int
+crm_name_normalize(const char *utf8, size_t len, char *out, size_t cap)
+{
+	UTransliterator *trans = transliterator();
+	UErrorCode	status = U_ZERO_ERROR;
+	NormOut		o = {out, cap, 0, false, false};
+	int32_t		ulen;
+	int32_t		ucap;
+	int32_t		limit;
+	UChar	   *buf;
+
+	if (trans == NULL || cap == 0)
+		return -1;
+	if (len > NAME_MAX_BYTES)
+		len = NAME_MAX_BYTES;
+	if (!fast_built)
+		build_fast_table(trans);
+	if (normalize_fast((const uint8_t *) utf8, (int32_t) len, &o))
+	{
+		out[o.n] = '\0';
+		return (int) o.n;
+	}
+
+	/* other scripts: the whole name through ICU (Щукин -> sukin) */
+	o.n = 0;
+	o.space = o.full = false;
+	/* transliteration lengthens text (ß -> ss, Щ -> Shch, 莊 -> zhuang) */
+	for (ucap = (int32_t) (4 * len + 16);; ucap *= 2)
+	{
+		buf = malloc(sizeof(UChar) * ucap);
+		if (buf == NULL)
+			return -1;
+		status = U_ZERO_ERROR;
+		u_strFromUTF8Lenient(buf, ucap, &ulen, utf8, (int32_t) len, &status);
+		limit = ulen;
+		if (U_SUCCESS(status))
+			utrans_transUChars(trans, buf, &ulen, ucap, 0, &limit, &status);
+		if (U_SUCCESS(status))
+			break;
+		free(buf);
+		if (status != U_BUFFER_OVERFLOW_ERROR || ucap > 64 * NAME_MAX_BYTES)
+			return -1;
+	}
+	for (int32_t k = 0; k < ulen; k++)
+		emit(&o, buf[k] < 0x80 ? buf[k] : ' ');
+	out[o.n] = '\0';
+	free(buf);
+	return (int) o.n;
+}
+
+/* legal forms as they read normalized, longest first where one ends another */
+static const char *const legal_forms[] = {
+	"spolka z ograniczona odpowiedzialnoscia", "spolka komandytowo akcyjna",
+	"spolka komandytowa", "spolka partnerska", "spolka akcyjna", "spolka cywilna",
+	"spolka jawna", "spolka z o o", "sp z o o", "sp z oo", "sp k a", "sp j", "sp k", "sp p",
+	"ska", "s c", "s a", "sa", "s r o", "sro", "gmbh", "ltd", "limited", "inc", "llc", "plc"
+};
+
+int
+crm_company_strip_legal_form(char *norm, int len)
+{
+	bool		stripped = true;
+
+	while (stripped)
+	{
+		stripped = false;
+		for (size_t k = 0; k < sizeof(legal_forms) / sizeof(legal_forms[0]); k++)
+		{
+			int			fl = (int) strlen(legal_forms[k]);
+
+			/* a whole word at the end, never the whole name */
+			if (len > fl + 1 && norm[len - fl - 1] == ' ' &&
+				memcmp(norm + len - fl, legal_forms[k], fl) == 0)
+			{
+				len -= fl + 1;
+				norm[len] = '\0';
+				stripped = true;
+				break;
+			}
+		}
+	}
+	return len;
+}
+
+/* Polish diminutives, normalized, sorted for bsearch */
+static const char *const diminutives[][2] = {
+	{"adas", "adam"}, {"aga", "agnieszka"}, {"ania", "anna"}, {"anka", "anna"},
+	{"antek", "antoni"}, {"asia", "joanna"}, {"basia", "barbara"}, {"bartek", "bartlomiej"},
+	{"bogus", "boguslaw"}, {"danka", "danuta"}, {"darek", "dariusz"}, {"edek", "edward"},
+	{"ela", "elzbieta"}, {"ewka", "ewa"}, {"franek", "franciszek"}, {"gabrysia", "gabriela"},
+	{"gosia", "malgorzata"}, {"grzes", "grzegorz"}, {"grzesiek", "grzegorz"}, {"hania", "hanna"},
+	{"heniek", "henryk"}, {"iza", "izabela"}, {"jas", "jan"}, {"janek", "jan"},
+	{"jola", "jolanta"}, {"julka", "julia"}, {"jurek", "jerzy"}, {"kasia", "katarzyna"},
+	{"kaska", "katarzyna"}, {"krzys", "krzysztof"}, {"krzysiek", "krzysztof"}, {"kuba", "jakub"},
+	{"maciek", "maciej"}, {"magda", "magdalena"}, {"malgosia", "malgorzata"}, {"marysia", "maria"},
+	{"mirek", "miroslaw"}, {"monia", "monika"}, {"natalka", "natalia"}, {"ola", "aleksandra"},
+	{"olek", "aleksander"}, {"piotrek", "piotr"}, {"renia", "renata"}, {"rysiek", "ryszard"},
+	{"slawek", "slawomir"}, {"staszek", "stanislaw"}, {"tadek", "tadeusz"}, {"tereska", "teresa"},
+	{"tomek", "tomasz"}, {"wlodek", "wlodzimierz"}, {"wojtek", "wojciech"}, {"zbyszek", "zbigniew"},
+	{"zenek", "zenon"}, {"zosia", "zofia"}
+};
+
+static int
+compare_diminutive(const void *key, const void *entry)
+{
+	return strcmp((const char *) key, ((const char *const *) entry)[0]);
+}
+
+const char *
+crm_first_name_canonical(const char *norm)
+{
+	const char *const *hit = bsearch(norm, diminutives,
+									 sizeof(diminutives) / sizeof(diminutives[0]),
+									 sizeof(diminutives[0]), compare_diminutive);
+
+	return hit ? hit[1] : NULL;
+}
+
+double
+crm_jaro_winkler(const char *a, int la, const char *b, int lb)
+{
+	bool		am[JW_MAX];
+	bool		bm[JW_MAX];
+	int			window;
+	int			matches = 0;
+	int			half_transpositions = 0;
+	int			prefix = 0;
+	double		jaro;
+
+	if (la > JW_MAX)
+		la = JW_MAX;
+	if (lb > JW_MAX)
+		lb = JW_MAX;
+	if (la == 0 && lb == 0)
+		return 1.0;
+	if (la == 0 || lb == 0)
+		return 0.0;
+
+	window = (la > lb ? la : lb) / 2 - 1;
+	if (window < 0)
+		window = 0;
+	memset(am, 0, sizeof(am));
+	memset(bm, 0, sizeof(bm));
+	for (int i = 0; i < la; i++)
+	{
+		int			from = i - window > 0 ? i - window : 0;
+		int			to = i + window + 1 < lb ? i + window + 1 : lb;
+
+		for (int j = from; j < to; j++)
+		{
+			if (!bm[j] && a[i] == b[j])
+			{
+				am[i] = bm[j] = true;
+				matches++;
+				break;
+			}
+		}
+	}
+	if (matches == 0)
+		return 0.0;
+	for (int i = 0, j = 0; i < la; i++)
+	{
+		if (!am[i])
+			continue;
+		while (!bm[j])
+			j++;
+		if (a[i] != b[j])
+			half_transpositions++;
+		j++;
+	}
+	jaro = ((double) matches / la + (double) matches / lb +
+			(matches - half_transpositions / 2.0) / matches) / 3.0;
+	while (prefix < 4 && prefix < la && prefix < lb && a[prefix] == b[prefix])
+		prefix++;
+	return jaro + prefix * 0.1 * (1.0 - jaro);
+}

@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ *
+ * namematch.h
+ *	  Name matching for duplicate detection: normalization (ICU
+ *	  transliteration to ASCII, case, punctuation), company legal forms,
+ *	  Polish diminutives, Jaro-Winkler similarity.  Plain C plus ICU, no
+ *	  server headers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CRM_NAMEMATCH_H
+#define CRM_NAMEMATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A name in its matching form: transliterated to ASCII (Ł -> l, ż -> z,
+ * é -> e, ß -> ss, Cyrillic to Latin), lower case, every run of characters
+ * that are not letters or digits one space, no space at the ends.  Writes
+ * at most cap - 1 bytes and a terminator into out; returns the length, or
+ * -1 if the text cannot be transliterated.
+ */
+extern int	crm_name_normalize(const char *utf8, size_t len, char *out, size_t cap);
+
+/*
+ * A normalized company name without its legal form ("sp z o o", "s a",
+ * "spolka jawna", "sp j", "gmbh" ...), in place; returns the new length.
+ */
+extern int	crm_company_strip_legal_form(char *norm, int len);
+
+/* the full first name of a normalized Polish diminutive, or NULL */
+extern const char *crm_first_name_canonical(const char *norm);
+
+/* Jaro-Winkler similarity of two byte strings, in [0, 1] */
+extern double crm_jaro_winkler(const char *a, int la, const char *b, int lb);
+
+#endif							/* CRM_NAMEMATCH_H */
