@@ -2605,6 +2605,258 @@ CREATE FUNCTION crm.name_similarity(text, text) RETURNS real
 COMMENT ON FUNCTION crm.name_similarity(text, text) IS
     'Jaro-Winkler similarity (0..1) of the matching forms of two names, word order ignored';
 
+CREATE FUNCTION crm.typo_distance(text, text) RETURNS integer
+    AS 'MODULE_PATHNAME', 'typo_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.typo_distance(text, text) IS
+    'edits apart (insertion, deletion, substitution, transposition of neighbours), counted up to 3; 4 means more';
+
+CREATE FUNCTION crm.match_keys(kind text, first_name text, last_name text, company_name text)
+    RETURNS text[]
+    AS 'MODULE_PATHNAME', 'match_keys' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm.match_keys(text, text, text, text) IS
+    'the blocking keys of a client for fuzzy duplicate search (see doc/duplicates.md); indexed with GIN';
+CREATE INDEX client_match_keys_idx ON crm.client
+    USING gin (crm.match_keys(kind, first_name, last_name, company_name));
+
+-- Fellegi-Sunter weights: log2(m/u) of each kind of evidence, m the
+-- share of true duplicate pairs that show it and u the share of other
+-- pairs.  Tunable with UPDATE; the score of a pair is
+-- 1 / (1 + 2^-(prior + sum of its weights)).
+CREATE TABLE crm.match_weight (
+    evidence    text PRIMARY KEY,
+    weight      real NOT NULL,
+    description text NOT NULL
+);
+COMMENT ON TABLE crm.match_weight IS
+    'weights of the evidence fuzzy duplicate search sums (log2 likelihood ratios); "prior" shifts the score';
+INSERT INTO crm.match_weight VALUES
+    ('prior',              -9,  'log2 of the prior odds that two clients sharing a blocking key are one'),
+    ('pesel',              12,  'same PESEL'),
+    ('pesel_typo',          6,  'PESELs one typo apart'),
+    ('pesel_differ',      -10,  'different PESELs'),
+    ('nip',                12,  'same NIP'),
+    ('nip_typo',            6,  'NIPs one typo apart'),
+    ('nip_differ',        -10,  'different NIPs'),
+    ('regon',              10,  'same REGON (a 14-digit local unit agrees with its 9-digit unit)'),
+    ('regon_typo',          5,  'REGONs one typo apart'),
+    ('regon_differ',       -8,  'different REGONs'),
+    ('phone',               7,  'a phone number in common'),
+    ('email',               8,  'an e-mail address in common'),
+    ('last_name',           4,  'same last name (matching form)'),
+    ('last_name_similar',   2,  'last names with Jaro-Winkler similarity of 0.9 or more'),
+    ('last_name_gender',    0,  'last names in the two gender forms (-ski/-ska): neutral, counts only with other evidence'),
+    ('last_name_differ',   -5,  'different last names'),
+    ('names_swapped',       6,  'first and last name swapped'),
+    ('first_name',          3,  'same first name, diminutives counted as the full name'),
+    ('first_name_similar',  1,  'first names with similarity of 0.9 or more'),
+    ('first_name_differ',  -3,  'different first names'),
+    ('company',             6,  'same company name without legal form'),
+    ('company_similar',     3,  'company names with similarity of 0.92 or more'),
+    ('company_differ',     -5,  'different company names'),
+    ('birth_date',          4,  'same birth date (when not both have a PESEL)'),
+    ('birth_date_differ',  -6,  'different birth dates (when not both have a PESEL)'),
+    ('city',                1,  'same city'),
+    ('city_differ',        -1,  'different cities'),
+    ('address',             3,  'same address');
+
+-- The score and the reasons of one pair of clients.  shared: the phones
+-- and e-mails they have in common, as 'phone:+48601234567' (e-mails
+-- compared in lower case: contacts keep the case they were typed in); w: the
+-- weights as one jsonb object (crm.match_weights()).
+CREATE FUNCTION crm.match_weights() RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT jsonb_object_agg(evidence, weight) FROM crm.match_weight;
+END;
+COMMENT ON FUNCTION crm.match_weights() IS 'crm.match_weight as one jsonb object, read once per search';
+
+CREATE FUNCTION crm.match_score(a crm.client, b crm.client, shared text[], w jsonb,
+                                OUT score real, OUT reasons text[])
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+WITH n AS (
+    SELECT crm.normalize_name(a.last_name) AS al, crm.normalize_name(b.last_name) AS bl,
+           crm.first_name_canonical(a.first_name) AS af, crm.first_name_canonical(b.first_name) AS bf,
+           crm.normalize_company(a.company_name) AS ac, crm.normalize_company(b.company_name) AS bc,
+           a.kind = 'person' AND b.kind = 'person' AS persons,
+           a.kind = 'company' AND b.kind = 'company' AS companies
+), ev(ord, evidence, reason) AS (
+    -- identifiers: same, one typo apart, different
+    SELECT v.ord,
+           CASE WHEN v.av = v.bv OR (v.ord = 3 AND left(v.av, 9) = left(v.bv, 9)) THEN v.f
+                WHEN crm.typo_distance(v.av, v.bv) = 1 THEN v.f || '_typo'
+                ELSE v.f || '_differ' END,
+           CASE WHEN v.av = v.bv OR (v.ord = 3 AND left(v.av, 9) = left(v.bv, 9)) THEN 'same ' || v.label
+                WHEN crm.typo_distance(v.av, v.bv) = 1
+                THEN format('%s one typo away: %s ~ %s', v.label, v.av, v.bv)
+                ELSE format('different %s: %s, %s', v.label, v.av, v.bv) END
+    FROM (VALUES (1, 'pesel', 'PESEL', a.pesel::text, b.pesel::text),
+                 (2, 'nip', 'NIP', a.nip::text, b.nip::text),
+                 (3, 'regon', 'REGON', a.regon::text, b.regon::text)) AS v(ord, f, label, av, bv)
+    WHERE v.av IS NOT NULL AND v.bv IS NOT NULL
+    UNION ALL
+    -- phones and e-mails in common: each kind counts once
+    SELECT 4, split_part(min(s), ':', 1),
+           format('same %s %s', replace(split_part(min(s), ':', 1), 'email', 'e-mail'),
+                  substr(min(s), strpos(min(s), ':') + 1))
+    FROM unnest(shared) AS s GROUP BY split_part(s, ':', 1)
+    UNION ALL
+    -- person names
+    SELECT 5, x.evidence, x.reason FROM n, LATERAL (
+        SELECT CASE WHEN n.al = n.bl THEN 'last_name'
+                    WHEN n.al = n.bf AND n.af = n.bl THEN 'names_swapped'
+                    WHEN n.al ~ '(sk|ck|dzk)[ai]$' AND n.bl ~ '(sk|ck|dzk)[ai]$'
+                         AND left(n.al, -1) = left(n.bl, -1) THEN 'last_name_gender'
+                    WHEN crm.name_similarity(n.al, n.bl) >= 0.9 THEN 'last_name_similar'
+                    ELSE 'last_name_differ' END AS evidence
+    ) AS e, LATERAL (
+        SELECT e.evidence,
+               CASE e.evidence
+                   WHEN 'last_name' THEN format('same last name: %s', a.last_name)
+                   WHEN 'names_swapped' THEN format('first and last name swapped: %s %s ~ %s %s',
+                                                    a.first_name, a.last_name, b.first_name, b.last_name)
+                   WHEN 'last_name_gender' THEN format('last name in the other gender form: %s ~ %s',
+                                                       a.last_name, b.last_name)
+                   WHEN 'last_name_similar' THEN format('last name similar: %s ~ %s %s', a.last_name, b.last_name,
+                                                        round(crm.name_similarity(n.al, n.bl)::numeric, 2))
+                   ELSE format('different last names: %s, %s', a.last_name, b.last_name) END
+    ) AS x(evidence, reason)
+    WHERE n.persons
+    UNION ALL
+    SELECT 6, x.evidence, x.reason FROM n, LATERAL (
+        SELECT CASE WHEN n.af = n.bf THEN 'first_name'
+                    WHEN crm.name_similarity(n.af, n.bf) >= 0.9 THEN 'first_name_similar'
+                    ELSE 'first_name_differ' END
+    ) AS e(evidence), LATERAL (
+        SELECT e.evidence,
+               CASE WHEN e.evidence = 'first_name' AND crm.normalize_name(a.first_name) = crm.normalize_name(b.first_name)
+                    THEN format('same first name: %s', a.first_name)
+                    WHEN e.evidence = 'first_name' THEN format('first name diminutive: %s ~ %s', a.first_name, b.first_name)
+                    WHEN e.evidence = 'first_name_similar' THEN format('first name similar: %s ~ %s', a.first_name, b.first_name)
+                    ELSE format('different first names: %s, %s', a.first_name, b.first_name) END
+    ) AS x(evidence, reason)
+    WHERE n.persons AND n.af <> '' AND n.bf <> '' AND NOT (n.al = n.bf AND n.af = n.bl AND n.al <> n.bl)
+    UNION ALL
+    SELECT 7, CASE WHEN n.ac = n.bc THEN 'company'
+                   WHEN crm.name_similarity(n.ac, n.bc) >= 0.92 THEN 'company_similar'
+                   ELSE 'company_differ' END,
+              CASE WHEN n.ac = n.bc THEN format('same company name: %s ~ %s', a.company_name, b.company_name)
+                   WHEN crm.name_similarity(n.ac, n.bc) >= 0.92
+                   THEN format('company name similar: %s ~ %s %s', a.company_name, b.company_name,
+                               round(crm.name_similarity(n.ac, n.bc)::numeric, 2))
+                   ELSE format('different company names: %s, %s', a.company_name, b.company_name) END
+    FROM n WHERE n.companies
+    UNION ALL
+    SELECT 8, CASE WHEN a.birth_date = b.birth_date THEN 'birth_date' ELSE 'birth_date_differ' END,
+              CASE WHEN a.birth_date = b.birth_date THEN format('same birth date %s', to_char(a.birth_date, 'YYYY-MM-DD'))
+                   ELSE format('different birth dates: %s, %s', to_char(a.birth_date, 'YYYY-MM-DD'),
+                               to_char(b.birth_date, 'YYYY-MM-DD')) END
+    WHERE a.birth_date IS NOT NULL AND b.birth_date IS NOT NULL AND (a.pesel IS NULL OR b.pesel IS NULL)
+    UNION ALL
+    SELECT 9, CASE WHEN crm.normalize_name(a.city) = crm.normalize_name(b.city) THEN 'city' ELSE 'city_differ' END,
+              CASE WHEN crm.normalize_name(a.city) = crm.normalize_name(b.city) THEN format('same city: %s', a.city)
+                   ELSE format('different cities: %s, %s', a.city, b.city) END
+    WHERE a.city IS NOT NULL AND b.city IS NOT NULL
+    UNION ALL
+    SELECT 10, 'address', format('same address: %s', a.address)
+    WHERE crm.normalize_name(a.address) = crm.normalize_name(b.address)
+)
+SELECT (1 / (1 + power(2, -(coalesce((w ->> 'prior')::float8, 0)
+                             + coalesce(sum((w ->> ev.evidence)::float8), 0)))))::real,
+       coalesce(array_agg(ev.reason ORDER BY ev.ord, ev.reason)
+                    FILTER (WHERE (w ->> ev.evidence)::float8 <> 0 OR ev.evidence = 'last_name_gender'),
+                '{}')
+FROM ev
+$$;
+COMMENT ON FUNCTION crm.match_score(crm.client, crm.client, text[], jsonb) IS
+    'score (0..1) and readable reasons of one pair of clients under the weights w; shared lists their common phones and e-mails';
+
+-- the default threshold of the candidate searches
+CREATE FUNCTION crm.default_min_score() RETURNS real
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN 0.5;
+COMMENT ON FUNCTION crm.default_min_score() IS 'the min_score of the duplicate searches when none is given: 0.5';
+
+-- Blocks larger than this are not compared pair by pair (a phone shared
+-- by a whole call centre, the commonest names): see doc/duplicates.md.
+CREATE FUNCTION crm.max_block_size() RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN 200;
+COMMENT ON FUNCTION crm.max_block_size() IS 'blocking keys shared by more visible clients than this are skipped: 200';
+
+CREATE FUNCTION crm.duplicate_candidates(client_id bigint, min_score real DEFAULT NULL)
+    RETURNS TABLE (candidate_id bigint, score real, reasons text[])
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, crm, pg_temp
+BEGIN ATOMIC
+    WITH me AS (
+        SELECT c FROM crm.client c
+        WHERE c.id = duplicate_candidates.client_id
+    ), keys AS (
+        SELECT crm.match_keys((me.c).kind, (me.c).first_name, (me.c).last_name, (me.c).company_name) AS k FROM me
+    ), blocked AS (
+        SELECT o.id FROM crm.client o, keys
+        WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name) && keys.k
+        UNION SELECT o.id FROM crm.client o, me WHERE o.pesel = (me.c).pesel
+        UNION SELECT o.id FROM crm.client o, me WHERE o.nip = (me.c).nip
+        UNION SELECT o.id FROM crm.client o, me WHERE o.regon = (me.c).regon
+        UNION SELECT y.client_id FROM crm.contact x
+              JOIN crm.contact y ON y.kind = x.kind AND lower(y.value) = lower(x.value)
+              WHERE x.client_id = duplicate_candidates.client_id
+    ), w AS (SELECT crm.match_weights() AS w)
+    SELECT o.id, m.score, m.reasons
+    FROM blocked JOIN crm.client o ON o.id = blocked.id
+    CROSS JOIN me CROSS JOIN w
+    CROSS JOIN LATERAL crm.match_score(me.c, o,
+        ARRAY(SELECT x.kind || ':' || lower(x.value) FROM crm.contact x JOIN crm.contact y
+                  ON y.kind = x.kind AND lower(y.value) = lower(x.value)
+              WHERE x.client_id = (me.c).id AND y.client_id = o.id ORDER BY 1), w.w) AS m
+    WHERE o.id <> duplicate_candidates.client_id AND o.hidden_at IS NULL
+      AND m.score >= coalesce(duplicate_candidates.min_score, crm.default_min_score())
+    ORDER BY m.score DESC, o.id;
+END;
+COMMENT ON FUNCTION crm.duplicate_candidates(bigint, real) IS
+    'fuzzy duplicate candidates for one client, best first: score (0..1) and the reasons';
+
+CREATE FUNCTION crm.duplicate_pairs(min_score real DEFAULT NULL)
+    RETURNS TABLE (client_a bigint, client_b bigint, score real, reasons text[])
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, crm, pg_temp
+BEGIN ATOMIC
+    WITH k AS (
+        SELECT c.id, unnest(crm.match_keys(c.kind, c.first_name, c.last_name, c.company_name)) AS key
+        FROM crm.client c WHERE c.hidden_at IS NULL
+        UNION ALL SELECT c.id, 'pesel:' || c.pesel::text FROM crm.client c
+                  WHERE c.hidden_at IS NULL AND c.pesel IS NOT NULL
+        UNION ALL SELECT c.id, 'nip:' || c.nip::text FROM crm.client c
+                  WHERE c.hidden_at IS NULL AND c.nip IS NOT NULL
+        UNION ALL SELECT c.id, 'regon:' || left(c.regon::text, 9) FROM crm.client c
+                  WHERE c.hidden_at IS NULL AND c.regon IS NOT NULL
+        UNION ALL SELECT DISTINCT x.client_id, x.kind || ':' || lower(x.value)
+                  FROM crm.contact x JOIN crm.client c ON c.id = x.client_id AND c.hidden_at IS NULL
+    ), sized AS (
+        SELECT k.id, k.key, count(*) OVER (PARTITION BY k.key) AS n FROM k
+    ), pairs AS (
+        SELECT a.id AS a, b.id AS b,
+               array_agg(a.key ORDER BY a.key) FILTER (WHERE a.key ~ '^(phone|email):') AS shared
+        FROM sized a JOIN sized b ON b.key = a.key AND b.id > a.id
+        WHERE a.n <= crm.max_block_size()
+        GROUP BY a.id, b.id
+    ), w AS (SELECT crm.match_weights() AS w)
+    SELECT p.a, p.b, m.score, m.reasons
+    FROM pairs p JOIN crm.client ca ON ca.id = p.a JOIN crm.client cb ON cb.id = p.b
+    CROSS JOIN w
+    CROSS JOIN LATERAL crm.match_score(ca, cb, coalesce(p.shared, '{}'), w.w) AS m
+    WHERE m.score >= coalesce(duplicate_pairs.min_score, crm.default_min_score())
+    ORDER BY m.score DESC, p.a, p.b;
+END;
+COMMENT ON FUNCTION crm.duplicate_pairs(real) IS
+    'fuzzy duplicate pairs over all visible clients, best first; only clients sharing a blocking key are compared';
+
 -- The fields a duplicate criterion can name besides phone, email and
 -- custom:<name>: every column of crm.client but the id and the system's
 -- timestamps.

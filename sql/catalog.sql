@@ -13,7 +13,8 @@ WHERE refclassid = 'pg_extension'::regclass
   AND obj_description(objid, classid::regclass::text) IS NULL
 ORDER BY 1;
 
--- the C functions (types, normalization) are immutable, strict, parallel safe
+-- the C functions (types, normalization) are immutable, strict, parallel safe;
+-- match_keys alone is not strict: a client has a key with some names null
 SELECT p.oid::regprocedure AS c_function, p.provolatile, p.proparallel, p.proisstrict
 FROM pg_proc p
 WHERE p.pronamespace = 'crm'::regnamespace AND p.prolang IN (13, 12) -- c, internal

@@ -41,7 +41,8 @@ CREATE FUNCTION regress.reset() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE (SELECT 'TRUNCATE ' || string_agg(c.oid::regclass::text, ', ') || ' RESTART IDENTITY CASCADE'
-             FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'r');
+             FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'r'
+               AND c.relname <> 'match_weight');  -- weights are settings, not data
 END
 $$;
 

@@ -7,12 +7,16 @@
  *	    crm.first_name_canonical(text)  Kasia -> katarzyna, Jan -> jan
  *	    crm.name_similarity(text, text) Jaro-Winkler on matching forms,
  *	                                    word order ignored
+ *	    crm.typo_distance(text, text)   edits and transpositions apart
+ *	    crm.match_keys(...)             the blocking keys of a client
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -119,4 +123,94 @@ name_similarity(PG_FUNCTION_ARGS)
 		sim = Max(sim, crm_jaro_winkler(sa, strlen(sa), sb, strlen(sb)));
 	}
 	PG_RETURN_FLOAT4((float4) sim);
+}
+
+PG_FUNCTION_INFO_V1(typo_distance);
+Datum
+typo_distance(PG_FUNCTION_ARGS)
+{
+	text	   *a = PG_GETARG_TEXT_PP(0);
+	text	   *b = PG_GETARG_TEXT_PP(1);
+
+	/* beyond 3 the count means nothing for matching: "more than 3" is 4 */
+	PG_RETURN_INT32(crm_typo_distance(VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a),
+									  VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), 3));
+}
+
+/* the first word of a matching form (itself if one word), palloc'd */
+static char *
+first_word(const char *s)
+{
+	const char *sp = strchr(s, ' ');
+
+	return sp ? pnstrdup(s, sp - s) : pstrdup(s);
+}
+
+/*
+ * The blocking keys of a client: two clients are compared only if they
+ * share a key (or an identifier, phone or e-mail).  A person has
+ *   n:<first and last name words, canonical, in alphabetical order>
+ *     same name in any order, diminutive or spelling of diacritics;
+ *   f:<canonical first name>|<first 3 letters of the last name>
+ *     a typo after the third letter of the last name;
+ *   l:<last name>|<initial of the canonical first name>
+ *     a typo in the first name;
+ * a company c:<company name without legal form, words in order>.
+ */
+PG_FUNCTION_INFO_V1(match_keys);
+Datum
+match_keys(PG_FUNCTION_ARGS)
+{
+	Datum		keys[3];
+	int			nkeys = 0;
+	bool		company = !PG_ARGISNULL(0) &&
+		strcmp(text_to_cstring(PG_GETARG_TEXT_PP(0)), "company") == 0;
+
+	if (company)
+	{
+		int			n;
+		char	   *name;
+
+		if (PG_ARGISNULL(3))
+			PG_RETURN_NULL();
+		name = normalized(PG_GETARG_TEXT_PP(3), &n);
+		n = crm_company_strip_legal_form(name, n);
+		if (n > 0)
+			keys[nkeys++] = PointerGetDatum(cstring_to_text(psprintf("c:%s", sorted_words(name, n))));
+	}
+	else
+	{
+		int			nl = 0;
+		char	   *last = PG_ARGISNULL(2) ? "" : normalized(PG_GETARG_TEXT_PP(2), &nl);
+		char	   *first = "";
+
+		if (!PG_ARGISNULL(1))
+		{
+			int			nf;
+			char	   *f = normalized(PG_GETARG_TEXT_PP(1), &nf);
+
+			/* each word of a double first name canonical: Kasia Ola */
+			for (char *w = strtok(f, " "); w != NULL; w = strtok(NULL, " "))
+			{
+				const char *full = crm_first_name_canonical(w);
+
+				first = *first ? psprintf("%s %s", first, full ? full : w) : pstrdup(full ? full : w);
+			}
+		}
+		if (nl == 0)
+			PG_RETURN_NULL();
+		{
+			char	   *both = *first ? psprintf("%s %s", first, last) : last;
+
+			keys[nkeys++] = PointerGetDatum(cstring_to_text(psprintf("n:%s", sorted_words(both, strlen(both)))));
+		}
+		if (*first)
+		{
+			keys[nkeys++] = PointerGetDatum(cstring_to_text(psprintf("f:%s|%.3s", first_word(first), last)));
+			keys[nkeys++] = PointerGetDatum(cstring_to_text(psprintf("l:%s|%c", last, first[0])));
+		}
+	}
+	if (nkeys == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_ARRAYTYPE_P(construct_array(keys, nkeys, TEXTOID, -1, false, TYPALIGN_INT));
 }

@@ -305,3 +305,49 @@ crm_jaro_winkler(const char *a, int la, const char *b, int lb)
 		prefix++;
 	return jaro + prefix * 0.1 * (1.0 - jaro);
 }
+
+int
+crm_typo_distance(const char *a, int la, const char *b, int lb, int max)
+{
+	int			rows[3][JW_MAX + 1];
+	int		   *prev2 = rows[0],
+			   *prev = rows[1],
+			   *cur = rows[2];
+
+	if (la > JW_MAX || lb > JW_MAX)
+		return max + 1;
+	if (abs(la - lb) > max)
+		return max + 1;
+	for (int j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (int i = 1; i <= la; i++)
+	{
+		int			best = max + 1;
+		int		   *t;
+
+		cur[0] = i;
+		for (int j = 1; j <= lb; j++)
+		{
+			int			cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			int			d = prev[j] + 1;
+
+			if (cur[j - 1] + 1 < d)
+				d = cur[j - 1] + 1;
+			if (prev[j - 1] + cost < d)
+				d = prev[j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+				prev2[j - 2] + 1 < d)
+				d = prev2[j - 2] + 1;
+			cur[j] = d;
+			if (d < best)
+				best = d;
+		}
+		if (best > max)
+			return max + 1;
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[lb] > max ? max + 1 : prev[lb];
+}

@@ -36,4 +36,11 @@ extern const char *crm_first_name_canonical(const char *norm);
 /* Jaro-Winkler similarity of two byte strings, in [0, 1] */
 extern double crm_jaro_winkler(const char *a, int la, const char *b, int lb);
 
+/*
+ * Optimal-string-alignment distance (Damerau-Levenshtein without repeated
+ * edits of one substring): insertions, deletions, substitutions and
+ * transpositions of adjacent bytes.  Stops counting at max + 1.
+ */
+extern int	crm_typo_distance(const char *a, int la, const char *b, int lb, int max);
+
 #endif							/* CRM_NAMEMATCH_H */

@@ -1,0 +1,66 @@
+--
+-- Fuzzy duplicate candidates: blocking keys, evidence, scores, reasons
+--
+SELECT regress.reset();
+
+-- blocking keys: name in any order, diminutives, diacritics; companies without legal form
+SELECT crm.match_keys('person', 'Kasia', 'Żółć-Nowak', NULL), crm.match_keys('person', 'Katarzyna', 'ZOLC NOWAK', NULL),
+       crm.match_keys('person', NULL, 'Nowak', NULL), crm.match_keys('person', 'Jan', NULL, NULL),
+       crm.match_keys('company', NULL, NULL, 'Agro-Pol Sp. z o.o.');
+SELECT crm.typo_distance('44051401359', '44051401395') AS transposed,
+       crm.typo_distance('44051401359', '44051401358') AS wrong_digit,
+       crm.typo_distance('44051401359', '4405140135') AS dropped,
+       crm.typo_distance('abc', 'xyzabcxyz') AS far, crm.typo_distance('', '') AS none;
+
+INSERT INTO crm.client (id, kind, first_name, last_name, company_name, city, address, pesel, nip, birth_date, created_at) VALUES
+    (1,  'person', 'Jan', 'Kowalski', NULL, 'Kraków', 'ul. Długa 5', '44051401052', NULL, NULL, '2020-01-01'),
+    (2,  'person', 'Jan', 'Kowalsky', NULL, 'Krakow', NULL, '44051401502', NULL, NULL, '2021-01-01'),   -- typos
+    (3,  'person', 'Kowalski', 'Jan', NULL, 'Kraków', 'UL. DŁUGA 5', NULL, NULL, NULL, '2021-06-01'),  -- swapped
+    (4,  'person', 'Kasia', 'Nowak', NULL, 'Gdańsk', NULL, NULL, NULL, NULL, '2022-01-01'),
+    (5,  'person', 'Katarzyna', 'NOWAK', NULL, 'Gdansk', NULL, NULL, NULL, NULL, '2022-02-01'),         -- diminutive
+    (6,  'person', 'Anna', 'Kowalska', NULL, 'Kraków', NULL, NULL, NULL, NULL, '2022-03-01'),          -- the wife
+    (7,  'person', 'Jan', 'Kowalski', NULL, 'Kraków', NULL, '02270803624', NULL, NULL, '2022-04-01'),  -- namesake, other PESEL
+    (8,  'company', NULL, NULL, 'Agro-Pol Sp. z o.o.', 'Kraków', NULL, NULL, '5260001246', NULL, '2018-01-01'),
+    (9,  'company', NULL, NULL, 'AGRO POL SPÓŁKA Z OGRANICZONĄ ODPOWIEDZIALNOŚCIĄ', 'Kraków', NULL, NULL, NULL, NULL, '2019-01-01'),
+    (10, 'company', NULL, NULL, 'Agro-Pol S.A.', 'Poznań', NULL, NULL, '7740001454', NULL, '2019-02-01'),
+    (11, 'person', 'Piotr', 'Wiśniewski', NULL, NULL, NULL, NULL, NULL, '1980-05-05', '2019-03-01'),
+    (12, 'person', 'Piotr', 'Wisniewski', NULL, NULL, NULL, NULL, NULL, '1980-05-05', '2019-04-01');
+INSERT INTO crm.contact (client_id, kind, value) VALUES
+    (1, 'phone', '601 234 567'), (6, 'phone', '+48 601-234-567'), (4, 'email', 'kasia@example.com'),
+    (5, 'email', 'KASIA@example.com'), (9, 'phone', '12 345 67 89'), (8, 'phone', '+48123456789');
+
+-- one client's candidates, best first, with reasons a person can read
+SELECT candidate_id, round(score::numeric, 3) AS score, reasons FROM crm.duplicate_candidates(1);
+SELECT candidate_id, round(score::numeric, 3) AS score, reasons FROM crm.duplicate_candidates(4);
+SELECT candidate_id, round(score::numeric, 3) AS score, reasons FROM crm.duplicate_candidates(8);
+SELECT candidate_id, round(score::numeric, 3) AS score, reasons FROM crm.duplicate_candidates(11);
+-- the threshold: 0 shows every compared client, the wife and the namesake too
+SELECT candidate_id, round(score::numeric, 3) AS score, reasons FROM crm.duplicate_candidates(1, 0);
+-- symmetric
+SELECT bool_and(a.score = b.score) AS symmetric
+FROM crm.duplicate_pairs(0) p,
+     LATERAL (SELECT score FROM crm.duplicate_candidates(p.client_a, 0) WHERE candidate_id = p.client_b) a,
+     LATERAL (SELECT score FROM crm.duplicate_candidates(p.client_b, 0) WHERE candidate_id = p.client_a) b;
+
+-- the whole base: the same pairs, each once, a < b
+SELECT client_a, client_b, round(score::numeric, 3) AS score, reasons FROM crm.duplicate_pairs();
+
+-- hidden clients are not candidates, but can look for theirs
+SELECT crm.hide_client(2, 'test');
+SELECT candidate_id FROM crm.duplicate_candidates(1);
+SELECT candidate_id FROM crm.duplicate_candidates(2);
+SELECT count(*) FROM crm.duplicate_pairs() WHERE 2 IN (client_a, client_b);
+
+-- weights are tunable: a stricter prior leaves only the strongest evidence
+UPDATE crm.match_weight SET weight = -16 WHERE evidence = 'prior';
+SELECT client_a, client_b, round(score::numeric, 3) AS score FROM crm.duplicate_pairs();
+UPDATE crm.match_weight SET weight = -9 WHERE evidence = 'prior';
+
+-- an unknown client has no candidates
+SELECT count(*) FROM crm.duplicate_candidates(999);
+
+-- the blocking keys are indexed
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM crm.client
+WHERE crm.match_keys(kind, first_name, last_name, company_name) && '{n:jan kowalski}';
+RESET enable_seqscan;
