@@ -2620,16 +2620,15 @@ CREATE INDEX client_match_keys_idx ON crm.client
 
 -- Fellegi-Sunter weights: log2(m/u) of each kind of evidence, m the
 -- share of true duplicate pairs that show it and u the share of other
--- pairs.  Tunable with UPDATE; the score of a pair is
--- 1 / (1 + 2^-(prior + sum of its weights)).
-CREATE TABLE crm.match_weight (
-    evidence    text PRIMARY KEY,
-    weight      real NOT NULL,
-    description text NOT NULL
-);
-COMMENT ON TABLE crm.match_weight IS
-    'weights of the evidence fuzzy duplicate search sums (log2 likelihood ratios); "prior" shifts the score';
-INSERT INTO crm.match_weight VALUES
+-- pairs.  The score of a pair is 1 / (1 + 2^-(prior + sum of its weights)).
+-- The defaults live here; crm.match_weight holds a site's own values, so
+-- a dump restores them over a fresh install without conflict.
+CREATE FUNCTION crm.match_weight_defaults()
+    RETURNS TABLE (evidence text, weight real, description text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT v.evidence, v.weight::real, v.description FROM (VALUES
     ('prior',              -9,  'log2 of the prior odds that two clients sharing a blocking key are one'),
     ('pesel',              12,  'same PESEL'),
     ('pesel_typo',          6,  'PESELs one typo apart'),
@@ -2657,7 +2656,44 @@ INSERT INTO crm.match_weight VALUES
     ('birth_date_differ',  -6,  'different birth dates (when not both have a PESEL)'),
     ('city',                1,  'same city'),
     ('city_differ',        -1,  'different cities'),
-    ('address',             3,  'same address');
+    ('address',             3,  'same address')) AS v(evidence, weight, description);
+END;
+COMMENT ON FUNCTION crm.match_weight_defaults() IS
+    'the default weights of duplicate evidence (log2 likelihood ratios) with what each means';
+
+CREATE TABLE crm.match_weight (
+    evidence    text PRIMARY KEY,
+    weight      real NOT NULL CHECK (weight BETWEEN -100 AND 100)
+);
+COMMENT ON TABLE crm.match_weight IS
+    'a site''s own weights of duplicate evidence, over crm.match_weight_defaults(); delete a row to go back to the default';
+
+CREATE FUNCTION crm.match_weight_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM crm.match_weight_defaults() d WHERE d.evidence = NEW.evidence) THEN
+        RAISE EXCEPTION 'unknown duplicate evidence "%"', NEW.evidence
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The evidence a weight can be given for is listed by crm.match_weight_defaults().',
+                  HINT = format('Use one of: %s.', (SELECT string_agg(d.evidence, ', ' ORDER BY d.evidence)
+                                                   FROM crm.match_weight_defaults() d));
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm.match_weight_check() IS 'trigger: a weight is for evidence the scoring knows';
+CREATE TRIGGER match_weight_check BEFORE INSERT OR UPDATE ON crm.match_weight
+    FOR EACH ROW EXECUTE FUNCTION crm.match_weight_check();
+
+CREATE VIEW crm.match_weights_in_use WITH (security_invoker = true) AS
+    SELECT d.evidence, coalesce(w.weight, d.weight) AS weight, d.weight AS default_weight,
+           w.weight IS NOT NULL AS changed, d.description
+    FROM crm.match_weight_defaults() d LEFT JOIN crm.match_weight w USING (evidence);
+COMMENT ON VIEW crm.match_weights_in_use IS 'the weights duplicate scoring uses now: the site''s own or the default';
+-- everyone who may search for duplicates reads the weights; changing them is the DBA's
+GRANT SELECT ON crm.match_weight, crm.match_weights_in_use TO PUBLIC;
 
 -- The score and the reasons of one pair of clients.  shared: the phones
 -- and e-mails they have in common, as 'phone:+48601234567' (e-mails
@@ -2667,9 +2703,9 @@ CREATE FUNCTION crm.match_weights() RETURNS jsonb
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-    SELECT jsonb_object_agg(evidence, weight) FROM crm.match_weight;
+    SELECT jsonb_object_agg(u.evidence, u.weight) FROM crm.match_weights_in_use u;
 END;
-COMMENT ON FUNCTION crm.match_weights() IS 'crm.match_weight as one jsonb object, read once per search';
+COMMENT ON FUNCTION crm.match_weights() IS 'the weights in use as one jsonb object, read once per search';
 
 CREATE FUNCTION crm.match_score(a crm.client, b crm.client, shared text[], w jsonb,
                                 OUT score real, OUT reasons text[])
@@ -2941,6 +2977,146 @@ END
 $$;
 COMMENT ON FUNCTION crm.find_duplicates(text[]) IS
     'groups of two or more visible clients that agree on all of 1 to 7 criteria (fields, phone, email, custom:<name>), compared trimmed and case folded; is_oldest marks the earliest created record of each group';
+
+--------------------------------------------------------------------------
+-- Duplicate check on save (SPEC CL-9): crm.duplicate_check = notice | error | off
+--------------------------------------------------------------------------
+
+CREATE TABLE crm.possible_duplicate (
+    client_a     bigint NOT NULL,
+    client_b     bigint NOT NULL,
+    score        real NOT NULL,
+    reasons      text[] NOT NULL,
+    found_at     timestamptz NOT NULL DEFAULT now(),
+    found_by     text NOT NULL DEFAULT current_user,
+    dismissed_at timestamptz,
+    dismissed_by text,
+    PRIMARY KEY (client_a, client_b),
+    CONSTRAINT possible_duplicate_order CHECK (client_a < client_b)
+);
+-- no foreign keys on purpose: the pairs are derived data that a merge must
+-- not move; the triggers drop the pairs of a client deleted or hidden
+CREATE INDEX possible_duplicate_b_idx ON crm.possible_duplicate (client_b);
+-- a pair is visible to whoever sees both clients (their row-level security)
+ALTER TABLE crm.possible_duplicate ENABLE ROW LEVEL SECURITY;
+CREATE POLICY possible_duplicate_both_visible ON crm.possible_duplicate
+    USING (EXISTS (SELECT FROM crm.client c WHERE c.id = client_a)
+           AND EXISTS (SELECT FROM crm.client c WHERE c.id = client_b));
+COMMENT ON TABLE crm.possible_duplicate IS
+    'pairs of clients the duplicate check found when one of them was saved (client_a < client_b); set dismissed_at to mark a pair as not duplicates: it is not reported again';
+
+-- Check one client: record its candidates, then notice or refuse.  A
+-- pair already in crm.possible_duplicate (reported before, or dismissed)
+-- is known: it is kept up to date but not reported or refused again.
+CREATE FUNCTION crm.check_duplicates(client_id bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    mode text := coalesce(current_setting('crm.duplicate_check', true), 'notice');
+    found jsonb;
+    best record;
+    others text;
+BEGIN
+    IF mode = 'off' THEN
+        RETURN;
+    END IF;
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'candidate_id', d.candidate_id, 'score', d.score, 'reasons', to_jsonb(d.reasons),
+               'known', EXISTS (SELECT FROM crm.possible_duplicate p
+                                WHERE p.client_a = least(client_id, d.candidate_id)
+                                  AND p.client_b = greatest(client_id, d.candidate_id)))
+               ORDER BY d.score DESC, d.candidate_id), '[]')
+    INTO found
+    FROM crm.duplicate_candidates(client_id) d
+    WHERE EXISTS (SELECT FROM crm.client c WHERE c.id = client_id AND c.hidden_at IS NULL);
+
+    SELECT f.*, count(*) OVER () AS total INTO best
+    FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score real, reasons text[], known boolean)
+    WHERE NOT f.known ORDER BY f.score DESC, f.candidate_id LIMIT 1;
+
+    IF best.candidate_id IS NOT NULL AND mode = 'error' THEN
+        RAISE EXCEPTION 'client % may be a duplicate of client %', client_id, best.candidate_id
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = format('Score %s: %s.', round(best.score::numeric, 2), array_to_string(best.reasons, '; ')),
+                  HINT = format('Use client %s instead, or SET crm.duplicate_check = notice to save it and review the pair in crm.possible_duplicate.',
+                                best.candidate_id);
+    END IF;
+
+    -- pairs of this client that no longer score are forgotten, dismissed ones kept
+    DELETE FROM crm.possible_duplicate p
+    WHERE client_id IN (p.client_a, p.client_b) AND p.dismissed_at IS NULL
+      AND NOT EXISTS (SELECT FROM jsonb_to_recordset(found) AS f(candidate_id bigint)
+                      WHERE f.candidate_id IN (p.client_a, p.client_b) AND f.candidate_id <> client_id);
+    INSERT INTO crm.possible_duplicate (client_a, client_b, score, reasons)
+    SELECT least(client_id, f.candidate_id), greatest(client_id, f.candidate_id), f.score, f.reasons
+    FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score real, reasons text[])
+    ON CONFLICT (client_a, client_b) DO UPDATE SET score = EXCLUDED.score, reasons = EXCLUDED.reasons;
+
+    IF best.candidate_id IS NOT NULL THEN
+        SELECT string_agg(format('client %s (%s)', f.candidate_id, round(f.score::numeric, 2)), ', '
+                          ORDER BY f.score DESC, f.candidate_id) INTO others
+        FROM (SELECT * FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score real, known boolean)
+              WHERE NOT f.known ORDER BY f.score DESC, f.candidate_id LIMIT 3) f;
+        RAISE NOTICE 'client % may be a duplicate of %', client_id, others
+            USING DETAIL = format('Best: %s.%s', array_to_string(best.reasons, '; '),
+                                  CASE WHEN best.total > 3 THEN format(' %s new candidates in all.', best.total)
+                                       ELSE '' END),
+                  HINT = 'See crm.possible_duplicate; merge with crm.merge_client(), or set dismissed_at if they are different clients.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.check_duplicates(bigint) IS
+    'the duplicate check of one client as crm.duplicate_check says: record its candidates in crm.possible_duplicate and name new ones in a NOTICE, or refuse';
+
+-- The pairs of a client deleted or hidden go, also those whose other
+-- client the user cannot see: SECURITY DEFINER, and only for a client that
+-- is gone or hidden, so it cannot remove anyone else's pairs.
+CREATE FUNCTION crm.forget_possible_duplicates(client_id bigint) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    DELETE FROM crm.possible_duplicate p
+    WHERE forget_possible_duplicates.client_id IN (p.client_a, p.client_b)
+      AND NOT EXISTS (SELECT FROM crm.client c
+                      WHERE c.id = forget_possible_duplicates.client_id AND c.hidden_at IS NULL);
+END;
+COMMENT ON FUNCTION crm.forget_possible_duplicates(bigint) IS
+    'drops the crm.possible_duplicate pairs of a client that is deleted or hidden (only such a client)';
+
+CREATE FUNCTION crm.client_check_duplicates() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NEW.hidden_at IS NOT NULL) THEN
+        PERFORM crm.forget_possible_duplicates(OLD.id);
+        RETURN NULL;
+    END IF;
+    PERFORM crm.check_duplicates(NEW.id);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm.client_check_duplicates() IS
+    'trigger: the duplicate check of a client saved; a client deleted or hidden leaves crm.possible_duplicate';
+CREATE TRIGGER client_check_duplicates
+    AFTER INSERT OR DELETE OR UPDATE OF kind, first_name, last_name, company_name, city, address,
+                                        pesel, nip, regon, birth_date, hidden_at
+    ON crm.client FOR EACH ROW EXECUTE FUNCTION crm.client_check_duplicates();
+
+CREATE FUNCTION crm.contact_check_duplicates() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM crm.check_duplicates(NEW.client_id);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm.contact_check_duplicates() IS 'trigger: the duplicate check of the client whose phone or e-mail was saved';
+CREATE TRIGGER contact_check_duplicates AFTER INSERT OR UPDATE OF value, client_id ON crm.contact
+    FOR EACH ROW EXECUTE FUNCTION crm.contact_check_duplicates();
 
 --------------------------------------------------------------------------
 -- pg_dump keeps the data of every table and the state of every sequence

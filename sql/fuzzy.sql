@@ -52,9 +52,12 @@ SELECT candidate_id FROM crm.duplicate_candidates(2);
 SELECT count(*) FROM crm.duplicate_pairs() WHERE 2 IN (client_a, client_b);
 
 -- weights are tunable: a stricter prior leaves only the strongest evidence
-UPDATE crm.match_weight SET weight = -16 WHERE evidence = 'prior';
+INSERT INTO crm.match_weight VALUES ('prior', -16);
+SELECT evidence, weight, default_weight, changed FROM crm.match_weights_in_use WHERE evidence IN ('prior', 'pesel');
 SELECT client_a, client_b, round(score::numeric, 3) AS score FROM crm.duplicate_pairs();
-UPDATE crm.match_weight SET weight = -9 WHERE evidence = 'prior';
+DELETE FROM crm.match_weight;
+INSERT INTO crm.match_weight VALUES ('priors', 1);
+SELECT count(*) AS pairs_again FROM crm.duplicate_pairs();
 
 -- an unknown client has no candidates
 SELECT count(*) FROM crm.duplicate_candidates(999);
@@ -64,3 +67,60 @@ SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM crm.client
 WHERE crm.match_keys(kind, first_name, last_name, company_name) && '{n:jan kowalski}';
 RESET enable_seqscan;
+
+--
+-- CL-9: the duplicate check on save (crm.duplicate_check; setup turned it
+-- off for the other tests)
+--
+SELECT regress.reset();
+SET crm.duplicate_check = 'maybe';
+SET crm.duplicate_check = notice;
+SHOW crm.duplicate_check;
+INSERT INTO crm.client (id, kind, first_name, last_name, city, pesel, created_at) VALUES
+    (1, 'person', 'Katarzyna', 'Nowak', 'Gdańsk', NULL, '2020-01-01'),
+    (2, 'person', 'Jan', 'Kowalski', 'Kraków', '44051401052', '2020-01-01');
+INSERT INTO crm.contact (client_id, kind, value) VALUES (1, 'email', 'kasia@example.com');
+-- like client 1 but nothing shared beyond the name and city: below the
+-- threshold, saved quietly
+INSERT INTO crm.client (id, kind, first_name, last_name, city, created_at)
+VALUES (3, 'person', 'Kasia', 'NOWAK', 'Gdansk', '2021-01-01');
+-- the same e-mail makes it a candidate: named and recorded
+INSERT INTO crm.contact (client_id, kind, value) VALUES (3, 'email', 'Kasia@Example.com');
+SELECT client_a, client_b, round(score::numeric, 3) AS score, reasons, dismissed_at FROM crm.possible_duplicate;
+-- a known pair is checked again on change, its record updated, no second notice
+UPDATE crm.client SET address = 'ul. Morska 1' WHERE id = 1;
+UPDATE crm.client SET address = 'ul. Morska 1' WHERE id = 3;
+SELECT client_a, client_b, round(score::numeric, 3) AS score, reasons[5] FROM crm.possible_duplicate;
+-- a change of a column the check does not read does not check
+UPDATE crm.client SET owner = 'agent1' WHERE id = 3;
+-- dismissed pairs stay dismissed and quiet
+UPDATE crm.possible_duplicate SET dismissed_at = now(), dismissed_by = 'agent1' WHERE client_a = 1 AND client_b = 3;
+UPDATE crm.client SET city = 'Gdańsk' WHERE id = 3;
+SELECT client_a, client_b, dismissed_by FROM crm.possible_duplicate;
+
+-- error: the record is refused, nothing of it is saved
+SET crm.duplicate_check = error;
+INSERT INTO crm.client (id, kind, first_name, last_name, city, pesel, created_at)
+VALUES (4, 'person', 'Jan', 'Kowalsky', 'Kraków', '44051401052', '2022-01-01');
+SELECT count(*) AS saved FROM crm.client WHERE id = 4;
+-- a record that looks like no one is saved
+INSERT INTO crm.client (id, kind, first_name, last_name, city, created_at)
+VALUES (5, 'person', 'Zenon', 'Bąk', 'Opole', '2022-01-01');
+-- and a known pair does not block saving either of its clients
+UPDATE crm.client SET city = 'Sopot' WHERE id = 3;
+
+-- off: nothing checked, nothing recorded
+SET crm.duplicate_check = off;
+INSERT INTO crm.client (id, kind, first_name, last_name, city, pesel, created_at)
+VALUES (6, 'person', 'Jan', 'Kowalski', 'Kraków', '44051401052', '2022-01-01');
+SELECT count(*) AS pairs_with_6 FROM crm.possible_duplicate WHERE 6 IN (client_a, client_b);
+
+-- a client hidden, deleted or merged leaves its pairs
+SET crm.duplicate_check = notice;
+UPDATE crm.client SET first_name = 'Jan' WHERE id = 6;
+SELECT client_a, client_b FROM crm.possible_duplicate ORDER BY 1, 2;
+SELECT crm.hide_client(2, 'test');
+SELECT client_a, client_b FROM crm.possible_duplicate ORDER BY 1, 2;
+SELECT crm.merge_client(3, 1);
+SELECT client_a, client_b FROM crm.possible_duplicate ORDER BY 1, 2;
+RESET crm.duplicate_check;

@@ -57,6 +57,35 @@ SELECT id FROM crm.client_search('{"last_name": "NOWAK", "pesel": "00222900016"}
 SELECT relation, row_count FROM crm.client_links(1) WHERE row_count > 0 ORDER BY relation::text;
 RESET search_path;
 
+-- the duplicate check runs with the user's rights: under row-level
+-- security a clerk is told only of clients it may see, and reads only the
+-- pairs of two such clients
+SELECT regress.reset();
+GRANT SELECT, INSERT, UPDATE, DELETE ON crm.possible_duplicate TO regress_crm_clerk;
+ALTER TABLE crm.client ENABLE ROW LEVEL SECURITY;
+CREATE POLICY client_own ON crm.client USING (owner = current_user);
+INSERT INTO crm.client (id, first_name, last_name, city, pesel, owner) VALUES
+    (1, 'Jan', 'Kowalski', 'Kraków', '44051401052', 'regress_crm_clerk'),
+    (2, 'Anna', 'Nowak', 'Gdańsk', '85020500028', 'someone_else');
+SET crm.duplicate_check = notice;
+SET ROLE regress_crm_clerk;
+INSERT INTO crm.client (id, first_name, last_name, city, pesel, owner)
+VALUES (3, 'Jan', 'Kowalski', 'Kraków', '44051401052', 'regress_crm_clerk');
+INSERT INTO crm.client (id, first_name, last_name, city, pesel, owner)
+VALUES (4, 'Anna', 'Nowak', 'Gdańsk', '85020500028', 'regress_crm_clerk');
+SELECT client_a, client_b FROM crm.possible_duplicate ORDER BY 1, 2;
+RESET ROLE;
+-- the owner, who sees both, records the other pair; the clerk still sees one
+UPDATE crm.client SET city = 'Gdańsk' WHERE id = 4;
+SELECT client_a, client_b FROM crm.possible_duplicate ORDER BY 1, 2;
+SET ROLE regress_crm_clerk;
+SELECT client_a, client_b FROM crm.possible_duplicate ORDER BY 1, 2;
+RESET ROLE;
+RESET crm.duplicate_check;
+DROP POLICY client_own ON crm.client;
+ALTER TABLE crm.client DISABLE ROW LEVEL SECURITY;
+REVOKE ALL ON crm.possible_duplicate FROM regress_crm_clerk;
+
 DROP OPERATOR public.= (crm.pesel, crm.pesel);
 DROP FUNCTION public.btrim(text), public.lower(text), public.nullif(text, text),
               public.concat_ws(text, text, text), public.pesel_eq_hook(crm.pesel, crm.pesel);

@@ -10,6 +10,9 @@ GRANT USAGE ON SCHEMA regress TO PUBLIC;
 DO $$ BEGIN
     EXECUTE format('ALTER DATABASE %I SET search_path = "$user", public, crm',
                    current_database());
+    -- the duplicate check on save stays out of the tests that are not
+    -- about it; fuzzy turns it on
+    EXECUTE format('ALTER DATABASE %I SET crm.duplicate_check = off', current_database());
 END $$;
 
 -- What a statement raises, as a row: sqlstate '00000' when it succeeds.
@@ -41,8 +44,7 @@ CREATE FUNCTION regress.reset() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE (SELECT 'TRUNCATE ' || string_agg(c.oid::regclass::text, ', ') || ' RESTART IDENTITY CASCADE'
-             FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'r'
-               AND c.relname <> 'match_weight');  -- weights are settings, not data
+             FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'r');
 END
 $$;
 

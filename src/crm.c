@@ -18,9 +18,24 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/* crm.duplicate_check: what the duplicate trigger does (read in SQL) */
+static const struct config_enum_entry duplicate_check_options[] = {
+	{"notice", 0, false},
+	{"error", 1, false},
+	{"off", 2, false},
+	{NULL, 0, false}
+};
+static int	duplicate_check = 0;
+
 void
 _PG_init(void)
 {
+	DefineCustomEnumVariable("crm.duplicate_check",
+							 "What saving a client that looks like a duplicate does.",
+							 "notice: save it, name the candidates in a NOTICE and record them in crm.possible_duplicate; "
+							 "error: refuse it; off: check nothing (bulk loads).",
+							 &duplicate_check, 0, duplicate_check_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	/* every setting of this extension is named crm.* */
 	MarkGUCPrefixReserved("crm");
 }
