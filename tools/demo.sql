@@ -110,10 +110,17 @@ SELECT crm.hide_client(4, 'duplikat - do scalenia');
 SELECT count(*) AS visible_clients FROM crm.client_overview;
 
 \echo
-\echo '== 11. Duplicates by exact criteria (case and spacing folded), and who is calling'
+\echo '== 11. Duplicates: exact criteria (case and spacing folded), who is calling, fuzzy candidates'
 SELECT group_id, client_id, is_oldest, display_name, matched FROM crm.find_duplicates(ARRAY['phone']);
 SELECT group_id, client_id, is_oldest, display_name, matched FROM crm.find_duplicates(ARRAY['nip']);
 SELECT c.id, c.display_name FROM crm.identify_phone('0048 601-234-567') AS i(id) JOIN crm.client c USING (id);
+\echo 'Fuzzy: pairs over the whole base, with scores and the reasons'
+SELECT client_a, client_b, round(score::numeric, 2) AS score, reasons FROM crm.duplicate_pairs();
+\echo 'Saving a record that looks like an existing client names it (crm.duplicate_check = notice):'
+INSERT INTO crm.client (first_name, last_name, city) VALUES ('Kaśka', 'WISNIEWSKA', 'Krakow') RETURNING id AS new_id \gset
+\echo '(the same name and city alone stay under the threshold; her phone settles it)'
+INSERT INTO crm.contact (client_id, kind, value) VALUES (:new_id, 'phone', '601-234-567');
+SELECT client_a, client_b, round(score::numeric, 2) AS score, found_by FROM crm.possible_duplicate ORDER BY 1, 2;
 
 \echo
 \echo '== 12. Merging duplicates: first the preview, then the merge, journaled'
