@@ -3005,6 +3005,32 @@ CREATE POLICY possible_duplicate_both_visible ON crm.possible_duplicate
 COMMENT ON TABLE crm.possible_duplicate IS
     'pairs of clients the duplicate check found when one of them was saved (client_a < client_b); set dismissed_at to mark a pair as not duplicates: it is not reported again';
 
+-- A pair saved again (the check on save, a restore of a dump taken with
+-- triggers on) updates the row there is: the newest score and reasons, the
+-- first finding, a dismissal never lost.
+CREATE FUNCTION crm.possible_duplicate_upsert() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE crm.possible_duplicate p
+    SET score = NEW.score, reasons = NEW.reasons,
+        found_at = least(p.found_at, NEW.found_at),
+        found_by = CASE WHEN NEW.found_at < p.found_at THEN NEW.found_by ELSE p.found_by END,
+        dismissed_at = coalesce(p.dismissed_at, NEW.dismissed_at),
+        dismissed_by = CASE WHEN p.dismissed_at IS NOT NULL THEN p.dismissed_by ELSE NEW.dismissed_by END
+    WHERE p.client_a = NEW.client_a AND p.client_b = NEW.client_b;
+    IF FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm.possible_duplicate_upsert() IS
+    'trigger: a pair inserted again updates the recorded one (score, reasons), keeping the first finding and any dismissal';
+CREATE TRIGGER possible_duplicate_upsert BEFORE INSERT ON crm.possible_duplicate
+    FOR EACH ROW EXECUTE FUNCTION crm.possible_duplicate_upsert();
+
 -- Check one client: record its candidates, then notice or refuse.  A
 -- pair already in crm.possible_duplicate (reported before, or dismissed)
 -- is known: it is kept up to date but not reported or refused again.
@@ -3052,6 +3078,8 @@ BEGIN
     INSERT INTO crm.possible_duplicate (client_a, client_b, score, reasons)
     SELECT least(client_id, f.candidate_id), greatest(client_id, f.candidate_id), f.score, f.reasons
     FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score real, reasons text[])
+    -- a recorded pair is updated by crm.possible_duplicate_upsert; this is
+    -- for one recorded meanwhile by a concurrent transaction
     ON CONFLICT (client_a, client_b) DO UPDATE SET score = EXCLUDED.score, reasons = EXCLUDED.reasons;
 
     IF best.candidate_id IS NOT NULL THEN

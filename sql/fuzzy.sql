@@ -97,6 +97,10 @@ UPDATE crm.client SET owner = 'agent1' WHERE id = 3;
 UPDATE crm.possible_duplicate SET dismissed_at = now(), dismissed_by = 'agent1' WHERE client_a = 1 AND client_b = 3;
 UPDATE crm.client SET city = 'Gdańsk' WHERE id = 3;
 SELECT client_a, client_b, dismissed_by FROM crm.possible_duplicate;
+-- a pair inserted again (as a restore does) updates it, the dismissal kept
+INSERT INTO crm.possible_duplicate (client_a, client_b, score, reasons, found_at)
+VALUES (1, 3, 0.5, '{restored}', '2020-01-01');
+SELECT client_a, client_b, score, reasons, found_at, dismissed_by FROM crm.possible_duplicate;
 
 -- error: the record is refused, nothing of it is saved
 SET crm.duplicate_check = error;

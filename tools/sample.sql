@@ -150,6 +150,10 @@ DO $$ BEGIN
     PERFORM crm.merge_client(12, 11);
 END $$;
 
+-- duplicate scoring: the site trusts shared e-mails a little more (the
+-- pairs the check on save found are in crm.possible_duplicate)
+INSERT INTO crm.match_weight VALUES ('email', 9);
+
 -- identity columns continue after the ids given above
 DO $$ BEGIN
     PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence(t, 'id'), n)
