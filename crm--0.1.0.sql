@@ -2978,6 +2978,104 @@ $$;
 COMMENT ON FUNCTION crm.find_duplicates(text[]) IS
     'groups of two or more visible clients that agree on all of 1 to 7 criteria (fields, phone, email, custom:<name>), compared trimmed and case folded; is_oldest marks the earliest created record of each group';
 
+-- Progress of a long run, as a NOTICE every 5 % of the work (at most 20),
+-- and only for runs of at least 1,000 items: the count done, the rate and
+-- the time left at that rate.
+CREATE FUNCTION crm.report_progress(what text, done bigint, total bigint, started timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    step bigint := greatest(total / 20, 1);
+    elapsed float8 := extract(epoch FROM clock_timestamp() - started);
+BEGIN
+    IF total < 1000 OR done % step <> 0 OR done = 0 OR done >= total THEN
+        RETURN;
+    END IF;
+    RAISE NOTICE '%: % of % done (% %%), about % s left', what, done, total,
+        (100 * done / total), round((elapsed / done * (total - done))::numeric);
+END
+$$;
+COMMENT ON FUNCTION crm.report_progress(text, bigint, bigint, timestamptz) IS
+    'a NOTICE with counts and the time left every 5 % of a run of 1,000 items or more';
+
+CREATE FUNCTION crm.dedupe(criteria text[], action text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    g record;
+    newest crm.client;
+    fields jsonb;
+    groups bigint := 0;
+    total bigint;
+    merged bigint := 0;
+    deleted bigint := 0;
+    skipped jsonb := '[]';
+    victim bigint;
+    started timestamptz := clock_timestamp();
+BEGIN
+    IF action IS NULL OR action NOT IN ('merge', 'delete') THEN
+        RAISE EXCEPTION 'unknown dedupe action "%"', action
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use ''merge'' (into the oldest record) or ''delete'' (all but the oldest).';
+    END IF;
+    CREATE TEMP TABLE crm_dedupe_group ON COMMIT DROP AS
+        SELECT d.group_id, d.client_id, d.is_oldest, d.created_at FROM crm.find_duplicates(criteria) d;
+    SELECT count(DISTINCT d.group_id) INTO total FROM crm_dedupe_group d;
+
+    FOR g IN
+        SELECT d.group_id,
+               (array_agg(d.client_id ORDER BY d.is_oldest DESC, d.created_at, d.client_id))[1] AS keep,
+               array_agg(d.client_id ORDER BY d.created_at, d.client_id) FILTER (WHERE NOT d.is_oldest) AS others,
+               (array_agg(d.client_id ORDER BY d.created_at DESC, d.client_id DESC))[1] AS newest_id
+        FROM crm_dedupe_group d GROUP BY d.group_id ORDER BY d.group_id
+    LOOP
+        groups := groups + 1;
+        IF action = 'merge' THEN
+            -- field values from the newest record wherever it has one
+            SELECT * INTO newest FROM crm.client c WHERE c.id = g.newest_id;
+            SELECT jsonb_object_agg(f, g.newest_id) INTO fields
+            FROM unnest(crm.merge_fields()) f
+            WHERE g.newest_id <> g.keep AND to_jsonb(newest) ->> f IS NOT NULL;
+            BEGIN
+                PERFORM crm.merge_clients(g.keep, g.others, fields, 'union');
+                merged := merged + cardinality(g.others);
+            EXCEPTION
+                WHEN insufficient_privilege OR undefined_function OR undefined_table THEN
+                    RAISE;
+                WHEN OTHERS THEN
+                -- a merge rule refused the group: it stays as it was
+                skipped := skipped || jsonb_build_object('group_id', g.group_id, 'kept', g.keep,
+                                                         'clients', to_jsonb(g.others), 'reason', SQLERRM);
+            END;
+        ELSE
+            FOREACH victim IN ARRAY g.others LOOP
+                BEGIN
+                    PERFORM crm.delete_client(victim);
+                    deleted := deleted + 1;
+                EXCEPTION WHEN foreign_key_violation THEN
+                    skipped := skipped || jsonb_build_object('group_id', g.group_id, 'kept', g.keep,
+                                                             'clients', jsonb_build_array(victim),
+                                                             'reason', 'has linked business records: ' || SQLERRM);
+                END;
+            END LOOP;
+        END IF;
+        PERFORM crm.report_progress('dedupe', groups, total, started);
+    END LOOP;
+    DROP TABLE crm_dedupe_group;
+    RETURN jsonb_build_object('groups', groups, 'merged', merged, 'deleted', deleted,
+                              'skipped', (SELECT coalesce(sum(jsonb_array_length(s -> 'clients')), 0)
+                                          FROM jsonb_array_elements(skipped) s),
+                              'skipped_detail', skipped);
+END
+$$;
+REVOKE ALL ON FUNCTION crm.dedupe(text[], text) FROM PUBLIC;
+COMMENT ON FUNCTION crm.dedupe(text[], text) IS
+    'bulk dedupe of the find_duplicates groups: merge each into its oldest record (field values from the newest) or delete all but the oldest, skipping and reporting what a rule or a linked business record protects';
+
 --------------------------------------------------------------------------
 -- Duplicate check on save (SPEC CL-9): crm.duplicate_check = notice | error | off
 --------------------------------------------------------------------------
