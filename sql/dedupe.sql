@@ -44,3 +44,51 @@ SELECT crm.dedupe(ARRAY['pesel'], 'merge');
 SELECT crm.report_progress('test', 50, 1000, clock_timestamp() - interval '10 s');
 SELECT crm.report_progress('test', 51, 1000, clock_timestamp());
 SELECT crm.report_progress('test', 50, 999, clock_timestamp());
+
+--
+-- The manual plan (SPEC DU-3): create, edit with UPDATEs, preview, apply
+--
+SELECT regress.reset();
+INSERT INTO crm.client (id, first_name, last_name, city, address, pesel, synced, created_at) VALUES
+    (1, 'Jan', 'Kowalski', 'Kraków', 'ul. Stara 1', '44051401052', false, '2019-01-01'),
+    (2, 'Jan', 'Kowalsky', 'Kraków', 'ul. Nowa 2', '44051401052', false, '2020-01-01'),
+    (3, 'Jan', 'Kowalski', 'Kraków', NULL, '44051401052', false, '2021-01-01'),
+    (4, 'Anna', 'Nowak', 'Gdańsk', NULL, NULL, false, '2019-06-01'),
+    (5, 'Anna', 'Nowak', 'Gdańsk', NULL, NULL, true, '2022-01-01');
+INSERT INTO crm.contact (client_id, kind, value) VALUES
+    (1, 'phone', '601 000 001'), (2, 'phone', '601 000 002'), (4, 'email', 'anna@example.com'),
+    (5, 'email', 'ANNA@example.com');
+
+-- from exact criteria: groups numbered by their oldest record, which is the main one
+SELECT crm.dedupe_plan_create(ARRAY['pesel']) AS plan \gset
+SELECT group_no, client_id, is_main, action, display_name FROM crm.dedupe_plan_item WHERE plan_id = :plan ORDER BY 1, 2;
+DELETE FROM crm.dedupe_plan WHERE id = :plan;
+
+-- from fuzzy pairs: linked clients form one group
+SELECT crm.dedupe_plan_create(0.5::real) AS plan \gset
+SELECT origin, applied_at FROM crm.dedupe_plan WHERE id = :plan;
+SELECT group_no, client_id, is_main, action FROM crm.dedupe_plan_item WHERE plan_id = :plan ORDER BY 1, 2;
+SELECT * FROM crm.dedupe_plan_preview(:plan);
+
+-- the user edits: record 2 is the main one (one UPDATE moves it), 3 is deleted,
+-- the address from 1, the default phone 601 000 001; group 2 stays as it is
+UPDATE crm.dedupe_plan_item SET is_main = (client_id = 2) WHERE plan_id = :plan AND group_no = 1;
+UPDATE crm.dedupe_plan_item SET action = 'delete' WHERE plan_id = :plan AND client_id = 3;
+INSERT INTO crm.dedupe_plan_choice (plan_id, group_no, choice, client_id, value) VALUES
+    (:plan, 1, 'address', 1, NULL), (:plan, 1, 'default_phone', NULL, '601-000-001');
+SELECT * FROM crm.dedupe_plan_preview(:plan);
+-- group 2 cannot be merged (MG-6): applying refuses, nothing done
+SELECT * FROM regress.error_of(format('SELECT crm.dedupe_plan_apply(%s)', :plan));
+SELECT count(*) AS clients_still FROM crm.client;
+UPDATE crm.dedupe_plan_item SET action = 'nothing' WHERE plan_id = :plan AND group_no = 2;
+SELECT crm.dedupe_plan_apply(:plan);
+SELECT id, last_name, address FROM crm.client ORDER BY id;
+SELECT client_id, value, is_default FROM crm.contact WHERE kind = 'phone' ORDER BY client_id, value;
+SELECT applied_by IS NOT NULL AS applied, result FROM crm.dedupe_plan WHERE id = :plan;
+-- once only
+SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.dedupe_plan_apply(%s)', :plan));
+SELECT * FROM regress.error_of('SELECT crm.dedupe_plan_apply(999)');
+-- two main records are refused at commit
+BEGIN;
+UPDATE crm.dedupe_plan_item SET is_main = true WHERE plan_id = :plan AND group_no = 2;
+COMMIT;

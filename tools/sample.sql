@@ -153,6 +153,12 @@ END $$;
 -- duplicate scoring: the site trusts shared e-mails a little more (the
 -- pairs the check on save found are in crm.possible_duplicate)
 INSERT INTO crm.match_weight VALUES ('email', 9);
+-- a dedupe plan under review: the two records of the company, the name
+-- taken from the newer one
+DO $$ BEGIN
+    PERFORM crm.dedupe_plan_create(ARRAY['nip']);
+END $$;
+INSERT INTO crm.dedupe_plan_choice (plan_id, group_no, choice, client_id, value) VALUES (1, 1, 'company_name', 8, NULL);
 
 -- identity columns continue after the ids given above
 DO $$ BEGIN
