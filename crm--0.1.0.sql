@@ -2086,6 +2086,8 @@ DECLARE
 BEGIN
     PERFORM crm.merge_check_arguments(target_id, source_ids, field_values, contacts);
     PERFORM crm.merge_lock_clients(target_id || source_ids);
+    -- a merge creates no new client: the duplicate check on save stays out
+    PERFORM set_config('crm_merge.in_progress', 'on', true);
 
     SELECT * INTO failure FROM crm.merge_rule_check(target_id, source_ids) r
     WHERE r.enabled AND NOT r.passes
@@ -2175,6 +2177,7 @@ BEGIN
     PERFORM set_config('crm_merge.source_id', '', true);
     UPDATE crm.merge_log m SET target_after = (SELECT to_jsonb(c) FROM crm.client c WHERE c.id = target_id)
     WHERE m.id = merge_id;
+    PERFORM set_config('crm_merge.in_progress', '', true);
     RETURN merge_id;
 END
 $$;
@@ -2378,6 +2381,8 @@ DECLARE
     cols text;
     r_cols text;
 BEGIN
+    -- an undo brings back records the check on save knew: it stays out
+    PERFORM set_config('crm_merge.in_progress', 'on', true);
     SELECT * INTO m FROM crm.merge_log l WHERE l.id = unmerge.merge_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'merge % does not exist', merge_id USING ERRCODE = 'no_data_found';
@@ -2550,6 +2555,7 @@ BEGIN
     END IF;
 
     UPDATE crm.merge_log l SET undone_at = now(), undone_by = current_user WHERE l.id = m.id;
+    PERFORM set_config('crm_merge.in_progress', '', true);
     RETURN m.source_ids[1];
 END
 $$;
@@ -3380,11 +3386,12 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     mode text := coalesce(current_setting('crm.duplicate_check', true), 'notice');
+    merging boolean := coalesce(current_setting('crm_merge.in_progress', true), '') = 'on';
     found jsonb;
     best record;
     others text;
 BEGIN
-    IF mode = 'off' THEN
+    IF mode = 'off' OR merging THEN
         RETURN;
     END IF;
     SELECT coalesce(jsonb_agg(jsonb_build_object(
