@@ -2616,13 +2616,14 @@ CREATE FUNCTION crm.typo_distance(text, text) RETURNS integer
 COMMENT ON FUNCTION crm.typo_distance(text, text) IS
     'edits apart (insertion, deletion, substitution, transposition of neighbours), counted up to 3; 4 means more';
 
-CREATE FUNCTION crm.match_keys(kind text, first_name text, last_name text, company_name text)
+CREATE FUNCTION crm.match_keys(kind text, first_name text, last_name text, company_name text,
+                               city text, address text)
     RETURNS text[]
     AS 'MODULE_PATHNAME', 'match_keys' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm.match_keys(text, text, text, text) IS
+COMMENT ON FUNCTION crm.match_keys(text, text, text, text, text, text) IS
     'the blocking keys of a client for fuzzy duplicate search (see doc/duplicates.md); indexed with GIN';
 CREATE INDEX client_match_keys_idx ON crm.client
-    USING gin (crm.match_keys(kind, first_name, last_name, company_name));
+    USING gin (crm.match_keys(kind, first_name, last_name, company_name, city, address));
 
 -- Fellegi-Sunter weights: log2(m/u) of each kind of evidence, m the
 -- share of true duplicate pairs that show it and u the share of other
@@ -2654,7 +2655,7 @@ BEGIN ATOMIC
     ('names_swapped',       6,  'first and last name swapped'),
     ('first_name',          3,  'same first name, diminutives counted as the full name'),
     ('first_name_similar',  1,  'first names with similarity of 0.9 or more'),
-    ('first_name_differ',  -3,  'different first names'),
+    ('first_name_differ',  -7,  'different first names (a spouse, a parent, a child: a strong sign of another person)'),
     ('company',             6,  'same company name without legal form'),
     ('company_similar',     3,  'company names with similarity of 0.92 or more'),
     ('company_differ',     -5,  'different company names'),
@@ -2748,7 +2749,8 @@ WITH n AS (
     -- person names
     SELECT 5, x.evidence, x.reason FROM n, LATERAL (
         SELECT CASE WHEN n.al = n.bl THEN 'last_name'
-                    WHEN n.al = n.bf AND n.af = n.bl THEN 'names_swapped'
+                    WHEN n.al = crm.normalize_name(b.first_name) AND n.af = crm.first_name_canonical(b.last_name)
+                    THEN 'names_swapped'
                     WHEN n.al ~ '(sk|ck|dzk)[ai]$' AND n.bl ~ '(sk|ck|dzk)[ai]$'
                          AND left(n.al, -1) = left(n.bl, -1) THEN 'last_name_gender'
                     WHEN crm.name_similarity(n.al, n.bl) >= 0.9 THEN 'last_name_similar'
@@ -2779,7 +2781,8 @@ WITH n AS (
                     WHEN e.evidence = 'first_name_similar' THEN format('first name similar: %s ~ %s', a.first_name, b.first_name)
                     ELSE format('different first names: %s, %s', a.first_name, b.first_name) END
     ) AS x(evidence, reason)
-    WHERE n.persons AND n.af <> '' AND n.bf <> '' AND NOT (n.al = n.bf AND n.af = n.bl AND n.al <> n.bl)
+    WHERE n.persons AND n.af <> '' AND n.bf <> ''
+      AND NOT (n.al <> n.bl AND n.al = crm.normalize_name(b.first_name) AND n.af = crm.first_name_canonical(b.last_name))
     UNION ALL
     SELECT 7, CASE WHEN n.ac = n.bc THEN 'company'
                    WHEN crm.name_similarity(n.ac, n.bc) >= 0.92 THEN 'company_similar'
@@ -2839,10 +2842,11 @@ BEGIN ATOMIC
         SELECT c FROM crm.client c
         WHERE c.id = duplicate_candidates.client_id
     ), keys AS (
-        SELECT crm.match_keys((me.c).kind, (me.c).first_name, (me.c).last_name, (me.c).company_name) AS k FROM me
+        SELECT crm.match_keys((me.c).kind, (me.c).first_name, (me.c).last_name, (me.c).company_name,
+                              (me.c).city, (me.c).address) AS k FROM me
     ), blocked AS (
         SELECT o.id FROM crm.client o, keys
-        WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name) && keys.k
+        WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, o.city, o.address) && keys.k
         UNION SELECT o.id FROM crm.client o, me WHERE o.pesel = (me.c).pesel
         UNION SELECT o.id FROM crm.client o, me WHERE o.nip = (me.c).nip
         UNION SELECT o.id FROM crm.client o, me WHERE o.regon = (me.c).regon
@@ -2870,7 +2874,7 @@ CREATE FUNCTION crm.duplicate_pairs(min_score real DEFAULT NULL)
     SET search_path = pg_catalog, crm, pg_temp
 BEGIN ATOMIC
     WITH k AS (
-        SELECT c.id, unnest(crm.match_keys(c.kind, c.first_name, c.last_name, c.company_name)) AS key
+        SELECT c.id, unnest(crm.match_keys(c.kind, c.first_name, c.last_name, c.company_name, c.city, c.address)) AS key
         FROM crm.client c WHERE c.hidden_at IS NULL
         UNION ALL SELECT c.id, 'pesel:' || c.pesel::text FROM crm.client c
                   WHERE c.hidden_at IS NULL AND c.pesel IS NOT NULL

@@ -4,9 +4,9 @@
 SELECT regress.reset();
 
 -- blocking keys: name in any order, diminutives, diacritics; companies without legal form
-SELECT crm.match_keys('person', 'Kasia', 'Żółć-Nowak', NULL), crm.match_keys('person', 'Katarzyna', 'ZOLC NOWAK', NULL),
-       crm.match_keys('person', NULL, 'Nowak', NULL), crm.match_keys('person', 'Jan', NULL, NULL),
-       crm.match_keys('company', NULL, NULL, 'Agro-Pol Sp. z o.o.');
+SELECT crm.match_keys('person', 'Kasia', 'Żółć-Nowak', NULL, 'Kraków', 'ul. Długa 5'), crm.match_keys('person', 'Katarzyna', 'ZOLC NOWAK', NULL, NULL, NULL),
+       crm.match_keys('person', NULL, 'Nowak', NULL, 'Kraków', NULL), crm.match_keys('person', 'Jan', NULL, NULL, NULL, NULL),
+       crm.match_keys('company', NULL, NULL, 'Agro-Pol Sp. z o.o.', 'KRAKÓW', 'Długa 5');
 SELECT crm.typo_distance('44051401359', '44051401395') AS transposed,
        crm.typo_distance('44051401359', '44051401358') AS wrong_digit,
        crm.typo_distance('44051401359', '4405140135') AS dropped,
@@ -65,7 +65,7 @@ SELECT count(*) FROM crm.duplicate_candidates(999);
 -- the blocking keys are indexed
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM crm.client
-WHERE crm.match_keys(kind, first_name, last_name, company_name) && '{n:jan kowalski}';
+WHERE crm.match_keys(kind, first_name, last_name, company_name, city, address) && '{n:jan kowalski}';
 RESET enable_seqscan;
 
 --

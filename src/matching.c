@@ -155,13 +155,16 @@ first_word(const char *s)
  *     a typo after the third letter of the last name;
  *   l:<last name>|<initial of the canonical first name>
  *     a typo in the first name;
- * a company c:<company name without legal form, words in order>.
+ * a company c:<company name without legal form, words in order>; and
+ * either, with an address:
+ *   a:<city>|<address>
+ *     a typo anywhere in the name of someone at the same address.
  */
 PG_FUNCTION_INFO_V1(match_keys);
 Datum
 match_keys(PG_FUNCTION_ARGS)
 {
-	Datum		keys[3];
+	Datum		keys[4];
 	int			nkeys = 0;
 	bool		company = !PG_ARGISNULL(0) &&
 		strcmp(text_to_cstring(PG_GETARG_TEXT_PP(0)), "company") == 0;
@@ -209,6 +212,17 @@ match_keys(PG_FUNCTION_ARGS)
 			keys[nkeys++] = PointerGetDatum(cstring_to_text(psprintf("f:%s|%.3s", first_word(first), last)));
 			keys[nkeys++] = PointerGetDatum(cstring_to_text(psprintf("l:%s|%c", last, first[0])));
 		}
+	}
+	/* an install script of 0.1.0 before the address key declared 4 arguments */
+	if (nkeys > 0 && PG_NARGS() >= 6 && !PG_ARGISNULL(4) && !PG_ARGISNULL(5))
+	{
+		int			nc;
+		int			na;
+		char	   *city = normalized(PG_GETARG_TEXT_PP(4), &nc);
+		char	   *address = normalized(PG_GETARG_TEXT_PP(5), &na);
+
+		if (nc > 0 && na > 0)
+			keys[nkeys++] = PointerGetDatum(cstring_to_text(psprintf("a:%s|%s", city, address)));
 	}
 	if (nkeys == 0)
 		PG_RETURN_NULL();
