@@ -2835,36 +2835,51 @@ COMMENT ON FUNCTION crm.max_block_size() IS 'blocking keys shared by more visibl
 
 CREATE FUNCTION crm.duplicate_candidates(client_id bigint, min_score real DEFAULT NULL)
     RETURNS TABLE (candidate_id bigint, score real, reasons text[])
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, crm, pg_temp
-BEGIN ATOMIC
-    WITH me AS (
-        SELECT c FROM crm.client c
-        WHERE c.id = duplicate_candidates.client_id
-    ), keys AS (
-        SELECT crm.match_keys((me.c).kind, (me.c).first_name, (me.c).last_name, (me.c).company_name,
-                              (me.c).city, (me.c).address) AS k FROM me
-    ), blocked AS (
-        SELECT o.id FROM crm.client o, keys
-        WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, o.city, o.address) && keys.k
-        UNION SELECT o.id FROM crm.client o, me WHERE o.pesel = (me.c).pesel
-        UNION SELECT o.id FROM crm.client o, me WHERE o.nip = (me.c).nip
-        UNION SELECT o.id FROM crm.client o, me WHERE o.regon = (me.c).regon
+AS $$
+#variable_conflict use_variable
+DECLARE
+    me crm.client;
+    keys text[];
+BEGIN
+    SELECT * INTO me FROM crm.client c WHERE c.id = client_id;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- the keys as a value, so that the GIN index answers for them
+    keys := crm.match_keys(me.kind, me.first_name, me.last_name, me.company_name, me.city, me.address);
+    -- keys shared by too many clients (the commonest names, a block of
+    -- flats) say nothing: left out, as in duplicate_pairs
+    keys := ARRAY(SELECT k FROM unnest(keys) AS k
+                  WHERE (SELECT count(*) FROM (
+                             SELECT FROM crm.client o
+                             WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name,
+                                                  o.city, o.address) @> ARRAY[k]
+                             LIMIT crm.max_block_size() + 1) AS b) <= crm.max_block_size());
+    RETURN QUERY
+    WITH blocked AS (
+        SELECT o.id FROM crm.client o
+        WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, o.city, o.address) && keys
+        UNION SELECT o.id FROM crm.client o WHERE o.pesel = me.pesel
+        UNION SELECT o.id FROM crm.client o WHERE o.nip = me.nip
+        UNION SELECT o.id FROM crm.client o WHERE o.regon = me.regon
         UNION SELECT y.client_id FROM crm.contact x
               JOIN crm.contact y ON y.kind = x.kind AND lower(y.value) = lower(x.value)
-              WHERE x.client_id = duplicate_candidates.client_id
+              WHERE x.client_id = me.id
     ), w AS (SELECT crm.match_weights() AS w)
     SELECT o.id, m.score, m.reasons
     FROM blocked JOIN crm.client o ON o.id = blocked.id
-    CROSS JOIN me CROSS JOIN w
-    CROSS JOIN LATERAL crm.match_score(me.c, o,
+    CROSS JOIN w
+    CROSS JOIN LATERAL crm.match_score(me, o,
         ARRAY(SELECT x.kind || ':' || lower(x.value) FROM crm.contact x JOIN crm.contact y
                   ON y.kind = x.kind AND lower(y.value) = lower(x.value)
-              WHERE x.client_id = (me.c).id AND y.client_id = o.id ORDER BY 1), w.w) AS m
-    WHERE o.id <> duplicate_candidates.client_id AND o.hidden_at IS NULL
-      AND m.score >= coalesce(duplicate_candidates.min_score, crm.default_min_score())
+              WHERE x.client_id = me.id AND y.client_id = o.id ORDER BY 1), w.w) AS m
+    WHERE o.id <> me.id AND o.hidden_at IS NULL
+      AND m.score >= coalesce(min_score, crm.default_min_score())
     ORDER BY m.score DESC, o.id;
-END;
+END
+$$;
 COMMENT ON FUNCTION crm.duplicate_candidates(bigint, real) IS
     'fuzzy duplicate candidates for one client, best first: score (0..1) and the reasons';
 
