@@ -132,3 +132,10 @@ SET crm.duplicate_check = error;
 SELECT crm.unmerge(:merge_id);
 SELECT crm.merge_client(3, 1) > :merge_id AS merged_again;
 RESET crm.duplicate_check;
+
+-- any two rows can be scored; a first name one typo away is similar, not different
+SELECT m.score > 0 AS scored, m.reasons
+FROM crm.match_score(
+    jsonb_populate_record(NULL::crm.client, '{"kind": "person", "first_name": "Piotr", "last_name": "Nowak"}'),
+    jsonb_populate_record(NULL::crm.client, '{"kind": "person", "first_name": "Pietr", "last_name": "Nowak"}'),
+    '{}', crm.match_weights()) AS m;
