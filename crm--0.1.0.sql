@@ -2722,25 +2722,33 @@ CREATE FUNCTION crm.match_score(a crm.client, b crm.client, shared text[], w jso
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, crm, pg_temp
 AS $$
-WITH n AS (
+WITH forms AS (
     SELECT crm.normalize_name(a.last_name) AS al, crm.normalize_name(b.last_name) AS bl,
            crm.first_name_canonical(a.first_name) AS af, crm.first_name_canonical(b.first_name) AS bf,
            crm.normalize_company(a.company_name) AS ac, crm.normalize_company(b.company_name) AS bc,
            a.kind = 'person' AND b.kind = 'person' AS persons,
            a.kind = 'company' AND b.kind = 'company' AS companies
+), n AS (
+    -- what several pieces of evidence and their reasons read, computed once
+    SELECT f.*,
+           coalesce(f.al <> f.bl AND f.al = crm.normalize_name(b.first_name)
+                    AND f.af = crm.first_name_canonical(b.last_name), false) AS swapped,
+           crm.name_similarity(f.al, f.bl) AS last_sim,
+           crm.name_similarity(f.ac, f.bc) AS company_sim,
+           crm.normalize_name(a.city) = crm.normalize_name(b.city) AS same_city
+    FROM forms f
 ), ev(ord, evidence, reason) AS (
     -- identifiers: same, one typo apart, different
     SELECT v.ord,
-           CASE WHEN v.av = v.bv OR (v.ord = 3 AND left(v.av, 9) = left(v.bv, 9)) THEN v.f
-                WHEN crm.typo_distance(v.av, v.bv) = 1 THEN v.f || '_typo'
-                ELSE v.f || '_differ' END,
-           CASE WHEN v.av = v.bv OR (v.ord = 3 AND left(v.av, 9) = left(v.bv, 9)) THEN 'same ' || v.label
-                WHEN crm.typo_distance(v.av, v.bv) = 1
-                THEN format('%s one typo away: %s ~ %s', v.label, v.av, v.bv)
+           CASE WHEN t.same THEN v.f WHEN t.typo THEN v.f || '_typo' ELSE v.f || '_differ' END,
+           CASE WHEN t.same THEN 'same ' || v.label
+                WHEN t.typo THEN format('%s one typo away: %s ~ %s', v.label, v.av, v.bv)
                 ELSE format('different %s: %s, %s', v.label, v.av, v.bv) END
     FROM (VALUES (1, 'pesel', 'PESEL', a.pesel::text, b.pesel::text),
                  (2, 'nip', 'NIP', a.nip::text, b.nip::text),
-                 (3, 'regon', 'REGON', a.regon::text, b.regon::text)) AS v(ord, f, label, av, bv)
+                 (3, 'regon', 'REGON', a.regon::text, b.regon::text)) AS v(ord, f, label, av, bv),
+         LATERAL (SELECT v.av = v.bv OR (v.ord = 3 AND left(v.av, 9) = left(v.bv, 9)) AS same,
+                         crm.typo_distance(v.av, v.bv) = 1 AS typo) AS t
     WHERE v.av IS NOT NULL AND v.bv IS NOT NULL
     UNION ALL
     -- phones and e-mails in common: each kind counts once
@@ -2752,11 +2760,10 @@ WITH n AS (
     -- person names
     SELECT 5, x.evidence, x.reason FROM n, LATERAL (
         SELECT CASE WHEN n.al = n.bl THEN 'last_name'
-                    WHEN n.al = crm.normalize_name(b.first_name) AND n.af = crm.first_name_canonical(b.last_name)
-                    THEN 'names_swapped'
+                    WHEN n.swapped THEN 'names_swapped'
                     WHEN n.al ~ '(sk|ck|dzk)[ai]$' AND n.bl ~ '(sk|ck|dzk)[ai]$'
                          AND left(n.al, -1) = left(n.bl, -1) THEN 'last_name_gender'
-                    WHEN crm.name_similarity(n.al, n.bl) >= 0.9 THEN 'last_name_similar'
+                    WHEN n.last_sim >= 0.9 THEN 'last_name_similar'
                     ELSE 'last_name_differ' END AS evidence
     ) AS e, LATERAL (
         SELECT e.evidence,
@@ -2767,7 +2774,7 @@ WITH n AS (
                    WHEN 'last_name_gender' THEN format('last name in the other gender form: %s ~ %s',
                                                        a.last_name, b.last_name)
                    WHEN 'last_name_similar' THEN format('last name similar: %s ~ %s %s', a.last_name, b.last_name,
-                                                        round(crm.name_similarity(n.al, n.bl)::numeric, 2))
+                                                        round(n.last_sim::numeric, 2))
                    ELSE format('different last names: %s, %s', a.last_name, b.last_name) END
     ) AS x(evidence, reason)
     WHERE n.persons
@@ -2785,16 +2792,15 @@ WITH n AS (
                     WHEN e.evidence = 'first_name_similar' THEN format('first name similar: %s ~ %s', a.first_name, b.first_name)
                     ELSE format('different first names: %s, %s', a.first_name, b.first_name) END
     ) AS x(evidence, reason)
-    WHERE n.persons AND n.af <> '' AND n.bf <> ''
-      AND NOT (n.al <> n.bl AND n.al = crm.normalize_name(b.first_name) AND n.af = crm.first_name_canonical(b.last_name))
+    WHERE n.persons AND n.af <> '' AND n.bf <> '' AND NOT n.swapped
     UNION ALL
     SELECT 7, CASE WHEN n.ac = n.bc THEN 'company'
-                   WHEN crm.name_similarity(n.ac, n.bc) >= 0.92 THEN 'company_similar'
+                   WHEN n.company_sim >= 0.92 THEN 'company_similar'
                    ELSE 'company_differ' END,
               CASE WHEN n.ac = n.bc THEN format('same company name: %s ~ %s', a.company_name, b.company_name)
-                   WHEN crm.name_similarity(n.ac, n.bc) >= 0.92
+                   WHEN n.company_sim >= 0.92
                    THEN format('company name similar: %s ~ %s %s', a.company_name, b.company_name,
-                               round(crm.name_similarity(n.ac, n.bc)::numeric, 2))
+                               round(n.company_sim::numeric, 2))
                    ELSE format('different company names: %s, %s', a.company_name, b.company_name) END
     FROM n WHERE n.companies
     UNION ALL
@@ -2804,10 +2810,10 @@ WITH n AS (
                                to_char(b.birth_date, 'YYYY-MM-DD')) END
     WHERE a.birth_date IS NOT NULL AND b.birth_date IS NOT NULL AND (a.pesel IS NULL OR b.pesel IS NULL)
     UNION ALL
-    SELECT 9, CASE WHEN crm.normalize_name(a.city) = crm.normalize_name(b.city) THEN 'city' ELSE 'city_differ' END,
-              CASE WHEN crm.normalize_name(a.city) = crm.normalize_name(b.city) THEN format('same city: %s', a.city)
+    SELECT 9, CASE WHEN n.same_city THEN 'city' ELSE 'city_differ' END,
+              CASE WHEN n.same_city THEN format('same city: %s', a.city)
                    ELSE format('different cities: %s, %s', a.city, b.city) END
-    WHERE a.city IS NOT NULL AND b.city IS NOT NULL
+    FROM n WHERE a.city IS NOT NULL AND b.city IS NOT NULL
     UNION ALL
     SELECT 10, 'address', format('same address: %s', a.address)
     WHERE crm.normalize_name(a.address) = crm.normalize_name(b.address)
