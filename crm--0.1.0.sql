@@ -2717,114 +2717,10 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION crm.match_weights() IS 'the weights in use as one jsonb object, read once per search';
 
+-- in C (src/scoring.c): the evidence, its reasons and the score
 CREATE FUNCTION crm.match_score(a crm.client, b crm.client, shared text[], w jsonb,
                                 OUT score real, OUT reasons text[])
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, crm, pg_temp
-AS $$
-WITH forms AS (
-    SELECT crm.normalize_name(a.last_name) AS al, crm.normalize_name(b.last_name) AS bl,
-           crm.first_name_canonical(a.first_name) AS af, crm.first_name_canonical(b.first_name) AS bf,
-           crm.normalize_company(a.company_name) AS ac, crm.normalize_company(b.company_name) AS bc,
-           a.kind = 'person' AND b.kind = 'person' AS persons,
-           a.kind = 'company' AND b.kind = 'company' AS companies
-), n AS (
-    -- what several pieces of evidence and their reasons read, computed once
-    SELECT f.*,
-           coalesce(f.al <> f.bl AND f.al = crm.normalize_name(b.first_name)
-                    AND f.af = crm.first_name_canonical(b.last_name), false) AS swapped,
-           crm.name_similarity(f.al, f.bl) AS last_sim,
-           crm.name_similarity(f.ac, f.bc) AS company_sim,
-           crm.normalize_name(a.city) = crm.normalize_name(b.city) AS same_city
-    FROM forms f
-), ev(ord, evidence, reason) AS (
-    -- identifiers: same, one typo apart, different
-    SELECT v.ord,
-           CASE WHEN t.same THEN v.f WHEN t.typo THEN v.f || '_typo' ELSE v.f || '_differ' END,
-           CASE WHEN t.same THEN 'same ' || v.label
-                WHEN t.typo THEN format('%s one typo away: %s ~ %s', v.label, v.av, v.bv)
-                ELSE format('different %s: %s, %s', v.label, v.av, v.bv) END
-    FROM (VALUES (1, 'pesel', 'PESEL', a.pesel::text, b.pesel::text),
-                 (2, 'nip', 'NIP', a.nip::text, b.nip::text),
-                 (3, 'regon', 'REGON', a.regon::text, b.regon::text)) AS v(ord, f, label, av, bv),
-         LATERAL (SELECT v.av = v.bv OR (v.ord = 3 AND left(v.av, 9) = left(v.bv, 9)) AS same,
-                         crm.typo_distance(v.av, v.bv) = 1 AS typo) AS t
-    WHERE v.av IS NOT NULL AND v.bv IS NOT NULL
-    UNION ALL
-    -- phones and e-mails in common: each kind counts once
-    SELECT 4, split_part(min(s), ':', 1),
-           format('same %s %s', replace(split_part(min(s), ':', 1), 'email', 'e-mail'),
-                  substr(min(s), strpos(min(s), ':') + 1))
-    FROM unnest(shared) AS s GROUP BY split_part(s, ':', 1)
-    UNION ALL
-    -- person names
-    SELECT 5, x.evidence, x.reason FROM n, LATERAL (
-        SELECT CASE WHEN n.al = n.bl THEN 'last_name'
-                    WHEN n.swapped THEN 'names_swapped'
-                    WHEN n.al ~ '(sk|ck|dzk)[ai]$' AND n.bl ~ '(sk|ck|dzk)[ai]$'
-                         AND left(n.al, -1) = left(n.bl, -1) THEN 'last_name_gender'
-                    WHEN n.last_sim >= 0.9 THEN 'last_name_similar'
-                    ELSE 'last_name_differ' END AS evidence
-    ) AS e, LATERAL (
-        SELECT e.evidence,
-               CASE e.evidence
-                   WHEN 'last_name' THEN format('same last name: %s', a.last_name)
-                   WHEN 'names_swapped' THEN format('first and last name swapped: %s %s ~ %s %s',
-                                                    a.first_name, a.last_name, b.first_name, b.last_name)
-                   WHEN 'last_name_gender' THEN format('last name in the other gender form: %s ~ %s',
-                                                       a.last_name, b.last_name)
-                   WHEN 'last_name_similar' THEN format('last name similar: %s ~ %s %s', a.last_name, b.last_name,
-                                                        round(n.last_sim::numeric, 2))
-                   ELSE format('different last names: %s, %s', a.last_name, b.last_name) END
-    ) AS x(evidence, reason)
-    WHERE n.persons
-    UNION ALL
-    SELECT 6, x.evidence, x.reason FROM n, LATERAL (
-        SELECT CASE WHEN n.af = n.bf THEN 'first_name'
-                    WHEN crm.name_similarity(n.af, n.bf) >= 0.9 OR crm.typo_distance(n.af, n.bf) <= 1
-                    THEN 'first_name_similar'
-                    ELSE 'first_name_differ' END
-    ) AS e(evidence), LATERAL (
-        SELECT e.evidence,
-               CASE WHEN e.evidence = 'first_name' AND crm.normalize_name(a.first_name) = crm.normalize_name(b.first_name)
-                    THEN format('same first name: %s', a.first_name)
-                    WHEN e.evidence = 'first_name' THEN format('first name diminutive: %s ~ %s', a.first_name, b.first_name)
-                    WHEN e.evidence = 'first_name_similar' THEN format('first name similar: %s ~ %s', a.first_name, b.first_name)
-                    ELSE format('different first names: %s, %s', a.first_name, b.first_name) END
-    ) AS x(evidence, reason)
-    WHERE n.persons AND n.af <> '' AND n.bf <> '' AND NOT n.swapped
-    UNION ALL
-    SELECT 7, CASE WHEN n.ac = n.bc THEN 'company'
-                   WHEN n.company_sim >= 0.92 THEN 'company_similar'
-                   ELSE 'company_differ' END,
-              CASE WHEN n.ac = n.bc THEN format('same company name: %s ~ %s', a.company_name, b.company_name)
-                   WHEN n.company_sim >= 0.92
-                   THEN format('company name similar: %s ~ %s %s', a.company_name, b.company_name,
-                               round(n.company_sim::numeric, 2))
-                   ELSE format('different company names: %s, %s', a.company_name, b.company_name) END
-    FROM n WHERE n.companies
-    UNION ALL
-    SELECT 8, CASE WHEN a.birth_date = b.birth_date THEN 'birth_date' ELSE 'birth_date_differ' END,
-              CASE WHEN a.birth_date = b.birth_date THEN format('same birth date %s', to_char(a.birth_date, 'YYYY-MM-DD'))
-                   ELSE format('different birth dates: %s, %s', to_char(a.birth_date, 'YYYY-MM-DD'),
-                               to_char(b.birth_date, 'YYYY-MM-DD')) END
-    WHERE a.birth_date IS NOT NULL AND b.birth_date IS NOT NULL AND (a.pesel IS NULL OR b.pesel IS NULL)
-    UNION ALL
-    SELECT 9, CASE WHEN n.same_city THEN 'city' ELSE 'city_differ' END,
-              CASE WHEN n.same_city THEN format('same city: %s', a.city)
-                   ELSE format('different cities: %s, %s', a.city, b.city) END
-    FROM n WHERE a.city IS NOT NULL AND b.city IS NOT NULL
-    UNION ALL
-    SELECT 10, 'address', format('same address: %s', a.address)
-    WHERE crm.normalize_name(a.address) = crm.normalize_name(b.address)
-)
-SELECT (1 / (1 + power(2, -(coalesce((w ->> 'prior')::float8, 0)
-                             + coalesce(sum((w ->> ev.evidence)::float8), 0)))))::real,
-       coalesce(array_agg(ev.reason ORDER BY ev.ord, ev.reason)
-                    FILTER (WHERE (w ->> ev.evidence)::float8 <> 0 OR ev.evidence = 'last_name_gender'),
-                '{}')
-FROM ev
-$$;
+    AS 'MODULE_PATHNAME', 'match_score' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm.match_score(crm.client, crm.client, text[], jsonb) IS
     'score (0..1) and readable reasons of one pair of clients under the weights w; shared lists their common phones and e-mails';
 
@@ -2893,38 +2789,12 @@ $$;
 COMMENT ON FUNCTION crm.duplicate_candidates(bigint, real) IS
     'fuzzy duplicate candidates for one client, best first: score (0..1) and the reasons';
 
+-- in C (src/pairs.c): reads the visible base once, blocks on hashed keys
+-- and scores each pair with crm.match_score's code
 CREATE FUNCTION crm.duplicate_pairs(min_score real DEFAULT NULL)
     RETURNS TABLE (client_a bigint, client_b bigint, score real, reasons text[])
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, crm, pg_temp
-BEGIN ATOMIC
-    WITH k AS (
-        SELECT c.id, unnest(crm.match_keys(c.kind, c.first_name, c.last_name, c.company_name, c.city, c.address)) AS key
-        FROM crm.client c WHERE c.hidden_at IS NULL
-        UNION ALL SELECT c.id, 'pesel:' || c.pesel::text FROM crm.client c
-                  WHERE c.hidden_at IS NULL AND c.pesel IS NOT NULL
-        UNION ALL SELECT c.id, 'nip:' || c.nip::text FROM crm.client c
-                  WHERE c.hidden_at IS NULL AND c.nip IS NOT NULL
-        UNION ALL SELECT c.id, 'regon:' || left(c.regon::text, 9) FROM crm.client c
-                  WHERE c.hidden_at IS NULL AND c.regon IS NOT NULL
-        UNION ALL SELECT DISTINCT x.client_id, x.kind || ':' || lower(x.value)
-                  FROM crm.contact x JOIN crm.client c ON c.id = x.client_id AND c.hidden_at IS NULL
-    ), sized AS (
-        SELECT k.id, k.key, count(*) OVER (PARTITION BY k.key) AS n FROM k
-    ), pairs AS (
-        SELECT a.id AS a, b.id AS b,
-               array_agg(a.key ORDER BY a.key) FILTER (WHERE a.key ~ '^(phone|email):') AS shared
-        FROM sized a JOIN sized b ON b.key = a.key AND b.id > a.id
-        WHERE a.n <= crm.max_block_size()
-        GROUP BY a.id, b.id
-    ), w AS (SELECT crm.match_weights() AS w)
-    SELECT p.a, p.b, m.score, m.reasons
-    FROM pairs p JOIN crm.client ca ON ca.id = p.a JOIN crm.client cb ON cb.id = p.b
-    CROSS JOIN w
-    CROSS JOIN LATERAL crm.match_score(ca, cb, coalesce(p.shared, '{}'), w.w) AS m
-    WHERE m.score >= coalesce(duplicate_pairs.min_score, crm.default_min_score())
-    ORDER BY m.score DESC, p.a, p.b;
-END;
+    AS 'MODULE_PATHNAME', 'duplicate_pairs' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION crm.duplicate_pairs(real) IS
     'fuzzy duplicate pairs over all visible clients, best first; only clients sharing a blocking key are compared';
 
@@ -3014,26 +2884,13 @@ COMMENT ON FUNCTION crm.find_duplicates(text[]) IS
     'groups of two or more visible clients that agree on all of 1 to 7 criteria (fields, phone, email, custom:<name>), compared trimmed and case folded; is_oldest marks the earliest created record of each group';
 
 -- Progress of a long run, as a NOTICE every 5 % of the work (at most 20),
--- and only for runs of at least 1,000 items: the count done, the rate and
--- the time left at that rate.
+-- only for runs of at least 1,000 items that have taken 5 seconds: the
+-- count done and the time left at the rate so far (src/progress.c).
 CREATE FUNCTION crm.report_progress(what text, done bigint, total bigint, started timestamptz)
     RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    step bigint := greatest(total / 20, 1);
-    elapsed float8 := extract(epoch FROM clock_timestamp() - started);
-BEGIN
-    IF total < 1000 OR done % step <> 0 OR done = 0 OR done >= total THEN
-        RETURN;
-    END IF;
-    RAISE NOTICE '%: % of % done (% %%), about % s left', what, done, total,
-        (100 * done / total), round((elapsed / done * (total - done))::numeric);
-END
-$$;
+    AS 'MODULE_PATHNAME', 'report_progress' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION crm.report_progress(text, bigint, bigint, timestamptz) IS
-    'a NOTICE with counts and the time left every 5 % of a run of 1,000 items or more';
+    'a NOTICE with counts and the time left every 5 % of a run of 1,000 items or more, once it has taken 5 s';
 
 CREATE FUNCTION crm.dedupe(criteria text[], action text) RETURNS jsonb
     LANGUAGE plpgsql

@@ -1,0 +1,18 @@
+/*-------------------------------------------------------------------------
+ *
+ * progress.h
+ *	  NOTICEs of the progress of a long run (progress.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CRM_PROGRESS_H
+#define CRM_PROGRESS_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+
+/* a NOTICE when done is a multiple of 5 % of total (total >= 1000) */
+extern void crm_report_progress(const char *what, int64 done, int64 total, TimestampTz started);
+
+#endif							/* CRM_PROGRESS_H */
