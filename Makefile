@@ -7,7 +7,7 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION)
 MODULE_big  = crm
 OBJS        = src/crm.o src/unichar.o src/textinput.o src/idparse.o src/identifier.o \
               src/pesel.o src/nip.o src/regon.o src/contactnorm.o src/contact.o src/textfold.o \
-              src/namematch.o src/matching.o src/scoring.o src/pairs.o src/progress.o
+              src/namematch.o src/matching.o src/scoring.o src/pairs.o src/candidates.o src/progress.o
 
 DATA        = $(wildcard crm--*.sql)
 DOCS        = $(wildcard doc/*.md)

@@ -2631,43 +2631,11 @@ CREATE INDEX client_match_keys_idx ON crm.client
 -- Fellegi-Sunter weights: log2(m/u) of each kind of evidence, m the
 -- share of true duplicate pairs that show it and u the share of other
 -- pairs.  The score of a pair is 1 / (1 + 2^-(prior + sum of its weights)).
--- The defaults live here; crm.match_weight holds a site's own values, so
+-- The defaults live in C with the scoring (src/scoring.c); crm.match_weight holds a site's own values, so
 -- a dump restores them over a fresh install without conflict.
 CREATE FUNCTION crm.match_weight_defaults()
     RETURNS TABLE (evidence text, weight real, description text)
-    LANGUAGE sql IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT v.evidence, v.weight::real, v.description FROM (VALUES
-    ('prior',              -9,  'log2 of the prior odds that two clients sharing a blocking key are one'),
-    ('pesel',              12,  'same PESEL'),
-    ('pesel_typo',          6,  'PESELs one typo apart'),
-    ('pesel_differ',      -10,  'different PESELs'),
-    ('nip',                12,  'same NIP'),
-    ('nip_typo',            6,  'NIPs one typo apart'),
-    ('nip_differ',        -10,  'different NIPs'),
-    ('regon',              10,  'same REGON (a 14-digit local unit agrees with its 9-digit unit)'),
-    ('regon_typo',          5,  'REGONs one typo apart'),
-    ('regon_differ',       -8,  'different REGONs'),
-    ('phone',               7,  'a phone number in common'),
-    ('email',               8,  'an e-mail address in common'),
-    ('last_name',           4,  'same last name (matching form)'),
-    ('last_name_similar',   2,  'last names with Jaro-Winkler similarity of 0.9 or more'),
-    ('last_name_gender',    0,  'last names in the two gender forms (-ski/-ska): neutral, counts only with other evidence'),
-    ('last_name_differ',   -5,  'different last names'),
-    ('names_swapped',       6,  'first and last name swapped'),
-    ('first_name',          3,  'same first name, diminutives counted as the full name'),
-    ('first_name_similar',  1,  'first names with similarity of 0.9 or more, or one typo apart'),
-    ('first_name_differ',  -7,  'different first names (a spouse, a parent, a child: a strong sign of another person)'),
-    ('company',             6,  'same company name without legal form'),
-    ('company_similar',     3,  'company names with similarity of 0.92 or more'),
-    ('company_differ',     -5,  'different company names'),
-    ('birth_date',          4,  'same birth date (when not both have a PESEL)'),
-    ('birth_date_differ',  -6,  'different birth dates (when not both have a PESEL)'),
-    ('city',                1,  'same city'),
-    ('city_differ',        -1,  'different cities'),
-    ('address',             3,  'same address')) AS v(evidence, weight, description);
-END;
+    AS 'MODULE_PATHNAME', 'match_weight_defaults' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm.match_weight_defaults() IS
     'the default weights of duplicate evidence (log2 likelihood ratios) with what each means';
 
@@ -2739,53 +2707,14 @@ CREATE FUNCTION crm.max_block_size() RETURNS integer
     RETURN 200;
 COMMENT ON FUNCTION crm.max_block_size() IS 'blocking keys shared by more visible clients than this are skipped: 200';
 
+-- in C (src/candidates.c): the blocks of the client's keys through the
+-- indexes, each cut at crm.max_block_size() + 1, then one read of the
+-- clients found and scoring as in crm.match_score
 CREATE FUNCTION crm.duplicate_candidates(client_id bigint, min_score real DEFAULT NULL)
     RETURNS TABLE (candidate_id bigint, score real, reasons text[])
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, crm, pg_temp
-AS $$
-#variable_conflict use_variable
-DECLARE
-    me crm.client;
-    keys text[];
-BEGIN
-    SELECT * INTO me FROM crm.client c WHERE c.id = client_id;
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
-    -- the keys as a value, so that the GIN index answers for them
-    keys := crm.match_keys(me.kind, me.first_name, me.last_name, me.company_name, me.city, me.address);
-    -- keys shared by too many clients (the commonest names, a block of
-    -- flats) say nothing: left out, as in duplicate_pairs
-    keys := ARRAY(SELECT k FROM unnest(keys) AS k
-                  WHERE (SELECT count(*) FROM (
-                             SELECT FROM crm.client o
-                             WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name,
-                                                  o.city, o.address) @> ARRAY[k]
-                             LIMIT crm.max_block_size() + 1) AS b) <= crm.max_block_size());
-    RETURN QUERY
-    WITH blocked AS (
-        SELECT o.id FROM crm.client o
-        WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, o.city, o.address) && keys
-        UNION SELECT o.id FROM crm.client o WHERE o.pesel = me.pesel
-        UNION SELECT o.id FROM crm.client o WHERE o.nip = me.nip
-        UNION SELECT o.id FROM crm.client o WHERE o.regon = me.regon
-        UNION SELECT y.client_id FROM crm.contact x
-              JOIN crm.contact y ON y.kind = x.kind AND lower(y.value) = lower(x.value)
-              WHERE x.client_id = me.id
-    ), w AS (SELECT crm.match_weights() AS w)
-    SELECT o.id, m.score, m.reasons
-    FROM blocked JOIN crm.client o ON o.id = blocked.id
-    CROSS JOIN w
-    CROSS JOIN LATERAL crm.match_score(me, o,
-        ARRAY(SELECT x.kind || ':' || lower(x.value) FROM crm.contact x JOIN crm.contact y
-                  ON y.kind = x.kind AND lower(y.value) = lower(x.value)
-              WHERE x.client_id = me.id AND y.client_id = o.id ORDER BY 1), w.w) AS m
-    WHERE o.id <> me.id AND o.hidden_at IS NULL
-      AND m.score >= coalesce(min_score, crm.default_min_score())
-    ORDER BY m.score DESC, o.id;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'duplicate_candidates' LANGUAGE C STABLE
+    -- the identifier operators live in crm
+    SET search_path = pg_catalog, crm, pg_temp;
 COMMENT ON FUNCTION crm.duplicate_candidates(bigint, real) IS
     'fuzzy duplicate candidates for one client, best first: score (0..1) and the reasons';
 

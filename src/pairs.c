@@ -401,14 +401,12 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 	argnulls[0] = PG_ARGISNULL(0) ? 'n' : ' ';
 
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT crm.match_weights(), coalesce($1, crm.default_min_score()), "
-							  "crm.max_block_size()",
+	crm_match_weights_load(&weights);
+	if (SPI_execute_with_args("SELECT coalesce($1, crm.default_min_score()), crm.max_block_size()",
 							  1, argtypes, args, argnulls, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the duplicate weights");
-	crm_match_weights_from_jsonb(&weights, DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
-																		SPI_tuptable->tupdesc, 1, &isnull)));
-	min_score = DatumGetFloat4(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	max_block = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		elog(ERROR, "could not read the duplicate search settings");
+	min_score = DatumGetFloat4(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	max_block = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
 	read_clients(&base, work, started);
 	read_contacts(&base, work);

@@ -44,6 +44,9 @@ typedef struct MatchWeights
 	double		w[EV_COUNT];
 } MatchWeights;
 
+/* the weights in use: defaults and crm.match_weight (SPI connected) */
+extern void crm_match_weights_load(MatchWeights *weights);
+
 /* weights from a jsonb object {evidence: weight} (crm.match_weights()) */
 extern void crm_match_weights_from_jsonb(MatchWeights *weights, Jsonb *json);
 

@@ -1,0 +1,309 @@
+/*-------------------------------------------------------------------------
+ *
+ * candidates.c
+ *	  crm.duplicate_candidates(client_id bigint, min_score real) for one
+ *	  client, the check on save's search:
+ *
+ *	  1. the client's blocking keys (crm.match_keys, PESEL, NIP, REGON, its
+ *	     phones and e-mails), each looked up with a LIMIT of
+ *	     crm.max_block_size() + 1: a larger block (the commonest names, a
+ *	     call centre's number) says nothing and is left out, as in
+ *	     crm.duplicate_pairs;
+ *	  2. the clients found read in one query, as the caller (row-level
+ *	     security applies), and scored in C (scoring.c), the phones and
+ *	     e-mails in common taken from the contact blocks themselves.
+ *
+ *	  The queries are prepared once per session.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+#include "scoring.h"
+
+/* the client itself, and its contacts with the clients sharing each */
+#define Q_ME \
+	"SELECT c.* FROM crm.client c WHERE c.id = $1"
+#define Q_CONTACTS \
+	"SELECT x.kind || ':' || x.value, " \
+	"       ARRAY(SELECT DISTINCT y.client_id FROM crm.contact y " \
+	"             WHERE y.kind = x.kind AND lower(y.value) = x.value LIMIT $2) " \
+	"FROM (SELECT DISTINCT c.kind, lower(c.value) AS value FROM crm.contact c WHERE c.client_id = $1) x"
+/* the clients sharing an identifier */
+#define Q_IDENTIFIERS \
+	"SELECT ARRAY(SELECT o.id FROM crm.client o WHERE o.pesel = m.pesel LIMIT $2), " \
+	"       ARRAY(SELECT o.id FROM crm.client o WHERE o.nip = m.nip LIMIT $2), " \
+	"       ARRAY(SELECT o.id FROM crm.client o WHERE o.regon = m.regon LIMIT $2) " \
+	"FROM crm.client m WHERE m.id = $1"
+/* the clients sharing a name or address key: the GIN index answers */
+#define Q_KEY \
+	"SELECT ARRAY(SELECT o.id FROM crm.client o " \
+	"             WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, " \
+	"                                  o.city, o.address) && ARRAY[$1] LIMIT $2)"
+/* the candidates themselves */
+#define Q_ROWS \
+	"SELECT c.* FROM crm.client c WHERE c.id = ANY ($1) AND c.id <> $2 AND c.hidden_at IS NULL"
+
+enum
+{
+	P_ME, P_CONTACTS, P_IDENTIFIERS, P_KEY, P_ROWS, P_SETTINGS, NPLANS
+};
+
+static SPIPlanPtr plans[NPLANS];
+
+static SPIPlanPtr
+plan(int which)
+{
+	static const char *const queries[NPLANS] = {
+		Q_ME, Q_CONTACTS, Q_IDENTIFIERS, Q_KEY, Q_ROWS,
+		"SELECT coalesce($1, crm.default_min_score()), crm.max_block_size()"
+	};
+	static const Oid types[NPLANS][2] = {
+		{INT8OID}, {INT8OID, INT4OID}, {INT8OID, INT4OID}, {TEXTOID, INT4OID},
+		{INT8ARRAYOID, INT8OID}, {FLOAT4OID}
+	};
+	static const int nargs[NPLANS] = {1, 2, 2, 2, 2, 1};
+
+	if (plans[which] == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(queries[which], nargs[which], (Oid *) types[which]);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", queries[which], SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		plans[which] = p;
+	}
+	return plans[which];
+}
+
+static void
+run(int which, Datum *args, const char *nulls)
+{
+	int			rc = SPI_execute_plan(plan(which), args, nulls, true, 0);
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "duplicate_candidates: %s", SPI_result_code_string(rc));
+}
+
+typedef struct Block
+{
+	char	   *contact;		/* "kind:value" for a contact block, or NULL */
+	int64	   *ids;
+	int			nids;
+} Block;
+
+/* a block from an int8[] column, unless it is NULL or larger than cap */
+static bool
+block_from(Block *b, HeapTuple tuple, TupleDesc desc, int col, int cap)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n;
+
+	if (isnull)
+		return false;
+	deconstruct_array(DatumGetArrayTypeP(d), INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &enulls, &n);
+	if (n == 0 || n > cap)
+		return false;
+	b->contact = NULL;
+	b->nids = n;
+	b->ids = palloc(sizeof(int64) * n);
+	for (int k = 0; k < n; k++)
+		b->ids[k] = DatumGetInt64(elems[k]);
+	return true;
+}
+
+static int
+compare_int64(const void *x, const void *y)
+{
+	int64		a = *(const int64 *) x;
+	int64		b = *(const int64 *) y;
+
+	return a < b ? -1 : a > b;
+}
+
+typedef struct Candidate
+{
+	MatchClient client;
+	float4		score;
+} Candidate;
+
+static int
+compare_candidates(const void *x, const void *y)
+{
+	const Candidate *a = x;
+	const Candidate *b = y;
+
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	return a->client.id < b->client.id ? -1 : a->client.id > b->client.id;
+}
+
+/* the phones and e-mails of the contact blocks that hold client id */
+static int
+shared_with(const Block *blocks, int nblocks, int64 id, const char **shared, int cap)
+{
+	int			n = 0;
+
+	for (int k = 0; k < nblocks && n < cap; k++)
+		if (blocks[k].contact &&
+			bsearch(&id, blocks[k].ids, blocks[k].nids, sizeof(int64), compare_int64) != NULL)
+			shared[n++] = blocks[k].contact;
+	return n;
+}
+
+PG_FUNCTION_INFO_V1(duplicate_candidates);
+Datum
+duplicate_candidates(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		client_id;
+	MatchWeights weights;
+	MatchColumns cols;
+	MatchClient me;
+	float4		min_score;
+	int			cap;
+	Datum		args[2];
+	char		nulls[2] = {' ', ' '};
+	bool		isnull;
+	Block	   *blocks;
+	int			nblocks = 0;
+	int			maxblocks;
+	char	   *keys[CRM_MAX_NAME_KEYS];
+	int			nkeys;
+	int64	   *ids;
+	int			nids = 0;
+	Candidate  *cands;
+	int			ncands;
+	MemoryContext caller = CurrentMemoryContext;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;
+	client_id = PG_GETARG_INT64(0);
+
+	SPI_connect();
+	args[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
+	run(P_SETTINGS, args, nulls);
+	min_score = DatumGetFloat4(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	cap = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	nulls[0] = ' ';
+
+	/* the client; one the caller cannot see has no candidates */
+	args[0] = Int64GetDatum(client_id);
+	run(P_ME, args, nulls);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+	crm_match_columns(SPI_tuptable->tupdesc, &cols);
+	crm_match_client_from_tuple(&me, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols,
+								CurrentMemoryContext);
+	crm_match_weights_load(&weights);
+
+	/* 1. the blocks */
+	nkeys = crm_match_keys_of(me.company, crm_match_field(&me, MF_FIRST_N), crm_match_field(&me, MF_LAST_N),
+							  crm_match_field(&me, MF_COMPANY_N), crm_match_field(&me, MF_CITY_N),
+							  crm_match_field(&me, MF_ADDRESS_N), keys);
+	args[1] = Int32GetDatum(cap + 1);
+	run(P_CONTACTS, args, nulls);
+	maxblocks = nkeys + 3 + (int) SPI_processed;
+	blocks = palloc(sizeof(Block) * maxblocks);
+	for (uint64 r = 0; r < SPI_processed; r++)
+		if (block_from(&blocks[nblocks], SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, cap))
+			blocks[nblocks++].contact = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+	run(P_IDENTIFIERS, args, nulls);
+	for (int col = 1; col <= 3 && SPI_processed == 1; col++)
+		if (block_from(&blocks[nblocks], SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, cap))
+			nblocks++;
+	for (int k = 0; k < nkeys; k++)
+	{
+		Datum		kargs[2] = {CStringGetTextDatum(keys[k]), Int32GetDatum(cap + 1)};
+
+		run(P_KEY, kargs, nulls);
+		if (block_from(&blocks[nblocks], SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, cap))
+			nblocks++;
+	}
+
+	/* every client of every block once (the contact blocks sorted, for shared_with) */
+	for (int k = 0; k < nblocks; k++)
+	{
+		qsort(blocks[k].ids, blocks[k].nids, sizeof(int64), compare_int64);
+		nids += blocks[k].nids;
+	}
+	ids = palloc(sizeof(int64) * Max(nids, 1));
+	nids = 0;
+	for (int k = 0; k < nblocks; k++)
+		for (int j = 0; j < blocks[k].nids; j++)
+			ids[nids++] = blocks[k].ids[j];
+	qsort(ids, nids, sizeof(int64), compare_int64);
+	{
+		int			kept = 0;
+
+		for (int k = 0; k < nids; k++)
+			if (kept == 0 || ids[kept - 1] != ids[k])
+				ids[kept++] = ids[k];
+		nids = kept;
+	}
+
+	/* 2. read and score them */
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * Max(nids, 1));
+
+		for (int k = 0; k < nids; k++)
+			elems[k] = Int64GetDatum(ids[k]);
+		args[0] = PointerGetDatum(construct_array(elems, nids, INT8OID, sizeof(int64),
+												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	}
+	args[1] = Int64GetDatum(client_id);
+	run(P_ROWS, args, nulls);
+	cands = palloc(sizeof(Candidate) * Max(SPI_processed, 1));
+	ncands = 0;
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		Candidate  *c = &cands[ncands];
+		const char *shared[16];
+		int			nshared;
+
+		CHECK_FOR_INTERRUPTS();
+		crm_match_client_from_tuple(&c->client, SPI_tuptable->vals[r], SPI_tuptable->tupdesc, &cols,
+									CurrentMemoryContext);
+		nshared = shared_with(blocks, nblocks, c->client.id, shared, lengthof(shared));
+		c->score = crm_match_score(&me, &c->client, shared, nshared, &weights, NULL);
+		if (c->score >= min_score)
+			ncands++;
+	}
+	if (ncands > 1)
+		qsort(cands, ncands, sizeof(Candidate), compare_candidates);
+	for (int k = 0; k < ncands; k++)
+	{
+		const char *shared[16];
+		int			nshared = shared_with(blocks, nblocks, cands[k].client.id, shared, lengthof(shared));
+		Datum		values[3];
+		bool		vnulls[3] = {false, false, false};
+
+		values[0] = Int64GetDatum(cands[k].client.id);
+		values[1] = Float4GetDatum(crm_match_score(&me, &cands[k].client, shared, nshared, &weights,
+												   &values[2]));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, vnulls);
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(caller);
+	return (Datum) 0;
+}
