@@ -3219,6 +3219,13 @@ BEGIN
     FROM crm.duplicate_candidates(client_id) d
     WHERE EXISTS (SELECT FROM crm.client c WHERE c.id = client_id AND c.hidden_at IS NULL);
 
+    IF found = '[]' THEN
+        -- the common case: no candidate; pairs recorded before go, dismissed ones stay
+        DELETE FROM crm.possible_duplicate p
+        WHERE client_id IN (p.client_a, p.client_b) AND p.dismissed_at IS NULL;
+        RETURN;
+    END IF;
+
     SELECT f.*, count(*) OVER () AS total INTO best
     FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score real, reasons text[], known boolean)
     WHERE NOT f.known ORDER BY f.score DESC, f.candidate_id LIMIT 1;

@@ -32,32 +32,42 @@
 
 #include "scoring.h"
 
-/* the client itself, and its contacts with the clients sharing each */
+/* the client itself, and the search settings */
 #define Q_ME \
-	"SELECT c.* FROM crm.client c WHERE c.id = $1"
-#define Q_CONTACTS \
+	"SELECT coalesce($2, crm.default_min_score()) AS crm_min_score, " \
+	"       crm.max_block_size() AS crm_max_block, c.* " \
+	"FROM crm.client c WHERE c.id = $1"
+/*
+ * Every block at once, each cut at $2 clients: the client's phones and
+ * e-mails (named, for the evidence), its identifiers, and its name and
+ * address keys $3 (the GIN index answers).
+ */
+#define Q_BLOCKS \
 	"SELECT x.kind || ':' || x.value, " \
 	"       ARRAY(SELECT DISTINCT y.client_id FROM crm.contact y " \
 	"             WHERE y.kind = x.kind AND lower(y.value) = x.value LIMIT $2) " \
-	"FROM (SELECT DISTINCT c.kind, lower(c.value) AS value FROM crm.contact c WHERE c.client_id = $1) x"
-/* the clients sharing an identifier */
-#define Q_IDENTIFIERS \
-	"SELECT ARRAY(SELECT o.id FROM crm.client o WHERE o.pesel = m.pesel LIMIT $2), " \
-	"       ARRAY(SELECT o.id FROM crm.client o WHERE o.nip = m.nip LIMIT $2), " \
-	"       ARRAY(SELECT o.id FROM crm.client o WHERE o.regon = m.regon LIMIT $2) " \
-	"FROM crm.client m WHERE m.id = $1"
-/* the clients sharing a name or address key: the GIN index answers */
-#define Q_KEY \
-	"SELECT ARRAY(SELECT o.id FROM crm.client o " \
-	"             WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, " \
-	"                                  o.city, o.address) && ARRAY[$1] LIMIT $2)"
+	"FROM (SELECT DISTINCT c.kind, lower(c.value) AS value FROM crm.contact c WHERE c.client_id = $1) x " \
+	"UNION ALL " \
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.pesel = m.pesel LIMIT $2) " \
+	"FROM crm.client m WHERE m.id = $1 AND m.pesel IS NOT NULL " \
+	"UNION ALL " \
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.nip = m.nip LIMIT $2) " \
+	"FROM crm.client m WHERE m.id = $1 AND m.nip IS NOT NULL " \
+	"UNION ALL " \
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.regon = m.regon LIMIT $2) " \
+	"FROM crm.client m WHERE m.id = $1 AND m.regon IS NOT NULL " \
+	"UNION ALL " \
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o " \
+	"                   WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, " \
+	"                                        o.city, o.address) && ARRAY[k] LIMIT $2) " \
+	"FROM unnest($3::text[]) AS k"
 /* the candidates themselves */
 #define Q_ROWS \
 	"SELECT c.* FROM crm.client c WHERE c.id = ANY ($1) AND c.id <> $2 AND c.hidden_at IS NULL"
 
 enum
 {
-	P_ME, P_CONTACTS, P_IDENTIFIERS, P_KEY, P_ROWS, P_SETTINGS, NPLANS
+	P_ME, P_BLOCKS, P_ROWS, NPLANS
 };
 
 static SPIPlanPtr plans[NPLANS];
@@ -65,15 +75,11 @@ static SPIPlanPtr plans[NPLANS];
 static SPIPlanPtr
 plan(int which)
 {
-	static const char *const queries[NPLANS] = {
-		Q_ME, Q_CONTACTS, Q_IDENTIFIERS, Q_KEY, Q_ROWS,
-		"SELECT coalesce($1, crm.default_min_score()), crm.max_block_size()"
+	static const char *const queries[NPLANS] = {Q_ME, Q_BLOCKS, Q_ROWS};
+	static const Oid types[NPLANS][3] = {
+		{INT8OID, FLOAT4OID}, {INT8OID, INT4OID, TEXTARRAYOID}, {INT8ARRAYOID, INT8OID}
 	};
-	static const Oid types[NPLANS][2] = {
-		{INT8OID}, {INT8OID, INT4OID}, {INT8OID, INT4OID}, {TEXTOID, INT4OID},
-		{INT8ARRAYOID, INT8OID}, {FLOAT4OID}
-	};
-	static const int nargs[NPLANS] = {1, 2, 2, 2, 2, 1};
+	static const int nargs[NPLANS] = {2, 3, 2};
 
 	if (plans[which] == NULL)
 	{
@@ -182,7 +188,6 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Block	   *blocks;
 	int			nblocks = 0;
-	int			maxblocks;
 	char	   *keys[CRM_MAX_NAME_KEYS];
 	int			nkeys;
 	int64	   *ids;
@@ -197,21 +202,20 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	client_id = PG_GETARG_INT64(0);
 
 	SPI_connect();
-	args[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
-	nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
-	run(P_SETTINGS, args, nulls);
-	min_score = DatumGetFloat4(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	cap = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	nulls[0] = ' ';
 
 	/* the client; one the caller cannot see has no candidates */
 	args[0] = Int64GetDatum(client_id);
+	args[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	nulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
 	run(P_ME, args, nulls);
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
 		return (Datum) 0;
 	}
+	nulls[1] = ' ';
+	min_score = DatumGetFloat4(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	cap = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	crm_match_columns(SPI_tuptable->tupdesc, &cols);
 	crm_match_client_from_tuple(&me, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols,
 								CurrentMemoryContext);
@@ -221,25 +225,22 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	nkeys = crm_match_keys_of(me.company, crm_match_field(&me, MF_FIRST_N), crm_match_field(&me, MF_LAST_N),
 							  crm_match_field(&me, MF_COMPANY_N), crm_match_field(&me, MF_CITY_N),
 							  crm_match_field(&me, MF_ADDRESS_N), keys);
-	args[1] = Int32GetDatum(cap + 1);
-	run(P_CONTACTS, args, nulls);
-	maxblocks = nkeys + 3 + (int) SPI_processed;
-	blocks = palloc(sizeof(Block) * maxblocks);
+	{
+		Datum		kd[CRM_MAX_NAME_KEYS];
+		Datum		bargs[3];
+		char		bnulls[3] = {' ', ' ', ' '};
+
+		for (int k = 0; k < nkeys; k++)
+			kd[k] = CStringGetTextDatum(keys[k]);
+		bargs[0] = Int64GetDatum(client_id);
+		bargs[1] = Int32GetDatum(cap + 1);
+		bargs[2] = PointerGetDatum(construct_array(kd, nkeys, TEXTOID, -1, false, TYPALIGN_INT));
+		run(P_BLOCKS, bargs, bnulls);
+	}
+	blocks = palloc(sizeof(Block) * Max(SPI_processed, 1));
 	for (uint64 r = 0; r < SPI_processed; r++)
 		if (block_from(&blocks[nblocks], SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, cap))
 			blocks[nblocks++].contact = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
-	run(P_IDENTIFIERS, args, nulls);
-	for (int col = 1; col <= 3 && SPI_processed == 1; col++)
-		if (block_from(&blocks[nblocks], SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, cap))
-			nblocks++;
-	for (int k = 0; k < nkeys; k++)
-	{
-		Datum		kargs[2] = {CStringGetTextDatum(keys[k]), Int32GetDatum(cap + 1)};
-
-		run(P_KEY, kargs, nulls);
-		if (block_from(&blocks[nblocks], SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, cap))
-			nblocks++;
-	}
 
 	/* every client of every block once (the contact blocks sorted, for shared_with) */
 	for (int k = 0; k < nblocks; k++)
@@ -273,6 +274,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	}
 	args[1] = Int64GetDatum(client_id);
 	run(P_ROWS, args, nulls);
+	crm_match_columns(SPI_tuptable->tupdesc, &cols);
 	cands = palloc(sizeof(Candidate) * Max(SPI_processed, 1));
 	ncands = 0;
 	for (uint64 r = 0; r < SPI_processed; r++)
