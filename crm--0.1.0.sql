@@ -290,9 +290,15 @@ CREATE TABLE crm.client (
     last_contact_at timestamptz,
     hidden_at       timestamptz,
     hidden_reason   text,
-    CONSTRAINT client_person_last_name CHECK (kind <> 'person' OR last_name IS NOT NULL),
-    CONSTRAINT client_company_name CHECK (kind <> 'company' OR company_name IS NOT NULL),
-    CONSTRAINT client_hidden_reason CHECK (hidden_reason IS NULL OR hidden_at IS NOT NULL)
+    anonymized_at   timestamptz,
+    CONSTRAINT client_person_last_name CHECK (kind <> 'person' OR last_name IS NOT NULL OR anonymized_at IS NOT NULL),
+    CONSTRAINT client_company_name CHECK (kind <> 'company' OR company_name IS NOT NULL OR anonymized_at IS NOT NULL),
+    CONSTRAINT client_hidden_reason CHECK (hidden_reason IS NULL OR hidden_at IS NOT NULL),
+    -- an anonymized client holds no personal data, ever again (crm.anonymize)
+    CONSTRAINT client_anonymized CHECK (anonymized_at IS NULL OR (
+        first_name IS NULL AND last_name IS NULL AND company_name IS NULL AND city IS NULL
+        AND postal_code IS NULL AND address IS NULL AND pesel IS NULL AND nip IS NULL
+        AND regon IS NULL AND birth_date IS NULL AND external_id IS NULL AND hidden_at IS NULL))
 );
 COMMENT ON TABLE crm.client IS
     'clients, persons and companies; identifiers are indexed but not unique: real bases hold duplicates';
@@ -301,6 +307,8 @@ COMMENT ON COLUMN crm.client.display_name IS
 COMMENT ON COLUMN crm.client.birth_date IS
     'taken from the PESEL when there is one (a contradiction is refused); typed for foreigners';
 COMMENT ON COLUMN crm.client.owner IS 'the account manager: a role name';
+COMMENT ON COLUMN crm.client.anonymized_at IS
+    'set by crm.anonymize(): the client''s personal data is gone for good; the record stays for what the law keeps (policies, invoices)';
 COMMENT ON COLUMN crm.client.synced IS 'the client''s data is complete and synchronized (merge rule MG-6)';
 COMMENT ON COLUMN crm.client.source IS
     'how the client was created (default: the application_name of the session); read-only after insert';
@@ -349,7 +357,10 @@ BEGIN
     NEW.postal_code := nullif(btrim(NEW.postal_code), '');
     NEW.address := nullif(btrim(NEW.address), '');
     NEW.external_id := nullif(btrim(NEW.external_id), '');
-    IF NEW.kind = 'person' AND NEW.last_name IS NULL THEN
+    IF NEW.anonymized_at IS NOT NULL THEN
+        -- nothing to require of a record without personal data
+        NULL;
+    ELSIF NEW.kind = 'person' AND NEW.last_name IS NULL THEN
         RAISE EXCEPTION 'a person needs a last name'
             USING ERRCODE = 'check_violation',
                   HINT = 'Set last_name; for a company set kind = ''company'' and company_name.';
@@ -369,6 +380,17 @@ BEGIN
     ELSE
         NEW.created_at := OLD.created_at;
         NEW.source := OLD.source;
+        -- anonymization is for good, and only crm.anonymize() does it
+        IF NEW.anonymized_at IS DISTINCT FROM OLD.anonymized_at THEN
+            IF OLD.anonymized_at IS NOT NULL THEN
+                NEW.anonymized_at := OLD.anonymized_at;
+            ELSIF coalesce(current_setting('crm_gdpr.anonymizing', true), '') <> NEW.id::text THEN
+                RAISE EXCEPTION 'anonymized_at is set by crm.anonymize() only'
+                    USING ERRCODE = 'insufficient_privilege',
+                          HINT = format('Request a code with crm.anonymization_code(%s), then call crm.anonymize(%s, code).',
+                                        NEW.id, NEW.id);
+            END IF;
+        END IF;
         -- only the contact history decides the last contact: whatever an
         -- update writes there (crm.interaction's trigger writes anything to
         -- ask) becomes the value the history gives
@@ -387,6 +409,10 @@ BEGIN
             NEW.display_name :=
                 crm.client_default_display_name(NEW.kind, NEW.first_name, NEW.last_name, NEW.company_name);
         END IF;
+    END IF;
+
+    IF NEW.anonymized_at IS NOT NULL THEN
+        NEW.display_name := format('anonymized client %s', NEW.id);
     END IF;
 
     IF NEW.pesel IS NOT NULL THEN
@@ -461,6 +487,8 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;
     END IF;
+    -- an anonymized client takes no personal data again
+    PERFORM crm.refuse_anonymized(c) FROM crm.client c WHERE c.id = NEW.client_id AND c.anonymized_at IS NOT NULL;
 
     IF TG_OP = 'INSERT' OR NEW.value IS DISTINCT FROM OLD.value OR NEW.kind IS DISTINCT FROM OLD.kind THEN
         NEW.value := CASE NEW.kind WHEN 'phone' THEN crm.normalize_phone(NEW.value)
@@ -624,6 +652,8 @@ AS $$
 DECLARE
     field crm.custom_field;
 BEGIN
+    -- an anonymized client takes no personal data again
+    PERFORM crm.refuse_anonymized(c) FROM crm.client c WHERE c.id = NEW.client_id AND c.anonymized_at IS NOT NULL;
     SELECT * INTO field FROM crm.custom_field f WHERE f.id = NEW.field_id;
     IF FOUND AND (field.type = 'number') <> (NEW.number_value IS NOT NULL) THEN
         RAISE EXCEPTION 'custom field "%" holds % values', field.name, field.type
@@ -1266,6 +1296,23 @@ $$;
 COMMENT ON FUNCTION crm.client_for_update(bigint) IS
     'locks a client row for update and returns it; raises no_data_found if there is none';
 
+-- One home for "this client was anonymized: nothing more to do with it".
+CREATE FUNCTION crm.refuse_anonymized(c crm.client) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF c.anonymized_at IS NOT NULL THEN
+        RAISE EXCEPTION 'client % is anonymized', c.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('It was anonymized at %s; its record only keeps what the law requires.',
+                                  c.anonymized_at);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.refuse_anonymized(crm.client) IS
+    'internal: raises 55000 if the client is anonymized';
+
 -- Deleting a client never loses a business record by cascade: rows that
 -- reference it through a foreign key without ON DELETE CASCADE (or SET
 -- NULL) block the delete; cascading ones (contacts, memberships, custom
@@ -1328,6 +1375,7 @@ AS $$
 DECLARE
     c crm.client := crm.client_for_update(client_id);
 BEGIN
+    PERFORM crm.refuse_anonymized(c);
     IF c.hidden_at IS NOT NULL THEN
         RAISE EXCEPTION 'client % is already hidden', c.id
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -1349,6 +1397,7 @@ AS $$
 DECLARE
     c crm.client := crm.client_for_update(client_id);
 BEGIN
+    PERFORM crm.refuse_anonymized(c);
     IF c.hidden_at IS NULL THEN
         RAISE EXCEPTION 'client % is not hidden', c.id
             USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -1650,13 +1699,16 @@ CREATE TABLE crm.merge_log (
     merged_by     text NOT NULL DEFAULT current_user,
     target_id     bigint NOT NULL,
     source_ids    bigint[] NOT NULL,
-    sources       jsonb NOT NULL,
-    target_before jsonb NOT NULL,
+    sources       jsonb,
+    target_before jsonb,
     target_after  jsonb,
     field_values  jsonb,
     contacts      text NOT NULL,
     undone_at     timestamptz,
-    undone_by     text
+    undone_by     text,
+    -- set by crm.anonymize(): the copies above are gone, the merge stays done
+    anonymized_at timestamptz,
+    CONSTRAINT merge_log_copies CHECK (anonymized_at IS NOT NULL OR (sources IS NOT NULL AND target_before IS NOT NULL))
 );
 CREATE INDEX merge_log_target_id_idx ON crm.merge_log (target_id);
 CREATE INDEX merge_log_source_ids_idx ON crm.merge_log USING gin (source_ids);
@@ -1690,7 +1742,8 @@ COMMENT ON FUNCTION crm.merge_fields() IS 'the client fields whose value a merge
 CREATE FUNCTION crm.merge_system_fields() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-RETURN ARRAY['id', 'created_at', 'source', 'updated_at', 'last_contact_at', 'hidden_at', 'hidden_reason'];
+RETURN ARRAY['id', 'created_at', 'source', 'updated_at', 'last_contact_at', 'hidden_at', 'hidden_reason',
+             'anonymized_at'];
 COMMENT ON FUNCTION crm.merge_system_fields() IS
     'the client fields an undo leaves alone: the id and the fields the system keeps';
 
@@ -2052,6 +2105,7 @@ BEGIN
                               THEN format('It was merged into client %s (merge %s).', merged.target_id, merged.id)
                               ELSE 'Check the client id.' END;
     END IF;
+    PERFORM crm.refuse_anonymized(c) FROM crm.client c WHERE c.id = ANY (ids) ORDER BY c.id;
     SELECT * INTO hidden FROM crm.client c WHERE c.id = ANY (ids) AND c.hidden_at IS NOT NULL ORDER BY c.id LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'client % is hidden', hidden.id
@@ -2227,6 +2281,9 @@ BEGIN
     problems := problems || coalesce((
         SELECT jsonb_agg(jsonb_build_object('sqlstate', '55000', 'message', format('client %s is hidden', c.id)))
         FROM crm.client c WHERE c.id = ANY (ids) AND c.hidden_at IS NOT NULL), '[]');
+    problems := problems || coalesce((
+        SELECT jsonb_agg(jsonb_build_object('sqlstate', '55000', 'message', format('client %s is anonymized', c.id)))
+        FROM crm.client c WHERE c.id = ANY (ids) AND c.anonymized_at IS NOT NULL), '[]');
 
     SELECT coalesce(jsonb_agg(jsonb_build_object(
                'rule', r.rule, 'source_id', r.source_id, 'enabled', r.enabled, 'passes', r.passes)
@@ -2386,6 +2443,12 @@ BEGIN
     SELECT * INTO m FROM crm.merge_log l WHERE l.id = unmerge.merge_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'merge % does not exist', merge_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF m.anonymized_at IS NOT NULL THEN
+        RAISE EXCEPTION 'merge % cannot be undone', merge_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('A client of it was anonymized at %s: the copies an undo needs are gone for good.',
+                                  m.anonymized_at);
     END IF;
     IF m.undone_at IS NOT NULL THEN
         RAISE EXCEPTION 'merge % was already undone', merge_id
@@ -2776,7 +2839,8 @@ BEGIN
         ELSE
             SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
             WHERE a.attrelid = 'crm.client'::regclass AND a.attname = crit AND a.attnum > 0 AND NOT a.attisdropped
-              AND a.attname NOT IN ('id', 'created_at', 'updated_at', 'last_contact_at', 'hidden_at', 'hidden_reason');
+              AND a.attname NOT IN ('id', 'created_at', 'updated_at', 'last_contact_at', 'hidden_at', 'hidden_reason',
+                                    'anonymized_at');
             IF NOT FOUND THEN
                 RAISE EXCEPTION 'unrecognized duplicate criterion "%"', crit
                     USING ERRCODE = 'invalid_parameter_value',
@@ -2793,7 +2857,7 @@ BEGIN
         WITH keyed AS (
             SELECT DISTINCT c.id, c.created_at, c.display_name, ARRAY[%1$s] AS key
             FROM crm.client c%2$s
-            WHERE c.hidden_at IS NULL AND %3$s
+            WHERE c.hidden_at IS NULL AND c.anonymized_at IS NULL AND %3$s
         ), numbered AS (
             SELECT k.key, row_number() OVER (ORDER BY min(k.id), k.key) AS group_id
             FROM keyed k GROUP BY k.key HAVING count(*) > 1
@@ -3313,6 +3377,530 @@ $$;
 COMMENT ON FUNCTION crm.contact_check_duplicates() IS 'trigger: the duplicate check of the client whose phone or e-mail was saved';
 CREATE TRIGGER contact_check_duplicates AFTER INSERT OR UPDATE OF value, client_id ON crm.contact
     FOR EACH ROW EXECUTE FUNCTION crm.contact_check_duplicates();
+
+--------------------------------------------------------------------------
+-- GDPR (RODO): consents with their history, the right of access, and
+-- anonymization, the right to be forgotten (doc/gdpr.md)
+--------------------------------------------------------------------------
+
+-- What was done to whom, without any personal data: who, when, which
+-- client (by id), and counts.  Written by crm's own functions.
+CREATE TABLE crm.audit_log (
+    id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    at          timestamptz NOT NULL DEFAULT now(),
+    actor       text NOT NULL DEFAULT session_user,
+    action      text NOT NULL,
+    client_id   bigint,
+    detail      jsonb
+);
+CREATE INDEX audit_log_client_id_idx ON crm.audit_log (client_id);
+COMMENT ON TABLE crm.audit_log IS
+    'acts on clients that must be accounted for (anonymization), with who and when; never any personal data';
+
+-- Every grant, withdrawal and removal of a consent, kept by triggers.
+CREATE TABLE crm.consent_history (
+    consent_id  bigint NOT NULL,
+    event       text NOT NULL CHECK (event IN ('granted', 'withdrawn', 'removed')),
+    client_id   bigint NOT NULL,
+    purpose     text NOT NULL,
+    at          timestamptz NOT NULL,
+    by_role     text NOT NULL DEFAULT current_user,
+    document_id bigint,
+    -- each happens once to a consent
+    PRIMARY KEY (consent_id, event)
+);
+CREATE INDEX consent_history_client_id_idx ON crm.consent_history (client_id, at);
+COMMENT ON TABLE crm.consent_history IS
+    'every consent granted, withdrawn or removed (a merge drops the source''s consents, MG-7), when and by which role';
+
+-- A restore loads crm.consent first, whose trigger writes history anew:
+-- the history restored after it then replaces those rows (their role and
+-- time are the original ones).
+CREATE FUNCTION crm.consent_history_upsert() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT FROM crm.consent_history h WHERE h.consent_id = NEW.consent_id AND h.event = NEW.event) THEN
+        UPDATE crm.consent_history h
+        SET client_id = NEW.client_id, purpose = NEW.purpose, at = NEW.at, by_role = NEW.by_role,
+            document_id = NEW.document_id
+        WHERE h.consent_id = NEW.consent_id AND h.event = NEW.event;
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm.consent_history_upsert() IS
+    'trigger: an event recorded again (a restore) replaces the one recorded';
+CREATE TRIGGER consent_history_upsert BEFORE INSERT ON crm.consent_history
+    FOR EACH ROW EXECUTE FUNCTION crm.consent_history_upsert();
+
+-- A consent is a fact with a date: it is granted, then maybe withdrawn,
+-- never rewritten.  A withdrawn consent stays withdrawn.
+CREATE FUNCTION crm.consent_before_update() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF (NEW.client_id, NEW.purpose, NEW.granted_at) IS DISTINCT FROM (OLD.client_id, OLD.purpose, OLD.granted_at)
+       OR (OLD.withdrawn_at IS NOT NULL AND NEW.withdrawn_at IS DISTINCT FROM OLD.withdrawn_at) THEN
+        RAISE EXCEPTION 'consent % cannot be rewritten', OLD.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A consent''s client, purpose and date are its history; only its withdrawal and its document can be recorded.',
+                  HINT = format('Withdraw it with crm.withdraw_consent(%s, %L) and grant a new one.', OLD.client_id, OLD.purpose);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm.consent_before_update() IS
+    'trigger: a consent''s client, purpose and grant date never change, and a withdrawal is final';
+CREATE TRIGGER consent_before_update BEFORE UPDATE ON crm.consent
+    FOR EACH ROW EXECUTE FUNCTION crm.consent_before_update();
+
+CREATE FUNCTION crm.consent_after_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, document_id)
+        VALUES (NEW.id, NEW.client_id, NEW.purpose, 'granted', NEW.granted_at, NEW.document_id);
+        IF NEW.withdrawn_at IS NOT NULL THEN
+            INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, document_id)
+            VALUES (NEW.id, NEW.client_id, NEW.purpose, 'withdrawn', NEW.withdrawn_at, NEW.document_id);
+        END IF;
+    ELSIF TG_OP = 'UPDATE' THEN
+        IF OLD.withdrawn_at IS NULL AND NEW.withdrawn_at IS NOT NULL THEN
+            INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, document_id)
+            VALUES (NEW.id, NEW.client_id, NEW.purpose, 'withdrawn', NEW.withdrawn_at, NEW.document_id);
+            -- GD-3: a client who withdrew the last consent in force drops out
+            -- of the working views, if the database says so
+            IF coalesce(current_setting('crm.hide_on_consent_withdrawal', true), 'off') = 'on'
+               AND coalesce(current_setting('crm_gdpr.anonymizing', true), '') = ''
+               AND NOT EXISTS (SELECT FROM crm.consent c
+                               WHERE c.client_id = NEW.client_id AND c.withdrawn_at IS NULL) THEN
+                UPDATE crm.client c SET hidden_at = now(), hidden_reason = 'consent withdrawn'
+                WHERE c.id = NEW.client_id AND c.hidden_at IS NULL AND c.anonymized_at IS NULL;
+            END IF;
+        END IF;
+    ELSE
+        INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, document_id)
+        VALUES (OLD.id, OLD.client_id, OLD.purpose, 'removed', now(), OLD.document_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm.consent_after_write() IS
+    'trigger: records each grant, withdrawal and removal in crm.consent_history; hides a client without consents if crm.hide_on_consent_withdrawal is on';
+CREATE TRIGGER consent_after_write AFTER INSERT OR UPDATE OF withdrawn_at OR DELETE ON crm.consent
+    FOR EACH ROW EXECUTE FUNCTION crm.consent_after_write();
+
+CREATE FUNCTION crm.grant_consent(client_id bigint, purpose text, document_id bigint DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c crm.client := crm.client_for_update(client_id);
+    given crm.consent;
+    id bigint;
+BEGIN
+    PERFORM crm.refuse_anonymized(c);
+    SELECT * INTO given FROM crm.consent k
+    WHERE k.client_id = c.id AND k.purpose = btrim(grant_consent.purpose) AND k.withdrawn_at IS NULL;
+    IF FOUND THEN
+        RAISE EXCEPTION 'client % already consents to %', c.id, given.purpose
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = format('Consent %s was granted at %s.', given.id, given.granted_at),
+                  HINT = 'Withdraw it first to record a new grant.';
+    END IF;
+    INSERT INTO crm.consent (client_id, purpose, document_id)
+    VALUES (c.id, btrim(purpose), document_id) RETURNING consent.id INTO id;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION crm.grant_consent(bigint, text, bigint) IS
+    'records a client''s consent to a purpose, optionally with the document that confirms it; returns its id';
+
+CREATE FUNCTION crm.withdraw_consent(client_id bigint, purpose text) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c crm.client := crm.client_for_update(client_id);
+    id bigint;
+BEGIN
+    UPDATE crm.consent k SET withdrawn_at = greatest(now(), k.granted_at)
+    WHERE k.client_id = c.id AND k.purpose = btrim(withdraw_consent.purpose) AND k.withdrawn_at IS NULL
+    RETURNING k.id INTO id;
+    IF id IS NULL THEN
+        RAISE EXCEPTION 'client % has no consent to % in force', c.id, btrim(purpose)
+            USING ERRCODE = 'no_data_found',
+                  HINT = format('Its consents are in crm.consent (client_id = %s).', c.id);
+    END IF;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION crm.withdraw_consent(bigint, text) IS
+    'withdraws a client''s consent to a purpose (hiding the client if it was the last one and crm.hide_on_consent_withdrawal is on); returns the consent''s id';
+
+-- Personal data outside crm.client, which crm.anonymize() removes: crm's
+-- own tables here, user tables an administrator registers in
+-- crm.personal_column.  Tables whose rows are all personal are emptied
+-- of the client's rows (action delete); the other columns are set to
+-- their replacement (NULL, or a neutral text where NULL is not allowed).
+CREATE FUNCTION crm.personal_data_builtin()
+    RETURNS TABLE (relation regclass, column_name name, action text, replacement text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT v.relation::regclass, v.column_name::name, v.action, v.replacement FROM (VALUES
+    ('crm.contact',        NULL,                  'delete', NULL),
+    ('crm.custom_value',   NULL,                  'delete', NULL),
+    ('crm.contact_person', NULL,                  'delete', NULL),
+    ('crm.document',       'title',               'clear',  'anonymized'),
+    ('crm.document',       'file_name',           'clear',  NULL),
+    ('crm.document',       'content',             'clear',  NULL),
+    ('crm.document',       'storage_url',         'clear',  NULL),
+    ('crm.vehicle',        'registration_number', 'clear',  NULL),
+    ('crm.vehicle',        'vin',                 'clear',  NULL),
+    ('crm.interaction',    'phone',               'clear',  NULL),
+    ('crm.interaction',    'summary',             'clear',  NULL),
+    ('crm.needs_analysis', 'answers',             'clear',  NULL),
+    ('crm.needs_analysis', 'summary',             'clear',  NULL),
+    ('crm.invoice',        'billed_name',         'clear',  NULL),
+    ('crm.invoice',        'billed_address',      'clear',  NULL),
+    ('crm.invoice',        'billed_nip',          'clear',  NULL),
+    ('crm.task',           'title',               'clear',  'anonymized'),
+    ('crm.task',           'notes',               'clear',  NULL),
+    ('crm.case',           'title',               'clear',  'anonymized'),
+    ('crm.case',           'description',         'clear',  NULL),
+    ('crm.service_entry',  'description',         'clear',  NULL),
+    ('crm.ticket',         'subject',             'clear',  'anonymized'),
+    ('crm.ticket',         'description',         'clear',  NULL)) AS v(relation, column_name, action, replacement);
+END;
+COMMENT ON FUNCTION crm.personal_data_builtin() IS
+    'the personal data crm.anonymize() removes from crm''s own linked tables: rows deleted, or columns set to a replacement';
+
+CREATE TABLE crm.personal_column (
+    relation    regclass NOT NULL,
+    column_name name NOT NULL,
+    replacement text,
+    PRIMARY KEY (relation, column_name)
+);
+COMMENT ON TABLE crm.personal_column IS
+    'personal columns of user tables that reference crm.client: crm.anonymize() sets them to replacement (NULL by default) and crm.client_export() marks them';
+
+CREATE FUNCTION crm.personal_column_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att pg_attribute;
+BEGIN
+    IF NEW.relation = 'crm.client'::regclass
+       OR (SELECT c.relnamespace FROM pg_class c WHERE c.oid = NEW.relation) = 'crm'::regnamespace THEN
+        RAISE EXCEPTION 'crm''s own tables are not registered here'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'crm.anonymize() knows the personal data of its own tables: see crm.personal_data_builtin().';
+    END IF;
+    -- a warning, not an error: a restore loads this before the foreign keys
+    IF NOT EXISTS (SELECT FROM pg_constraint con
+                   WHERE con.contype = 'f' AND con.confrelid = 'crm.client'::regclass
+                     AND con.conrelid = NEW.relation) THEN
+        RAISE WARNING 'table % does not reference crm.client', NEW.relation
+            USING DETAIL = 'crm.anonymize() finds a client''s rows through a foreign key to crm.client; it will not reach this table until it has one.';
+    END IF;
+    SELECT * INTO att FROM pg_attribute a
+    WHERE a.attrelid = NEW.relation AND a.attname = NEW.column_name AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of table % does not exist', NEW.column_name, NEW.relation
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF att.attnotnull AND NEW.replacement IS NULL THEN
+        RAISE EXCEPTION 'column "%" of table % is NOT NULL: it needs a replacement', NEW.column_name, NEW.relation
+            USING ERRCODE = 'not_null_violation',
+                  HINT = 'Give a neutral value in replacement, such as ''anonymized''.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm.personal_column_check() IS
+    'trigger: a registered personal column exists and can take its replacement; warns if its table does not reference crm.client';
+CREATE TRIGGER personal_column_check BEFORE INSERT OR UPDATE ON crm.personal_column
+    FOR EACH ROW EXECUTE FUNCTION crm.personal_column_check();
+
+CREATE VIEW crm.personal_data WITH (security_invoker = true) AS
+    SELECT b.relation, b.column_name, b.action, b.replacement, true AS builtin
+    FROM crm.personal_data_builtin() b
+    UNION ALL
+    SELECT p.relation, p.column_name, 'clear', p.replacement, false FROM crm.personal_column p;
+COMMENT ON VIEW crm.personal_data IS
+    'everything crm.anonymize() removes besides the client''s own fields: crm''s tables and the registered user columns';
+GRANT SELECT ON crm.personal_data, crm.personal_column TO PUBLIC;
+
+-- The right of access: everything the database holds about a client that
+-- the caller may read, as one document.
+CREATE FUNCTION crm.client_export(client_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    -- a key may use crm's types, whose operators live in crm
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c crm.client;
+    ref record;
+    rows jsonb;
+    linked jsonb := '{}';
+    unreadable text[] := '{}';
+    name text;
+BEGIN
+    SELECT * INTO c FROM crm.client cl WHERE cl.id = client_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'client % does not exist', client_id USING ERRCODE = 'no_data_found';
+    END IF;
+    -- every table with a foreign key to crm.client, in any schema
+    FOR ref IN SELECT * FROM crm.client_references() LOOP
+        name := crm.relation_name(ref.relation);
+        IF NOT (has_schema_privilege((SELECT k.relnamespace FROM pg_class k WHERE k.oid = ref.relation), 'USAGE')
+                AND has_table_privilege(ref.relation, 'SELECT')) THEN
+            unreadable := unreadable || name;
+            CONTINUE;
+        END IF;
+        EXECUTE format('SELECT jsonb_agg(to_jsonb(t) ORDER BY to_jsonb(t)::text) FROM %s t WHERE %s',
+                       ref.relation, crm.client_reference_condition(ref.columns, ref.client_columns, 1))
+            INTO rows USING c.id;
+        IF rows IS NOT NULL THEN
+            -- two keys from one table: one list
+            linked := jsonb_set(linked, ARRAY[name], coalesce(linked -> name, '[]') || rows);
+        END IF;
+    END LOOP;
+    RETURN jsonb_build_object(
+        'client', to_jsonb(c),
+        'custom_fields', (SELECT coalesce(jsonb_object_agg(v.field, v.value), '{}')
+                          FROM crm.client_custom_value v WHERE v.client_id = c.id),
+        'linked', linked,
+        'consent_history', (SELECT coalesce(jsonb_agg(to_jsonb(h) ORDER BY h.at, h.consent_id, h.event), '[]')
+                            FROM crm.consent_history h WHERE h.client_id = c.id),
+        'merged_records', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                   'merge_id', m.id, 'merged_at', m.merged_at, 'merged_by', m.merged_by,
+                                   'source_ids', m.source_ids, 'sources', m.sources, 'undone_at', m.undone_at)
+                                   ORDER BY m.id), '[]')
+                           FROM crm.merge_log m WHERE m.target_id = c.id),
+        'possible_duplicates', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                        'other_client_id', CASE WHEN p.client_a = c.id THEN p.client_b ELSE p.client_a END,
+                                        'score', p.score, 'found_at', p.found_at, 'dismissed_at', p.dismissed_at)
+                                        ORDER BY p.client_a, p.client_b), '[]')
+                                FROM crm.possible_duplicate p WHERE c.id IN (p.client_a, p.client_b)),
+        'personal_data', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                  'table', crm.relation_name(d.relation), 'column', d.column_name, 'action', d.action)
+                                  ORDER BY d.relation::text, d.column_name), '[]')
+                          FROM crm.personal_data d),
+        'not_readable', to_jsonb(unreadable),
+        'exported_at', now());
+END
+$$;
+COMMENT ON FUNCTION crm.client_export(bigint) IS
+    'the right of access: the client, its custom fields, the rows of every table referencing it (user tables too), consent history, merged records and duplicate pairs, as jsonb; tables the caller cannot read are listed, not read';
+
+-- Anonymization asks for a code typed back (GD-2): requested by someone
+-- who may change the client, valid for a short time, used once, kept only
+-- as a salted hash.
+CREATE FUNCTION crm.anonymization_code_validity() RETURNS interval
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN interval '15 minutes';
+COMMENT ON FUNCTION crm.anonymization_code_validity() IS 'how long an anonymization code is valid: 15 minutes';
+
+CREATE TABLE crm.anonymization_code (
+    client_id    bigint NOT NULL,
+    requested_by text NOT NULL DEFAULT current_user,
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL,
+    salt         bytea NOT NULL,
+    code_hash    bytea NOT NULL,
+    PRIMARY KEY (client_id, requested_by)
+);
+COMMENT ON TABLE crm.anonymization_code IS
+    'pending anonymization codes, as salted SHA-256 hashes; a role sees and writes only its own, for clients it can see';
+ALTER TABLE crm.anonymization_code ENABLE ROW LEVEL SECURITY;
+CREATE POLICY anonymization_code_own ON crm.anonymization_code
+    USING (requested_by = current_user)
+    WITH CHECK (requested_by = current_user
+                AND EXISTS (SELECT FROM crm.client c WHERE c.id = client_id));
+
+CREATE FUNCTION crm.anonymization_code(client_id bigint) RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    -- the caller must be allowed to change the client (row-level security too)
+    c crm.client := crm.client_for_update(client_id);
+    alphabet constant text := 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';  -- no 0/O, 1/I
+    random bytea := uuid_send(gen_random_uuid());
+    salt bytea := uuid_send(gen_random_uuid());
+    bits bigint := 0;
+    code text := '';
+BEGIN
+    PERFORM crm.refuse_anonymized(c);
+    -- 40 bits from the first 5 bytes of a version 4 UUID, all random
+    FOR i IN 0..4 LOOP
+        bits := bits * 256 + get_byte(random, i);
+    END LOOP;
+    FOR i IN 1..8 LOOP
+        code := code || substr(alphabet, (bits % 32)::integer + 1, 1);
+        bits := bits / 32;
+    END LOOP;
+    DELETE FROM crm.anonymization_code a WHERE a.client_id = c.id AND a.requested_by = current_user;
+    INSERT INTO crm.anonymization_code (client_id, expires_at, salt, code_hash)
+    VALUES (c.id, now() + crm.anonymization_code_validity(), salt, sha256(salt || convert_to(code, 'UTF8')));
+    RETURN left(code, 4) || '-' || right(code, 4);
+END
+$$;
+COMMENT ON FUNCTION crm.anonymization_code(bigint) IS
+    'a one-time code, valid for crm.anonymization_code_validity(), to type back into crm.anonymize(); requires the right to change the client';
+
+-- The right to be forgotten (GD-2): irreversible.  SECURITY DEFINER: it
+-- reaches the journals and user tables the caller may not write.  The code
+-- is the right: only who may change the client obtains one
+-- (crm.anonymization_code runs with the caller's rights and row-level
+-- security), and it works only in that role's sessions.
+CREATE FUNCTION crm.anonymize(client_id bigint, confirmation_code text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    -- a key may use crm's types, whose operators live in crm
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c crm.client;
+    typed text := upper(regexp_replace(coalesce(confirmation_code, ''), '[^A-Za-z0-9]', '', 'g'));
+    code crm.anonymization_code;
+    ids bigint[];
+    ref record;
+    sets text;
+    n bigint;
+    counts jsonb := '{}';
+BEGIN
+    SELECT * INTO c FROM crm.client cl WHERE cl.id = client_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'client % does not exist', client_id USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM crm.refuse_anonymized(c);
+    SELECT * INTO code FROM crm.anonymization_code a
+    WHERE a.client_id = c.id AND a.code_hash = sha256(a.salt || convert_to(typed, 'UTF8'))
+    ORDER BY a.expires_at DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'confirmation code does not match'
+            USING ERRCODE = 'invalid_authorization_specification',
+                  DETAIL = CASE WHEN EXISTS (SELECT FROM crm.anonymization_code a WHERE a.client_id = c.id)
+                                THEN format('The code typed is not one issued for client %s.', c.id)
+                                ELSE format('No code was requested for client %s.', c.id) END,
+                  HINT = format('Request one with crm.anonymization_code(%s) and type it back as shown.', c.id);
+    END IF;
+    -- a code works in a session of the role that requested it (or of a
+    -- member of that role): a code read over someone's shoulder does not
+    IF NOT pg_has_role(session_user, code.requested_by, 'MEMBER') THEN
+        RAISE EXCEPTION 'confirmation code for client % was requested by another role', c.id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Role %s requested it; this session is %s''s.', code.requested_by, session_user),
+                  HINT = format('Request your own with crm.anonymization_code(%s).', c.id);
+    END IF;
+    IF code.expires_at < clock_timestamp() THEN
+        RAISE EXCEPTION 'confirmation code for client % has expired', c.id
+            USING ERRCODE = 'invalid_authorization_specification',
+                  DETAIL = format('It was valid until %s.', code.expires_at),
+                  HINT = format('Request a new one with crm.anonymization_code(%s).', c.id);
+    END IF;
+    DELETE FROM crm.anonymization_code a WHERE a.client_id = c.id;
+
+    -- this client and every client ever merged into it, at any depth: their
+    -- rows now belong to this one, their copies are in the journal
+    WITH RECURSIVE merged(id) AS (
+        SELECT c.id
+        UNION
+        SELECT s.id FROM merged m JOIN crm.merge_log l ON l.target_id = m.id, unnest(l.source_ids) AS s(id)
+    )
+    SELECT array_agg(m.id ORDER BY m.id) INTO ids FROM merged m;
+
+    -- the journal keeps that merges happened, not what they copied:
+    -- crm.unmerge() can never bring any of it back
+    UPDATE crm.merge_log_row r SET row_data = NULL
+    FROM crm.merge_log l
+    WHERE r.merge_id = l.id AND (l.target_id = ANY (ids) OR l.source_ids && ids) AND r.row_data IS NOT NULL;
+    UPDATE crm.merge_log l
+    SET sources = NULL, target_before = NULL, target_after = NULL, field_values = NULL,
+        anonymized_at = coalesce(l.anonymized_at, now())
+    WHERE l.target_id = ANY (ids) OR l.source_ids && ids;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    counts := counts || jsonb_build_object('crm.merge_log', n);
+
+    DELETE FROM crm.possible_duplicate p WHERE p.client_a = ANY (ids) OR p.client_b = ANY (ids);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    counts := counts || jsonb_build_object('crm.possible_duplicate', n);
+    -- a dedupe plan's groups hold names and contacts: the client's go
+    WITH gone AS (
+        DELETE FROM crm.dedupe_plan_item i
+        USING crm.dedupe_plan_item mine
+        WHERE mine.client_id = ANY (ids) AND i.plan_id = mine.plan_id AND i.group_no = mine.group_no
+        RETURNING i.plan_id, i.group_no
+    )
+    DELETE FROM crm.dedupe_plan_choice ch USING gone g
+    WHERE ch.plan_id = g.plan_id AND ch.group_no = g.group_no;
+
+    -- consents in force end; their history has no personal data and stays
+    PERFORM set_config('crm_gdpr.anonymizing', c.id::text, true);
+    UPDATE crm.consent k SET withdrawn_at = greatest(now(), k.granted_at)
+    WHERE k.client_id = c.id AND k.withdrawn_at IS NULL;
+
+    -- linked tables, crm's and the registered user ones, through their keys;
+    -- the contacts' check at commit runs now, with this function's rights
+    SET CONSTRAINTS crm.contact_keep_default IMMEDIATE;
+    FOR ref IN
+        SELECT r.relation, r.columns, r.client_columns,
+               bool_or(d.action = 'delete') AS delete_rows,
+               string_agg(format('%I = %L', d.column_name, d.replacement), ', ' ORDER BY d.column_name)
+                   FILTER (WHERE d.action = 'clear') AS sets
+        FROM crm.client_references() r JOIN crm.personal_data d ON d.relation = r.relation
+        GROUP BY r.relation, r.constraint_name, r.columns, r.client_columns
+        ORDER BY r.relation::text, r.constraint_name
+    LOOP
+        IF ref.delete_rows THEN
+            EXECUTE format('DELETE FROM %s t WHERE %s', ref.relation,
+                           crm.client_reference_condition(ref.columns, ref.client_columns, 1)) USING c.id;
+        ELSE
+            EXECUTE format('UPDATE %s t SET %s WHERE %s', ref.relation, ref.sets,
+                           crm.client_reference_condition(ref.columns, ref.client_columns, 1)) USING c.id;
+        END IF;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        counts := counts || jsonb_build_object(crm.relation_name(ref.relation),
+                                               n + coalesce((counts ->> crm.relation_name(ref.relation))::bigint, 0));
+    END LOOP;
+
+    SET CONSTRAINTS crm.contact_keep_default DEFERRED;
+
+    -- the client itself, last: the keys above may read its fields
+    UPDATE crm.client cl
+    SET first_name = NULL, last_name = NULL, company_name = NULL, display_name = NULL,
+        city = NULL, postal_code = NULL, address = NULL, pesel = NULL, nip = NULL, regon = NULL,
+        birth_date = NULL, external_id = NULL, hidden_at = NULL, hidden_reason = NULL,
+        anonymized_at = now()
+    WHERE cl.id = c.id;
+    PERFORM set_config('crm_gdpr.anonymizing', '', true);
+
+    INSERT INTO crm.audit_log (action, client_id, detail)
+    VALUES ('anonymize', c.id, jsonb_build_object(
+        'requested_by', code.requested_by, 'requested_at', code.requested_at,
+        'merged_clients', to_jsonb(array_remove(ids, c.id)), 'rows', counts));
+END
+$$;
+COMMENT ON FUNCTION crm.anonymize(bigint, text) IS
+    'the right to be forgotten: removes every piece of the client''s personal data (see doc/gdpr.md) once the code from crm.anonymization_code() is typed back; irreversible';
+REVOKE EXECUTE ON FUNCTION crm.anonymize(bigint, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION crm.anonymization_code(bigint) FROM PUBLIC;
 
 --------------------------------------------------------------------------
 -- pg_dump keeps the data of every table and the state of every sequence

@@ -78,6 +78,8 @@
 # crm.duplicate_check = off as for any bulk load; its time includes VACUUM ANALYZE.
 #
 # Runs against the server in PGHOST/PGPORT; tools/dev.sh bench starts one.
+# RESUME=2 starts at step 2 on the database a run left (after a failure, or
+# with KEEP=1), without building it again.
 # KEEP=1 keeps the database (crm_bench_dup) for a closer look afterwards:
 # bench.truth, bench.found (our pairs), bench.fp, bench.fn (with the score
 # and reasons crm.match_score gives the missed pairs), bench.bl_found,
@@ -95,6 +97,7 @@ BASELINE_SAMPLE=${BASELINE_SAMPLE:-20000}
 BASELINE_TIMEOUT=${BASELINE_TIMEOUT:-20min}
 PAIRS_TIMEOUT=${PAIRS_TIMEOUT:-0}
 KEEP=${KEEP:-0}
+RESUME=${RESUME:-1}
 JOBS=${JOBS:-2}
 BIN=${PG_BINDIR:+$PG_BINDIR/}
 DB=crm_bench_dup
@@ -110,8 +113,9 @@ if [ "$BASELINE" = auto ]; then
 fi
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-result() { "${PSQL[@]}" -c "INSERT INTO bench.result VALUES ('$1', '$2')"; }
+result() { "${PSQL[@]}" -c "INSERT INTO bench.result VALUES ('$1', '$2') ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"; }
 
+if [ "$RESUME" -lt 2 ]; then
 "${BIN}psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 echo "building a base of $CLIENTS clients: $ENTITIES entities, $DUPS duplicates ($DUP2 entities with two), seed $SEED ..."
 T0=$(now)
@@ -834,15 +838,17 @@ SELECT round(score::numeric, 3) AS score, why, array_to_string(labels, ',') AS l
 FROM bench.fn ORDER BY hashint8(a + b), a LIMIT 10;
 SQL
 
+fi  # RESUME
+
 # 2. baseline: pg_trgm similarity >= 0.6 within one city
 echo
 echo "2. baseline: pg_trgm self-join (similarity >= 0.6, same lower(city)), mode $BASELINE ..."
 T0=$(now)
 "${PSQL[@]}" -v baseline_sample="$BASELINE_SAMPLE" <<'SQL'
-CREATE EXTENSION pg_trgm;
-CREATE INDEX bench_trgm_person_idx ON crm.client
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX IF NOT EXISTS bench_trgm_person_idx ON crm.client
     USING gin (lower(coalesce(first_name, '') || ' ' || last_name) gin_trgm_ops) WHERE kind = 'person';
-CREATE INDEX bench_trgm_company_idx ON crm.client
+CREATE INDEX IF NOT EXISTS bench_trgm_company_idx ON crm.client
     USING gin (lower(company_name) gin_trgm_ops) WHERE kind = 'company';
 ANALYZE crm.client;
 SQL
@@ -868,7 +874,7 @@ baseline_sample() {
 SET pg_trgm.similarity_threshold = 0.6;
 DROP TABLE IF EXISTS bench.bl_found;
 CREATE TABLE bench.bl_found AS
-SELECT DISTINCT least(a.id, b.id) AS a, greatest(a.id, b.id) AS b FROM (
+SELECT DISTINCT least(x.a, x.bid) AS a, greatest(x.a, x.bid) AS b FROM (
     SELECT a.id, b.id AS bid FROM bench.probe p JOIN crm.client a ON a.id = p.id JOIN crm.client b
         ON lower(coalesce(b.first_name, '') || ' ' || b.last_name) % lower(coalesce(a.first_name, '') || ' ' || a.last_name)
        AND lower(b.city) = lower(a.city) AND a.id <> b.id
@@ -876,8 +882,7 @@ SELECT DISTINCT least(a.id, b.id) AS a, greatest(a.id, b.id) AS b FROM (
     UNION ALL
     SELECT a.id, b.id FROM bench.probe p JOIN crm.client a ON a.id = p.id JOIN crm.client b
         ON lower(b.company_name) % lower(a.company_name) AND lower(b.city) = lower(a.city) AND a.id <> b.id
-    WHERE a.kind = 'company' AND b.kind = 'company') AS x(a, bid)
-JOIN crm.client b ON b.id = x.bid;
+    WHERE a.kind = 'company' AND b.kind = 'company') AS x(a, bid);
 SQL
 }
 BL_NOTE=""

@@ -38,24 +38,24 @@
 	"       crm.max_block_size() AS crm_max_block, c.* " \
 	"FROM crm.client c WHERE c.id = $1"
 /*
- * Every block at once, each cut at $2 clients: the client's phones and
- * e-mails (named, for the evidence), its identifiers, and its name and
- * address keys $3 (the GIN index answers).
+ * Every block at once, each cut at $2 clients: the phones and e-mails of
+ * client $1 (named, for the evidence), its identifiers $4-$6, and its name
+ * and address keys $3 (the GIN index answers).
  */
 #define Q_BLOCKS \
 	"SELECT x.kind || ':' || x.value, " \
-	"       ARRAY(SELECT DISTINCT y.client_id FROM crm.contact y " \
+	"       ARRAY(SELECT y.client_id FROM crm.contact y " \
 	"             WHERE y.kind = x.kind AND lower(y.value) = x.value LIMIT $2) " \
 	"FROM (SELECT DISTINCT c.kind, lower(c.value) AS value FROM crm.contact c WHERE c.client_id = $1) x " \
 	"UNION ALL " \
-	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.pesel = m.pesel LIMIT $2) " \
-	"FROM crm.client m WHERE m.id = $1 AND m.pesel IS NOT NULL " \
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.pesel = $4::crm.pesel LIMIT $2) " \
+	"WHERE $4 IS NOT NULL " \
 	"UNION ALL " \
-	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.nip = m.nip LIMIT $2) " \
-	"FROM crm.client m WHERE m.id = $1 AND m.nip IS NOT NULL " \
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.nip = $5::crm.nip LIMIT $2) " \
+	"WHERE $5 IS NOT NULL " \
 	"UNION ALL " \
-	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.regon = m.regon LIMIT $2) " \
-	"FROM crm.client m WHERE m.id = $1 AND m.regon IS NOT NULL " \
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.regon = $6::crm.regon LIMIT $2) " \
+	"WHERE $6 IS NOT NULL " \
 	"UNION ALL " \
 	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o " \
 	"                   WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, " \
@@ -63,7 +63,8 @@
 	"FROM unnest($3::text[]) AS k"
 /* the candidates themselves */
 #define Q_ROWS \
-	"SELECT c.* FROM crm.client c WHERE c.id = ANY ($1) AND c.id <> $2 AND c.hidden_at IS NULL"
+	"SELECT c.* FROM crm.client c " \
+	"WHERE c.id = ANY ($1) AND c.id <> $2 AND c.hidden_at IS NULL AND c.anonymized_at IS NULL"
 
 enum
 {
@@ -76,10 +77,10 @@ static SPIPlanPtr
 plan(int which)
 {
 	static const char *const queries[NPLANS] = {Q_ME, Q_BLOCKS, Q_ROWS};
-	static const Oid types[NPLANS][3] = {
-		{INT8OID, FLOAT4OID}, {INT8OID, INT4OID, TEXTARRAYOID}, {INT8ARRAYOID, INT8OID}
+	static const Oid types[NPLANS][6] = {
+		{INT8OID, FLOAT4OID}, {INT8OID, INT4OID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID}, {INT8ARRAYOID, INT8OID}
 	};
-	static const int nargs[NPLANS] = {2, 3, 2};
+	static const int nargs[NPLANS] = {2, 6, 2};
 
 	if (plans[which] == NULL)
 	{
@@ -203,12 +204,16 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 
-	/* the client; one the caller cannot see has no candidates */
+	/* the client; one the caller cannot see, or anonymized, has no candidates */
 	args[0] = Int64GetDatum(client_id);
 	args[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	nulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
 	run(P_ME, args, nulls);
-	if (SPI_processed == 0)
+	isnull = true;
+	if (SPI_processed > 0)
+		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+							 SPI_fnumber(SPI_tuptable->tupdesc, "anonymized_at"), &isnull);
+	if (SPI_processed == 0 || !isnull)
 	{
 		SPI_finish();
 		return (Datum) 0;
@@ -227,14 +232,22 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 							  crm_match_field(&me, MF_ADDRESS_N), keys);
 	{
 		Datum		kd[CRM_MAX_NAME_KEYS];
-		Datum		bargs[3];
-		char		bnulls[3] = {' ', ' ', ' '};
+		Datum		bargs[6];
+		char		bnulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+		MatchField	idf[3] = {MF_PESEL, MF_NIP, MF_REGON};
 
 		for (int k = 0; k < nkeys; k++)
 			kd[k] = CStringGetTextDatum(keys[k]);
 		bargs[0] = Int64GetDatum(client_id);
 		bargs[1] = Int32GetDatum(cap + 1);
 		bargs[2] = PointerGetDatum(construct_array(kd, nkeys, TEXTOID, -1, false, TYPALIGN_INT));
+		for (int k = 0; k < 3; k++)
+		{
+			const char *v = crm_match_field(&me, idf[k]);
+
+			bargs[3 + k] = v ? CStringGetTextDatum(v) : (Datum) 0;
+			bnulls[3 + k] = v ? ' ' : 'n';
+		}
 		run(P_BLOCKS, bargs, bnulls);
 	}
 	blocks = palloc(sizeof(Block) * Max(SPI_processed, 1));

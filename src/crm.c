@@ -27,6 +27,9 @@ static const struct config_enum_entry duplicate_check_options[] = {
 };
 static int	duplicate_check = 0;
 
+/* crm.hide_on_consent_withdrawal: GD-3 (read in SQL) */
+static bool hide_on_consent_withdrawal = false;
+
 void
 _PG_init(void)
 {
@@ -35,6 +38,11 @@ _PG_init(void)
 							 "notice: save it, name the candidates in a NOTICE and record them in crm.possible_duplicate; "
 							 "error: refuse it; off: check nothing (bulk loads).",
 							 &duplicate_check, 0, duplicate_check_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("crm.hide_on_consent_withdrawal",
+							 "Whether withdrawing a client's last consent in force hides the client.",
+							 "SPEC GD-3; set it per database (ALTER DATABASE ... SET) to make it the rule.",
+							 &hide_on_consent_withdrawal, false,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	/* every setting of this extension is named crm.* */
 	MarkGUCPrefixReserved("crm");

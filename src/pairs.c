@@ -3,8 +3,8 @@
  * pairs.c
  *	  crm.duplicate_pairs(min_score real) over the whole visible base:
  *
- *	  1. read every visible client (as the caller: row-level security
- *	     applies) and its phones and e-mails, and compute each one's
+ *	  1. read every visible client that is not anonymized (as the caller:
+ *	     row-level security applies) and its phones and e-mails, and compute each one's
  *	     matching forms once;
  *	  2. blocking: every client's keys (crm.match_keys, PESEL, NIP, the
  *	     9-digit REGON, each phone and e-mail) as 64-bit hashes, sorted;
@@ -129,12 +129,13 @@ read_clients(Base *base, MemoryContext work, TimestampTz started)
 	int64		total;
 	bool		isnull;
 
-	if (SPI_execute("SELECT count(*) FROM crm.client c WHERE c.hidden_at IS NULL", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT count(*) FROM crm.client c WHERE c.hidden_at IS NULL AND c.anonymized_at IS NULL", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not count the clients");
 	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT c.* FROM crm.client c WHERE c.hidden_at IS NULL ORDER BY c.id",
+									   "SELECT c.* FROM crm.client c "
+									   "WHERE c.hidden_at IS NULL AND c.anonymized_at IS NULL ORDER BY c.id",
 									   0, NULL, NULL, NULL, true, CURSOR_OPT_NO_SCROLL);
 	for (;;)
 	{

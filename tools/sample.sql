@@ -160,6 +160,20 @@ DO $$ BEGIN
 END $$;
 INSERT INTO crm.dedupe_plan_choice (plan_id, group_no, choice, client_id, value) VALUES (1, 1, 'company_name', 8, NULL);
 
+-- GDPR: a user table with notes about clients, registered as personal
+-- data; client 9 asked to be forgotten; a code is pending for client 6
+CREATE TABLE public.client_note (
+    id        integer PRIMARY KEY,
+    client_id bigint NOT NULL REFERENCES crm.client (id),
+    note      text
+);
+INSERT INTO public.client_note VALUES (1, 1, 'woli kontakt po 17'), (2, 9, 'speaks no Polish');
+INSERT INTO crm.personal_column VALUES ('public.client_note', 'note', NULL);
+DO $$ BEGIN
+    PERFORM crm.anonymize(9, crm.anonymization_code(9));
+    PERFORM crm.anonymization_code(6);
+END $$;
+
 -- identity columns continue after the ids given above
 DO $$ BEGIN
     PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence(t, 'id'), n)

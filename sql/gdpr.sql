@@ -1,0 +1,264 @@
+--
+-- GDPR (RODO): consents with their history (GD-1, GD-3), the right of
+-- access (crm.client_export) and anonymization (GD-2)
+--
+SELECT regress.reset();
+
+-- consents: grant and withdraw, each recorded in the history
+INSERT INTO crm.client (id, first_name, last_name) VALUES (1, 'Jan', 'Kowalski'), (2, 'Ewa', 'Lis');
+INSERT INTO crm.document (id, client_id, kind, title) VALUES (1, 1, 'consent form', 'zgoda marketingowa 2026');
+SELECT crm.grant_consent(1, 'marketing', 1) AS marketing, crm.grant_consent(1, ' profiling ') AS profiling;
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.grant_consent(1, 'marketing')$$);
+SELECT crm.withdraw_consent(1, 'marketing') AS withdrawn;
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.withdraw_consent(1, 'marketing')$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.grant_consent(99, 'marketing')$$);
+-- a consent is history: its client, purpose and date stay, a withdrawal is final
+SELECT * FROM regress.error_of($$UPDATE crm.consent SET purpose = 'sales' WHERE id = 1$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$UPDATE crm.consent SET withdrawn_at = NULL WHERE id = 1$$);
+UPDATE crm.consent SET document_id = 1 WHERE id = 2;   -- the confirming document can come later
+-- plain DML is recorded the same way
+INSERT INTO crm.consent (client_id, purpose) VALUES (2, 'newsletter');
+DELETE FROM crm.consent WHERE client_id = 2;
+SELECT consent_id, client_id, purpose, event, document_id, by_role = current_user AS by_me
+FROM crm.consent_history ORDER BY at, consent_id, event;
+
+-- GD-3: with the option on, withdrawing the last consent in force hides the client
+SET crm.hide_on_consent_withdrawal = on;
+SELECT crm.grant_consent(2, 'newsletter') AS newsletter;
+SELECT crm.withdraw_consent(1, 'profiling') AS withdrawn;
+SELECT id, hidden_at IS NOT NULL AS hidden, hidden_reason FROM crm.client ORDER BY id;
+RESET crm.hide_on_consent_withdrawal;
+SELECT crm.withdraw_consent(2, 'newsletter') AS withdrawn;   -- option off: stays visible
+SELECT id, hidden_at IS NOT NULL AS hidden FROM crm.client WHERE id = 2;
+
+--
+-- A client with data in every linked table, a user table, a client merged
+-- into it and the traces merges and duplicate searches leave
+--
+SELECT regress.reset();
+SET crm.duplicate_check = notice;
+SET client_min_messages = warning;
+CREATE TABLE public.gdpr_note (
+    id        integer PRIMARY KEY,
+    client_id bigint NOT NULL REFERENCES crm.client (id),
+    note      text,
+    author    text NOT NULL
+);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$INSERT INTO crm.personal_column VALUES ('public.gdpr_note', 'nope', NULL)$$);
+CREATE TABLE public.gdpr_unlinked (id integer, note text);
+INSERT INTO crm.personal_column VALUES ('public.gdpr_unlinked', 'note', NULL);
+DELETE FROM crm.personal_column WHERE relation = 'public.gdpr_unlinked'::regclass;
+DROP TABLE public.gdpr_unlinked;
+SELECT err_code, err_message, err_hint FROM regress.error_of($$INSERT INTO crm.personal_column VALUES ('public.gdpr_note', 'author', NULL)$$);
+SELECT * FROM regress.error_of($$INSERT INTO crm.personal_column VALUES ('crm.task', 'notes', NULL)$$);
+INSERT INTO crm.personal_column VALUES ('public.gdpr_note', 'note', NULL);
+
+INSERT INTO crm.client (id, kind, first_name, last_name, city, postal_code, address, pesel, nip, regon, external_id, owner)
+VALUES (1, 'person', 'Zdzisław', 'Wąsowicz-Kmieć', 'Żyrardów', '96-300', 'ul. Lipowa 7/3', '44051401359',
+        '5260001246', '123456785', 'EXT-7781', 'agent_smith'),
+       (2, 'person', 'Zdzisiek', 'Wasowicz-Kmiec', 'Zyrardow', '96-301', 'ul. Lipowa 7 m. 3', NULL, NULL, NULL,
+        'EXT-7782', 'agent_smith'),
+       (3, 'person', 'Adam', 'Nowak', 'Radom', NULL, 'ul. Długa 1', NULL, NULL, NULL, NULL, 'agent_smith');
+INSERT INTO crm.contact (client_id, kind, value, is_default) VALUES
+    (1, 'phone', '601 234 567', true), (1, 'email', 'Zdzislaw.Wasowicz@example.pl', true),
+    (2, 'phone', '601 234 568', true), (2, 'email', 'zdzisiek.w@example.pl', true),
+    (3, 'phone', '700 000 001', true);
+INSERT INTO crm.custom_field (id, name, type) VALUES (1, 'hobby', 'text');
+SELECT crm.set_custom_value(1, 'hobby', 'żeglarstwo z bratem Zdzisławem Wąsowiczem');
+INSERT INTO crm.segment (id, name) VALUES (1, 'VIP');
+INSERT INTO crm.segment_member (segment_id, client_id) VALUES (1, 1);
+INSERT INTO crm.campaign (id, name) VALUES (1, 'Jesień 2026');
+INSERT INTO crm.campaign_member (campaign_id, client_id) VALUES (1, 1);
+INSERT INTO crm.document (id, client_id, kind, title, file_name, content, storage_url) VALUES
+    (1, 1, 'id card', 'Dowód Zdzisław Wąsowicz-Kmieć', 'wasowicz_dowod.pdf',
+     convert_to('PESEL 44051401359 Zdzisław Wąsowicz-Kmieć', 'UTF8'), 's3://docs/wasowicz-kmiec.pdf');
+SELECT crm.grant_consent(1, 'marketing', 1) > 0 AS consent;
+INSERT INTO crm.vehicle (id, client_id, registration_number, vin, make, model)
+VALUES (1, 1, 'WZY 12345', 'WVWZZZ1JZXW000001', 'Skoda', 'Octavia');
+INSERT INTO crm.policy (id, client_id, number, insurer, starts_on, ends_on, agent, vehicle_id)
+VALUES (1, 1, 'OC/2026/1', 'PZU', '2026-01-01', '2026-12-31', 'agent_smith', 1);
+INSERT INTO crm.interaction (client_id, channel, occurred_at, agent, phone, summary) VALUES
+    (1, 'call', '2026-03-01 10:00+01', 'agent_smith', '601234567', 'Pan Zdzisław Wąsowicz-Kmieć pyta o OC, adres ul. Lipowa 7/3'),
+    (2, 'email', '2026-03-02 10:00+01', 'agent_smith', NULL, 'zdzisiek.w@example.pl prosi o kontakt');
+INSERT INTO crm.offer (client_id, number, product, amount) VALUES (1, 'OF/1', 'AC', 1200);
+INSERT INTO crm.needs_analysis (client_id, agent, answers, summary)
+VALUES (1, 'agent_smith', '{"name": "Zdzisław Wąsowicz-Kmieć", "pesel": "44051401359"}', 'rodzina: Zdzisław i żona');
+INSERT INTO crm.invoice (id, client_id, number, gross_amount, billed_name, billed_address, billed_nip)
+VALUES (1, 1, 'FV/2026/1', 1476, 'Zdzisław Wąsowicz-Kmieć', 'ul. Lipowa 7/3, 96-300 Żyrardów', '5260001246');
+INSERT INTO crm.payment (client_id, invoice_id, amount, method) VALUES (1, 1, 1200, 'transfer');
+INSERT INTO crm.task (client_id, title, assignee, notes)
+VALUES (1, 'Oddzwonić do Zdzisława Wąsowicz-Kmieć', 'agent_smith', 'tel. 601 234 567');
+INSERT INTO crm.case (client_id, title, description)
+VALUES (1, 'Szkoda Wąsowicz-Kmieć', 'zgłosił: zdzislaw.wasowicz@example.pl');
+INSERT INTO crm.contact_person (client_id, first_name, last_name, role, phone, email)
+VALUES (1, 'Halina', 'Wąsowicz-Kmieć', 'żona', '601 999 888', 'halina@example.pl');
+INSERT INTO crm.service_entry (client_id, kind, description) VALUES (1, 'repair', 'Octavia WZY 12345 po kolizji');
+INSERT INTO crm.ticket (client_id, subject, description, assignee)
+VALUES (1, 'Reklamacja: Zdzisław Wąsowicz-Kmieć', 'PESEL 44051401359, NIP 5260001246', 'agent_smith');
+INSERT INTO crm.product (id, code, name) VALUES (1, 'AC', 'Autocasco');
+INSERT INTO crm.price_list (id, name) VALUES (1, 'standard');
+INSERT INTO crm.client_price_list (client_id, price_list_id) VALUES (1, 1);
+INSERT INTO crm."order" (id, client_id, number) VALUES (1, 1, 'ZAM/1');
+INSERT INTO crm.order_line (order_id, product_id, quantity, unit_price) VALUES (1, 1, 1, 1200);
+INSERT INTO public.gdpr_note VALUES (1, 1, 'Zdzisław woli kontakt po 17, ul. Lipowa 7/3', 'agent_smith');
+-- a pair recorded by the check on save, a dedupe plan and a merge of 2 into 1 all copy names
+INSERT INTO crm.possible_duplicate (client_a, client_b, score, reasons)
+VALUES (1, 3, 0.6, '{"same address: ul. Lipowa 7/3"}');
+SELECT crm.dedupe_plan_create(ARRAY['owner']) AS plan;
+SELECT crm.merge_client(2, 1) > 0 AS merged;
+RESET client_min_messages;
+RESET crm.duplicate_check;
+SELECT regress.sync_identities();
+
+-- the right of access: everything, user tables and the merged record included
+SELECT jsonb_object_keys(crm.client_export(1)) AS part ORDER BY 1;
+SELECT key AS table_name, jsonb_array_length(value) AS rows
+FROM jsonb_each(crm.client_export(1) -> 'linked') ORDER BY 1;
+SELECT crm.client_export(1) #>> '{client,last_name}' AS last_name,
+       crm.client_export(1) #>> '{custom_fields,hobby}' AS hobby,
+       crm.client_export(1) #>> '{merged_records,0,sources,0,first_name}' AS merged_first_name;
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.client_export(99)$$);
+
+--
+-- Anonymization asks for a code typed back
+--
+SELECT err_code, err_message, err_detail FROM regress.error_of($$SELECT crm.anonymize(1, 'AAAA-AAAA')$$);
+CREATE TEMP TABLE code AS SELECT crm.anonymization_code(1) AS code;
+SELECT code ~ '^[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}$' AS well_formed FROM code;
+SELECT client_id, requested_by = current_user AS mine, expires_at - requested_at AS valid_for,
+       length(code_hash) AS hash_bytes, code_hash <> sha256(convert_to((SELECT code FROM code), 'UTF8')) AS salted
+FROM crm.anonymization_code;
+SELECT err_code, err_message, err_detail FROM regress.error_of($$SELECT crm.anonymize(1, 'AAAA-AAAA')$$);
+-- an expired code is refused, and nothing changes
+UPDATE crm.anonymization_code SET expires_at = now() - interval '1 minute';
+SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.anonymize(1, %L)', (SELECT code FROM code)));
+SELECT display_name FROM crm.client WHERE id = 1;
+UPDATE crm.anonymization_code SET expires_at = now() + interval '15 minutes';
+-- typed in lower case with spaces, as people do
+SELECT crm.anonymize(1, lower(replace((SELECT code FROM code), '-', ' ')));
+
+-- every former value, anywhere in the database: none left
+CREATE FUNCTION regress.find_values(vals text[])
+RETURNS TABLE (table_name text, column_name name, hits bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.oid::regclass AS tbl, a.attname, a.atttypid::regtype AS typ
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+          AND n.nspname NOT LIKE 'pg_temp%'
+          AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'jsonb'::regtype, 'json'::regtype,
+                             'text[]'::regtype, 'bytea'::regtype, 'crm.pesel'::regtype, 'crm.nip'::regtype,
+                             'crm.regon'::regtype, 'name'::regtype)
+        ORDER BY 1, 2
+    LOOP
+        table_name := r.tbl::text;
+        column_name := r.attname;
+        EXECUTE format(
+            'SELECT count(*) FROM %s t, unnest($1) AS v(value) WHERE crm.fold_text(%s) LIKE ''%%'' || crm.fold_text(v.value) || ''%%''',
+            r.tbl, CASE WHEN r.typ = 'bytea'::regtype THEN format('convert_from(t.%I, ''UTF8'')', r.attname)
+                        ELSE format('t.%I::text', r.attname) END)
+            INTO hits USING vals;
+        IF hits > 0 THEN
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END
+$$;
+-- names (folded: Wąsowicz and WASOWICZ alike), identifiers, phones, e-mails,
+-- addresses, of the client and of the client merged into it
+SELECT * FROM regress.find_values(ARRAY[
+    'Zdzisław', 'Zdzisiek', 'Wąsowicz', 'Kmieć', 'Halina', '44051401359', '5260001246', '123456785',
+    '601234567', '601234568', '601999888', 'zdzislaw.wasowicz', 'zdzisiek.w', 'halina@example',
+    'Lipowa', 'Żyrardów', '96-300', '96-301', 'EXT-778', 'WZY 12345', 'WVWZZZ1JZXW000001', 'wasowicz_dowod',
+    'żeglarstwo']);
+-- the search finds what is there: client 3 and the employee
+SELECT * FROM regress.find_values(ARRAY['Nowak', 'agent_smith']) ORDER BY 1, 2;
+
+-- what stays: the record with a neutral name, and what the law keeps
+SELECT id, kind, display_name, first_name, last_name, pesel, hidden_at, anonymized_at IS NOT NULL AS anonymized
+FROM crm.client ORDER BY id;
+SELECT count(*) AS policies FROM crm.policy WHERE client_id = 1;
+SELECT number, gross_amount, billed_name FROM crm.invoice WHERE client_id = 1;
+SELECT title, content IS NULL AS no_content FROM crm.document WHERE client_id = 1;
+SELECT purpose, withdrawn_at IS NOT NULL AS withdrawn FROM crm.consent WHERE client_id = 1;
+SELECT count(*) AS contacts FROM crm.contact WHERE client_id = 1;
+SELECT note, author FROM public.gdpr_note;
+SELECT count(*) AS pairs FROM crm.possible_duplicate;
+SELECT count(*) AS plan_items FROM crm.dedupe_plan_item;
+SELECT count(*) AS code_left FROM crm.anonymization_code;
+SELECT id, sources, target_before, anonymized_at IS NOT NULL AS anonymized FROM crm.merge_log;
+SELECT action, client_id, actor = session_user AS by_me, detail -> 'merged_clients' AS merged_clients,
+       detail -> 'rows' -> 'crm.contact' AS contacts, detail -> 'rows' -> 'public.gdpr_note' AS notes
+FROM crm.audit_log;
+
+-- an anonymized client stays so: no personal data, no merge, no undo, no duplicates
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymization_code(1)$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$UPDATE crm.client SET last_name = 'Wąsowicz' WHERE id = 1$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$UPDATE crm.client SET anonymized_at = NULL, last_name = 'X' WHERE id = 1$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$INSERT INTO crm.contact (client_id, kind, value) VALUES (1, 'phone', '601 234 567')$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.set_custom_value(1, 'hobby', 'x')$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.hide_client(1)$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.unhide_client(1)$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.merge_client(3, 1)$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.merge_client(1, 3)$$);
+SELECT crm.merge_preview(3, ARRAY[1]::bigint[]) -> 'problems' AS problems;
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.unmerge(1)$$);
+SELECT count(*) AS candidates FROM crm.duplicate_candidates(1, 0);
+SELECT count(*) AS pairs_with_1 FROM crm.duplicate_pairs(0) WHERE 1 IN (client_a, client_b);
+SELECT count(*) AS groups_with_1 FROM crm.find_duplicates(ARRAY['owner']) WHERE client_id = 1;
+-- only crm.anonymize() sets anonymized_at
+SELECT err_code, err_message, err_hint FROM regress.error_of($$UPDATE crm.client SET anonymized_at = now(), first_name = NULL, last_name = NULL,
+                                        city = NULL, address = NULL WHERE id = 3$$);
+-- the right of access after: the record and what stays
+SELECT crm.client_export(1) #>> '{client,display_name}' AS display_name;
+
+--
+-- As a low-privileged role under row-level security
+--
+SELECT regress.reset();
+DROP TABLE public.gdpr_note;
+CREATE ROLE regress_gdpr_officer NOLOGIN;
+CREATE ROLE regress_gdpr_clerk NOLOGIN;
+GRANT SELECT, UPDATE ON crm.client TO regress_gdpr_officer, regress_gdpr_clerk;
+GRANT SELECT, INSERT, DELETE ON crm.anonymization_code TO regress_gdpr_officer, regress_gdpr_clerk;
+GRANT EXECUTE ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text) TO regress_gdpr_officer;
+ALTER TABLE crm.client ENABLE ROW LEVEL SECURITY;
+CREATE POLICY client_own ON crm.client USING (owner = current_user);
+INSERT INTO crm.client (id, first_name, last_name, owner) VALUES
+    (1, 'Jan', 'Kowalski', 'regress_gdpr_officer'), (2, 'Anna', 'Nowak', 'someone_else');
+INSERT INTO crm.contact (client_id, kind, value) VALUES (1, 'phone', '601 000 001'), (2, 'phone', '601 000 002');
+-- without EXECUTE: refused
+SET ROLE regress_gdpr_clerk;
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymization_code(1)$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymize(1, 'AAAA-AAAA')$$);
+-- a code for a client the role cannot see: none
+SELECT err_code, err_message, err_hint FROM regress.error_of($$INSERT INTO crm.anonymization_code (client_id, expires_at, salt, code_hash)
+                                  VALUES (2, now() + interval '1 day', '\x00', sha256('\x00'))$$);
+SET ROLE regress_gdpr_officer;
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymization_code(2)$$);
+CREATE TEMP TABLE officer_code AS SELECT crm.anonymization_code(1) AS code;
+-- it sees its own codes only
+SELECT client_id FROM crm.anonymization_code;
+RESET ROLE;
+-- a code works in the sessions of the role that asked for it only
+CREATE TEMP TABLE admin_code AS SELECT crm.anonymization_code(2) AS code;
+GRANT SELECT ON admin_code TO regress_gdpr_officer;
+SET SESSION AUTHORIZATION regress_gdpr_officer;
+SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.anonymize(2, %L)', (SELECT code FROM admin_code)));
+SELECT crm.anonymize(1, (SELECT code FROM officer_code));
+RESET SESSION AUTHORIZATION;
+SELECT id, display_name, anonymized_at IS NOT NULL AS anonymized FROM crm.client ORDER BY id;
+SELECT client_id, value FROM crm.contact ORDER BY 1;
+SELECT action, client_id, actor, detail ->> 'requested_by' AS requested_by FROM crm.audit_log;
+
+DROP POLICY client_own ON crm.client;
+ALTER TABLE crm.client DISABLE ROW LEVEL SECURITY;
+SELECT regress.reset();
+REVOKE ALL ON crm.client, crm.anonymization_code FROM regress_gdpr_officer, regress_gdpr_clerk;
+REVOKE ALL ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text) FROM regress_gdpr_officer;
+DROP TABLE officer_code, admin_code;
+DROP ROLE regress_gdpr_officer, regress_gdpr_clerk;
