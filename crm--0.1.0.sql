@@ -3764,12 +3764,47 @@ $$;
 COMMENT ON FUNCTION crm.anonymization_code(bigint) IS
     'a one-time code, valid for crm.anonymization_code_validity(), to type back into crm.anonymize(); requires the right to change the client';
 
--- The right to be forgotten (GD-2): irreversible.  SECURITY DEFINER: it
--- reaches the journals and user tables the caller may not write.  The code
--- is the right: only who may change the client obtains one
--- (crm.anonymization_code runs with the caller's rights and row-level
--- security), and it works only in that role's sessions.
+-- The right to be forgotten (GD-2): irreversible.  crm's own data goes
+-- through crm.anonymize_crm_data(), SECURITY DEFINER: it reaches the
+-- journals the caller may not write.  The code is the right: only who may
+-- change the client obtains one (crm.anonymization_code runs with the
+-- caller's rights and row-level security), and it works only in that
+-- role's sessions.  The registered user tables are written with the
+-- caller's rights, so that their triggers, defaults and index expressions
+-- never run with more.
 CREATE FUNCTION crm.anonymize(client_id bigint, confirmation_code text) RETURNS void
+    LANGUAGE plpgsql
+    -- a key may use crm's types, whose operators live in crm
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    ref record;
+    n bigint;
+    counts jsonb := '{}';
+BEGIN
+    -- first the user tables (a wrong code below undoes this too)
+    FOR ref IN
+        SELECT r.relation, r.columns, r.client_columns,
+               string_agg(format('%I = %L', p.column_name, p.replacement), ', ' ORDER BY p.column_name) AS sets
+        FROM crm.client_references() r JOIN crm.personal_column p ON p.relation = r.relation
+        GROUP BY r.relation, r.constraint_name, r.columns, r.client_columns
+        ORDER BY r.relation::text, r.constraint_name
+    LOOP
+        EXECUTE format('UPDATE %s t SET %s WHERE %s', ref.relation, ref.sets,
+                       crm.client_reference_condition(ref.columns, ref.client_columns, 1)) USING client_id;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        counts := counts || jsonb_build_object(crm.relation_name(ref.relation),
+                                               n + coalesce((counts ->> crm.relation_name(ref.relation))::bigint, 0));
+    END LOOP;
+    PERFORM crm.anonymize_crm_data(client_id, confirmation_code, counts);
+END
+$$;
+COMMENT ON FUNCTION crm.anonymize(bigint, text) IS
+    'the right to be forgotten: removes every piece of the client''s personal data (see doc/gdpr.md) once the code from crm.anonymization_code() is typed back; irreversible';
+
+CREATE FUNCTION crm.anonymize_crm_data(client_id bigint, confirmation_code text, user_rows jsonb)
+    RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     -- a key may use crm's types, whose operators live in crm
     SET search_path = pg_catalog, crm, pg_temp
@@ -3781,9 +3816,8 @@ DECLARE
     code crm.anonymization_code;
     ids bigint[];
     ref record;
-    sets text;
     n bigint;
-    counts jsonb := '{}';
+    counts jsonb := coalesce(user_rows, '{}');
 BEGIN
     SELECT * INTO c FROM crm.client cl WHERE cl.id = client_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -3856,15 +3890,15 @@ BEGIN
     UPDATE crm.consent k SET withdrawn_at = greatest(now(), k.granted_at)
     WHERE k.client_id = c.id AND k.withdrawn_at IS NULL;
 
-    -- linked tables, crm's and the registered user ones, through their keys;
-    -- the contacts' check at commit runs now, with this function's rights
+    -- crm's linked tables, through their keys; the contacts' check at
+    -- commit runs now, with this function's rights
     SET CONSTRAINTS crm.contact_keep_default IMMEDIATE;
     FOR ref IN
         SELECT r.relation, r.columns, r.client_columns,
                bool_or(d.action = 'delete') AS delete_rows,
                string_agg(format('%I = %L', d.column_name, d.replacement), ', ' ORDER BY d.column_name)
                    FILTER (WHERE d.action = 'clear') AS sets
-        FROM crm.client_references() r JOIN crm.personal_data d ON d.relation = r.relation
+        FROM crm.client_references() r JOIN crm.personal_data_builtin() d ON d.relation = r.relation
         GROUP BY r.relation, r.constraint_name, r.columns, r.client_columns
         ORDER BY r.relation::text, r.constraint_name
     LOOP
@@ -3897,9 +3931,10 @@ BEGIN
         'merged_clients', to_jsonb(array_remove(ids, c.id)), 'rows', counts));
 END
 $$;
-COMMENT ON FUNCTION crm.anonymize(bigint, text) IS
-    'the right to be forgotten: removes every piece of the client''s personal data (see doc/gdpr.md) once the code from crm.anonymization_code() is typed back; irreversible';
+COMMENT ON FUNCTION crm.anonymize_crm_data(bigint, text, jsonb) IS
+    'internal, called by crm.anonymize(): checks and uses the code, removes the client''s personal data from crm''s tables and journals, writes crm.audit_log (user_rows: the rows crm.anonymize changed in user tables)';
 REVOKE EXECUTE ON FUNCTION crm.anonymize(bigint, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION crm.anonymize_crm_data(bigint, text, jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION crm.anonymization_code(bigint) FROM PUBLIC;
 
 --------------------------------------------------------------------------

@@ -78,8 +78,9 @@
 # crm.duplicate_check = off as for any bulk load; its time includes VACUUM ANALYZE.
 #
 # Runs against the server in PGHOST/PGPORT; tools/dev.sh bench starts one.
-# RESUME=2 starts at step 2 on the database a run left (after a failure, or
-# with KEEP=1), without building it again.
+# RESUME=2 (or 3) starts at step 2 (or 3) on the database a run left (after
+# a failure, or with KEEP=1), without building it again: to measure latency
+# again under another server configuration, say.
 # KEEP=1 keeps the database (crm_bench_dup) for a closer look afterwards:
 # bench.truth, bench.found (our pairs), bench.fp, bench.fn (with the score
 # and reasons crm.match_score gives the missed pairs), bench.bl_found,
@@ -838,8 +839,9 @@ SELECT round(score::numeric, 3) AS score, why, array_to_string(labels, ',') AS l
 FROM bench.fn ORDER BY hashint8(a + b), a LIMIT 10;
 SQL
 
-fi  # RESUME
+fi  # RESUME < 2
 
+if [ "$RESUME" -le 2 ]; then
 # 2. baseline: pg_trgm similarity >= 0.6 within one city
 echo
 echo "2. baseline: pg_trgm self-join (similarity >= 0.6, same lower(city)), mode $BASELINE ..."
@@ -940,11 +942,13 @@ FROM bench.bl_found f WHERE NOT EXISTS (SELECT FROM bench.truth t WHERE t.a = f.
 GROUP BY 1 ORDER BY 2 DESC;
 DROP INDEX crm.bench_trgm_person_idx, crm.bench_trgm_company_idx;
 SQL
+fi  # RESUME <= 2
 
 # 3. latency of crm.duplicate_candidates(id), one client at a time
 echo
 echo "3. crm.duplicate_candidates(id) for $ROUNDS random clients ..."
 "${PSQL[@]}" -P footer=off -v rounds="$ROUNDS" <<'SQL'
+DROP TABLE IF EXISTS bench.latency;
 CREATE TABLE bench.latency (id bigint, ms float8, candidates int);
 INSERT INTO bench.latency (id)
 SELECT id FROM crm.client ORDER BY bench.rnd(id, 95), id LIMIT :rounds;
@@ -968,7 +972,8 @@ SELECT k, round(v::numeric, 2)::text FROM (
            percentile_cont(0.9) WITHIN GROUP (ORDER BY ms) AS p90, max(ms) AS max, avg(candidates) AS cand
     FROM bench.latency) l,
     LATERAL (VALUES ('cand_median_ms', l.median), ('cand_p90_ms', l.p90), ('cand_max_ms', l.max),
-                    ('cand_avg_candidates', l.cand)) AS v(k, v);
+                    ('cand_avg_candidates', l.cand)) AS v(k, v)
+ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;
 SELECT max(v) FILTER (WHERE k = 'cand_median_ms') AS median_ms, max(v) FILTER (WHERE k = 'cand_p90_ms') AS p90_ms,
        max(v) FILTER (WHERE k = 'cand_max_ms') AS max_ms,
        max(v) FILTER (WHERE k = 'cand_avg_candidates') AS avg_candidates
@@ -979,6 +984,9 @@ SQL
 echo
 echo "4. $INSERTS inserts, one statement each ($CHECKED_INSERTS with the check on save) ..."
 "${PSQL[@]}" -P footer=off -v inserts="$INSERTS" -v checked="$CHECKED_INSERTS" -v clients="$CLIENTS" <<'SQL'
+-- a rerun (RESUME=3) starts from the base as built
+DROP TABLE IF EXISTS bench.newc, bench.plain, bench.plain_btree, bench.ins, bench.plan;
+DELETE FROM crm.client WHERE id > :clients;
 CREATE TABLE bench.newc AS
 SELECT row_number() OVER (ORDER BY eid) AS n, kind, first_name, last_name,
        bench.company_name(company_core, legal_form) AS company_name, city, address,
@@ -999,7 +1007,7 @@ BEGIN
 END
 $$;
 CREATE TABLE bench.ins (variant text, n int, ms float8);
-CREATE PROCEDURE bench.insert_batch(variant text, first int, cnt int) LANGUAGE plpgsql AS $$
+CREATE OR REPLACE PROCEDURE bench.insert_batch(variant text, first int, cnt int) LANGUAGE plpgsql AS $$
 DECLARE
     r record;
     t timestamptz;
@@ -1051,7 +1059,8 @@ SQL
 
 "${PSQL[@]}" -P footer=off <<'SQL'
 INSERT INTO bench.result
-SELECT 'ins_' || variant, round(avg(ms)::numeric, 3)::text FROM bench.ins GROUP BY variant;
+SELECT 'ins_' || variant, round(avg(ms)::numeric, 3)::text FROM bench.ins GROUP BY variant
+ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;
 SELECT i.variant, count(*) AS inserts, round(avg(i.ms)::numeric, 3) AS avg_ms,
        round(percentile_cont(0.5) WITHIN GROUP (ORDER BY i.ms)::numeric, 3) AS median_ms,
        round(percentile_cont(0.99) WITHIN GROUP (ORDER BY i.ms)::numeric, 3) AS p99_ms,
@@ -1063,7 +1072,7 @@ SQL
 echo
 echo "Summary"
 "${PSQL[@]}" -At -F ': ' -v clients="$CLIENTS" -v share="$DUP_SHARE" -v seed="$SEED" <<'SQL'
-CREATE FUNCTION bench.r(key text) RETURNS text LANGUAGE sql STABLE
+CREATE OR REPLACE FUNCTION bench.r(key text) RETURNS text LANGUAGE sql STABLE
     RETURN coalesce((SELECT v FROM bench.result WHERE k = key), '-');
 SELECT '  clients', format('%s (dup share %s, seed %s, %s true pairs)', :clients, :'share', :seed,
                            (SELECT count(*) FROM bench.truth))

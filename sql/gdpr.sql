@@ -225,12 +225,16 @@ CREATE ROLE regress_gdpr_officer NOLOGIN;
 CREATE ROLE regress_gdpr_clerk NOLOGIN;
 GRANT SELECT, UPDATE ON crm.client TO regress_gdpr_officer, regress_gdpr_clerk;
 GRANT SELECT, INSERT, DELETE ON crm.anonymization_code TO regress_gdpr_officer, regress_gdpr_clerk;
-GRANT EXECUTE ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text) TO regress_gdpr_officer;
+GRANT EXECUTE ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text),
+                          crm.anonymize_crm_data(bigint, text, jsonb) TO regress_gdpr_officer;
 ALTER TABLE crm.client ENABLE ROW LEVEL SECURITY;
 CREATE POLICY client_own ON crm.client USING (owner = current_user);
 INSERT INTO crm.client (id, first_name, last_name, owner) VALUES
     (1, 'Jan', 'Kowalski', 'regress_gdpr_officer'), (2, 'Anna', 'Nowak', 'someone_else');
 INSERT INTO crm.contact (client_id, kind, value) VALUES (1, 'phone', '601 000 001'), (2, 'phone', '601 000 002');
+CREATE TABLE public.gdpr_note (id integer PRIMARY KEY, client_id bigint REFERENCES crm.client (id), note text);
+INSERT INTO public.gdpr_note VALUES (1, 1, 'Jan prefers e-mail');
+INSERT INTO crm.personal_column VALUES ('public.gdpr_note', 'note', NULL);
 -- without EXECUTE: refused
 SET ROLE regress_gdpr_clerk;
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymization_code(1)$$);
@@ -248,9 +252,17 @@ RESET ROLE;
 CREATE TEMP TABLE admin_code AS SELECT crm.anonymization_code(2) AS code;
 GRANT SELECT ON admin_code TO regress_gdpr_officer;
 SET SESSION AUTHORIZATION regress_gdpr_officer;
+-- the registered user tables are written with the officer's own rights:
+-- without them nothing happens at all
+SELECT err_code, err_message FROM regress.error_of(format('SELECT crm.anonymize(1, %L)', (SELECT code FROM officer_code)));
+RESET SESSION AUTHORIZATION;
+SELECT id, display_name, anonymized_at IS NOT NULL AS anonymized FROM crm.client WHERE id = 1;
+GRANT SELECT, UPDATE ON public.gdpr_note TO regress_gdpr_officer;
+SET SESSION AUTHORIZATION regress_gdpr_officer;
 SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.anonymize(2, %L)', (SELECT code FROM admin_code)));
 SELECT crm.anonymize(1, (SELECT code FROM officer_code));
 RESET SESSION AUTHORIZATION;
+SELECT * FROM public.gdpr_note;
 SELECT id, display_name, anonymized_at IS NOT NULL AS anonymized FROM crm.client ORDER BY id;
 SELECT client_id, value FROM crm.contact ORDER BY 1;
 SELECT action, client_id, actor, detail ->> 'requested_by' AS requested_by FROM crm.audit_log;
@@ -258,7 +270,9 @@ SELECT action, client_id, actor, detail ->> 'requested_by' AS requested_by FROM 
 DROP POLICY client_own ON crm.client;
 ALTER TABLE crm.client DISABLE ROW LEVEL SECURITY;
 SELECT regress.reset();
+DROP TABLE public.gdpr_note;
 REVOKE ALL ON crm.client, crm.anonymization_code FROM regress_gdpr_officer, regress_gdpr_clerk;
-REVOKE ALL ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text) FROM regress_gdpr_officer;
+REVOKE ALL ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text),
+                       crm.anonymize_crm_data(bigint, text, jsonb) FROM regress_gdpr_officer;
 DROP TABLE officer_code, admin_code;
 DROP ROLE regress_gdpr_officer, regress_gdpr_clerk;

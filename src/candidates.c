@@ -38,9 +38,8 @@
 	"       crm.max_block_size() AS crm_max_block, c.* " \
 	"FROM crm.client c WHERE c.id = $1"
 /*
- * Every block at once, each cut at $2 clients: the phones and e-mails of
- * client $1 (named, for the evidence), its identifiers $4-$6, and its name
- * and address keys $3 (the GIN index answers).
+ * The blocks of the phones and e-mails of client $1 (named, for the
+ * evidence) and of its identifiers $3-$5, each cut at $2 clients.
  */
 #define Q_BLOCKS \
 	"SELECT x.kind || ':' || x.value, " \
@@ -48,27 +47,32 @@
 	"             WHERE y.kind = x.kind AND lower(y.value) = x.value LIMIT $2) " \
 	"FROM (SELECT DISTINCT c.kind, lower(c.value) AS value FROM crm.contact c WHERE c.client_id = $1) x " \
 	"UNION ALL " \
-	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.pesel = $4::crm.pesel LIMIT $2) " \
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.pesel = $3::crm.pesel LIMIT $2) " \
+	"WHERE $3 IS NOT NULL " \
+	"UNION ALL " \
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.nip = $4::crm.nip LIMIT $2) " \
 	"WHERE $4 IS NOT NULL " \
 	"UNION ALL " \
-	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.nip = $5::crm.nip LIMIT $2) " \
-	"WHERE $5 IS NOT NULL " \
-	"UNION ALL " \
-	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.regon = $6::crm.regon LIMIT $2) " \
-	"WHERE $6 IS NOT NULL " \
-	"UNION ALL " \
-	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o " \
-	"                   WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, " \
-	"                                        o.city, o.address) && ARRAY[k] LIMIT $2) " \
-	"FROM unnest($3::text[]) AS k"
-/* the candidates themselves */
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.regon = $5::crm.regon LIMIT $2) " \
+	"WHERE $5 IS NOT NULL"
+/*
+ * The visible clients of each name and address key $1 (the GIN index
+ * answers), at most $2 of each, read whole: they are the candidates.
+ */
+#define Q_KEY_ROWS \
+	"SELECT k.n AS crm_key_no, o.* FROM unnest($1::text[]) WITH ORDINALITY AS k(key, n), " \
+	"LATERAL (SELECT o.* FROM crm.client o " \
+	"         WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, " \
+	"                              o.city, o.address) && ARRAY[k.key] " \
+	"           AND o.hidden_at IS NULL AND o.anonymized_at IS NULL LIMIT $2) o"
+/* the other candidates: found by a contact or an identifier */
 #define Q_ROWS \
 	"SELECT c.* FROM crm.client c " \
-	"WHERE c.id = ANY ($1) AND c.id <> $2 AND c.hidden_at IS NULL AND c.anonymized_at IS NULL"
+	"WHERE c.id = ANY ($1) AND c.hidden_at IS NULL AND c.anonymized_at IS NULL"
 
 enum
 {
-	P_ME, P_BLOCKS, P_ROWS, NPLANS
+	P_ME, P_BLOCKS, P_KEY_ROWS, P_ROWS, NPLANS
 };
 
 static SPIPlanPtr plans[NPLANS];
@@ -76,11 +80,12 @@ static SPIPlanPtr plans[NPLANS];
 static SPIPlanPtr
 plan(int which)
 {
-	static const char *const queries[NPLANS] = {Q_ME, Q_BLOCKS, Q_ROWS};
-	static const Oid types[NPLANS][6] = {
-		{INT8OID, FLOAT4OID}, {INT8OID, INT4OID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID}, {INT8ARRAYOID, INT8OID}
+	static const char *const queries[NPLANS] = {Q_ME, Q_BLOCKS, Q_KEY_ROWS, Q_ROWS};
+	static const Oid types[NPLANS][5] = {
+		{INT8OID, FLOAT4OID}, {INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID}, {TEXTARRAYOID, INT4OID},
+		{INT8ARRAYOID}
 	};
-	static const int nargs[NPLANS] = {2, 6, 2};
+	static const int nargs[NPLANS] = {2, 5, 2, 1};
 
 	if (plans[which] == NULL)
 	{
@@ -143,11 +148,37 @@ compare_int64(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+/* a row of Q_KEY_ROWS: the key it came for, the client, its place */
+typedef struct KeyRow
+{
+	int			key;
+	int64		id;
+	int			row;
+} KeyRow;
+
+static int
+compare_key_rows(const void *x, const void *y)
+{
+	const KeyRow *a = x;
+	const KeyRow *b = y;
+
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
 typedef struct Candidate
 {
 	MatchClient client;
 	float4		score;
 } Candidate;
+
+static int
+compare_candidate_id(const void *key, const void *elem)
+{
+	int64		id = *(const int64 *) key;
+	int64		other = ((const Candidate *) elem)->client.id;
+
+	return id < other ? -1 : id > other;
+}
 
 static int
 compare_candidates(const void *x, const void *y)
@@ -226,27 +257,20 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 								CurrentMemoryContext);
 	crm_match_weights_load(&weights);
 
-	/* 1. the blocks */
-	nkeys = crm_match_keys_of(me.company, crm_match_field(&me, MF_FIRST_N), crm_match_field(&me, MF_LAST_N),
-							  crm_match_field(&me, MF_COMPANY_N), crm_match_field(&me, MF_CITY_N),
-							  crm_match_field(&me, MF_ADDRESS_N), keys);
+	/* 1. the contact and identifier blocks */
 	{
-		Datum		kd[CRM_MAX_NAME_KEYS];
-		Datum		bargs[6];
-		char		bnulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+		Datum		bargs[5];
+		char		bnulls[5] = {' ', ' ', ' ', ' ', ' '};
 		MatchField	idf[3] = {MF_PESEL, MF_NIP, MF_REGON};
 
-		for (int k = 0; k < nkeys; k++)
-			kd[k] = CStringGetTextDatum(keys[k]);
 		bargs[0] = Int64GetDatum(client_id);
 		bargs[1] = Int32GetDatum(cap + 1);
-		bargs[2] = PointerGetDatum(construct_array(kd, nkeys, TEXTOID, -1, false, TYPALIGN_INT));
 		for (int k = 0; k < 3; k++)
 		{
 			const char *v = crm_match_field(&me, idf[k]);
 
-			bargs[3 + k] = v ? CStringGetTextDatum(v) : (Datum) 0;
-			bnulls[3 + k] = v ? ' ' : 'n';
+			bargs[2 + k] = v ? CStringGetTextDatum(v) : (Datum) 0;
+			bnulls[2 + k] = v ? ' ' : 'n';
 		}
 		run(P_BLOCKS, bargs, bnulls);
 	}
@@ -254,18 +278,76 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	for (uint64 r = 0; r < SPI_processed; r++)
 		if (block_from(&blocks[nblocks], SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, cap))
 			blocks[nblocks++].contact = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
-
-	/* every client of every block once (the contact blocks sorted, for shared_with) */
 	for (int k = 0; k < nblocks; k++)
-	{
 		qsort(blocks[k].ids, blocks[k].nids, sizeof(int64), compare_int64);
-		nids += blocks[k].nids;
+
+	/* 2. the clients of the name and address keys, read once each */
+	nkeys = crm_match_keys_of(me.company, crm_match_field(&me, MF_FIRST_N), crm_match_field(&me, MF_LAST_N),
+							  crm_match_field(&me, MF_COMPANY_N), crm_match_field(&me, MF_CITY_N),
+							  crm_match_field(&me, MF_ADDRESS_N), keys);
+	ncands = 0;
+	cands = NULL;
+	if (nkeys > 0)
+	{
+		Datum		kd[CRM_MAX_NAME_KEYS];
+		Datum		kargs[2];
+		char		knulls[2] = {' ', ' '};
+		int			per_key[CRM_MAX_NAME_KEYS + 1] = {0};
+		KeyRow	   *rows;
+		int			nrows = 0;
+		int			keycol;
+
+		for (int k = 0; k < nkeys; k++)
+			kd[k] = CStringGetTextDatum(keys[k]);
+		kargs[0] = PointerGetDatum(construct_array(kd, nkeys, TEXTOID, -1, false, TYPALIGN_INT));
+		kargs[1] = Int32GetDatum(cap + 1);
+		run(P_KEY_ROWS, kargs, knulls);
+		keycol = SPI_fnumber(SPI_tuptable->tupdesc, "crm_key_no");
+		crm_match_columns(SPI_tuptable->tupdesc, &cols);
+		rows = palloc(sizeof(KeyRow) * Max(SPI_processed, 1));
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[r];
+
+			rows[r].key = (int) DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, keycol, &isnull));
+			rows[r].id = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, cols.id + 1, &isnull));
+			rows[r].row = (int) r;
+			if (rows[r].key >= 1 && rows[r].key <= nkeys)
+				per_key[rows[r].key]++;
+		}
+		/* a key shared by more than cap clients says nothing */
+		for (uint64 r = 0; r < SPI_processed; r++)
+			if (rows[r].key >= 1 && rows[r].key <= nkeys && per_key[rows[r].key] <= cap &&
+				rows[r].id != client_id)
+				rows[nrows++] = rows[r];
+		qsort(rows, nrows, sizeof(KeyRow), compare_key_rows);
+		cands = palloc(sizeof(Candidate) * Max(nrows, 1));
+		for (int r = 0; r < nrows; r++)
+		{
+			if (r > 0 && rows[r].id == rows[r - 1].id)
+				continue;
+			CHECK_FOR_INTERRUPTS();
+			crm_match_client_from_tuple(&cands[ncands++].client, SPI_tuptable->vals[rows[r].row],
+										SPI_tuptable->tupdesc, &cols, CurrentMemoryContext);
+		}
 	}
+
+	/* 3. the clients of the other blocks not read yet */
+	nids = 0;
+	for (int k = 0; k < nblocks; k++)
+		nids += blocks[k].nids;
 	ids = palloc(sizeof(int64) * Max(nids, 1));
 	nids = 0;
 	for (int k = 0; k < nblocks; k++)
 		for (int j = 0; j < blocks[k].nids; j++)
-			ids[nids++] = blocks[k].ids[j];
+		{
+			int64		id = blocks[k].ids[j];
+
+			/* the candidates read so far are in id order */
+			if (id != client_id &&
+				(ncands == 0 || bsearch(&id, cands, ncands, sizeof(Candidate), compare_candidate_id) == NULL))
+				ids[nids++] = id;
+		}
 	qsort(ids, nids, sizeof(int64), compare_int64);
 	{
 		int			kept = 0;
@@ -275,34 +357,40 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 				ids[kept++] = ids[k];
 		nids = kept;
 	}
-
-	/* 2. read and score them */
+	if (nids > 0)
 	{
-		Datum	   *elems = palloc(sizeof(Datum) * Max(nids, 1));
+		Datum	   *elems = palloc(sizeof(Datum) * nids);
 
 		for (int k = 0; k < nids; k++)
 			elems[k] = Int64GetDatum(ids[k]);
 		args[0] = PointerGetDatum(construct_array(elems, nids, INT8OID, sizeof(int64),
 												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		run(P_ROWS, args, nulls);
+		crm_match_columns(SPI_tuptable->tupdesc, &cols);
+		cands = cands ? repalloc(cands, sizeof(Candidate) * (ncands + SPI_processed))
+			: palloc(sizeof(Candidate) * Max(SPI_processed, 1));
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			crm_match_client_from_tuple(&cands[ncands++].client, SPI_tuptable->vals[r],
+										SPI_tuptable->tupdesc, &cols, CurrentMemoryContext);
+		}
 	}
-	args[1] = Int64GetDatum(client_id);
-	run(P_ROWS, args, nulls);
-	crm_match_columns(SPI_tuptable->tupdesc, &cols);
-	cands = palloc(sizeof(Candidate) * Max(SPI_processed, 1));
-	ncands = 0;
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		Candidate  *c = &cands[ncands];
-		const char *shared[16];
-		int			nshared;
 
-		CHECK_FOR_INTERRUPTS();
-		crm_match_client_from_tuple(&c->client, SPI_tuptable->vals[r], SPI_tuptable->tupdesc, &cols,
-									CurrentMemoryContext);
-		nshared = shared_with(blocks, nblocks, c->client.id, shared, lengthof(shared));
-		c->score = crm_match_score(&me, &c->client, shared, nshared, &weights, NULL);
-		if (c->score >= min_score)
-			ncands++;
+	/* 4. score them */
+	{
+		int			kept = 0;
+
+		for (int k = 0; k < ncands; k++)
+		{
+			const char *shared[16];
+			int			nshared = shared_with(blocks, nblocks, cands[k].client.id, shared, lengthof(shared));
+
+			cands[k].score = crm_match_score(&me, &cands[k].client, shared, nshared, &weights, NULL);
+			if (cands[k].score >= min_score)
+				cands[kept++] = cands[k];
+		}
+		ncands = kept;
 	}
 	if (ncands > 1)
 		qsort(cands, ncands, sizeof(Candidate), compare_candidates);

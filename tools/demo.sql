@@ -147,4 +147,20 @@ SELECT crm.merge_client(3, 6);
 SELECT crm.unmerge(1) AS restored_client;
 SELECT id, display_name, address FROM crm.client WHERE id IN (1, 2) ORDER BY id;
 \echo
+\echo '== 15. GDPR: consents keep their history; the right of access; the right to be forgotten'
+SELECT crm.grant_consent(3, 'marketing') AS consent_id;
+SELECT crm.withdraw_consent(3, 'marketing') AS withdrawn;
+SELECT consent_id, event, purpose, by_role FROM crm.consent_history WHERE client_id = 3 ORDER BY at, event;
+\echo 'Everything held about client 3, table by table (crm.client_export):'
+SELECT key AS table_name, jsonb_array_length(value) AS rows FROM jsonb_each(crm.client_export(3) -> 'linked') ORDER BY 1;
+\echo 'Anonymizing client 5 asks for a code typed back; a wrong one changes nothing:'
+\set ON_ERROR_STOP 0
+SELECT crm.anonymize(5, 'AAAA-AAAA');
+\set ON_ERROR_STOP 1
+SELECT crm.anonymization_code(5) AS code \gset
+SELECT crm.anonymize(5, :'code');
+SELECT id, display_name, first_name, last_name, pesel, anonymized_at IS NOT NULL AS anonymized FROM crm.client WHERE id = 5;
+SELECT action, client_id, detail -> 'rows' AS rows_changed FROM crm.audit_log ORDER BY id;
+
+\echo
 \echo 'Demo done.'
