@@ -3794,8 +3794,10 @@ BEGIN
         EXECUTE format('UPDATE %s t SET %s WHERE %s', ref.relation, ref.sets,
                        crm.client_reference_condition(ref.columns, ref.client_columns, 1)) USING client_id;
         GET DIAGNOSTICS n = ROW_COUNT;
-        counts := counts || jsonb_build_object(crm.relation_name(ref.relation),
-                                               n + coalesce((counts ->> crm.relation_name(ref.relation))::bigint, 0));
+        IF n > 0 THEN
+            counts := counts || jsonb_build_object(crm.relation_name(ref.relation),
+                                                   n + coalesce((counts ->> crm.relation_name(ref.relation))::bigint, 0));
+        END IF;
     END LOOP;
     PERFORM crm.anonymize_crm_data(client_id, confirmation_code, counts);
 END
@@ -3870,11 +3872,15 @@ BEGIN
         anonymized_at = coalesce(l.anonymized_at, now())
     WHERE l.target_id = ANY (ids) OR l.source_ids && ids;
     GET DIAGNOSTICS n = ROW_COUNT;
-    counts := counts || jsonb_build_object('crm.merge_log', n);
+    IF n > 0 THEN
+        counts := counts || jsonb_build_object('crm.merge_log', n);
+    END IF;
 
     DELETE FROM crm.possible_duplicate p WHERE p.client_a = ANY (ids) OR p.client_b = ANY (ids);
     GET DIAGNOSTICS n = ROW_COUNT;
-    counts := counts || jsonb_build_object('crm.possible_duplicate', n);
+    IF n > 0 THEN
+        counts := counts || jsonb_build_object('crm.possible_duplicate', n);
+    END IF;
     -- a dedupe plan's groups hold names and contacts: the client's go
     WITH gone AS (
         DELETE FROM crm.dedupe_plan_item i
@@ -3910,8 +3916,10 @@ BEGIN
                            crm.client_reference_condition(ref.columns, ref.client_columns, 1)) USING c.id;
         END IF;
         GET DIAGNOSTICS n = ROW_COUNT;
-        counts := counts || jsonb_build_object(crm.relation_name(ref.relation),
-                                               n + coalesce((counts ->> crm.relation_name(ref.relation))::bigint, 0));
+        IF n > 0 THEN
+            counts := counts || jsonb_build_object(crm.relation_name(ref.relation),
+                                                   n + coalesce((counts ->> crm.relation_name(ref.relation))::bigint, 0));
+        END IF;
     END LOOP;
 
     SET CONSTRAINTS crm.contact_keep_default DEFERRED;
