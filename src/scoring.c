@@ -558,6 +558,22 @@ similarity(const char *a, const char *b)
 	return (float4) crm_name_similarity(a, strlen(a), b, strlen(b));
 }
 
+/*
+ * Two names that are not the same (matching forms an, bn; as typed at, bt):
+ * similar, with a Jaro-Winkler similarity of at least bound, or different.
+ */
+static void
+similar_or_differ(Scoring *s, int ord, MatchEvidence similar, MatchEvidence differ, double bound,
+				  const char *label, const char *an, const char *bn, const char *at, const char *bt)
+{
+	float4		sim = similarity(an, bn);
+
+	if (at_least(sim, bound))
+		found(s, ord, similar, "%s similar: %s ~ %s %s", label, at, bt, s->explain ? two_places(sim) : "");
+	else
+		found(s, ord, differ, "different %ss: %s, %s", label, at, bt);
+}
+
 static char *
 date_text(DateADT d)
 {
@@ -642,16 +658,8 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 			found(&s, 5, EV_LAST_NAME_GENDER, "last name in the other gender form: %s ~ %s",
 				  typed(a, MF_LAST), typed(b, MF_LAST));
 		else
-		{
-			float4		sim = similarity(al, bl);
-
-			if (at_least(sim, 0.9))
-				found(&s, 5, EV_LAST_NAME_SIMILAR, "last name similar: %s ~ %s %s",
-					  typed(a, MF_LAST), typed(b, MF_LAST), s.explain ? two_places(sim) : "");
-			else
-				found(&s, 5, EV_LAST_NAME_DIFFER, "different last names: %s, %s",
-					  typed(a, MF_LAST), typed(b, MF_LAST));
-		}
+			similar_or_differ(&s, 5, EV_LAST_NAME_SIMILAR, EV_LAST_NAME_DIFFER, 0.9, "last name", al, bl,
+							  typed(a, MF_LAST), typed(b, MF_LAST));
 
 		if (af && bf && *af && *bf && !swapped)
 		{
@@ -681,16 +689,8 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 		if (strcmp(ac, bc) == 0)
 			found(&s, 7, EV_COMPANY, "same company name: %s ~ %s", typed(a, MF_COMPANY), typed(b, MF_COMPANY));
 		else
-		{
-			float4		sim = similarity(ac, bc);
-
-			if (at_least(sim, 0.92))
-				found(&s, 7, EV_COMPANY_SIMILAR, "company name similar: %s ~ %s %s",
-					  typed(a, MF_COMPANY), typed(b, MF_COMPANY), s.explain ? two_places(sim) : "");
-			else
-				found(&s, 7, EV_COMPANY_DIFFER, "different company names: %s, %s",
-					  typed(a, MF_COMPANY), typed(b, MF_COMPANY));
-		}
+			similar_or_differ(&s, 7, EV_COMPANY_SIMILAR, EV_COMPANY_DIFFER, 0.92, "company name", ac, bc,
+							  typed(a, MF_COMPANY), typed(b, MF_COMPANY));
 	}
 
 	/* a birth date says something of its own only where a PESEL does not */
