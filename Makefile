@@ -17,7 +17,7 @@ REGRESS      = setup pesel nip regon identifier_ops identifier_unicode identifie
                contact client linked delete_hide search merge duplicates name_matching fuzzy dedupe gdpr security catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
-ISOLATION      = contact_default last_contact unit_kind merge_concurrent
+ISOLATION      = contact_default last_contact unit_kind merge_concurrent anonymize_merge
 ISOLATION_OPTS = --load-extension=crm
 
 PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' $(ICU_CFLAGS)
