@@ -47,7 +47,8 @@ FROM pg_class c
 WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'v'
   AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false);
 
--- pg_dump keeps every table's data and every identity sequence's state
+-- pg_dump keeps every table's data and every identity sequence's state (but
+-- pending anonymization codes, which live minutes)
 SELECT c.oid::regclass AS not_dumped
 FROM pg_class c
 WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'S')

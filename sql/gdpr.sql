@@ -137,30 +137,36 @@ UPDATE crm.anonymization_code SET expires_at = now() + interval '15 minutes';
 -- typed in lower case with spaces, as people do
 SELECT crm.anonymize(1, lower(replace((SELECT code FROM code), '-', ' ')));
 
--- every former value, anywhere in the database: none left
+-- every former value, anywhere in the database: none left.  Each row of
+-- every table is read whole as text (any column type: text, dates, arrays,
+-- json, identifiers), and bytea columns decoded; both sides in their
+-- matching form (Wąsowicz-Kmieć, WASOWICZ KMIEC alike), and numbers also
+-- with every separator taken out (601 234 567, 601-234-567).
 CREATE FUNCTION regress.find_values(vals text[])
-RETURNS TABLE (table_name text, column_name name, hits bigint)
+RETURNS TABLE (table_name text, hits bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     r record;
 BEGIN
     FOR r IN
-        SELECT c.oid::regclass AS tbl, a.attname, a.atttypid::regtype AS typ
+        SELECT c.oid::regclass AS tbl,
+               (SELECT string_agg(format('coalesce(convert_from(t.%I, ''UTF8''), '''')', a.attname), ' || '' '' || ')
+                FROM pg_attribute a
+                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                  AND a.atttypid = 'bytea'::regtype) AS bytea_text
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+        WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
           AND n.nspname NOT LIKE 'pg_temp%'
-          AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'jsonb'::regtype, 'json'::regtype,
-                             'text[]'::regtype, 'bytea'::regtype, 'crm.pesel'::regtype, 'crm.nip'::regtype,
-                             'crm.regon'::regtype, 'name'::regtype)
-        ORDER BY 1, 2
+        ORDER BY 1
     LOOP
         table_name := r.tbl::text;
-        column_name := r.attname;
         EXECUTE format(
-            'SELECT count(*) FROM %s t, unnest($1) AS v(value) WHERE crm.fold_text(%s) LIKE ''%%'' || crm.fold_text(v.value) || ''%%''',
-            r.tbl, CASE WHEN r.typ = 'bytea'::regtype THEN format('convert_from(t.%I, ''UTF8'')', r.attname)
-                        ELSE format('t.%I::text', r.attname) END)
+            'SELECT count(*) FROM (SELECT t::text || '' '' || %s AS x FROM %s t) t, unnest($1) AS v(value)
+             WHERE crm.normalize_name(t.x) LIKE ''%%'' || crm.normalize_name(v.value) || ''%%''
+                OR (v.value ~ ''^[0-9 -]+$''
+                    AND regexp_replace(t.x, ''[^0-9]'', '''', ''g'')
+                        LIKE ''%%'' || regexp_replace(v.value, ''[^0-9]'', '''', ''g'') || ''%%'')',
+            coalesce(r.bytea_text, ''''''), r.tbl)
             INTO hits USING vals;
         IF hits > 0 THEN
             RETURN NEXT;
@@ -168,15 +174,15 @@ BEGIN
     END LOOP;
 END
 $$;
--- names (folded: Wąsowicz and WASOWICZ alike), identifiers, phones, e-mails,
--- addresses, of the client and of the client merged into it
+-- names, identifiers, phones, e-mails, addresses, the birth date, of the
+-- client and of the client merged into it
 SELECT * FROM regress.find_values(ARRAY[
     'Zdzisław', 'Zdzisiek', 'Wąsowicz', 'Kmieć', 'Halina', '44051401359', '5260001246', '123456785',
-    '601234567', '601234568', '601999888', 'zdzislaw.wasowicz', 'zdzisiek.w', 'halina@example',
+    '601 234 567', '601 234 568', '601 999 888', 'zdzislaw.wasowicz', 'zdzisiek.w', 'halina@example',
     'Lipowa', 'Żyrardów', '96-300', '96-301', 'EXT-778', 'WZY 12345', 'WVWZZZ1JZXW000001', 'wasowicz_dowod',
-    'żeglarstwo']);
--- the search finds what is there: client 3 and the employee
-SELECT * FROM regress.find_values(ARRAY['Nowak', 'agent_smith']) ORDER BY 1, 2;
+    'żeglarstwo', '1944-05-14']);
+-- the search finds what is there: client 3, the employee, a number in a row
+SELECT * FROM regress.find_values(ARRAY['Nowak', 'agent_smith', '700 000 001']) ORDER BY 1;
 
 -- what stays: the record with a neutral name, and what the law keeps
 SELECT id, kind, display_name, first_name, last_name, pesel, hidden_at, anonymized_at IS NOT NULL AS anonymized
@@ -210,11 +216,22 @@ SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.unmerg
 SELECT count(*) AS candidates FROM crm.duplicate_candidates(1, 0);
 SELECT count(*) AS pairs_with_1 FROM crm.duplicate_pairs(0) WHERE 1 IN (client_a, client_b);
 SELECT count(*) AS groups_with_1 FROM crm.find_duplicates(ARRAY['owner']) WHERE client_id = 1;
--- only crm.anonymize() sets anonymized_at
-SELECT err_code, err_message, err_hint FROM regress.error_of($$UPDATE crm.client SET anonymized_at = now(), first_name = NULL, last_name = NULL,
-                                        city = NULL, address = NULL WHERE id = 3$$);
 -- the right of access after: the record and what stays
 SELECT crm.client_export(1) #>> '{client,display_name}' AS display_name;
+
+-- a merge undone since gave its source back: anonymizing the old target
+-- removes the target's copies only, and touches no later merge of the source
+INSERT INTO crm.client (id, first_name, last_name) VALUES
+    (10, 'Olga', 'Tokarczuk'), (11, 'Olgierd', 'Tokarski'), (12, 'Olga', 'TOKARCZUK');
+SELECT crm.merge_client(10, 11) AS merge_10_into_11 \gset
+SELECT crm.unmerge(:merge_10_into_11) AS restored;
+SELECT crm.merge_client(12, 10) AS merge_12_into_10 \gset
+SELECT crm.anonymize(11, crm.anonymization_code(11));
+SELECT id, source_ids, target_id, sources IS NOT NULL AS source_copies, target_before IS NOT NULL AS target_copy,
+       undone_at IS NOT NULL AS undone, anonymized_at IS NOT NULL AS anonymized
+FROM crm.merge_log WHERE id IN (:merge_10_into_11, :merge_12_into_10) ORDER BY id;
+SELECT detail -> 'merged_clients' AS merged_clients FROM crm.audit_log WHERE client_id = 11;
+SELECT * FROM regress.find_values(ARRAY['Olgierd', 'Tokarski']);
 
 --
 -- As a low-privileged role under row-level security
@@ -226,9 +243,11 @@ CREATE ROLE regress_gdpr_clerk NOLOGIN;
 GRANT SELECT, UPDATE ON crm.client TO regress_gdpr_officer, regress_gdpr_clerk;
 GRANT SELECT, INSERT, DELETE ON crm.anonymization_code TO regress_gdpr_officer, regress_gdpr_clerk;
 GRANT EXECUTE ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text),
-                          crm.anonymize_crm_data(bigint, text, jsonb) TO regress_gdpr_officer;
+                          crm.anonymize_crm_data(bigint, text) TO regress_gdpr_officer;
 ALTER TABLE crm.client ENABLE ROW LEVEL SECURITY;
 CREATE POLICY client_own ON crm.client USING (owner = current_user);
+-- everyone reads every client, but changes only their own
+CREATE POLICY client_read ON crm.client FOR SELECT USING (true);
 INSERT INTO crm.client (id, first_name, last_name, owner) VALUES
     (1, 'Jan', 'Kowalski', 'regress_gdpr_officer'), (2, 'Anna', 'Nowak', 'someone_else');
 INSERT INTO crm.contact (client_id, kind, value) VALUES (1, 'phone', '601 000 001'), (2, 'phone', '601 000 002');
@@ -239,17 +258,23 @@ INSERT INTO crm.personal_column VALUES ('public.gdpr_note', 'note', NULL);
 SET ROLE regress_gdpr_clerk;
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymization_code(1)$$);
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymize(1, 'AAAA-AAAA')$$);
--- a code for a client the role cannot see: none
-SELECT err_code, err_message, err_hint FROM regress.error_of($$INSERT INTO crm.anonymization_code (client_id, expires_at, salt, code_hash)
-                                  VALUES (2, now() + interval '1 day', '\x00', sha256('\x00'))$$);
 SET ROLE regress_gdpr_officer;
+-- a code for a client the role may read but not change: none, by the
+-- function or written straight into the table
+SELECT count(*) AS readable FROM crm.client;
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymization_code(2)$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$INSERT INTO crm.anonymization_code (client_id, salt, code_hash)
+                                  VALUES (2, '\x00', sha256('\x00'::bytea || convert_to('AAAAAAAA', 'UTF8')))$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymize(2, 'AAAA-AAAA')$$);
+-- only crm.anonymize() marks a client anonymized, whatever the role may update
+SELECT err_code, err_message, err_hint FROM regress.error_of($$UPDATE crm.client SET anonymized_at = now(),
+                                        first_name = NULL, last_name = NULL WHERE id = 1$$);
 CREATE TEMP TABLE officer_code AS SELECT crm.anonymization_code(1) AS code;
 -- it sees its own codes only
 SELECT client_id FROM crm.anonymization_code;
 RESET ROLE;
 -- a code works in the sessions of the role that asked for it only
-CREATE TEMP TABLE admin_code AS SELECT crm.anonymization_code(2) AS code;
+CREATE TEMP TABLE admin_code AS SELECT crm.anonymization_code(1) AS code;
 GRANT SELECT ON admin_code TO regress_gdpr_officer;
 SET SESSION AUTHORIZATION regress_gdpr_officer;
 -- the registered user tables are written with the officer's own rights:
@@ -258,7 +283,16 @@ SELECT err_code, err_message FROM regress.error_of(format('SELECT crm.anonymize(
 RESET SESSION AUTHORIZATION;
 SELECT id, display_name, anonymized_at IS NOT NULL AS anonymized FROM crm.client WHERE id = 1;
 GRANT SELECT, UPDATE ON public.gdpr_note TO regress_gdpr_officer;
+-- rows of the user table the officer cannot see would keep their data: refused
+INSERT INTO public.gdpr_note VALUES (2, 1, 'secret: Jan Kowalski, 601 000 001');
+ALTER TABLE public.gdpr_note ENABLE ROW LEVEL SECURITY;
+CREATE POLICY note_public ON public.gdpr_note USING (coalesce(note, '') NOT LIKE 'secret%');
 SET SESSION AUTHORIZATION regress_gdpr_officer;
+SELECT err_code, err_message FROM regress.error_of(format('SELECT crm.anonymize(1, %L)', (SELECT code FROM officer_code)));
+RESET SESSION AUTHORIZATION;
+ALTER TABLE public.gdpr_note DISABLE ROW LEVEL SECURITY;
+SET SESSION AUTHORIZATION regress_gdpr_officer;
+SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.anonymize(1, %L)', (SELECT code FROM admin_code)));
 SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.anonymize(2, %L)', (SELECT code FROM admin_code)));
 SELECT crm.anonymize(1, (SELECT code FROM officer_code));
 RESET SESSION AUTHORIZATION;
@@ -268,11 +302,12 @@ SELECT client_id, value FROM crm.contact ORDER BY 1;
 SELECT action, client_id, actor, detail ->> 'requested_by' AS requested_by FROM crm.audit_log;
 
 DROP POLICY client_own ON crm.client;
+DROP POLICY client_read ON crm.client;
 ALTER TABLE crm.client DISABLE ROW LEVEL SECURITY;
 SELECT regress.reset();
 DROP TABLE public.gdpr_note;
 REVOKE ALL ON crm.client, crm.anonymization_code FROM regress_gdpr_officer, regress_gdpr_clerk;
 REVOKE ALL ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text),
-                       crm.anonymize_crm_data(bigint, text, jsonb) FROM regress_gdpr_officer;
+                       crm.anonymize_crm_data(bigint, text) FROM regress_gdpr_officer;
 DROP TABLE officer_code, admin_code;
 DROP ROLE regress_gdpr_officer, regress_gdpr_clerk;

@@ -43,7 +43,8 @@ _PG_init(void)
 							 "Whether withdrawing a client's last consent in force hides the client.",
 							 "SPEC GD-3; set it per database (ALTER DATABASE ... SET) to make it the rule.",
 							 &hide_on_consent_withdrawal, false,
-							 PGC_USERSET, 0, NULL, NULL, NULL);
+							 /* a rule of the database, not a user's choice */
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 	/* every setting of this extension is named crm.* */
 	MarkGUCPrefixReserved("crm");
 }

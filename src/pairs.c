@@ -415,28 +415,37 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(work);
 	keys = block_keys(&base, &nkeys);
 	pairs = block_pairs(&base, keys, nkeys, max_block, &npairs);
-	pfree(keys);
+	if (keys)
+		pfree(keys);
 
-	/* 3. score every pair */
+	/* 3. score every pair; what scoring allocates goes with each pair */
 	started = GetCurrentTimestamp();
-	for (uint64 k = 0; k < npairs; k++)
 	{
-		uint32		a = (uint32) (pairs[k] >> 32);
-		uint32		b = (uint32) pairs[k];
-		const char *shared[16];
-		int			nshared = shared_contacts(&base, a, b, shared, lengthof(shared));
-		float4		score;
+		MemoryContext scratch = AllocSetContextCreate(work, "crm pairs scoring", ALLOCSET_DEFAULT_SIZES);
 
-		CHECK_FOR_INTERRUPTS();
-		score = crm_match_score(&base.clients[a], &base.clients[b], shared, nshared, &weights, NULL);
-		if (score >= min_score)
+		for (uint64 k = 0; k < npairs; k++)
 		{
-			found = grow(found, sizeof(Found), &foundcap, nfound + 1);
-			found[nfound].a = a;
-			found[nfound].b = b;
-			found[nfound++].score = score;
+			uint32		a = (uint32) (pairs[k] >> 32);
+			uint32		b = (uint32) pairs[k];
+			const char *shared[16];
+			int			nshared = shared_contacts(&base, a, b, shared, lengthof(shared));
+			float4		score;
+
+			CHECK_FOR_INTERRUPTS();
+			MemoryContextSwitchTo(scratch);
+			score = crm_match_score(&base.clients[a], &base.clients[b], shared, nshared, &weights, NULL);
+			MemoryContextSwitchTo(work);
+			MemoryContextReset(scratch);
+			if (score >= min_score)
+			{
+				found = grow(found, sizeof(Found), &foundcap, nfound + 1);
+				found[nfound].a = a;
+				found[nfound].b = b;
+				found[nfound++].score = score;
+			}
+			crm_report_progress("duplicate_pairs: scoring pairs", k + 1, npairs, started);
 		}
-		crm_report_progress("duplicate_pairs: scoring pairs", k + 1, npairs, started);
+		MemoryContextDelete(scratch);
 	}
 	if (nfound > 1)
 		qsort(found, nfound, sizeof(Found), compare_found);

@@ -349,6 +349,8 @@ sorted_words(const char *s, int len)
 		n += strlen(words[k]);
 	}
 	out[n] = '\0';
+	pfree(words);
+	pfree(copy);
 	return out;
 }
 
@@ -614,11 +616,11 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 			continue;
 		/* a 14-digit local unit agrees with its 9-digit unit */
 		if (strcmp(av, bv) == 0 || (ids[k].field == MF_REGON && strncmp(av, bv, 9) == 0))
-			found(&s, 1, ids[k].ev, "same %s", ids[k].label);
+			found(&s, 1 + k, ids[k].ev, "same %s", ids[k].label);
 		else if (crm_typo_distance(av, strlen(av), bv, strlen(bv), 3) == 1)
-			found(&s, 1, ids[k].ev + 1, "%s one typo away: %s ~ %s", ids[k].label, av, bv);
+			found(&s, 1 + k, ids[k].ev + 1, "%s one typo away: %s ~ %s", ids[k].label, av, bv);
 		else
-			found(&s, 1, ids[k].ev + 2, "different %s: %s, %s", ids[k].label, av, bv);
+			found(&s, 1 + k, ids[k].ev + 2, "different %s: %s, %s", ids[k].label, av, bv);
 	}
 
 	/* phones and e-mails in common: each kind counts once, shown by its least value */
@@ -646,9 +648,14 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 		const char *af = crm_match_field(a, MF_FIRST_CANON);
 		const char *bf = crm_match_field(b, MF_FIRST_CANON);
 
-		swapped = strcmp(al, bl) != 0 && same(al, crm_match_field(b, MF_FIRST_N)) &&
+		/* a person always has a last name, unless anonymized: no evidence */
+		bool		both = crm_match_field(a, MF_LAST_N) && crm_match_field(b, MF_LAST_N);
+
+		swapped = both && strcmp(al, bl) != 0 && same(al, crm_match_field(b, MF_FIRST_N)) &&
 			same(af, crm_match_field(b, MF_LAST_CANON));
-		if (strcmp(al, bl) == 0)
+		if (!both)
+			;
+		else if (strcmp(al, bl) == 0)
 			found(&s, 5, EV_LAST_NAME, "same last name: %s", typed(a, MF_LAST));
 		else if (swapped)
 			found(&s, 5, EV_NAMES_SWAPPED, "first and last name swapped: %s %s ~ %s %s",
@@ -681,7 +688,7 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 		}
 	}
 
-	if (a->company && b->company)
+	if (a->company && b->company && crm_match_field(a, MF_COMPANY_N) && crm_match_field(b, MF_COMPANY_N))
 	{
 		const char *ac = typed(a, MF_COMPANY_N);
 		const char *bc = typed(b, MF_COMPANY_N);

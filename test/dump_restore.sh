@@ -32,8 +32,10 @@ DECLARE
     n bigint;
     digest text;
 BEGIN
+    -- the tables a dump keeps: crm's configuration tables
     FOR r IN SELECT c.oid::regclass AS tbl FROM pg_class c
-             WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'r' ORDER BY c.oid::regclass::text LOOP
+             WHERE c.oid = ANY ((SELECT e.extconfig FROM pg_extension e WHERE e.extname = 'crm')::oid[])
+               AND c.relkind = 'r' ORDER BY c.oid::regclass::text LOOP
         EXECUTE format('SELECT count(*), md5(coalesce(string_agg(t::text, E''\n'' ORDER BY t::text), '''')) FROM %s t', r.tbl)
             INTO n, digest;
         RAISE WARNING 'table % rows % digest %', r.tbl, n, digest;

@@ -161,7 +161,7 @@ END $$;
 INSERT INTO crm.dedupe_plan_choice (plan_id, group_no, choice, client_id, value) VALUES (1, 1, 'company_name', 8, NULL);
 
 -- GDPR: a user table with notes about clients, registered as personal
--- data; client 9 asked to be forgotten; a code is pending for client 6
+-- data; client 9 asked to be forgotten
 CREATE TABLE public.client_note (
     id        integer PRIMARY KEY,
     client_id bigint NOT NULL REFERENCES crm.client (id),
@@ -171,7 +171,6 @@ INSERT INTO public.client_note VALUES (1, 1, 'woli kontakt po 17'), (2, 9, 'spea
 INSERT INTO crm.personal_column VALUES ('public.client_note', 'note', NULL);
 DO $$ BEGIN
     PERFORM crm.anonymize(9, crm.anonymization_code(9));
-    PERFORM crm.anonymization_code(6);
 END $$;
 
 -- identity columns continue after the ids given above
