@@ -3,6 +3,9 @@
 --
 SELECT regress.reset();
 
+-- an empty base has no pairs
+SELECT count(*) AS pairs FROM crm.duplicate_pairs();
+
 -- blocking keys: name in any order, diminutives, diacritics; companies without legal form
 SELECT crm.match_keys('person', 'Kasia', 'Żółć-Nowak', NULL, 'Kraków', 'ul. Długa 5'), crm.match_keys('person', 'Katarzyna', 'ZOLC NOWAK', NULL, NULL, NULL),
        crm.match_keys('person', NULL, 'Nowak', NULL, 'Kraków', NULL), crm.match_keys('person', 'Jan', NULL, NULL, NULL, NULL),

@@ -39,21 +39,26 @@
 	"FROM crm.client c WHERE c.id = $1"
 /*
  * The blocks of the phones and e-mails of client $1 (named, for the
- * evidence) and of its identifiers $3-$5, each cut at $2 clients.
+ * evidence) and of its identifiers $3-$5: their visible clients, as in
+ * crm.duplicate_pairs, each block cut at $2.
  */
 #define Q_BLOCKS \
 	"SELECT x.kind || ':' || x.value, " \
-	"       ARRAY(SELECT y.client_id FROM crm.contact y " \
-	"             WHERE y.kind = x.kind AND lower(y.value) = x.value LIMIT $2) " \
+	"       ARRAY(SELECT y.client_id FROM crm.contact y JOIN crm.client o ON o.id = y.client_id " \
+	"             WHERE y.kind = x.kind AND lower(y.value) = x.value " \
+	"               AND o.hidden_at IS NULL AND o.anonymized_at IS NULL LIMIT $2) " \
 	"FROM (SELECT DISTINCT c.kind, lower(c.value) AS value FROM crm.contact c WHERE c.client_id = $1) x " \
 	"UNION ALL " \
-	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.pesel = $3::crm.pesel LIMIT $2) " \
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.pesel = $3::crm.pesel " \
+	"                   AND o.hidden_at IS NULL AND o.anonymized_at IS NULL LIMIT $2) " \
 	"WHERE $3 IS NOT NULL " \
 	"UNION ALL " \
-	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.nip = $4::crm.nip LIMIT $2) " \
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.nip = $4::crm.nip " \
+	"                   AND o.hidden_at IS NULL AND o.anonymized_at IS NULL LIMIT $2) " \
 	"WHERE $4 IS NOT NULL " \
 	"UNION ALL " \
-	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.regon = $5::crm.regon LIMIT $2) " \
+	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.regon = $5::crm.regon " \
+	"                   AND o.hidden_at IS NULL AND o.anonymized_at IS NULL LIMIT $2) " \
 	"WHERE $5 IS NOT NULL"
 /*
  * The visible clients of each name and address key $1 (the GIN index
