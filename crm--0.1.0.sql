@@ -3421,7 +3421,7 @@ COMMENT ON TABLE crm.consent_history IS
     'every consent granted, withdrawn or removed (a merge drops the source''s consents, MG-7), when and by which role';
 
 -- A restore loads crm.consent, whose trigger writes history anew, and the
--- history itself, in either order or at once (pg_restore -j): the history
+-- history itself, in either order (or at once): the history
 -- loaded wins (its roles and times are the original ones), what the
 -- consent's trigger writes (ON CONFLICT DO NOTHING) gives way.  A row
 -- inserted directly (a restore) is upserted; one from the consent's
@@ -3655,6 +3655,26 @@ COMMENT ON FUNCTION crm.personal_column_check() IS
 CREATE TRIGGER personal_column_check BEFORE INSERT OR UPDATE ON crm.personal_column
     FOR EACH ROW EXECUTE FUNCTION crm.personal_column_check();
 
+-- The registered user columns per foreign key to crm.client: what
+-- crm.anonymize() sets (sets) and how to find a row that kept its data
+-- (left_over), both as SQL over alias t.
+CREATE FUNCTION crm.personal_column_keys()
+    RETURNS TABLE (relation regclass, constraint_name name, columns name[], client_columns name[],
+                   sets text, left_over text)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT r.relation, r.constraint_name, r.columns, r.client_columns,
+           string_agg(format('%I = %L', p.column_name, p.replacement), ', ' ORDER BY p.column_name),
+           string_agg(format('t.%I IS DISTINCT FROM %L', p.column_name, p.replacement), ' OR '
+                      ORDER BY p.column_name)
+    FROM crm.client_references() r JOIN crm.personal_column p ON p.relation = r.relation
+    GROUP BY r.relation, r.constraint_name, r.columns, r.client_columns
+    ORDER BY r.relation::text, r.constraint_name;
+END;
+COMMENT ON FUNCTION crm.personal_column_keys() IS
+    'internal: the registered personal columns of each foreign key to crm.client, as the SQL that clears them and that finds rows not cleared';
+
 CREATE VIEW crm.personal_data WITH (security_invoker = true) AS
     SELECT b.relation, b.column_name, b.action, b.replacement, true AS builtin
     FROM crm.personal_data_builtin() b
@@ -3853,13 +3873,7 @@ DECLARE
     ref record;
 BEGIN
     PERFORM crm.refuse_anonymized(c);
-    FOR ref IN
-        SELECT r.relation, r.columns, r.client_columns,
-               string_agg(format('%I = %L', p.column_name, p.replacement), ', ' ORDER BY p.column_name) AS sets
-        FROM crm.client_references() r JOIN crm.personal_column p ON p.relation = r.relation
-        GROUP BY r.relation, r.constraint_name, r.columns, r.client_columns
-        ORDER BY r.relation::text, r.constraint_name
-    LOOP
+    FOR ref IN SELECT * FROM crm.personal_column_keys() LOOP
         EXECUTE format('UPDATE %s t SET %s WHERE %s', ref.relation, ref.sets,
                        crm.client_reference_condition(ref.columns, ref.client_columns, 1)) USING c.id;
     END LOOP;
@@ -3966,14 +3980,7 @@ BEGIN
 
     -- the registered user tables were written by crm.anonymize() with the
     -- caller's rights: rows it could not see or change would keep their data
-    FOR ref IN
-        SELECT r.relation, r.columns, r.client_columns,
-               string_agg(format('t.%I IS DISTINCT FROM %L', p.column_name, p.replacement), ' OR '
-                          ORDER BY p.column_name) AS left_over
-        FROM crm.client_references() r JOIN crm.personal_column p ON p.relation = r.relation
-        GROUP BY r.relation, r.constraint_name, r.columns, r.client_columns
-        ORDER BY r.relation::text, r.constraint_name
-    LOOP
+    FOR ref IN SELECT * FROM crm.personal_column_keys() LOOP
         EXECUTE format('SELECT count(*) FILTER (WHERE %s), count(*) FROM %s t WHERE %s', ref.left_over,
                        ref.relation, crm.client_reference_condition(ref.columns, ref.client_columns, 1))
             INTO n, rows_total USING c.id;
