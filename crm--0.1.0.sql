@@ -357,6 +357,18 @@ BEGIN
     NEW.postal_code := nullif(btrim(NEW.postal_code), '');
     NEW.address := nullif(btrim(NEW.address), '');
     NEW.external_id := nullif(btrim(NEW.external_id), '');
+    -- anonymization is for good, and only crm.anonymize() does it: its
+    -- SECURITY DEFINER part runs as crm's owner (so does a restore)
+    IF (TG_OP = 'INSERT' AND NEW.anonymized_at IS NOT NULL)
+       OR (TG_OP = 'UPDATE' AND OLD.anonymized_at IS NULL AND NEW.anonymized_at IS NOT NULL) THEN
+        IF current_user <> (SELECT p.proowner::regrole::text FROM pg_proc p
+                            WHERE p.oid = 'crm.anonymize_crm_data(bigint, text)'::regprocedure) THEN
+            RAISE EXCEPTION 'anonymized_at is set by crm.anonymize() only'
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = format('Request a code with crm.anonymization_code(%s), then call crm.anonymize(%s, code).',
+                                    NEW.id, NEW.id);
+        END IF;
+    END IF;
     IF NEW.anonymized_at IS NOT NULL THEN
         -- nothing to require of a record without personal data
         NULL;
@@ -380,17 +392,9 @@ BEGIN
     ELSE
         NEW.created_at := OLD.created_at;
         NEW.source := OLD.source;
-        -- anonymization is for good, and only crm.anonymize() does it
-        IF NEW.anonymized_at IS DISTINCT FROM OLD.anonymized_at THEN
-            IF OLD.anonymized_at IS NOT NULL THEN
-                NEW.anonymized_at := OLD.anonymized_at;
-            ELSIF current_user <> (SELECT p.proowner::regrole::text FROM pg_proc p
-                                   WHERE p.oid = 'crm.anonymize_crm_data(bigint, text)'::regprocedure) THEN
-                RAISE EXCEPTION 'anonymized_at is set by crm.anonymize() only'
-                    USING ERRCODE = 'insufficient_privilege',
-                          HINT = format('Request a code with crm.anonymization_code(%s), then call crm.anonymize(%s, code).',
-                                        NEW.id, NEW.id);
-            END IF;
+        -- once anonymized, for good
+        IF OLD.anonymized_at IS NOT NULL THEN
+            NEW.anonymized_at := OLD.anonymized_at;
         END IF;
         -- only the contact history decides the last contact: whatever an
         -- update writes there (crm.interaction's trigger writes anything to
@@ -3421,19 +3425,18 @@ COMMENT ON TABLE crm.consent_history IS
     'every consent granted, withdrawn or removed (a merge drops the source''s consents, MG-7), when and by which role';
 
 -- A restore loads crm.consent, whose trigger writes history anew, and the
--- history itself, in either order (or at once): the history
--- loaded wins (its roles and times are the original ones), what the
--- consent's trigger writes (ON CONFLICT DO NOTHING) gives way.  A row
--- inserted directly (a restore) is upserted; one from the consent's
--- trigger, a level deeper, goes in as it is.  Inserting history directly
--- so needs UPDATE too: roles that write consents have INSERT only, and
--- cannot make up history.
+-- history itself, in either order (or at once): the history loaded wins
+-- (its roles and times are the original ones), what the consent's trigger
+-- writes (ON CONFLICT DO NOTHING) gives way.  A row from that trigger
+-- (SECURITY DEFINER, so written as crm's owner) goes in as it is; any other
+-- is upserted, which needs UPDATE on the history: only its owner has it.
 CREATE FUNCTION crm.consent_history_upsert() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF pg_trigger_depth() > 1 THEN
+    IF pg_trigger_depth() > 1 AND current_user = (SELECT p.proowner::regrole::text FROM pg_proc p
+                                                  WHERE p.oid = 'crm.consent_history_write()'::regprocedure) THEN
         RETURN NEW;
     END IF;
     INSERT INTO crm.consent_history AS h (consent_id, event, client_id, purpose, at, by_role, document_id)
@@ -3471,46 +3474,65 @@ COMMENT ON FUNCTION crm.consent_before_update() IS
 CREATE TRIGGER consent_before_update BEFORE UPDATE ON crm.consent
     FOR EACH ROW EXECUTE FUNCTION crm.consent_before_update();
 
-CREATE FUNCTION crm.consent_after_write() RETURNS trigger
-    LANGUAGE plpgsql
+-- The history is written with crm's rights, so that roles writing consents
+-- need no privilege on it and cannot make it up.  by_role is the session's
+-- role (the login), which SET ROLE does not change.
+CREATE FUNCTION crm.consent_history_write() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a trigger function can be attached to any table: this one only to crm.consent
+    IF TG_RELID <> 'crm.consent'::regclass THEN
+        RAISE EXCEPTION 'crm.consent_history_write() records crm.consent only'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, document_id)
-        VALUES (NEW.id, NEW.client_id, NEW.purpose, 'granted', NEW.granted_at, NEW.document_id)
+        INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, by_role, document_id)
+        VALUES (NEW.id, NEW.client_id, NEW.purpose, 'granted', NEW.granted_at, session_user, NEW.document_id)
         ON CONFLICT (consent_id, event) DO NOTHING;
-        IF NEW.withdrawn_at IS NOT NULL THEN
-            INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, document_id)
-            VALUES (NEW.id, NEW.client_id, NEW.purpose, 'withdrawn', NEW.withdrawn_at, NEW.document_id)
-            ON CONFLICT (consent_id, event) DO NOTHING;
-        END IF;
-    ELSIF TG_OP = 'UPDATE' THEN
-        IF OLD.withdrawn_at IS NULL AND NEW.withdrawn_at IS NOT NULL THEN
-            INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, document_id)
-            VALUES (NEW.id, NEW.client_id, NEW.purpose, 'withdrawn', NEW.withdrawn_at, NEW.document_id)
-            ON CONFLICT (consent_id, event) DO NOTHING;
-            -- GD-3: a client who withdrew the last consent in force drops out
-            -- of the working views, if the database says so
-            IF coalesce(current_setting('crm.hide_on_consent_withdrawal', true), 'off') = 'on'
-               AND NOT EXISTS (SELECT FROM crm.consent c
-                               WHERE c.client_id = NEW.client_id AND c.withdrawn_at IS NULL) THEN
-                UPDATE crm.client c SET hidden_at = now(), hidden_reason = 'consent withdrawn'
-                WHERE c.id = NEW.client_id AND c.hidden_at IS NULL AND c.anonymized_at IS NULL;
-            END IF;
-        END IF;
-    ELSE
-        INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, document_id)
-        VALUES (OLD.id, OLD.client_id, OLD.purpose, 'removed', now(), OLD.document_id)
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.withdrawn_at IS NOT NULL
+       AND (TG_OP = 'INSERT' OR OLD.withdrawn_at IS NULL) THEN
+        INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, by_role, document_id)
+        VALUES (NEW.id, NEW.client_id, NEW.purpose, 'withdrawn', NEW.withdrawn_at, session_user, NEW.document_id)
+        ON CONFLICT (consent_id, event) DO NOTHING;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, by_role, document_id)
+        VALUES (OLD.id, OLD.client_id, OLD.purpose, 'removed', now(), session_user, OLD.document_id)
         ON CONFLICT (consent_id, event) DO NOTHING;
     END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION crm.consent_after_write() IS
-    'trigger: records each grant, withdrawal and removal in crm.consent_history; hides a client without consents if crm.hide_on_consent_withdrawal is on';
-CREATE TRIGGER consent_after_write AFTER INSERT OR UPDATE OF withdrawn_at OR DELETE ON crm.consent
-    FOR EACH ROW EXECUTE FUNCTION crm.consent_after_write();
+COMMENT ON FUNCTION crm.consent_history_write() IS
+    'trigger on crm.consent: records each grant, withdrawal and removal in crm.consent_history, with crm''s rights';
+CREATE TRIGGER consent_history_write AFTER INSERT OR UPDATE OF withdrawn_at OR DELETE ON crm.consent
+    FOR EACH ROW EXECUTE FUNCTION crm.consent_history_write();
+-- nobody attaches it elsewhere (a trigger's function is checked when it is created)
+REVOKE EXECUTE ON FUNCTION crm.consent_history_write() FROM PUBLIC;
+
+-- GD-3, with the rights of whoever withdrew: a client who withdrew the last
+-- consent in force drops out of the working views, if the database says so
+CREATE FUNCTION crm.consent_hide_client() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF crm.hide_on_consent_withdrawal()
+       AND NOT EXISTS (SELECT FROM crm.consent c WHERE c.client_id = NEW.client_id AND c.withdrawn_at IS NULL) THEN
+        UPDATE crm.client c SET hidden_at = now(), hidden_reason = 'consent withdrawn'
+        WHERE c.id = NEW.client_id AND c.hidden_at IS NULL AND c.anonymized_at IS NULL;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm.consent_hide_client() IS
+    'trigger: hides a client whose last consent in force was withdrawn, if crm.hide_on_consent_withdrawal is on';
+CREATE TRIGGER consent_hide_client AFTER UPDATE OF withdrawn_at ON crm.consent
+    FOR EACH ROW WHEN (OLD.withdrawn_at IS NULL AND NEW.withdrawn_at IS NOT NULL)
+    EXECUTE FUNCTION crm.consent_hide_client();
 
 CREATE FUNCTION crm.grant_consent(client_id bigint, purpose text, document_id bigint DEFAULT NULL)
     RETURNS bigint
@@ -3642,6 +3664,13 @@ BEGIN
         RAISE EXCEPTION 'column "%" of table % does not exist', NEW.column_name, NEW.relation
             USING ERRCODE = 'undefined_column';
     END IF;
+    -- FirstNormalObjectId: not built in, nor crm's own
+    IF att.atttypid >= 16384
+       AND (SELECT y.typnamespace FROM pg_type y WHERE y.oid = att.atttypid) <> 'crm'::regnamespace THEN
+        RAISE EXCEPTION 'column "%" of table % is of a type crm.anonymize() does not read', NEW.column_name, NEW.relation
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Registered personal columns must be of built-in types: their values are checked with crm''s rights.';
+    END IF;
     IF att.attnotnull AND NEW.replacement IS NULL THEN
         RAISE EXCEPTION 'column "%" of table % is NOT NULL: it needs a replacement', NEW.column_name, NEW.relation
             USING ERRCODE = 'not_null_violation',
@@ -3683,6 +3712,12 @@ CREATE VIEW crm.personal_data WITH (security_invoker = true) AS
 COMMENT ON VIEW crm.personal_data IS
     'everything crm.anonymize() removes besides the client''s own fields: crm''s tables and the registered user columns';
 GRANT SELECT ON crm.personal_data, crm.personal_column TO PUBLIC;
+
+-- the setting read through the library, so that the server's value counts
+-- (a session that set it before the library was loaded set a placeholder)
+CREATE FUNCTION crm.hide_on_consent_withdrawal() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'hide_on_consent_withdrawal_setting' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm.hide_on_consent_withdrawal() IS 'the setting crm.hide_on_consent_withdrawal (GD-3) in force';
 
 -- The right of access: everything the database holds about a client that
 -- the caller may read, as one document.
@@ -3979,7 +4014,39 @@ BEGIN
     WHERE ch.plan_id = g.plan_id AND ch.group_no = g.group_no;
 
     -- the registered user tables were written by crm.anonymize() with the
-    -- caller's rights: rows it could not see or change would keep their data
+    -- caller's rights: rows it could not see or change would keep their
+    -- data.  Checking reads them with crm's rights, so nothing whose
+    -- behaviour their owner chose may run: their registered and key
+    -- columns must be of built-in types (no user cast, operator or domain
+    -- check), and every registration must still reach the table
+    SELECT p.relation, p.column_name INTO ref FROM crm.personal_column p
+    WHERE EXISTS (SELECT FROM pg_class k WHERE k.oid = p.relation)
+      AND (NOT EXISTS (SELECT FROM crm.client_references() r WHERE r.relation = p.relation)
+           OR NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = p.relation AND a.attname = p.column_name
+                                                       AND a.attnum > 0 AND NOT a.attisdropped))
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'registered personal column %.% cannot be reached', crm.relation_name(ref.relation), ref.column_name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The column no longer exists, or its table no longer references crm.client.',
+                  HINT = 'Fix or delete the row in crm.personal_column.';
+    END IF;
+    SELECT r.relation, a.attname INTO ref
+    FROM crm.client_references() r
+    JOIN pg_attribute a ON a.attrelid = r.relation AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE EXISTS (SELECT FROM crm.personal_column p WHERE p.relation = r.relation)
+      AND (a.attname = ANY (r.columns)
+           OR EXISTS (SELECT FROM crm.personal_column p WHERE p.relation = r.relation AND p.column_name = a.attname))
+      -- FirstNormalObjectId: not built in, nor crm's own
+      AND a.atttypid >= 16384
+      AND (SELECT y.typnamespace FROM pg_type y WHERE y.oid = a.atttypid) <> 'crm'::regnamespace
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'column %.% is of a type crm.anonymize() does not read', crm.relation_name(ref.relation), ref.attname
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Registered personal columns and their table''s key to crm.client must be of built-in types.',
+                  HINT = 'Use text, varchar, jsonb, bigint and the like for them.';
+    END IF;
     FOR ref IN SELECT * FROM crm.personal_column_keys() LOOP
         EXECUTE format('SELECT count(*) FILTER (WHERE %s), count(*) FROM %s t WHERE %s', ref.left_over,
                        ref.relation, crm.client_reference_condition(ref.columns, ref.client_columns, 1))

@@ -52,6 +52,12 @@ DROP TABLE public.gdpr_unlinked;
 SELECT err_code, err_message, err_hint FROM regress.error_of($$INSERT INTO crm.personal_column VALUES ('public.gdpr_note', 'author', NULL)$$);
 SELECT * FROM regress.error_of($$INSERT INTO crm.personal_column VALUES ('crm.task', 'notes', NULL)$$);
 INSERT INTO crm.personal_column VALUES ('public.gdpr_note', 'note', NULL);
+-- a column of a user-defined type is not read with crm's rights: refused
+CREATE TYPE public.gdpr_label AS ENUM ('anonymized', 'vip');
+CREATE TABLE public.gdpr_tag (client_id bigint REFERENCES crm.client (id), label public.gdpr_label);
+SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.personal_column VALUES ('public.gdpr_tag', 'label', NULL)$$);
+DROP TABLE public.gdpr_tag;
+DROP TYPE public.gdpr_label;
 
 INSERT INTO crm.client (id, kind, first_name, last_name, city, postal_code, address, pesel, nip, regon, external_id, owner)
 VALUES (1, 'person', 'Zdzisław', 'Wąsowicz-Kmieć', 'Żyrardów', '96-300', 'ul. Lipowa 7/3', '44051401359',
@@ -134,6 +140,19 @@ UPDATE crm.anonymization_code SET expires_at = now() - interval '1 minute';
 SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.anonymize(1, %L)', (SELECT code FROM code)));
 SELECT display_name FROM crm.client WHERE id = 1;
 UPDATE crm.anonymization_code SET expires_at = now() + interval '15 minutes';
+-- a registration that no longer reaches its table stops the erasure
+ALTER TABLE public.gdpr_note DROP CONSTRAINT gdpr_note_client_id_fkey;
+SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.anonymize(1, %L)', (SELECT code FROM code)));
+ALTER TABLE public.gdpr_note ADD FOREIGN KEY (client_id) REFERENCES crm.client (id);
+-- nor one whose column changed since to a type of its owner's making
+CREATE TABLE public.gdpr_label (client_id bigint REFERENCES crm.client (id), label text);
+INSERT INTO crm.personal_column VALUES ('public.gdpr_label', 'label', NULL);
+CREATE TYPE public.gdpr_label_type AS ENUM ('anonymized', 'vip');
+ALTER TABLE public.gdpr_label ALTER label TYPE public.gdpr_label_type USING label::public.gdpr_label_type;
+SELECT err_code, err_message FROM regress.error_of(format('SELECT crm.anonymize(1, %L)', (SELECT code FROM code)));
+DELETE FROM crm.personal_column WHERE relation = 'public.gdpr_label'::regclass;
+DROP TABLE public.gdpr_label;
+DROP TYPE public.gdpr_label_type;
 -- typed in lower case with spaces, as people do
 SELECT crm.anonymize(1, lower(replace((SELECT code FROM code), '-', ' ')));
 
@@ -241,6 +260,8 @@ DROP TABLE public.gdpr_note;
 CREATE ROLE regress_gdpr_officer NOLOGIN;
 CREATE ROLE regress_gdpr_clerk NOLOGIN;
 GRANT SELECT, UPDATE ON crm.client TO regress_gdpr_officer, regress_gdpr_clerk;
+GRANT INSERT ON crm.client TO regress_gdpr_officer;
+GRANT SELECT, INSERT ON crm.consent TO regress_gdpr_officer;
 GRANT SELECT, INSERT, DELETE ON crm.anonymization_code TO regress_gdpr_officer, regress_gdpr_clerk;
 GRANT EXECUTE ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text),
                           crm.anonymize_crm_data(bigint, text) TO regress_gdpr_officer;
@@ -266,9 +287,35 @@ SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonym
 SELECT err_code, err_message, err_hint FROM regress.error_of($$INSERT INTO crm.anonymization_code (client_id, salt, code_hash)
                                   VALUES (2, '\x00', sha256('\x00'::bytea || convert_to('AAAAAAAA', 'UTF8')))$$);
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymize(2, 'AAAA-AAAA')$$);
--- only crm.anonymize() marks a client anonymized, whatever the role may update
+-- only crm.anonymize() marks a client anonymized, whatever the role may write
 SELECT err_code, err_message, err_hint FROM regress.error_of($$UPDATE crm.client SET anonymized_at = now(),
                                         first_name = NULL, last_name = NULL WHERE id = 1$$);
+SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.client (id, kind, owner, anonymized_at)
+                                                    VALUES (50, 'person', 'regress_gdpr_officer', now())$$);
+-- consents written by the role are recorded by crm, with the session's role;
+-- the history itself it cannot write, not even from a trigger of its own
+INSERT INTO crm.consent (client_id, purpose) VALUES (1, 'newsletter');
+RESET ROLE;
+SELECT consent_id, event, by_role = session_user AS by_session_role FROM crm.consent_history;
+GRANT INSERT ON crm.consent_history TO regress_gdpr_officer;   -- even so
+SET ROLE regress_gdpr_officer;
+CREATE TEMP TABLE forge (consent_id bigint);
+CREATE FUNCTION pg_temp.forge() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO crm.consent_history VALUES (NEW.consent_id, 'withdrawn', 1, 'newsletter', '2020-01-01', 'nobody', NULL);
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER forge AFTER INSERT ON forge FOR EACH ROW EXECUTE FUNCTION pg_temp.forge();
+SELECT err_code, err_message FROM regress.error_of($$INSERT INTO forge SELECT id FROM crm.consent$$);
+-- nor through crm's own history trigger attached to a table of its own
+SELECT err_code, err_message FROM regress.error_of($$CREATE TRIGGER forge2 AFTER INSERT ON forge FOR EACH ROW
+                                                    EXECUTE FUNCTION crm.consent_history_write()$$);
+DROP TABLE forge;
+DROP FUNCTION pg_temp.forge();
+RESET ROLE;
+REVOKE INSERT ON crm.consent_history FROM regress_gdpr_officer;
+SELECT count(*) AS history_rows FROM crm.consent_history;
+SET ROLE regress_gdpr_officer;
 CREATE TEMP TABLE officer_code AS SELECT crm.anonymization_code(1) AS code;
 -- it sees its own codes only
 SELECT client_id FROM crm.anonymization_code;
@@ -306,7 +353,7 @@ DROP POLICY client_read ON crm.client;
 ALTER TABLE crm.client DISABLE ROW LEVEL SECURITY;
 SELECT regress.reset();
 DROP TABLE public.gdpr_note;
-REVOKE ALL ON crm.client, crm.anonymization_code FROM regress_gdpr_officer, regress_gdpr_clerk;
+REVOKE ALL ON crm.client, crm.anonymization_code, crm.consent FROM regress_gdpr_officer, regress_gdpr_clerk;
 REVOKE ALL ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text),
                        crm.anonymize_crm_data(bigint, text) FROM regress_gdpr_officer;
 DROP TABLE officer_code, admin_code;

@@ -18,6 +18,8 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+PG_FUNCTION_INFO_V1(hide_on_consent_withdrawal_setting);
+
 /* crm.duplicate_check: what the duplicate trigger does (read in SQL) */
 static const struct config_enum_entry duplicate_check_options[] = {
 	{"notice", 0, false},
@@ -47,4 +49,16 @@ _PG_init(void)
 							 PGC_SUSET, 0, NULL, NULL, NULL);
 	/* every setting of this extension is named crm.* */
 	MarkGUCPrefixReserved("crm");
+}
+
+/*
+ * crm.hide_on_consent_withdrawal(): the setting's value in force.  Read
+ * here rather than with current_setting(): a session that set the name
+ * before this library was loaded set a placeholder, which loading it
+ * discards for a setting only superusers may change.
+ */
+Datum
+hide_on_consent_withdrawal_setting(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(hide_on_consent_withdrawal);
 }
