@@ -361,8 +361,7 @@ BEGIN
     -- SECURITY DEFINER part runs as crm's owner (so does a restore)
     IF (TG_OP = 'INSERT' AND NEW.anonymized_at IS NOT NULL)
        OR (TG_OP = 'UPDATE' AND OLD.anonymized_at IS NULL AND NEW.anonymized_at IS NOT NULL) THEN
-        IF current_user <> (SELECT p.proowner::regrole::text FROM pg_proc p
-                            WHERE p.oid = 'crm.anonymize_crm_data(bigint, text)'::regprocedure) THEN
+        IF NOT crm.runs_as_owner_of('crm.anonymize_crm_data(bigint, text)') THEN
             RAISE EXCEPTION 'anonymized_at is set by crm.anonymize() only'
                 USING ERRCODE = 'insufficient_privilege',
                       HINT = format('Request a code with crm.anonymization_code(%s), then call crm.anonymize(%s, code).',
@@ -1306,6 +1305,18 @@ END
 $$;
 COMMENT ON FUNCTION crm.client_for_update(bigint) IS
     'locks a client row for update and returns it; raises no_data_found if there is none';
+
+-- Whether the code running now runs as the owner of a SECURITY DEFINER
+-- function, that is from inside it: how crm's triggers tell its own
+-- privileged writes from anyone else's.
+CREATE FUNCTION crm.runs_as_owner_of(f regprocedure) RETURNS boolean
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT current_user = p.proowner::regrole::text FROM pg_proc p WHERE p.oid = f;
+END;
+COMMENT ON FUNCTION crm.runs_as_owner_of(regprocedure) IS
+    'internal: whether the current role is the owner of function f (inside f, when f is SECURITY DEFINER)';
 
 -- One home for "this client was anonymized: nothing more to do with it".
 CREATE FUNCTION crm.refuse_anonymized(c crm.client) RETURNS void
@@ -3294,10 +3305,13 @@ BEGIN
     FROM crm.duplicate_candidates(client_id) d
     WHERE EXISTS (SELECT FROM crm.client c WHERE c.id = client_id AND c.hidden_at IS NULL);
 
+    -- pairs of this client that no longer score are forgotten, dismissed ones kept
+    DELETE FROM crm.possible_duplicate p
+    WHERE client_id IN (p.client_a, p.client_b) AND p.dismissed_at IS NULL
+      AND NOT EXISTS (SELECT FROM jsonb_to_recordset(found) AS f(candidate_id bigint)
+                      WHERE f.candidate_id IN (p.client_a, p.client_b) AND f.candidate_id <> client_id);
     IF found = '[]' THEN
-        -- the common case: no candidate; pairs recorded before go, dismissed ones stay
-        DELETE FROM crm.possible_duplicate p
-        WHERE client_id IN (p.client_a, p.client_b) AND p.dismissed_at IS NULL;
+        -- the common case: no candidate
         RETURN;
     END IF;
 
@@ -3313,11 +3327,6 @@ BEGIN
                                 best.candidate_id);
     END IF;
 
-    -- pairs of this client that no longer score are forgotten, dismissed ones kept
-    DELETE FROM crm.possible_duplicate p
-    WHERE client_id IN (p.client_a, p.client_b) AND p.dismissed_at IS NULL
-      AND NOT EXISTS (SELECT FROM jsonb_to_recordset(found) AS f(candidate_id bigint)
-                      WHERE f.candidate_id IN (p.client_a, p.client_b) AND f.candidate_id <> client_id);
     INSERT INTO crm.possible_duplicate (client_a, client_b, score, reasons)
     SELECT least(client_id, f.candidate_id), greatest(client_id, f.candidate_id), f.score, f.reasons
     FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score real, reasons text[])
@@ -3435,8 +3444,7 @@ CREATE FUNCTION crm.consent_history_upsert() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF pg_trigger_depth() > 1 AND current_user = (SELECT p.proowner::regrole::text FROM pg_proc p
-                                                  WHERE p.oid = 'crm.consent_history_write()'::regprocedure) THEN
+    IF pg_trigger_depth() > 1 AND crm.runs_as_owner_of('crm.consent_history_write()') THEN
         RETURN NEW;
     END IF;
     INSERT INTO crm.consent_history AS h (consent_id, event, client_id, purpose, at, by_role, document_id)
