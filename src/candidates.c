@@ -36,7 +36,7 @@
 #define Q_ME \
 	"SELECT coalesce($2, crm.default_min_score()) AS crm_min_score, " \
 	"       crm.max_block_size() AS crm_max_block, c.* " \
-	"FROM crm.client c WHERE c.id = $1"
+	"FROM crm.client c WHERE c.id = $1 AND c.anonymized_at IS NULL"
 /*
  * The blocks of the phones and e-mails of client $1 (named, for the
  * evidence) and of its identifiers $3-$5: their visible clients, as in
@@ -245,11 +245,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	args[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	nulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
 	run(P_ME, args, nulls);
-	isnull = true;
-	if (SPI_processed > 0)
-		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-							 SPI_fnumber(SPI_tuptable->tupdesc, "anonymized_at"), &isnull);
-	if (SPI_processed == 0 || !isnull)
+	if (SPI_processed == 0)
 	{
 		SPI_finish();
 		return (Datum) 0;
