@@ -2758,19 +2758,19 @@ COMMENT ON VIEW crm.match_weights_in_use IS 'the weights duplicate scoring uses 
 -- everyone who may search for duplicates reads the weights; changing them is the DBA's
 GRANT SELECT ON crm.match_weight, crm.match_weights_in_use TO PUBLIC;
 
--- The score and the reasons of one pair of clients.  shared: the phones
--- and e-mails they have in common, as 'phone:+48601234567' (e-mails
--- compared in lower case: contacts keep the case they were typed in); w: the
--- weights as one jsonb object (crm.match_weights()).
+-- the weights in use as one jsonb object, the w of crm.match_score()
 CREATE FUNCTION crm.match_weights() RETURNS jsonb
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT jsonb_object_agg(u.evidence, u.weight) FROM crm.match_weights_in_use u;
 END;
-COMMENT ON FUNCTION crm.match_weights() IS 'the weights in use as one jsonb object, read once per search';
+COMMENT ON FUNCTION crm.match_weights() IS 'the weights in use as one jsonb object: the w of crm.match_score()';
 
--- in C (src/scoring.c): the evidence, its reasons and the score
+-- The score and the reasons of one pair of clients, in C (src/scoring.c,
+-- which the searches use directly).  shared: the phones and e-mails they
+-- have in common, as 'phone:+48601234567' (e-mails compared in lower case:
+-- contacts keep the case they were typed in); w: crm.match_weights().
 CREATE FUNCTION crm.match_score(a crm.client, b crm.client, shared text[], w jsonb,
                                 OUT score real, OUT reasons text[])
     AS 'MODULE_PATHNAME', 'match_score' LANGUAGE C STABLE PARALLEL SAFE;
