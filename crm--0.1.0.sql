@@ -3631,6 +3631,18 @@ END;
 COMMENT ON FUNCTION crm.personal_data_builtin() IS
     'the personal data crm.anonymize() removes from crm''s own linked tables: rows deleted, or columns set to a replacement';
 
+-- A type whose casts and operators no table owner chose: built in
+-- (below FirstNormalObjectId) or crm's own.  crm.anonymize() reads with
+-- crm's rights only columns of such types.
+CREATE FUNCTION crm.trusted_type(t oid) RETURNS boolean
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT t < 16384 OR EXISTS (SELECT FROM pg_type y WHERE y.oid = t AND y.typnamespace = 'crm'::regnamespace);
+END;
+COMMENT ON FUNCTION crm.trusted_type(oid) IS
+    'internal: whether a type is built in or crm''s own (no table owner chose its casts or operators)';
+
 CREATE TABLE crm.personal_column (
     relation    regclass NOT NULL,
     column_name name NOT NULL,
@@ -3672,9 +3684,7 @@ BEGIN
         RAISE EXCEPTION 'column "%" of table % does not exist', NEW.column_name, NEW.relation
             USING ERRCODE = 'undefined_column';
     END IF;
-    -- FirstNormalObjectId: not built in, nor crm's own
-    IF att.atttypid >= 16384
-       AND (SELECT y.typnamespace FROM pg_type y WHERE y.oid = att.atttypid) <> 'crm'::regnamespace THEN
+    IF NOT crm.trusted_type(att.atttypid) THEN
         RAISE EXCEPTION 'column "%" of table % is of a type crm.anonymize() does not read', NEW.column_name, NEW.relation
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'Registered personal columns must be of built-in types: their values are checked with crm''s rights.';
@@ -4045,9 +4055,7 @@ BEGIN
     WHERE EXISTS (SELECT FROM crm.personal_column p WHERE p.relation = r.relation)
       AND (a.attname = ANY (r.columns)
            OR EXISTS (SELECT FROM crm.personal_column p WHERE p.relation = r.relation AND p.column_name = a.attname))
-      -- FirstNormalObjectId: not built in, nor crm's own
-      AND a.atttypid >= 16384
-      AND (SELECT y.typnamespace FROM pg_type y WHERE y.oid = a.atttypid) <> 'crm'::regnamespace
+      AND NOT crm.trusted_type(a.atttypid)
     LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'column %.% is of a type crm.anonymize() does not read', crm.relation_name(ref.relation), ref.attname
