@@ -7,9 +7,14 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION)
 MODULE_big  = crm
 OBJS        = src/crm.o src/unichar.o src/textinput.o src/idparse.o src/identifier.o \
               src/pesel.o src/nip.o src/regon.o src/contactnorm.o src/contact.o src/textfold.o \
-              src/namematch.o src/matching.o src/scoring.o src/pairs.o src/candidates.o src/progress.o
+              src/namematch.o src/matching.o src/scoring.o src/pairs.o src/candidates.o src/progress.o src/datamodel.o
 
-DATA        = $(wildcard crm--*.sql)
+# The install script is built from the SQL sources, one concept per file,
+# joined in the order of their numbers; upgrade scripts crm--A--B.sql are
+# written by hand at the root.
+SQL_SRC     = $(sort $(wildcard src/sql/*.sql))
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
 DOCS        = $(wildcard doc/*.md)
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
@@ -30,6 +35,9 @@ EXTRA_CLEAN = fuzz/fuzz_parsers fuzz/smoke_parsers bench/gen_pesel
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC) $(EXTENSION).control
+	cat $(SQL_SRC) > $@
 
 # PGXS tracks no header dependencies: rebuild everything when a header changes
 $(OBJS): $(wildcard src/*.h)

@@ -124,6 +124,7 @@ T0=$(now)
 -- bulk load: the check on save would look for candidates of every row
 SET crm.duplicate_check = off;
 CREATE EXTENSION crm;
+SELECT crm.install_data_model();
 CREATE SCHEMA bench;
 CREATE TABLE bench.result (k text PRIMARY KEY, v text);
 
@@ -1019,19 +1020,19 @@ BEGIN
             INSERT INTO crm.client (kind, first_name, last_name, company_name, display_name, city, address,
                                     pesel, nip, source, created_at, updated_at)
             VALUES (r.kind, r.first_name, r.last_name, r.company_name,
-                    crm.client_default_display_name(r.kind, r.first_name, r.last_name, r.company_name),
+                    crm_internal.client_default_display_name(r.kind, r.first_name, r.last_name, r.company_name),
                     r.city, r.address, r.pesel, r.nip, 'bench', r.created_at, r.created_at);
         ELSIF variant = 'plain copy' THEN
             INSERT INTO bench.plain (kind, first_name, last_name, company_name, display_name, city, address,
                                      pesel, nip, source, created_at, updated_at)
             VALUES (r.kind, r.first_name, r.last_name, r.company_name,
-                    crm.client_default_display_name(r.kind, r.first_name, r.last_name, r.company_name),
+                    crm_internal.client_default_display_name(r.kind, r.first_name, r.last_name, r.company_name),
                     r.city, r.address, r.pesel, r.nip, 'bench', r.created_at, r.created_at);
         ELSE
             INSERT INTO bench.plain_btree (kind, first_name, last_name, company_name, display_name, city, address,
                                            pesel, nip, source, created_at, updated_at)
             VALUES (r.kind, r.first_name, r.last_name, r.company_name,
-                    crm.client_default_display_name(r.kind, r.first_name, r.last_name, r.company_name),
+                    crm_internal.client_default_display_name(r.kind, r.first_name, r.last_name, r.company_name),
                     r.city, r.address, r.pesel, r.nip, 'bench', r.created_at, r.created_at);
         END IF;
         INSERT INTO bench.ins VALUES (variant, r.n, 1000 * extract(epoch FROM clock_timestamp() - t));

@@ -31,6 +31,7 @@ PSQL=("${BIN}psql" -X -q -v ON_ERROR_STOP=1 -d "$DB")
 echo "building a base of $CLIENTS clients ..."
 "${PSQL[@]}" <<SQL
 CREATE EXTENSION crm;
+SELECT crm.install_data_model();
 CREATE SCHEMA bench;
 INSERT INTO crm.unit (id, kind, name) VALUES (1, 'channel', 'Bench');
 INSERT INTO crm.client (first_name, last_name, city, unit_id)

@@ -2,7 +2,8 @@
 -- catalog: what the extension installs, and the niceties every object owes
 --
 
--- every function, type, operator, cast, table and view has a comment
+-- every function, type, operator, cast, table and view of the extension
+-- has a comment, and so has every table, view and function of the data model
 SELECT pg_describe_object(classid, objid, objsubid) AS uncommented
 FROM pg_depend
 WHERE refclassid = 'pg_extension'::regclass
@@ -11,26 +12,45 @@ WHERE refclassid = 'pg_extension'::regclass
   AND (classid IN ('pg_proc'::regclass, 'pg_type'::regclass, 'pg_operator'::regclass, 'pg_cast'::regclass)
        OR (classid = 'pg_class'::regclass AND (SELECT relkind FROM pg_class WHERE oid = objid) IN ('r', 'v')))
   AND obj_description(objid, classid::regclass::text) IS NULL
+UNION ALL
+SELECT pg_describe_object('pg_class'::regclass, c.oid, 0)
+FROM pg_class c
+WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'v')
+  AND obj_description(c.oid, 'pg_class') IS NULL
+UNION ALL
+SELECT pg_describe_object('pg_proc'::regclass, p.oid, 0)
+FROM pg_proc p
+WHERE p.pronamespace = 'crm'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
+ORDER BY 1;
+
+-- the extension owns the logic, the database the data: no table, view or
+-- sequence of schema crm belongs to the extension, and the extension's own
+-- tables (the data model's source) live in crm_internal
+SELECT pg_describe_object(d.classid, d.objid, 0) AS misplaced, c.relnamespace::regnamespace
+FROM pg_depend d JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'crm')
+  AND c.relnamespace <> 'crm_internal'::regnamespace
 ORDER BY 1;
 
 -- the C functions (types, normalization) are immutable, strict, parallel safe;
 -- match_keys alone is not strict: a client has a key with some names null
 SELECT p.oid::regprocedure AS c_function, p.provolatile, p.proparallel, p.proisstrict
 FROM pg_proc p
-WHERE p.pronamespace = 'crm'::regnamespace AND p.prolang IN (13, 12) -- c, internal
+WHERE p.pronamespace IN ('crm'::regnamespace, 'crm_internal'::regnamespace) AND p.prolang IN (13, 12) -- c, internal
   AND (p.provolatile <> 'i' OR p.proparallel <> 's' OR NOT p.proisstrict)
 ORDER BY p.oid::regprocedure::text;
 
 -- nothing that writes is parallel safe
 SELECT p.oid::regprocedure AS volatile_but_parallel_safe
 FROM pg_proc p
-WHERE p.pronamespace = 'crm'::regnamespace AND p.provolatile = 'v' AND p.proparallel = 's';
+WHERE p.pronamespace IN ('crm'::regnamespace, 'crm_internal'::regnamespace) AND p.provolatile = 'v' AND p.proparallel = 's';
 
 -- every SQL and PL/pgSQL function pins a search_path with pg_catalog first
 -- and pg_temp last, so that objects a user plants cannot capture its names
 SELECT p.oid::regprocedure AS unpinned, p.proconfig
 FROM pg_proc p
-WHERE p.pronamespace = 'crm'::regnamespace AND p.prolang NOT IN (13, 12)
+WHERE p.pronamespace IN ('crm'::regnamespace, 'crm_internal'::regnamespace) AND p.prolang NOT IN (13, 12)
   AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c
                   WHERE c ~ '^search_path=pg_catalog(, crm)?, pg_temp$')
 ORDER BY p.oid::regprocedure::text;
@@ -38,7 +58,7 @@ ORDER BY p.oid::regprocedure::text;
 -- no function is SECURITY DEFINER without a pinned search_path
 SELECT p.oid::regprocedure AS unsafe_definer
 FROM pg_proc p
-WHERE p.pronamespace = 'crm'::regnamespace AND p.prosecdef
+WHERE p.pronamespace IN ('crm'::regnamespace, 'crm_internal'::regnamespace) AND p.prosecdef
   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%');
 
 -- views apply the querying user's privileges and row-level security
@@ -47,13 +67,9 @@ FROM pg_class c
 WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'v'
   AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false);
 
--- pg_dump keeps every table's data and every identity sequence's state (but
--- pending anonymization codes, which live minutes)
-SELECT c.oid::regclass AS not_dumped
-FROM pg_class c
-WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'S')
-  AND NOT EXISTS (SELECT FROM pg_extension e WHERE e.extname = 'crm' AND c.oid = ANY (e.extconfig))
-ORDER BY c.oid::regclass::text;
+-- the extension registers no configuration table: pg_dump dumps the data
+-- model as it dumps any table
+SELECT extconfig AS config_tables FROM pg_extension WHERE extname = 'crm';
 
 -- every foreign key to crm.client has an index led by its column
 SELECT con.conrelid::regclass AS unindexed_fk
@@ -62,13 +78,18 @@ WHERE con.contype = 'f' AND con.confrelid = 'crm.client'::regclass
   AND NOT EXISTS (SELECT FROM pg_index i
                   WHERE i.indrelid = con.conrelid AND i.indkey[0] = con.conkey[1]);
 
--- the interface
+-- the interface: \df crm.* is the user's manual (the machinery lives in
+-- crm_internal)
 SELECT p.oid::regprocedure AS function, p.prorettype::regtype AS returns
 FROM pg_proc p
 WHERE p.pronamespace = 'crm'::regnamespace
-  AND p.prorettype <> 'trigger'::regtype
-  AND p.proname !~ '_(in|out|recv|send|cmp|sortsupport|hash|hash_extended|eq|ne|lt|le|gt|ge)$'
 ORDER BY p.oid::regprocedure::text;
+-- no trigger function or type support function among them
+SELECT p.oid::regprocedure AS machinery_in_crm
+FROM pg_proc p
+WHERE p.pronamespace = 'crm'::regnamespace
+  AND (p.prorettype IN ('trigger'::regtype, 'cstring'::regtype)
+       OR 'internal'::regtype = ANY (p.proargtypes::regtype[]));
 SELECT c.relname AS relation, c.relkind
 FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'v')
 ORDER BY c.relkind, c.relname;

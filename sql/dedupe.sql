@@ -41,9 +41,9 @@ SELECT id FROM crm.client ORDER BY id;
 SELECT crm.dedupe(ARRAY['pesel'], 'merge');
 
 -- progress: a NOTICE every 5 % of 1,000 groups or more, never for fewer
-SELECT crm.report_progress('test', 50, 1000, clock_timestamp() - interval '10 s');
-SELECT crm.report_progress('test', 51, 1000, clock_timestamp());
-SELECT crm.report_progress('test', 50, 999, clock_timestamp());
+SELECT crm_internal.report_progress('test', 50, 1000, clock_timestamp() - interval '10 s');
+SELECT crm_internal.report_progress('test', 51, 1000, clock_timestamp());
+SELECT crm_internal.report_progress('test', 50, 999, clock_timestamp());
 
 --
 -- The manual plan (SPEC DU-3): create, edit with UPDATEs, preview, apply

@@ -264,7 +264,7 @@ GRANT INSERT ON crm.client TO regress_gdpr_officer;
 GRANT SELECT, INSERT ON crm.consent TO regress_gdpr_officer;
 GRANT SELECT, INSERT, DELETE ON crm.anonymization_code TO regress_gdpr_officer, regress_gdpr_clerk;
 GRANT EXECUTE ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text),
-                          crm.anonymize_crm_data(bigint, text) TO regress_gdpr_officer;
+                          crm_internal.anonymize_crm_data(bigint, text) TO regress_gdpr_officer;
 ALTER TABLE crm.client ENABLE ROW LEVEL SECURITY;
 CREATE POLICY client_own ON crm.client USING (owner = current_user);
 -- everyone reads every client, but changes only their own
@@ -309,7 +309,7 @@ CREATE TRIGGER forge AFTER INSERT ON forge FOR EACH ROW EXECUTE FUNCTION pg_temp
 SELECT err_code, err_message FROM regress.error_of($$INSERT INTO forge SELECT id FROM crm.consent$$);
 -- nor through crm's own history trigger attached to a table of its own
 SELECT err_code, err_message FROM regress.error_of($$CREATE TRIGGER forge2 AFTER INSERT ON forge FOR EACH ROW
-                                                    EXECUTE FUNCTION crm.consent_history_write()$$);
+                                                    EXECUTE FUNCTION crm_internal.consent_history_write()$$);
 DROP TABLE forge;
 DROP FUNCTION pg_temp.forge();
 RESET ROLE;
@@ -355,6 +355,6 @@ SELECT regress.reset();
 DROP TABLE public.gdpr_note;
 REVOKE ALL ON crm.client, crm.anonymization_code, crm.consent FROM regress_gdpr_officer, regress_gdpr_clerk;
 REVOKE ALL ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text),
-                       crm.anonymize_crm_data(bigint, text) FROM regress_gdpr_officer;
+                       crm_internal.anonymize_crm_data(bigint, text) FROM regress_gdpr_officer;
 DROP TABLE officer_code, admin_code;
 DROP ROLE regress_gdpr_officer, regress_gdpr_clerk;

@@ -1,6 +1,12 @@
 --
 -- setup: helpers shared by the tests that follow (run first)
 --
+-- CREATE EXTENSION crm (pg_regress --load-extension) installed the logic;
+-- the tables are the database's, created once for every test that follows
+SELECT crm.install_data_model();
+-- a second call changes nothing
+SELECT crm.install_data_model();
+
 CREATE SCHEMA regress;
 GRANT USAGE ON SCHEMA regress TO PUBLIC;
 
@@ -44,7 +50,8 @@ CREATE FUNCTION regress.reset() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE (SELECT 'TRUNCATE ' || string_agg(c.oid::regclass::text, ', ') || ' RESTART IDENTITY CASCADE'
-             FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'r');
+             FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'r'
+               AND c.oid <> 'crm.data_model'::regclass);
 END
 $$;
 

@@ -30,6 +30,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "datamodel.h"
 #include "scoring.h"
 
 /* the client itself, and the search settings */
@@ -233,6 +234,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	int			ncands;
 	MemoryContext caller = CurrentMemoryContext;
 
+	crm_require_data_model();
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;

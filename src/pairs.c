@@ -31,6 +31,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "datamodel.h"
 #include "progress.h"
 #include "scoring.h"
 
@@ -397,6 +398,7 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 	uint64		foundcap = 0;
 	TimestampTz started = GetCurrentTimestamp();
 
+	crm_require_data_model();
 	InitMaterializedSRF(fcinfo, 0);
 	args[0] = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
 	argnulls[0] = PG_ARGISNULL(0) ? 'n' : ' ';

@@ -744,6 +744,7 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 typedef struct ScoreCache
 {
 	Oid			rowtype;
+	int32		rowtypmod;
 	TupleDesc	desc;
 	MatchColumns cols;
 	Jsonb	   *json;
@@ -787,7 +788,14 @@ match_score(PG_FUNCTION_ARGS)
 	if (cache == NULL)
 		cache = fcinfo->flinfo->fn_extra =
 			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ScoreCache));
-	if (cache->desc == NULL || cache->rowtype != HeapTupleHeaderGetTypeId(ra))
+	if (HeapTupleHeaderGetTypeId(ra) != HeapTupleHeaderGetTypeId(rb) ||
+		HeapTupleHeaderGetTypMod(ra) != HeapTupleHeaderGetTypMod(rb))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("arguments a and b of crm.match_score must be rows of the same type"),
+				 errhint("Pass two rows of crm.client.")));
+	if (cache->desc == NULL || cache->rowtype != HeapTupleHeaderGetTypeId(ra) ||
+		cache->rowtypmod != HeapTupleHeaderGetTypMod(ra))
 	{
 		TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(ra),
 												  HeapTupleHeaderGetTypMod(ra));
@@ -797,6 +805,7 @@ match_score(PG_FUNCTION_ARGS)
 		ReleaseTupleDesc(desc);
 		MemoryContextSwitchTo(old);
 		cache->rowtype = HeapTupleHeaderGetTypeId(ra);
+		cache->rowtypmod = HeapTupleHeaderGetTypMod(ra);
 		crm_match_columns(cache->desc, &cache->cols);
 	}
 	/* the same weights call after call: parsed once */

@@ -17,7 +17,7 @@ export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 
 "${PSQL[@]}" -d postgres -c 'DROP DATABASE IF EXISTS crm_dump_src' -c 'DROP DATABASE IF EXISTS crm_dump_dst' \
 	-c 'CREATE DATABASE crm_dump_src' -c 'CREATE DATABASE crm_dump_dst'
-"${PSQL[@]}" -d crm_dump_src -c 'CREATE EXTENSION crm' -f tools/sample.sql >/dev/null
+"${PSQL[@]}" -d crm_dump_src -c 'CREATE EXTENSION crm' -c 'SELECT crm.install_data_model()' -f tools/sample.sql >/dev/null
 
 "${BIN}pg_dump" -Fc -d crm_dump_src -f "$WORK/crm.dump"
 "${BIN}pg_restore" --exit-on-error -d crm_dump_dst "$WORK/crm.dump"
@@ -32,9 +32,9 @@ DECLARE
     n bigint;
     digest text;
 BEGIN
-    -- the tables a dump keeps: crm's configuration tables
+    -- every table of the data model
     FOR r IN SELECT c.oid::regclass AS tbl FROM pg_class c
-             WHERE c.oid = ANY ((SELECT e.extconfig FROM pg_extension e WHERE e.extname = 'crm')::oid[])
+             WHERE c.relnamespace = 'crm'::regnamespace
                AND c.relkind = 'r' ORDER BY c.oid::regclass::text LOOP
         EXECUTE format('SELECT count(*), md5(coalesce(string_agg(t::text, E''\n'' ORDER BY t::text), '''')) FROM %s t', r.tbl)
             INTO n, digest;

@@ -4,6 +4,7 @@
 SET client_min_messages = warning;
 
 CREATE EXTENSION crm;
+SELECT crm.install_data_model();
 -- the operators of crm's types live in schema crm
 SET search_path = public, crm;
 

@@ -1,6 +1,6 @@
 -- tools/sample.sql: a small realistic CRM base (an insurance agency), with
 -- the duplicates real bases hold.  Loaded by the demo and by the dump and
--- restore test; needs CREATE EXTENSION crm first.  Every table gets rows.
+-- restore test; needs CREATE EXTENSION crm and SELECT crm.install_data_model() first.  Every table gets rows.
 SET client_min_messages = warning;
 
 -- the organisation's structure
@@ -171,6 +171,10 @@ INSERT INTO public.client_note VALUES (1, 1, 'woli kontakt po 17'), (2, 9, 'spea
 INSERT INTO crm.personal_column VALUES ('public.client_note', 'note', NULL);
 DO $$ BEGIN
     PERFORM crm.anonymize(9, crm.anonymization_code(9));
+END $$;
+-- and client 11's request is pending: a code was sent, not yet typed back
+DO $$ BEGIN
+    PERFORM crm.anonymization_code(11);
 END $$;
 
 -- identity columns continue after the ids given above

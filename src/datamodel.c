@@ -1,0 +1,80 @@
+/*-------------------------------------------------------------------------
+ *
+ * datamodel.c
+ *	  The check every function that needs crm's data model makes first.
+ *
+ * The extension owns the logic; the tables are the database's, created by
+ * crm.install_data_model() (src/sql/05_data_model.sql).  A function that
+ * reads or writes them calls crm_require_data_model() (C) or
+ * crm_internal.require_data_model() (SQL) so that a database without the
+ * model, or with a model of another version (a dump of an older release
+ * restored under a newer extension), gets an error that says what to do
+ * instead of "relation does not exist" or a missing column.
+ *
+ * The answer is cached per session and keyed on crm.data_model's OID: a
+ * model dropped and installed again, or restored, is a new relation and is
+ * checked anew.  The upgrade script that changes the extension's version
+ * migrates the model in the same transaction, so a cached "yes" stays true.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "datamodel.h"
+
+PG_FUNCTION_INFO_V1(require_data_model);
+
+static Oid	checked_model = InvalidOid;
+
+void
+crm_require_data_model(void)
+{
+	Oid			nsp = get_namespace_oid("crm", true);
+	Oid			model = OidIsValid(nsp) ? get_relname_relid("data_model", nsp) : InvalidOid;
+	char	   *installed;
+	char	   *extension;
+
+	if (!OidIsValid(model))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("crm's data model is not installed in this database"),
+				 errdetail("CREATE EXTENSION crm installs the functions and types; the tables are created separately."),
+				 errhint("Run SELECT crm.install_data_model(); as the role that will own the client data.")));
+	if (model == checked_model)
+		return;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT (SELECT m.version FROM crm.data_model m), "
+					"(SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'crm')",
+					true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read crm.data_model");
+	installed = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	extension = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (installed == NULL || extension == NULL || strcmp(installed, extension) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("crm's data model is at version %s, the extension at %s",
+						installed ? installed : "(none)", extension ? extension : "(none)"),
+				 errdetail("The tables were created by another version of crm, as when a dump of an older release is restored."),
+				 errhint("Run SELECT crm.install_data_model(); to migrate the data model to the extension's version.")));
+	SPI_finish();
+	checked_model = model;
+}
+
+/*
+ * crm_internal.require_data_model(): the same, for SQL and PL/pgSQL.
+ */
+Datum
+require_data_model(PG_FUNCTION_ARGS)
+{
+	crm_require_data_model();
+	PG_RETURN_VOID();
+}

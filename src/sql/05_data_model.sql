@@ -1,0 +1,194 @@
+--------------------------------------------------------------------------
+-- Data model installation
+--
+-- The extension owns the logic (types, operators, casts, functions,
+-- trigger functions); the database owns the data.  The data model
+-- (clients, units, contacts, every linked table, the journals, the
+-- settings tables, the views) is made of ordinary tables that
+-- crm.install_data_model() creates after CREATE EXTENSION crm.  pg_dump
+-- dumps them whole, as it dumps any table: columns, constraints, indexes,
+-- triggers, row-level security and policies, comments, grants, data, and
+-- whatever a DBA added to them.
+--
+-- Each concept's file (src/sql/NN_concept.sql) hands its part of the model
+-- to crm_internal.data_model_part() while this script runs; the parts are
+-- kept in crm_internal.data_model_part (the extension's own table, filled
+-- by this script, never dumped) and run in order by the install.
+--
+-- Versions: crm.data_model records the version of the installed model.
+-- An upgrade script crm--A--B.sql that changes the model registers the
+-- change with crm_internal.data_model_step('A', 'B', ddl): the step is
+-- applied at once to an installed model (ALTER EXTENSION crm UPDATE), and
+-- later by crm.install_data_model() to a model restored from a dump of
+-- version A.  The full script of B holds the steps of every earlier
+-- version (src/sql/99_data_model_steps.sql), so that a dump of any release
+-- restores into a newer one.  test/upgrade.sh proves that an upgraded
+-- model equals a fresh one.
+--------------------------------------------------------------------------
+
+CREATE TABLE crm_internal.data_model_part (
+    seq     integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    concept text NOT NULL,
+    ddl     text NOT NULL
+);
+COMMENT ON TABLE crm_internal.data_model_part IS
+    'the data model of the installed extension version, concept by concept, in the order crm.install_data_model() runs it; filled by the install script only';
+
+CREATE TABLE crm_internal.data_model_step (
+    from_version text PRIMARY KEY,
+    to_version   text NOT NULL,
+    ddl          text NOT NULL
+);
+COMMENT ON TABLE crm_internal.data_model_step IS
+    'how the data model of one version becomes that of the next: filled by the install and upgrade scripts only';
+
+-- Only the install and upgrade scripts write these two tables (their
+-- owner is the extension's owner; no one is granted anything on them).
+REVOKE ALL ON crm_internal.data_model_part, crm_internal.data_model_step FROM PUBLIC;
+
+CREATE FUNCTION crm_internal.data_model_part(concept text, ddl text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
+BEGIN
+    INSERT INTO crm_internal.data_model_part (concept, ddl) VALUES (concept, ddl);
+END
+$$;
+COMMENT ON FUNCTION crm_internal.data_model_part(text, text) IS
+    'install script only: add one concept''s part of the data model';
+REVOKE ALL ON FUNCTION crm_internal.data_model_part(text, text) FROM PUBLIC;
+
+-- The objects a model step created during ALTER EXTENSION crm UPDATE became
+-- members of the extension (everything an extension script creates does):
+-- hand them back to the database, as crm.install_data_model() would have
+-- created them.
+CREATE FUNCTION crm_internal.release_data_model_objects() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT pg_catalog.pg_describe_object(d.classid, d.objid, 0) AS object,
+               c.relkind
+        FROM pg_catalog.pg_depend d
+        JOIN pg_catalog.pg_class c ON d.classid = 'pg_catalog.pg_class'::regclass AND c.oid = d.objid
+        WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass
+          AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'crm')
+          AND d.deptype = 'e'
+          AND c.relnamespace = 'crm'::regnamespace
+    LOOP
+        EXECUTE 'ALTER EXTENSION crm DROP ' || r.object;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.release_data_model_objects() IS
+    'upgrade scripts only: tables, views and sequences of schema crm that a model step created are the database''s, not the extension''s';
+REVOKE ALL ON FUNCTION crm_internal.release_data_model_objects() FROM PUBLIC;
+
+-- Apply the registered steps from the installed model's version up to the
+-- extension's.  Raises when a step is missing.
+CREATE FUNCTION crm_internal.migrate_data_model() RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
+DECLARE
+    target text := (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'crm');
+    installed text := (SELECT m.version FROM crm.data_model m);
+    step record;
+    applied text[] := '{}';
+BEGIN
+    WHILE installed IS DISTINCT FROM target LOOP
+        SELECT * INTO step FROM crm_internal.data_model_step s WHERE s.from_version = installed;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no migration of crm''s data model from version % to %', installed, target
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'This version of the extension does not know how to change a data model of version ' || coalesce(installed, '(none)') || '.',
+                      HINT = 'Install the release of crm the data was written by, or restore the dump into a database with that release.';
+        END IF;
+        EXECUTE step.ddl;
+        applied := applied || (installed || ' -> ' || step.to_version);
+        UPDATE crm.data_model SET version = step.to_version, migrated_at = pg_catalog.now();
+        installed := step.to_version;
+    END LOOP;
+    RETURN pg_catalog.array_to_string(applied, ', ');
+END
+$$;
+COMMENT ON FUNCTION crm_internal.migrate_data_model() IS
+    'bring an installed data model to the extension''s version, step by step';
+REVOKE ALL ON FUNCTION crm_internal.migrate_data_model() FROM PUBLIC;
+
+-- An upgrade script's model step: registered for later (a model restored
+-- from an older dump), and applied now to the model this database has.
+CREATE FUNCTION crm_internal.data_model_step(from_version text, to_version text, ddl text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
+BEGIN
+    INSERT INTO crm_internal.data_model_step VALUES (from_version, to_version, ddl)
+    ON CONFLICT ON CONSTRAINT data_model_step_pkey DO UPDATE SET to_version = EXCLUDED.to_version, ddl = EXCLUDED.ddl;
+    IF pg_catalog.to_regclass('crm.data_model') IS NOT NULL
+       AND (SELECT m.version FROM crm.data_model m) = from_version THEN
+        EXECUTE ddl;
+        UPDATE crm.data_model SET version = to_version, migrated_at = pg_catalog.now();
+        PERFORM crm_internal.release_data_model_objects();
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.data_model_step(text, text, text) IS
+    'install and upgrade scripts only: register how the data model of from_version becomes that of to_version, and apply it to an installed model';
+REVOKE ALL ON FUNCTION crm_internal.data_model_step(text, text, text) FROM PUBLIC;
+
+CREATE FUNCTION crm_internal.require_data_model() RETURNS void
+    AS 'MODULE_PATHNAME', 'require_data_model' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_internal.require_data_model() IS
+    'raise a clear error, naming crm.install_data_model(), unless the data model is installed at the extension''s version';
+
+CREATE FUNCTION crm.install_data_model() RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
+DECLARE
+    ext_version text := (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'crm');
+    part record;
+    taken text;
+BEGIN
+    IF pg_catalog.to_regclass('crm.data_model') IS NOT NULL THEN
+        IF (SELECT m.version FROM crm.data_model m) = ext_version THEN
+            RETURN format('crm data model %s is installed: nothing to do', ext_version);
+        END IF;
+        RETURN format('crm data model migrated: %s', crm_internal.migrate_data_model());
+    END IF;
+
+    -- a schema that holds some of the model but not its version record was
+    -- not made by this function (a half-restored dump, tables made by hand)
+    SELECT pg_catalog.string_agg(c.oid::regclass::text, ', ' ORDER BY c.relname) INTO taken
+    FROM pg_catalog.pg_class c
+    WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                      WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                        AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e');
+    IF taken IS NOT NULL THEN
+        RAISE EXCEPTION 'schema crm already holds tables but no data model version'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Found: ' || taken || '.  crm.data_model, which records the model''s version, is missing.',
+                  HINT = 'Restore the whole dump (crm.data_model with it), or move these tables out of schema crm.';
+    END IF;
+
+    CREATE TABLE crm.data_model (
+        one          boolean PRIMARY KEY DEFAULT true CHECK (one),
+        version      text NOT NULL,
+        installed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+        installed_by name NOT NULL DEFAULT CURRENT_USER,
+        migrated_at  timestamptz
+    );
+    COMMENT ON TABLE crm.data_model IS
+        'the version of crm''s data model in this database (one row): crm.install_data_model() and the upgrade scripts keep it';
+    COMMENT ON COLUMN crm.data_model.one IS 'always true: the table holds one row';
+    COMMENT ON COLUMN crm.data_model.version IS 'the extension version whose data model the tables follow';
+    COMMENT ON COLUMN crm.data_model.installed_at IS 'when crm.install_data_model() created the tables';
+    COMMENT ON COLUMN crm.data_model.installed_by IS 'the role that created them (their owner)';
+    COMMENT ON COLUMN crm.data_model.migrated_at IS 'when an upgrade last changed the model, if ever';
+    GRANT SELECT ON crm.data_model TO PUBLIC;
+
+    FOR part IN SELECT p.concept, p.ddl FROM crm_internal.data_model_part p ORDER BY p.seq LOOP
+        EXECUTE part.ddl;
+    END LOOP;
+    INSERT INTO crm.data_model (version) VALUES (ext_version);
+    RETURN format('crm data model %s installed', ext_version);
+END
+$$;
+COMMENT ON FUNCTION crm.install_data_model() IS
+    'create crm''s tables, views and triggers in schema crm (owned by the caller), or migrate a model restored from an older version; a second call changes nothing';
+REVOKE ALL ON FUNCTION crm.install_data_model() FROM PUBLIC;

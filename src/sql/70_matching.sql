@@ -1,0 +1,149 @@
+-- The data model of this concept: ordinary tables, views, indexes and
+-- triggers that crm.install_data_model() creates, owned and dumped by the
+-- database, not by the extension (src/sql/05_data_model.sql).
+SELECT crm_internal.data_model_part('matching', $model$
+CREATE INDEX client_match_keys_idx ON crm.client
+    USING gin (crm.match_keys(kind, first_name, last_name, company_name, city, address))
+    -- no pending list: lookups after many inserts stay as fast (measured:
+    -- a candidates median of 23.5 ms with a full pending list, 4.4 ms without)
+    WITH (fastupdate = off);
+
+CREATE TABLE crm.match_weight (
+    evidence    text PRIMARY KEY,
+    weight      real NOT NULL CHECK (weight BETWEEN -100 AND 100)
+);
+COMMENT ON TABLE crm.match_weight IS
+    'a site''s own weights of duplicate evidence, over crm.match_weight_defaults(); delete a row to go back to the default';
+CREATE TRIGGER match_weight_check BEFORE INSERT OR UPDATE ON crm.match_weight
+    FOR EACH ROW EXECUTE FUNCTION crm_internal.match_weight_check();
+
+CREATE VIEW crm.match_weights_in_use WITH (security_invoker = true) AS
+    SELECT d.evidence, coalesce(w.weight, d.weight) AS weight, d.weight AS default_weight,
+           w.weight IS NOT NULL AS changed, d.description
+    FROM crm.match_weight_defaults() d LEFT JOIN crm.match_weight w USING (evidence);
+COMMENT ON VIEW crm.match_weights_in_use IS 'the weights duplicate scoring uses now: the site''s own or the default';
+-- everyone who may search for duplicates reads the weights; changing them is the DBA's
+GRANT SELECT ON crm.match_weight, crm.match_weights_in_use TO PUBLIC;
+$model$);
+
+-- Name matching (fuzzy duplicates).  IMMUTABLE like fold_text: the forms
+-- come from ICU's transliteration rules, so an index on them is rebuilt
+-- after an ICU major upgrade, as for any ICU collation.
+CREATE FUNCTION crm.normalize_name(text) RETURNS text
+    AS 'MODULE_PATHNAME', 'normalize_name' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.normalize_name(text) IS
+    'the matching form of a name: transliterated to ASCII (Ł -> l, é -> e, Cyrillic to Latin), lower case, punctuation and spacing reduced to single spaces';
+
+CREATE FUNCTION crm.normalize_company(text) RETURNS text
+    AS 'MODULE_PATHNAME', 'normalize_company' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.normalize_company(text) IS
+    'the matching form of a company name without its legal form (sp. z o.o., S.A., sp.j., GmbH ...)';
+
+CREATE FUNCTION crm.first_name_canonical(text) RETURNS text
+    AS 'MODULE_PATHNAME', 'first_name_canonical' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.first_name_canonical(text) IS
+    'the full form of a Polish first name given as a diminutive (Kasia -> katarzyna), otherwise its matching form';
+
+CREATE FUNCTION crm.name_similarity(text, text) RETURNS real
+    AS 'MODULE_PATHNAME', 'name_similarity' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.name_similarity(text, text) IS
+    'Jaro-Winkler similarity (0..1) of the matching forms of two names, word order ignored';
+
+CREATE FUNCTION crm.typo_distance(text, text) RETURNS integer
+    AS 'MODULE_PATHNAME', 'typo_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.typo_distance(text, text) IS
+    'edits apart (insertion, deletion, substitution, transposition of neighbours), counted up to 3; 4 means more';
+
+CREATE FUNCTION crm.match_keys(kind text, first_name text, last_name text, company_name text,
+                               city text, address text)
+    RETURNS text[]
+    AS 'MODULE_PATHNAME', 'match_keys' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm.match_keys(text, text, text, text, text, text) IS
+    'the blocking keys of a client for fuzzy duplicate search (see doc/duplicates.md); indexed with GIN';
+
+-- Fellegi-Sunter weights: log2(m/u) of each kind of evidence, m the
+-- share of true duplicate pairs that show it and u the share of other
+-- pairs.  The score of a pair is 1 / (1 + 2^-(prior + sum of its weights)).
+-- The defaults live in C with the scoring (src/scoring.c); crm.match_weight holds a site's own values, so
+-- a dump restores them over a fresh install without conflict.
+CREATE FUNCTION crm.match_weight_defaults()
+    RETURNS TABLE (evidence text, weight real, description text)
+    AS 'MODULE_PATHNAME', 'match_weight_defaults' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm.match_weight_defaults() IS
+    'the default weights of duplicate evidence (log2 likelihood ratios) with what each means';
+
+CREATE FUNCTION crm_internal.match_weight_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM crm.match_weight_defaults() d WHERE d.evidence = NEW.evidence) THEN
+        RAISE EXCEPTION 'unknown duplicate evidence "%"', NEW.evidence
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The evidence a weight can be given for is listed by crm.match_weight_defaults().',
+                  HINT = format('Use one of: %s.', (SELECT string_agg(d.evidence, ', ' ORDER BY d.evidence)
+                                                   FROM crm.match_weight_defaults() d));
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.match_weight_check() IS 'trigger: a weight is for evidence the scoring knows';
+
+-- the weights in use as one jsonb object, the w of crm.match_score()
+CREATE FUNCTION crm.match_weights() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM crm_internal.require_data_model();
+    RETURN (
+    SELECT jsonb_object_agg(u.evidence, u.weight) FROM crm.match_weights_in_use u);
+END
+$$;
+COMMENT ON FUNCTION crm.match_weights() IS 'the weights in use as one jsonb object: the w of crm.match_score()';
+
+-- The score and the reasons of one pair of clients, in C (src/scoring.c,
+-- which the searches use directly).  shared: the phones and e-mails they
+-- have in common, as 'phone:+48601234567' (e-mails compared in lower case:
+-- contacts keep the case they were typed in); w: crm.match_weights().
+-- a and b are rows of crm.client (record: the table is the data model's)
+CREATE FUNCTION crm.match_score(a record, b record, shared text[], w jsonb,
+                                OUT score real, OUT reasons text[])
+    AS 'MODULE_PATHNAME', 'match_score' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm.match_score(record, record, text[], jsonb) IS
+    'score (0..1) and readable reasons of one pair of clients under the weights w; shared lists their common phones and e-mails';
+
+-- the default threshold of the candidate searches
+CREATE FUNCTION crm.default_min_score() RETURNS real
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN 0.5;
+COMMENT ON FUNCTION crm.default_min_score() IS 'the min_score of the duplicate searches when none is given: 0.5';
+
+-- Blocks larger than this are not compared pair by pair (a phone shared
+-- by a whole call centre, the commonest names): see doc/duplicates.md.
+CREATE FUNCTION crm.max_block_size() RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN 200;
+COMMENT ON FUNCTION crm.max_block_size() IS 'blocking keys shared by more visible clients than this are skipped: 200';
+
+-- in C (src/candidates.c): the blocks of the client's keys through the
+-- indexes, each cut at crm.max_block_size() + 1, then one read of the
+-- clients found and scoring as in crm.match_score
+CREATE FUNCTION crm.duplicate_candidates(client_id bigint, min_score real DEFAULT NULL)
+    RETURNS TABLE (candidate_id bigint, score real, reasons text[])
+    AS 'MODULE_PATHNAME', 'duplicate_candidates' LANGUAGE C STABLE
+    -- the identifier operators live in crm
+    SET search_path = pg_catalog, crm, pg_temp;
+COMMENT ON FUNCTION crm.duplicate_candidates(bigint, real) IS
+    'fuzzy duplicate candidates for one client, best first: score (0..1) and the reasons';
+
+-- in C (src/pairs.c): reads the visible base once, blocks on hashed keys
+-- and scores each pair with crm.match_score's code
+CREATE FUNCTION crm.duplicate_pairs(min_score real DEFAULT NULL)
+    RETURNS TABLE (client_a bigint, client_b bigint, score real, reasons text[])
+    AS 'MODULE_PATHNAME', 'duplicate_pairs' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION crm.duplicate_pairs(real) IS
+    'fuzzy duplicate pairs over all visible clients, best first; only clients sharing a blocking key are compared';

@@ -1,0 +1,179 @@
+--------------------------------------------------------------------------
+-- Duplicate check on save (SPEC CL-9): crm.duplicate_check = notice | error | off
+--------------------------------------------------------------------------
+
+
+-- The data model of this concept: ordinary tables, views, indexes and
+-- triggers that crm.install_data_model() creates, owned and dumped by the
+-- database, not by the extension (src/sql/05_data_model.sql).
+SELECT crm_internal.data_model_part('duplicate_check', $model$
+CREATE TABLE crm.possible_duplicate (
+    client_a     bigint NOT NULL,
+    client_b     bigint NOT NULL,
+    score        real NOT NULL,
+    reasons      text[] NOT NULL,
+    found_at     timestamptz NOT NULL DEFAULT now(),
+    found_by     text NOT NULL DEFAULT current_user,
+    dismissed_at timestamptz,
+    dismissed_by text,
+    PRIMARY KEY (client_a, client_b),
+    CONSTRAINT possible_duplicate_order CHECK (client_a < client_b)
+);
+-- no foreign keys on purpose: the pairs are derived data that a merge must
+-- not move; the triggers drop the pairs of a client deleted or hidden
+CREATE INDEX possible_duplicate_b_idx ON crm.possible_duplicate (client_b);
+-- a pair is visible to whoever sees both clients (their row-level security)
+ALTER TABLE crm.possible_duplicate ENABLE ROW LEVEL SECURITY;
+CREATE POLICY possible_duplicate_both_visible ON crm.possible_duplicate
+    USING (EXISTS (SELECT FROM crm.client c WHERE c.id = client_a)
+           AND EXISTS (SELECT FROM crm.client c WHERE c.id = client_b));
+COMMENT ON TABLE crm.possible_duplicate IS
+    'pairs of clients the duplicate check found when one of them was saved (client_a < client_b); set dismissed_at to mark a pair as not duplicates: it is not reported again';
+CREATE TRIGGER possible_duplicate_upsert BEFORE INSERT ON crm.possible_duplicate
+    FOR EACH ROW EXECUTE FUNCTION crm_internal.possible_duplicate_upsert();
+CREATE TRIGGER client_check_duplicates
+    AFTER INSERT OR DELETE OR UPDATE OF kind, first_name, last_name, company_name, city, address,
+                                        pesel, nip, regon, birth_date, hidden_at
+    ON crm.client FOR EACH ROW EXECUTE FUNCTION crm_internal.client_check_duplicates();
+CREATE TRIGGER contact_check_duplicates AFTER INSERT OR UPDATE OF value, client_id ON crm.contact
+    FOR EACH ROW EXECUTE FUNCTION crm_internal.contact_check_duplicates();
+$model$);
+
+-- A pair saved again (the check on save, a restore of a dump taken with
+-- triggers on) updates the row there is: the newest score and reasons, the
+-- first finding, a dismissal never lost.
+CREATE FUNCTION crm_internal.possible_duplicate_upsert() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE crm.possible_duplicate p
+    SET score = NEW.score, reasons = NEW.reasons,
+        found_at = least(p.found_at, NEW.found_at),
+        found_by = CASE WHEN NEW.found_at < p.found_at THEN NEW.found_by ELSE p.found_by END,
+        dismissed_at = coalesce(p.dismissed_at, NEW.dismissed_at),
+        dismissed_by = CASE WHEN p.dismissed_at IS NOT NULL THEN p.dismissed_by ELSE NEW.dismissed_by END
+    WHERE p.client_a = NEW.client_a AND p.client_b = NEW.client_b;
+    IF FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.possible_duplicate_upsert() IS
+    'trigger: a pair inserted again updates the recorded one (score, reasons), keeping the first finding and any dismissal';
+
+-- Check one client: record its candidates, then notice or refuse.  A
+-- pair already in crm.possible_duplicate (reported before, or dismissed)
+-- is known: it is kept up to date but not reported or refused again.
+CREATE FUNCTION crm_internal.check_duplicates(client_id bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    mode text := coalesce(current_setting('crm.duplicate_check', true), 'notice');
+    merging boolean := coalesce(current_setting('crm_merge.in_progress', true), '') = 'on';
+    found jsonb;
+    best record;
+    others text;
+BEGIN
+    IF mode = 'off' OR merging THEN
+        RETURN;
+    END IF;
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'candidate_id', d.candidate_id, 'score', d.score, 'reasons', to_jsonb(d.reasons),
+               'known', EXISTS (SELECT FROM crm.possible_duplicate p
+                                WHERE p.client_a = least(client_id, d.candidate_id)
+                                  AND p.client_b = greatest(client_id, d.candidate_id)))
+               ORDER BY d.score DESC, d.candidate_id), '[]')
+    INTO found
+    FROM crm.duplicate_candidates(client_id) d
+    WHERE EXISTS (SELECT FROM crm.client c WHERE c.id = client_id AND c.hidden_at IS NULL);
+
+    -- pairs of this client that no longer score are forgotten, dismissed ones kept
+    DELETE FROM crm.possible_duplicate p
+    WHERE client_id IN (p.client_a, p.client_b) AND p.dismissed_at IS NULL
+      AND NOT EXISTS (SELECT FROM jsonb_to_recordset(found) AS f(candidate_id bigint)
+                      WHERE f.candidate_id IN (p.client_a, p.client_b) AND f.candidate_id <> client_id);
+    IF found = '[]' THEN
+        -- the common case: no candidate
+        RETURN;
+    END IF;
+
+    SELECT f.*, count(*) OVER () AS total INTO best
+    FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score real, reasons text[], known boolean)
+    WHERE NOT f.known ORDER BY f.score DESC, f.candidate_id LIMIT 1;
+
+    IF best.candidate_id IS NOT NULL AND mode = 'error' THEN
+        RAISE EXCEPTION 'client % may be a duplicate of client %', client_id, best.candidate_id
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = format('Score %s: %s.', round(best.score::numeric, 2), array_to_string(best.reasons, '; ')),
+                  HINT = format('Use client %s instead, or SET crm.duplicate_check = notice to save it and review the pair in crm.possible_duplicate.',
+                                best.candidate_id);
+    END IF;
+
+    INSERT INTO crm.possible_duplicate (client_a, client_b, score, reasons)
+    SELECT least(client_id, f.candidate_id), greatest(client_id, f.candidate_id), f.score, f.reasons
+    FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score real, reasons text[])
+    -- a recorded pair is updated by crm_internal.possible_duplicate_upsert; this is
+    -- for one recorded meanwhile by a concurrent transaction
+    ON CONFLICT (client_a, client_b) DO UPDATE SET score = EXCLUDED.score, reasons = EXCLUDED.reasons;
+
+    IF best.candidate_id IS NOT NULL THEN
+        SELECT string_agg(format('client %s (%s)', f.candidate_id, round(f.score::numeric, 2)), ', '
+                          ORDER BY f.score DESC, f.candidate_id) INTO others
+        FROM (SELECT * FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score real, known boolean)
+              WHERE NOT f.known ORDER BY f.score DESC, f.candidate_id LIMIT 3) f;
+        RAISE NOTICE 'client % may be a duplicate of %', client_id, others
+            USING DETAIL = format('Best: %s.%s', array_to_string(best.reasons, '; '),
+                                  CASE WHEN best.total > 3 THEN format(' %s new candidates in all.', best.total)
+                                       ELSE '' END),
+                  HINT = 'See crm.possible_duplicate; merge with crm.merge_client(), or set dismissed_at if they are different clients.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.check_duplicates(bigint) IS
+    'the duplicate check of one client as crm.duplicate_check says: record its candidates in crm.possible_duplicate and name new ones in a NOTICE, or refuse';
+
+-- The pairs of a client deleted or hidden go, also those whose other
+-- client the user cannot see: SECURITY DEFINER, and only for a client that
+-- is gone or hidden, so it cannot remove anyone else's pairs.
+CREATE FUNCTION crm_internal.forget_possible_duplicates(client_id bigint) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    DELETE FROM crm.possible_duplicate p
+    WHERE forget_possible_duplicates.client_id IN (p.client_a, p.client_b)
+      AND NOT EXISTS (SELECT FROM crm.client c
+                      WHERE c.id = forget_possible_duplicates.client_id AND c.hidden_at IS NULL);
+$$;
+COMMENT ON FUNCTION crm_internal.forget_possible_duplicates(bigint) IS
+    'drops the crm.possible_duplicate pairs of a client that is deleted or hidden (only such a client)';
+
+CREATE FUNCTION crm_internal.client_check_duplicates() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NEW.hidden_at IS NOT NULL) THEN
+        PERFORM crm_internal.forget_possible_duplicates(OLD.id);
+        RETURN NULL;
+    END IF;
+    PERFORM crm_internal.check_duplicates(NEW.id);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.client_check_duplicates() IS
+    'trigger: the duplicate check of a client saved; a client deleted or hidden leaves crm.possible_duplicate';
+
+CREATE FUNCTION crm_internal.contact_check_duplicates() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM crm_internal.check_duplicates(NEW.client_id);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.contact_check_duplicates() IS 'trigger: the duplicate check of the client whose phone or e-mail was saved';
