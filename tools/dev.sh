@@ -99,6 +99,12 @@ case "$cmd" in
 	*) sed -n '2,15p' "$0"; [ -z "$cmd" ] || die "unrecognized command \"$cmd\""; exit 2 ;;
 esac
 
+# One run at a time on a machine: every run installs its build into the
+# server's directories, so two checkouts tested at once would replace each
+# other's extension mid-test.
+exec 9>"${TMPDIR:-/tmp}/crm-dev.lock"
+flock 9
+
 ensure_packages $PACKAGES
 PG_BINDIR=$("$PG_CONFIG" --bindir)
 export PG_BINDIR
