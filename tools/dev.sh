@@ -5,7 +5,7 @@
 #   tools/dev.sh test      the whole test suite; exits non-zero on any failure
 #   tools/dev.sh bench     the benchmarks of bench/ (long; not part of test)
 #   tools/dev.sh fuzz [N]  libFuzzer on the identifier parsers, N inputs (default 10 million)
-#   tools/dev.sh psql      an interactive psql on a fresh cluster with crm installed
+#   tools/dev.sh psql [ARGS]  psql on a fresh cluster with crm installed (ARGS go to psql)
 #
 # Works on a fresh Debian 12 as root: missing packages come from apt-get.  As
 # root the server runs as the OS user "postgres"; as an ordinary user it runs
@@ -142,7 +142,9 @@ case "$cmd" in
 	psql)
 		build_and_install
 		start_cluster
-		"$PG_BINDIR/psql" -X -c 'CREATE EXTENSION crm' -c 'ALTER DATABASE postgres SET search_path = "$user", public, crm'
-		"$PG_BINDIR/psql" -X
+		"$PG_BINDIR/psql" -X -q -c 'CREATE EXTENSION crm' -c 'SELECT crm.install_data_model()' \
+			-c 'ALTER DATABASE postgres SET search_path = "$user", public, crm'
+		# arguments go to psql: tools/dev.sh psql -f script.sql runs a script
+		"$PG_BINDIR/psql" -X "$@"
 		;;
 esac
