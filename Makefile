@@ -18,7 +18,7 @@ DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
 DOCS        = $(wildcard doc/*.md)
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
-REGRESS      = setup pesel nip regon identifier_ops identifier_unicode identifier_encoding \
+REGRESS      = setup data_model pesel nip regon identifier_ops identifier_unicode identifier_encoding \
                contact client linked delete_hide search merge duplicates name_matching fuzzy dedupe gdpr security catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)

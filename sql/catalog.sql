@@ -84,6 +84,14 @@ SELECT p.oid::regprocedure AS function, p.prorettype::regtype AS returns
 FROM pg_proc p
 WHERE p.pronamespace = 'crm'::regnamespace
 ORDER BY p.oid::regprocedure::text;
+-- every argument of a public function has a name (callers may name them)
+SELECT p.oid::regprocedure AS unnamed_argument
+FROM pg_proc p
+WHERE p.pronamespace = 'crm'::regnamespace AND p.pronargs > 0
+  AND (p.proargnames IS NULL
+       OR EXISTS (SELECT FROM unnest(p.proargnames,
+                                     coalesce(p.proargmodes, array_fill('i'::"char", ARRAY[p.pronargs]))) AS a(name, mode)
+                  WHERE a.mode IN ('i', 'b', 'v') AND a.name = ''));
 -- no trigger function or type support function among them
 SELECT p.oid::regprocedure AS machinery_in_crm
 FROM pg_proc p

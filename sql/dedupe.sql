@@ -60,12 +60,12 @@ INSERT INTO crm.contact (client_id, kind, value) VALUES
     (5, 'email', 'ANNA@example.com');
 
 -- from exact criteria: groups numbered by their oldest record, which is the main one
-SELECT crm.dedupe_plan_create(ARRAY['pesel']) AS plan \gset
+SELECT crm.create_dedupe_plan(ARRAY['pesel']) AS plan \gset
 SELECT group_no, client_id, is_main, action, display_name FROM crm.dedupe_plan_item WHERE plan_id = :plan ORDER BY 1, 2;
 DELETE FROM crm.dedupe_plan WHERE id = :plan;
 
 -- from fuzzy pairs: linked clients form one group
-SELECT crm.dedupe_plan_create(0.5::real) AS plan \gset
+SELECT crm.create_dedupe_plan(0.5::real) AS plan \gset
 SELECT origin, applied_at FROM crm.dedupe_plan WHERE id = :plan;
 SELECT group_no, client_id, is_main, action FROM crm.dedupe_plan_item WHERE plan_id = :plan ORDER BY 1, 2;
 SELECT * FROM crm.dedupe_plan_preview(:plan);
@@ -78,16 +78,16 @@ INSERT INTO crm.dedupe_plan_choice (plan_id, group_no, choice, client_id, value)
     (:plan, 1, 'address', 1, NULL), (:plan, 1, 'default_phone', NULL, '601-000-001');
 SELECT * FROM crm.dedupe_plan_preview(:plan);
 -- group 2 cannot be merged (MG-6): applying refuses, nothing done
-SELECT * FROM regress.error_of(format('SELECT crm.dedupe_plan_apply(%s)', :plan));
+SELECT * FROM regress.error_of(format('SELECT crm.apply_dedupe_plan(%s)', :plan));
 SELECT count(*) AS clients_still FROM crm.client;
 UPDATE crm.dedupe_plan_item SET action = 'nothing' WHERE plan_id = :plan AND group_no = 2;
-SELECT crm.dedupe_plan_apply(:plan);
+SELECT crm.apply_dedupe_plan(:plan);
 SELECT id, last_name, address FROM crm.client ORDER BY id;
 SELECT client_id, value, is_default FROM crm.contact WHERE kind = 'phone' ORDER BY client_id, value;
 SELECT applied_by IS NOT NULL AS applied, result FROM crm.dedupe_plan WHERE id = :plan;
 -- once only
-SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.dedupe_plan_apply(%s)', :plan));
-SELECT * FROM regress.error_of('SELECT crm.dedupe_plan_apply(999)');
+SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.apply_dedupe_plan(%s)', :plan));
+SELECT * FROM regress.error_of('SELECT crm.apply_dedupe_plan(999)');
 -- two main records are refused at commit
 BEGIN;
 UPDATE crm.dedupe_plan_item SET is_main = true WHERE plan_id = :plan AND group_no = 2;

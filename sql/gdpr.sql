@@ -110,7 +110,7 @@ INSERT INTO public.gdpr_note VALUES (1, 1, 'Zdzisław woli kontakt po 17, ul. Li
 -- a pair recorded by the check on save, a dedupe plan and a merge of 2 into 1 all copy names
 INSERT INTO crm.possible_duplicate (client_a, client_b, score, reasons)
 VALUES (1, 3, 0.6, '{"same address: ul. Lipowa 7/3"}');
-SELECT crm.dedupe_plan_create(ARRAY['owner']) AS plan;
+SELECT crm.create_dedupe_plan(ARRAY['owner']) AS plan;
 SELECT crm.merge_client(2, 1) > 0 AS merged;
 RESET client_min_messages;
 RESET crm.duplicate_check;
@@ -230,7 +230,7 @@ SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.hide_c
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.unhide_client(1)$$);
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.merge_client(3, 1)$$);
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.merge_client(1, 3)$$);
-SELECT crm.merge_preview(3, ARRAY[1]::bigint[]) -> 'problems' AS problems;
+SELECT crm.merge_preview(ARRAY[1]::bigint[], 3) -> 'problems' AS problems;
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.unmerge(1)$$);
 SELECT count(*) AS candidates FROM crm.duplicate_candidates(1, 0);
 SELECT count(*) AS pairs_with_1 FROM crm.duplicate_pairs(0) WHERE 1 IN (client_a, client_b);

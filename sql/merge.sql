@@ -38,16 +38,16 @@ SELECT regress.sync_identities();
 SELECT p -> 'can_merge' AS can_merge, p -> 'problems' AS problems,
        jsonb_path_query_array(p, '$.rules[*] ? (@.passes == false).rule') AS failing_rules,
        jsonb_path_query_array(p, '$.fields[*].field') AS differing_fields, p -> 'warnings' AS warnings
-FROM crm.merge_preview(1, ARRAY[2]) AS p;
-SELECT t.* FROM jsonb_to_recordset(crm.merge_preview(1, ARRAY[2]) -> 'tables')
+FROM crm.merge_preview(ARRAY[2], 1) AS p;
+SELECT t.* FROM jsonb_to_recordset(crm.merge_preview(ARRAY[2], 1) -> 'tables')
     AS t("table" text, action text, action_if_contacts_target text, "rows" int, fold_into_target int);
-SELECT c.* FROM jsonb_to_recordset(crm.merge_preview(1, ARRAY[2]) -> 'contacts' -> 'union')
+SELECT c.* FROM jsonb_to_recordset(crm.merge_preview(ARRAY[2], 1) -> 'contacts' -> 'union')
     AS c(kind text, value text, clients jsonb, "default" boolean);
-SELECT crm.merge_preview(1, ARRAY[2]) -> 'contacts' -> 'target_drops' AS dropped_in_target_mode;
-SELECT r.* FROM jsonb_to_recordset(crm.merge_preview(6, ARRAY[2, 99]) -> 'rules')
+SELECT crm.merge_preview(ARRAY[2], 1) -> 'contacts' -> 'target_drops' AS dropped_in_target_mode;
+SELECT r.* FROM jsonb_to_recordset(crm.merge_preview(ARRAY[2, 99], 6) -> 'rules')
     AS r(rule text, source_id bigint, enabled boolean, passes boolean, sqlstate text);
-SELECT crm.merge_preview(6, ARRAY[2, 99]) -> 'problems' AS problems;
-SELECT jsonb_pretty(f) FROM jsonb_array_elements(crm.merge_preview(1, ARRAY[2]) -> 'fields') AS f
+SELECT crm.merge_preview(ARRAY[2, 99], 6) -> 'problems' AS problems;
+SELECT jsonb_pretty(f) FROM jsonb_array_elements(crm.merge_preview(ARRAY[2], 1) -> 'fields') AS f
 WHERE f ->> 'field' IN ('city', 'custom:Hobby');
 
 -- FCC: everything moves, all phones and e-mails are kept once, the target's
@@ -113,9 +113,9 @@ DELETE FROM crm.merge_rule;
 SELECT * FROM regress.error_of('SELECT crm.merge_client(1, 1)');
 SELECT * FROM regress.error_of('SELECT crm.merge_client(99, 1)');
 SELECT * FROM regress.error_of('SELECT crm.merge_client(4, 3)');   -- merged into client 2 above
-SELECT * FROM regress.error_of('SELECT crm.merge_clients(1, ARRAY[2, 2])');
-SELECT * FROM regress.error_of('SELECT crm.merge_clients(1, ARRAY[]::bigint[])');
-SELECT * FROM regress.error_of('SELECT crm.merge_clients(1, ARRAY[2, NULL])');
+SELECT * FROM regress.error_of('SELECT crm.merge_clients(ARRAY[2, 2], 1)');
+SELECT * FROM regress.error_of('SELECT crm.merge_clients(ARRAY[]::bigint[], 1)');
+SELECT * FROM regress.error_of('SELECT crm.merge_clients(ARRAY[2, NULL], 1)');
 SELECT * FROM regress.error_of($$SELECT crm.merge_client(2, 1, NULL, 'both')$$);
 SELECT * FROM regress.error_of($$SELECT crm.merge_client(2, 1, '{"created_at": 2}')$$);
 SELECT * FROM regress.error_of($$SELECT crm.merge_client(2, 1, '{"city": 5}')$$);
@@ -127,10 +127,10 @@ SELECT crm.unhide_client(7);
 SELECT count(*) AS clients, (SELECT count(*) FROM crm.merge_log) AS merges FROM crm.client;
 
 -- RTM, FCC: several records into one base record, all or nothing (MG-2)
-SELECT * FROM regress.error_of('SELECT crm.merge_clients(1, ARRAY[2, 6])');
+SELECT * FROM regress.error_of('SELECT crm.merge_clients(ARRAY[2, 6], 1)');
 SELECT count(*) AS clients FROM crm.client WHERE id IN (2, 6);
-SELECT crm.merge_clients(5, ARRAY[7]) IS NOT NULL AS merged;
-SELECT crm.merge_clients(1, ARRAY[2, 8], '{"first_name": 2}') AS merge_id \gset
+SELECT crm.merge_clients(ARRAY[7], 5) IS NOT NULL AS merged;
+SELECT crm.merge_clients(ARRAY[2, 8], 1, '{"first_name": 2}') AS merge_id \gset
 SELECT id, first_name, last_name FROM crm.client WHERE id IN (1, 2, 8) ORDER BY id;
 SELECT crm.unmerge(:merge_id);
 SELECT id, first_name FROM crm.client WHERE id IN (1, 2, 8) ORDER BY id;
@@ -195,9 +195,9 @@ INSERT INTO public.loyalty_card VALUES ('LC-1', 2);
 INSERT INTO public.person_card VALUES (2, 'person', 'a'), (2, 'person', 'b');
 INSERT INTO public.newsletter VALUES (1, 'news'), (2, 'news'), (2, 'offers');
 INSERT INTO public.scratch VALUES (2, 'temp');
-SELECT t.* FROM jsonb_to_recordset(crm.merge_preview(1, ARRAY[2]) -> 'tables')
+SELECT t.* FROM jsonb_to_recordset(crm.merge_preview(ARRAY[2], 1) -> 'tables')
     AS t("table" text, action text, "rows" int, fold_into_target int);
-SELECT crm.merge_preview(1, ARRAY[2]) -> 'warnings' AS warnings;
+SELECT crm.merge_preview(ARRAY[2], 1) -> 'warnings' AS warnings;
 INSERT INTO crm.merge_table_rule (relation, action, handler) VALUES ('public.scratch', 'function', 'public.note_merge');
 SELECT * FROM regress.error_of($$INSERT INTO crm.merge_table_rule VALUES ('public.newsletter', 'function', 'public.nope')$$);
 SELECT crm.merge_client(2, 1) AS m3 \gset

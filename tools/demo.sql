@@ -127,8 +127,8 @@ SELECT client_a, client_b, round(score::numeric, 2) AS score, found_by FROM crm.
 \echo '== 12. Merging duplicates: first the preview, then the merge, journaled'
 SELECT p -> 'can_merge' AS can_merge,
        jsonb_path_query_array(p, '$.fields[*].field') AS fields_that_differ
-FROM crm.merge_preview(1, ARRAY[2]) AS p;
-SELECT t.* FROM jsonb_to_recordset(crm.merge_preview(1, ARRAY[2]) -> 'tables')
+FROM crm.merge_preview(ARRAY[2], 1) AS p;
+SELECT t.* FROM jsonb_to_recordset(crm.merge_preview(ARRAY[2], 1) -> 'tables')
     AS t("table" text, action text, "rows" int, fold_into_target int);
 \echo 'Kasia (2) into Katarzyna (1), keeping the address typed on the duplicate:'
 SELECT crm.merge_client(2, 1, '{"address": 2}') AS merge_id;

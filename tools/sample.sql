@@ -156,7 +156,7 @@ INSERT INTO crm.match_weight VALUES ('email', 9);
 -- a dedupe plan under review: the two records of the company, the name
 -- taken from the newer one
 DO $$ BEGIN
-    PERFORM crm.dedupe_plan_create(ARRAY['nip']);
+    PERFORM crm.create_dedupe_plan(ARRAY['nip']);
 END $$;
 INSERT INTO crm.dedupe_plan_choice (plan_id, group_no, choice, client_id, value) VALUES (1, 1, 'company_name', 8, NULL);
 

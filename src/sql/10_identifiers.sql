@@ -46,7 +46,7 @@ BEGIN
             COMMENT ON FUNCTION crm_internal.%1$s_recv(internal) IS 'I/O: binary input, checked as text input is';
             COMMENT ON FUNCTION crm_internal.%1$s_send(crm.%1$s) IS 'I/O: binary output (the int8 wire format)';
 
-            CREATE FUNCTION crm.is_valid_%1$s(text) RETURNS boolean
+            CREATE FUNCTION crm.is_valid_%1$s(value text) RETURNS boolean
                 AS 'MODULE_PATHNAME', 'is_valid_%1$s' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
             COMMENT ON FUNCTION crm.is_valid_%1$s(text) IS
                 'true if the text is a valid %2$s, in any accepted format; never raises an error';
@@ -117,22 +117,22 @@ $generate$;
 
 -- What each identifier tells --------------------------------------------
 
-CREATE FUNCTION crm.pesel_birth_date(crm.pesel) RETURNS date
+CREATE FUNCTION crm.pesel_birth_date(pesel crm.pesel) RETURNS date
     AS 'MODULE_PATHNAME', 'pesel_birth_date' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.pesel_birth_date(crm.pesel) IS
     'birth date encoded in a PESEL (digits 1-6, the century in the month)';
 
-CREATE FUNCTION crm.pesel_sex(crm.pesel) RETURNS text
+CREATE FUNCTION crm.pesel_sex(pesel crm.pesel) RETURNS text
     AS 'MODULE_PATHNAME', 'pesel_sex' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.pesel_sex(crm.pesel) IS
     'sex encoded in a PESEL: M (digit 10 odd) or F (even)';
 
-CREATE FUNCTION crm.nip_format(crm.nip) RETURNS text
+CREATE FUNCTION crm.nip_format(nip crm.nip) RETURNS text
     AS 'MODULE_PATHNAME', 'nip_format' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.nip_format(crm.nip) IS
     'a NIP in the customary 123-456-32-18 grouping';
 
-CREATE FUNCTION crm.regon_base(crm.regon) RETURNS crm.regon
+CREATE FUNCTION crm.regon_base(regon crm.regon) RETURNS crm.regon
     AS 'MODULE_PATHNAME', 'regon_base' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.regon_base(crm.regon) IS
     'the 9-digit REGON of the company a 14-digit REGON of a local unit belongs to (a 9-digit REGON is returned as it is)';

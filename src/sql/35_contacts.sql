@@ -41,22 +41,22 @@ $model$);
 --------------------------------------------------------------------------
 
 
-CREATE FUNCTION crm.normalize_phone(text) RETURNS text
+CREATE FUNCTION crm.normalize_phone(phone text) RETURNS text
     AS 'MODULE_PATHNAME', 'normalize_phone' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.normalize_phone(text) IS
     'a phone number in E.164 (+48601234567): +48 when no country prefix is typed; raises on an invalid number';
 
-CREATE FUNCTION crm.is_valid_phone(text) RETURNS boolean
+CREATE FUNCTION crm.is_valid_phone(phone text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'is_valid_phone' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.is_valid_phone(text) IS
     'true if crm.normalize_phone accepts the text; never raises an error';
 
-CREATE FUNCTION crm.normalize_email(text) RETURNS text
+CREATE FUNCTION crm.normalize_email(email text) RETURNS text
     AS 'MODULE_PATHNAME', 'normalize_email' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.normalize_email(text) IS
     'an e-mail address trimmed, with its domain lower-cased; raises on an invalid address';
 
-CREATE FUNCTION crm.is_valid_email(text) RETURNS boolean
+CREATE FUNCTION crm.is_valid_email(email text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'is_valid_email' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.is_valid_email(text) IS
     'true if crm.normalize_email accepts the text; never raises an error';

@@ -13,6 +13,7 @@ CREATE FUNCTION crm.client_references()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM crm_internal.require_data_model();
     RETURN QUERY
     SELECT con.conrelid::regclass, con.conname, con.confdeltype,
            ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, n)

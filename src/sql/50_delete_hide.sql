@@ -46,6 +46,7 @@ CREATE FUNCTION crm.delete_client(client_id bigint) RETURNS void
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM crm_internal.require_data_model();
     IF client_id IS NULL THEN
         RAISE EXCEPTION 'client id must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;

@@ -317,7 +317,7 @@ $$;
 COMMENT ON FUNCTION crm_internal.merge_lock_clients(bigint[]) IS
     'internal: locks the clients of a merge in id order; refuses missing and hidden ones';
 
-CREATE FUNCTION crm.merge_clients(target_id bigint, source_ids bigint[], field_values jsonb DEFAULT NULL,
+CREATE FUNCTION crm.merge_clients(source_ids bigint[], target_id bigint, field_values jsonb DEFAULT NULL,
                                   contacts text DEFAULT 'union')
     RETURNS bigint
     LANGUAGE plpgsql
@@ -434,7 +434,7 @@ BEGIN
     RETURN merge_id;
 END
 $$;
-COMMENT ON FUNCTION crm.merge_clients(bigint, bigint[], jsonb, text) IS
+COMMENT ON FUNCTION crm.merge_clients(bigint[], bigint, jsonb, text) IS
     'merges several source clients into the target, all or nothing: every linked row moves (user tables too), rules checked, everything journaled; returns the merge id';
 
 CREATE FUNCTION crm.merge_client(source_id bigint, target_id bigint, field_values jsonb DEFAULT NULL,
@@ -442,11 +442,11 @@ CREATE FUNCTION crm.merge_client(source_id bigint, target_id bigint, field_value
     RETURNS bigint
     LANGUAGE sql
     SET search_path = pg_catalog, pg_temp
-RETURN crm.merge_clients(target_id, ARRAY[source_id], field_values, contacts);
+RETURN crm.merge_clients(ARRAY[source_id], target_id, field_values, contacts);
 COMMENT ON FUNCTION crm.merge_client(bigint, bigint, jsonb, text) IS
     'merges the source ("incorrect") client into the target ("correct") one; returns the merge id in crm.merge_log';
 
-CREATE FUNCTION crm.merge_preview(target_id bigint, source_ids bigint[]) RETURNS jsonb
+CREATE FUNCTION crm.merge_preview(source_ids bigint[], target_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, crm, pg_temp
 AS $$
@@ -595,8 +595,8 @@ BEGIN
         'warnings', warnings);
 END
 $$;
-COMMENT ON FUNCTION crm.merge_preview(bigint, bigint[]) IS
+COMMENT ON FUNCTION crm.merge_preview(bigint[], bigint) IS
     'what merging the sources into the target would do, before anything happens: problems, rules, rows per table (moved, folded, dropped), differing fields, contacts kept or dropped, warnings';
 
-REVOKE ALL ON FUNCTION crm.merge_clients(bigint, bigint[], jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm.merge_clients(bigint[], bigint, jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION crm.merge_client(bigint, bigint, jsonb, text) FROM PUBLIC;

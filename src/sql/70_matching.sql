@@ -29,27 +29,27 @@ $model$);
 -- Name matching (fuzzy duplicates).  IMMUTABLE like fold_text: the forms
 -- come from ICU's transliteration rules, so an index on them is rebuilt
 -- after an ICU major upgrade, as for any ICU collation.
-CREATE FUNCTION crm.normalize_name(text) RETURNS text
+CREATE FUNCTION crm.normalize_name(name text) RETURNS text
     AS 'MODULE_PATHNAME', 'normalize_name' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.normalize_name(text) IS
     'the matching form of a name: transliterated to ASCII (Ł -> l, é -> e, Cyrillic to Latin), lower case, punctuation and spacing reduced to single spaces';
 
-CREATE FUNCTION crm.normalize_company(text) RETURNS text
+CREATE FUNCTION crm.normalize_company(name text) RETURNS text
     AS 'MODULE_PATHNAME', 'normalize_company' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.normalize_company(text) IS
     'the matching form of a company name without its legal form (sp. z o.o., S.A., sp.j., GmbH ...)';
 
-CREATE FUNCTION crm.first_name_canonical(text) RETURNS text
+CREATE FUNCTION crm.first_name_canonical(first_name text) RETURNS text
     AS 'MODULE_PATHNAME', 'first_name_canonical' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.first_name_canonical(text) IS
     'the full form of a Polish first name given as a diminutive (Kasia -> katarzyna), otherwise its matching form';
 
-CREATE FUNCTION crm.name_similarity(text, text) RETURNS real
+CREATE FUNCTION crm.name_similarity(a text, b text) RETURNS real
     AS 'MODULE_PATHNAME', 'name_similarity' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.name_similarity(text, text) IS
     'Jaro-Winkler similarity (0..1) of the matching forms of two names, word order ignored';
 
-CREATE FUNCTION crm.typo_distance(text, text) RETURNS integer
+CREATE FUNCTION crm.typo_distance(a text, b text) RETURNS integer
     AS 'MODULE_PATHNAME', 'typo_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.typo_distance(text, text) IS
     'edits apart (insertion, deletion, substitution, transposition of neighbours), counted up to 3; 4 means more';

@@ -2,7 +2,7 @@
 -- Duplicates (SPEC section 5, CL-8): exact criteria, call identification
 --------------------------------------------------------------------------
 
-CREATE FUNCTION crm.fold_text(text) RETURNS text
+CREATE FUNCTION crm.fold_text(value text) RETURNS text
     AS 'MODULE_PATHNAME', 'fold_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.fold_text(text) IS
     'text as duplicate criteria compare it: white space trimmed and collapsed to single spaces, Unicode case folding (diacritics kept)';
@@ -154,7 +154,7 @@ BEGIN
             FROM unnest(crm.merge_fields()) f
             WHERE g.newest_id <> g.keep AND to_jsonb(newest) ->> f IS NOT NULL;
             BEGIN
-                PERFORM crm.merge_clients(g.keep, g.others, fields, 'union');
+                PERFORM crm.merge_clients(g.others, g.keep, fields, 'union');
                 merged := merged + cardinality(g.others);
             EXCEPTION
                 WHEN insufficient_privilege OR undefined_function OR undefined_table THEN

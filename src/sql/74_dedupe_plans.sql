@@ -73,7 +73,7 @@ $$;
 COMMENT ON FUNCTION crm_internal.dedupe_plan_fill(bigint, regclass) IS
     'fills a new plan with groups, the oldest record of each as the main one and the others to merge';
 
-CREATE FUNCTION crm.dedupe_plan_create(criteria text[]) RETURNS bigint
+CREATE FUNCTION crm.create_dedupe_plan(criteria text[]) RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -90,10 +90,10 @@ BEGIN
     RETURN plan;
 END
 $$;
-COMMENT ON FUNCTION crm.dedupe_plan_create(text[]) IS
+COMMENT ON FUNCTION crm.create_dedupe_plan(text[]) IS
     'a manual dedupe plan from the groups of crm.find_duplicates(criteria); returns its id';
 
-CREATE FUNCTION crm.dedupe_plan_create(min_score real) RETURNS bigint
+CREATE FUNCTION crm.create_dedupe_plan(min_score real) RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -130,7 +130,7 @@ BEGIN
     RETURN plan;
 END
 $$;
-COMMENT ON FUNCTION crm.dedupe_plan_create(real) IS
+COMMENT ON FUNCTION crm.create_dedupe_plan(real) IS
     'a manual dedupe plan from crm.duplicate_pairs(min_score): clients linked by candidate pairs form a group; returns its id';
 
 -- What applying the plan will do, group by group, and what stands in the way.
@@ -176,7 +176,7 @@ $$;
 COMMENT ON FUNCTION crm.dedupe_plan_preview(bigint) IS
     'what applying a dedupe plan does per group (main record, merged, deleted, unchanged, choices) and what would stop it';
 
-CREATE FUNCTION crm.dedupe_plan_apply(plan_id bigint) RETURNS jsonb
+CREATE FUNCTION crm.apply_dedupe_plan(plan_id bigint) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, crm, pg_temp
 AS $$
@@ -215,7 +215,7 @@ BEGIN
                       HINT = format('Fix the group in crm.dedupe_plan_item (UPDATE its actions or main record) or set its records to nothing; see crm.dedupe_plan_preview(%s).', plan_id);
         END IF;
         IF cardinality(g.merge_ids) > 0 THEN
-            PERFORM crm.merge_clients(g.main_id, g.merge_ids,
+            PERFORM crm.merge_clients(g.merge_ids, g.main_id,
                 (SELECT jsonb_object_agg(k, e.value) FROM jsonb_each(coalesce(g.choices, '{}')) e(k, value)
                  WHERE k NOT IN ('default_phone', 'default_email')),
                 'union');
@@ -248,6 +248,6 @@ BEGIN
     RETURN summary;
 END
 $$;
-REVOKE ALL ON FUNCTION crm.dedupe_plan_apply(bigint) FROM PUBLIC;
-COMMENT ON FUNCTION crm.dedupe_plan_apply(bigint) IS
+REVOKE ALL ON FUNCTION crm.apply_dedupe_plan(bigint) FROM PUBLIC;
+COMMENT ON FUNCTION crm.apply_dedupe_plan(bigint) IS
     'applies a dedupe plan in one transaction: every group''s merges, default contacts and deletes, or nothing at all';
