@@ -1,3 +1,7 @@
+--------------------------------------------------------------------------
+-- Progress of long runs
+--------------------------------------------------------------------------
+
 -- Progress of a long run, as a NOTICE every 5 % of the work (at most 20),
 -- only for runs of at least 1,000 items that have taken 5 seconds: the
 -- count done and the time left at the rate so far (src/progress.c).

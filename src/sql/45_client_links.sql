@@ -1,5 +1,6 @@
 --------------------------------------------------------------------------
--- Removing and hiding clients
+-- What links to a client: the foreign keys that reference crm.client, the
+-- rows behind them, and locking a client before changing it
 --------------------------------------------------------------------------
 
 -- Every foreign key that references crm.client, in any schema, found from

@@ -1,6 +1,8 @@
--- The data model of this concept: ordinary tables, views, indexes and
--- triggers that crm.install_data_model() creates, owned and dumped by the
--- database, not by the extension (src/sql/05_data_model.sql).
+--------------------------------------------------------------------------
+-- Removing and hiding clients
+--------------------------------------------------------------------------
+
+-- data model (tables, views, triggers): run by crm.install_data_model()
 SELECT crm_internal.data_model_part('delete_hide', $model$
 CREATE TRIGGER client_before_delete BEFORE DELETE ON crm.client
     FOR EACH ROW EXECUTE FUNCTION crm_internal.client_before_delete();

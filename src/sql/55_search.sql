@@ -2,10 +2,7 @@
 -- Views and search for people and BI tools
 --------------------------------------------------------------------------
 
-
--- The data model of this concept: ordinary tables, views, indexes and
--- triggers that crm.install_data_model() creates, owned and dumped by the
--- database, not by the extension (src/sql/05_data_model.sql).
+-- data model (tables, views, triggers): run by crm.install_data_model()
 SELECT crm_internal.data_model_part('search', $model$
 CREATE VIEW crm.client_overview WITH (security_invoker = true) AS
 SELECT c.id, c.kind, c.display_name, c.first_name, c.last_name, c.company_name,

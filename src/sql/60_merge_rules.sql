@@ -1,6 +1,8 @@
--- The data model of this concept: ordinary tables, views, indexes and
--- triggers that crm.install_data_model() creates, owned and dumped by the
--- database, not by the extension (src/sql/05_data_model.sql).
+--------------------------------------------------------------------------
+-- Merge rules (MG-5..MG-7) and what a merge does with each table
+--------------------------------------------------------------------------
+
+-- data model (tables, views, triggers): run by crm.install_data_model()
 SELECT crm_internal.data_model_part('merge_rules', $model$
 -- The merge rules are on unless a row here switches one off.  A table, not
 -- a setting: only whoever may write it (the DBA) decides for the database.

@@ -1,6 +1,8 @@
--- The data model of this concept: ordinary tables, views, indexes and
--- triggers that crm.install_data_model() creates, owned and dumped by the
--- database, not by the extension (src/sql/05_data_model.sql).
+--------------------------------------------------------------------------
+-- Merging clients: the journal, the checks, moving every linked row
+--------------------------------------------------------------------------
+
+-- data model (tables, views, triggers): run by crm.install_data_model()
 SELECT crm_internal.data_model_part('merge', $model$
 -- The journal: every merge, and every row it moved, dropped or folded.
 CREATE TABLE crm.merge_log (

@@ -1,3 +1,7 @@
+--------------------------------------------------------------------------
+-- Undoing a merge
+--------------------------------------------------------------------------
+
 -- SQL matching a moved row's journal entry (alias e: its key, or the row
 -- where the table has no primary key) to the row t: by the primary key, less
 -- the key columns the move changed (a key of only those leaves the target's

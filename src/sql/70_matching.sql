@@ -1,6 +1,8 @@
--- The data model of this concept: ordinary tables, views, indexes and
--- triggers that crm.install_data_model() creates, owned and dumped by the
--- database, not by the extension (src/sql/05_data_model.sql).
+--------------------------------------------------------------------------
+-- Fuzzy matching: names, blocking keys, weights, scores, candidate searches
+--------------------------------------------------------------------------
+
+-- data model (tables, views, triggers): run by crm.install_data_model()
 SELECT crm_internal.data_model_part('matching', $model$
 CREATE INDEX client_match_keys_idx ON crm.client
     USING gin (crm.match_keys(kind, first_name, last_name, company_name, city, address))

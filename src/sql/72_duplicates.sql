@@ -1,5 +1,5 @@
 --------------------------------------------------------------------------
--- Duplicates (SPEC section 5, CL-8): exact criteria, call identification
+-- Duplicates by exact criteria (CL-8), call identification, bulk dedupe
 --------------------------------------------------------------------------
 
 CREATE FUNCTION crm.fold_text(value text) RETURNS text

@@ -1,6 +1,8 @@
--- The data model of this concept: ordinary tables, views, indexes and
--- triggers that crm.install_data_model() creates, owned and dumped by the
--- database, not by the extension (src/sql/05_data_model.sql).
+--------------------------------------------------------------------------
+-- Manual dedupe plans (DU-3)
+--------------------------------------------------------------------------
+
+-- data model (tables, views, triggers): run by crm.install_data_model()
 SELECT crm_internal.data_model_part('dedupe_plans', $model$
 -- A manual dedupe plan (SPEC DU-3): proposed groups the user reviews and
 -- edits with plain UPDATEs, previews, and applies in one transaction.

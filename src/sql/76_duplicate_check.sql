@@ -1,11 +1,8 @@
 --------------------------------------------------------------------------
--- Duplicate check on save (SPEC CL-9): crm.duplicate_check = notice | error | off
+-- Duplicate check on save (CL-9): crm.duplicate_check = notice | error | off
 --------------------------------------------------------------------------
 
-
--- The data model of this concept: ordinary tables, views, indexes and
--- triggers that crm.install_data_model() creates, owned and dumped by the
--- database, not by the extension (src/sql/05_data_model.sql).
+-- data model (tables, views, triggers): run by crm.install_data_model()
 SELECT crm_internal.data_model_part('duplicate_check', $model$
 CREATE TABLE crm.possible_duplicate (
     client_a     bigint NOT NULL,

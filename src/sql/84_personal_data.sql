@@ -1,12 +1,9 @@
 --------------------------------------------------------------------------
--- GDPR (RODO): consents with their history, the right of access, and
--- anonymization, the right to be forgotten (doc/gdpr.md)
+-- Personal data: the audit log, the registry of personal columns, the
+-- right of access (GDPR, doc/gdpr.md)
 --------------------------------------------------------------------------
 
-
--- The data model of this concept: ordinary tables, views, indexes and
--- triggers that crm.install_data_model() creates, owned and dumped by the
--- database, not by the extension (src/sql/05_data_model.sql).
+-- data model (tables, views, triggers): run by crm.install_data_model()
 SELECT crm_internal.data_model_part('personal_data', $model$
 -- What was done to whom, without any personal data: who, when, which
 -- client (by id), and counts.  Written by crm's own functions.

@@ -1,6 +1,8 @@
--- The data model of this concept: ordinary tables, views, indexes and
--- triggers that crm.install_data_model() creates, owned and dumped by the
--- database, not by the extension (src/sql/05_data_model.sql).
+--------------------------------------------------------------------------
+-- Anonymization, the right to be forgotten (GD-2)
+--------------------------------------------------------------------------
+
+-- data model (tables, views, triggers): run by crm.install_data_model()
 SELECT crm_internal.data_model_part('anonymization', $model$
 CREATE TABLE crm.anonymization_code (
     client_id    bigint NOT NULL,
