@@ -71,6 +71,13 @@ WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind = 'v'
 -- model as it dumps any table
 SELECT extconfig AS config_tables FROM pg_extension WHERE extname = 'crm';
 
+-- every table of the data model has a primary key: logical replication
+-- (and distributed engines) need a replica identity for UPDATE and DELETE
+SELECT c.oid::regclass AS without_primary_key
+FROM pg_class c
+WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'p')
+  AND NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary);
+
 -- every foreign key to crm.client has an index led by its column
 SELECT con.conrelid::regclass AS unindexed_fk
 FROM pg_constraint con
