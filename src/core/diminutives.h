@@ -31,11 +31,11 @@
 /* {diminutive, full first name} */
 static const char *const diminutives[][2] = {
 	{"adas", "adam"}, {"aga", "agnieszka"}, {"ania", "anna"}, {"anka", "anna"},
-	{"antek", "antoni"}, {"asia", "joanna"}, {"basia", "barbara"}, {"bartek", "bartlomiej"},
+	{"antek", "antoni"}, {"asia", "joanna"}, {"bartek", "bartlomiej"}, {"basia", "barbara"},
 	{"bogus", "boguslaw"}, {"danka", "danuta"}, {"darek", "dariusz"}, {"edek", "edward"},
 	{"ela", "elzbieta"}, {"ewka", "ewa"}, {"franek", "franciszek"}, {"gabrysia", "gabriela"},
 	{"gosia", "malgorzata"}, {"grzes", "grzegorz"}, {"grzesiek", "grzegorz"}, {"hania", "hanna"},
-	{"heniek", "henryk"}, {"iza", "izabela"}, {"jas", "jan"}, {"janek", "jan"},
+	{"heniek", "henryk"}, {"iza", "izabela"}, {"janek", "jan"}, {"jas", "jan"},
 	{"jola", "jolanta"}, {"julka", "julia"}, {"jurek", "jerzy"}, {"kasia", "katarzyna"},
 	{"kaska", "katarzyna"}, {"krzys", "krzysztof"}, {"krzysiek", "krzysztof"}, {"kuba", "jakub"},
 	{"maciek", "maciej"}, {"magda", "magdalena"}, {"malgosia", "malgorzata"}, {"marysia", "maria"},
