@@ -5,12 +5,18 @@
  * valid identifiers with digits changed, separators and Unicode digits or
  * spaces inserted, bytes cut.  It also counts how many valid identifiers
  * it made were accepted, so a parser that refused everything would fail.
+ * First it checks the name tables (check_name_tables).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "idparse.h"
+#include "namematch.h"
+
+/* the data tables themselves, to check what namematch.c relies on */
+#include "diminutives.h"
+#include "legalforms.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -67,12 +73,96 @@ static const char *const noise[] = {
 	"+", "+48 ", "00", "(", ")", ".", "@", "@example.com", "jan.kowalski", "\xC5\x81"	/* Ł */
 };
 
+/*
+ * The name tables feed IMMUTABLE functions under the index
+ * crm.client_match_keys_idx (see diminutives.h).  sql/name_tables.sql pins
+ * the output of each entry it lists, but SQL cannot see an entry added:
+ * the counts are pinned here.  A new count means a new entry: list it in
+ * sql/name_tables.sql and REINDEX in the upgrade script.  Also checked:
+ * what the lookups assume (sorted diminutives for bsearch, entries in
+ * matching form, no legal form ending another).
+ */
+#define PINNED_DIMINUTIVES 54
+#define PINNED_LEGAL_FORMS 26
+
+static bool
+is_matching_form(const char *s)
+{
+	char		out[128];
+	int			n = crm_name_normalize(s, strlen(s), out, sizeof(out));
+
+	return n >= 0 && strcmp(out, s) == 0;
+}
+
+static bool
+check_name_tables(void)
+{
+	size_t		ndim = sizeof(diminutives) / sizeof(diminutives[0]);
+	size_t		nforms = sizeof(legal_forms) / sizeof(legal_forms[0]);
+	bool		ok = true;
+
+	if (ndim != PINNED_DIMINUTIVES || nforms != PINNED_LEGAL_FORMS)
+	{
+		fprintf(stderr, "name tables: %zu diminutives, %zu legal forms; pinned %d and %d: "
+				"list the change in sql/name_tables.sql, REINDEX in the upgrade script, "
+				"then pin the new counts in fuzz/smoke_main.c\n",
+				ndim, nforms, PINNED_DIMINUTIVES, PINNED_LEGAL_FORMS);
+		ok = false;
+	}
+	for (size_t k = 0; k < ndim; k++)
+	{
+		const char *full = crm_first_name_canonical(diminutives[k][0]);
+
+		if (k > 0 && strcmp(diminutives[k - 1][0], diminutives[k][0]) >= 0)
+		{
+			fprintf(stderr, "diminutives.h: \"%s\" out of strcmp order (bsearch)\n", diminutives[k][0]);
+			ok = false;
+		}
+		if (!is_matching_form(diminutives[k][0]) || !is_matching_form(diminutives[k][1]))
+		{
+			fprintf(stderr, "diminutives.h: {\"%s\", \"%s\"} not in matching form\n",
+					diminutives[k][0], diminutives[k][1]);
+			ok = false;
+		}
+		if (full == NULL || strcmp(full, diminutives[k][1]) != 0)
+		{
+			fprintf(stderr, "diminutives.h: \"%s\" not found\n", diminutives[k][0]);
+			ok = false;
+		}
+	}
+	for (size_t k = 0; k < nforms; k++)
+	{
+		size_t		kl = strlen(legal_forms[k]);
+
+		if (!is_matching_form(legal_forms[k]))
+		{
+			fprintf(stderr, "legalforms.h: \"%s\" not in matching form\n", legal_forms[k]);
+			ok = false;
+		}
+		for (size_t j = 0; j < nforms; j++)
+		{
+			size_t		jl = strlen(legal_forms[j]);
+
+			if (jl > kl && legal_forms[j][jl - kl - 1] == ' ' &&
+				strcmp(legal_forms[j] + jl - kl, legal_forms[k]) == 0)
+			{
+				fprintf(stderr, "legalforms.h: \"%s\" ends \"%s\"\n", legal_forms[k], legal_forms[j]);
+				ok = false;
+			}
+		}
+	}
+	return ok;
+}
+
 int
 main(int argc, char **argv)
 {
 	long		runs = argc > 1 ? atol(argv[1]) : 1000000;
 	long		accepted = 0;
 	uint8_t		buf[96];
+
+	if (!check_name_tables())
+		return 1;
 
 	for (long r = 0; r < runs; r++)
 	{
@@ -123,7 +213,8 @@ main(int argc, char **argv)
 		}
 		LLVMFuzzerTestOneInput(buf, len);
 	}
-	printf("fuzz smoke: %ld inputs, %ld generated valid identifiers accepted, no contract broken\n",
-		   runs, accepted);
+	printf("fuzz smoke: name tables checked (%d diminutives, %d legal forms); "
+		   "%ld inputs, %ld generated valid identifiers accepted, no contract broken\n",
+		   PINNED_DIMINUTIVES, PINNED_LEGAL_FORMS, runs, accepted);
 	return 0;
 }

@@ -31,9 +31,16 @@
 #include "utils/tuplestore.h"
 
 #include "datamodel.h"
+#include "matchforms.h"
+#include "matchkeys.h"
+#include "matchweights.h"
 #include "scoring.h"
 
-/* the client itself, and the search settings */
+/*
+ * The client itself, and the search settings.  Not CRM_CLIENT_VISIBLE: a
+ * hidden client may look for its own duplicates (doc/duplicates.md); an
+ * anonymized one has nothing left to match.
+ */
 #define Q_ME \
 	"SELECT coalesce($2, crm.default_min_score()) AS crm_min_score, " \
 	"       crm.max_block_size() AS crm_max_block, c.* " \
@@ -47,19 +54,19 @@
 	"SELECT x.kind || ':' || x.value, " \
 	"       ARRAY(SELECT y.client_id FROM crm.contact y JOIN crm.client o ON o.id = y.client_id " \
 	"             WHERE y.kind = x.kind AND lower(y.value) = x.value " \
-	"               AND o.hidden_at IS NULL AND o.anonymized_at IS NULL LIMIT $2) " \
+	"               AND " CRM_CLIENT_VISIBLE("o") " LIMIT $2) " \
 	"FROM (SELECT DISTINCT c.kind, lower(c.value) AS value FROM crm.contact c WHERE c.client_id = $1) x " \
 	"UNION ALL " \
 	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.pesel = $3::crm.pesel " \
-	"                   AND o.hidden_at IS NULL AND o.anonymized_at IS NULL LIMIT $2) " \
+	"                   AND " CRM_CLIENT_VISIBLE("o") " LIMIT $2) " \
 	"WHERE $3 IS NOT NULL " \
 	"UNION ALL " \
 	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.nip = $4::crm.nip " \
-	"                   AND o.hidden_at IS NULL AND o.anonymized_at IS NULL LIMIT $2) " \
+	"                   AND " CRM_CLIENT_VISIBLE("o") " LIMIT $2) " \
 	"WHERE $4 IS NOT NULL " \
 	"UNION ALL " \
 	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.regon = $5::crm.regon " \
-	"                   AND o.hidden_at IS NULL AND o.anonymized_at IS NULL LIMIT $2) " \
+	"                   AND " CRM_CLIENT_VISIBLE("o") " LIMIT $2) " \
 	"WHERE $5 IS NOT NULL"
 /*
  * The visible clients of each name and address key $1 (the GIN index
@@ -70,11 +77,11 @@
 	"LATERAL (SELECT o.* FROM crm.client o " \
 	"         WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, " \
 	"                              o.city, o.address) && ARRAY[k.key] " \
-	"           AND o.hidden_at IS NULL AND o.anonymized_at IS NULL LIMIT $2) o"
+	"           AND " CRM_CLIENT_VISIBLE("o") " LIMIT $2) o"
 /* the other candidates: found by a contact or an identifier */
 #define Q_ROWS \
 	"SELECT c.* FROM crm.client c " \
-	"WHERE c.id = ANY ($1) AND c.hidden_at IS NULL AND c.anonymized_at IS NULL"
+	"WHERE c.id = ANY ($1) AND " CRM_CLIENT_VISIBLE("c")
 
 enum
 {

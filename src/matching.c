@@ -20,6 +20,8 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "matchforms.h"
+#include "matchkeys.h"
 #include "namematch.h"
 #include "scoring.h"
 #include "textinput.h"
@@ -87,7 +89,7 @@ typo_distance(PG_FUNCTION_ARGS)
 									  VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), 3));
 }
 
-/* the blocking keys of a client: see crm_match_keys_of() in scoring.c */
+/* the blocking keys of a client: see crm_match_keys_of() in matchkeys.c */
 PG_FUNCTION_INFO_V1(match_keys);
 Datum
 match_keys(PG_FUNCTION_ARGS)

@@ -32,6 +32,9 @@
 #include "utils/tuplestore.h"
 
 #include "datamodel.h"
+#include "matchforms.h"
+#include "matchkeys.h"
+#include "matchweights.h"
 #include "progress.h"
 #include "scoring.h"
 
@@ -130,13 +133,13 @@ read_clients(Base *base, MemoryContext work, TimestampTz started)
 	int64		total;
 	bool		isnull;
 
-	if (SPI_execute("SELECT count(*) FROM crm.client c WHERE c.hidden_at IS NULL AND c.anonymized_at IS NULL", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT count(*) FROM crm.client c WHERE " CRM_CLIENT_VISIBLE("c"), true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not count the clients");
 	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	portal = SPI_cursor_open_with_args(NULL,
 									   "SELECT c.* FROM crm.client c "
-									   "WHERE c.hidden_at IS NULL AND c.anonymized_at IS NULL ORDER BY c.id",
+									   "WHERE " CRM_CLIENT_VISIBLE("c") " ORDER BY c.id",
 									   0, NULL, NULL, NULL, true, CURSOR_OPT_NO_SCROLL);
 	for (;;)
 	{

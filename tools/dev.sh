@@ -118,7 +118,7 @@ case "$cmd" in
 		;;
 	test)
 		build_and_install
-		say "parser fuzz smoke test (gcc, ASan + UBSan)"
+		say "src/core/ free of server headers; parser fuzz smoke test (gcc, ASan + UBSan)"
 		make -s PG_CONFIG="$PG_CONFIG" fuzz-smoke
 		start_cluster
 		say "pg_regress and isolation tests"

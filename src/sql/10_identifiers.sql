@@ -2,7 +2,7 @@
 -- Identifier types: crm.pesel, crm.nip, crm.regon
 --
 -- The three share one design, so one loop creates what they share: an
--- 8-byte pass-by-value type stored as int8 (src/idparse.h tells the
+-- 8-byte pass-by-value type stored as int8 (src/core/idparse.h tells the
 -- encoding), its I/O functions, the validity test, comparison operators
 -- backed by the built-in int8 functions, btree and hash operator classes
 -- and casts from and to text.  Their own functions follow the loop.

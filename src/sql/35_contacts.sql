@@ -35,7 +35,7 @@ CREATE CONSTRAINT TRIGGER contact_keep_default AFTER INSERT OR UPDATE OR DELETE 
 $model$);
 
 --------------------------------------------------------------------------
--- Contact points: normalization (src/contactnorm.c)
+-- Contact points: normalization (src/core/contactnorm.c)
 --------------------------------------------------------------------------
 
 CREATE FUNCTION crm.normalize_phone(phone text) RETURNS text

@@ -66,7 +66,7 @@ COMMENT ON FUNCTION crm.match_keys(text, text, text, text, text, text) IS
 -- Fellegi-Sunter weights: log2(m/u) of each kind of evidence, m the
 -- share of true duplicate pairs that show it and u the share of other
 -- pairs.  The score of a pair is 1 / (1 + 2^-(prior + sum of its weights)).
--- The defaults live in C with the scoring (src/scoring.c); crm.match_weight holds a site's own values, so
+-- The defaults live in C with the weights (src/matchweights.c); crm.match_weight holds a site's own values, so
 -- a dump restores them over a fresh install without conflict.
 CREATE FUNCTION crm.match_weight_defaults()
     RETURNS TABLE (evidence text, weight real, description text)

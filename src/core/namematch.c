@@ -15,6 +15,10 @@
 
 #include "unichar.h"
 
+/* data tables: a change to them needs a REINDEX, see their comments */
+#include "diminutives.h"
+#include "legalforms.h"
+
 /* longer names are cut here: no real name comes near */
 #define NAME_MAX_BYTES 4096
 /* Jaro-Winkler compares at most this many bytes of each name */
@@ -179,14 +183,6 @@ crm_name_normalize(const char *utf8, size_t len, char *out, size_t cap)
 	return (int) o.n;
 }
 
-/* legal forms as they read normalized, longest first where one ends another */
-static const char *const legal_forms[] = {
-	"spolka z ograniczona odpowiedzialnoscia", "spolka komandytowo akcyjna",
-	"spolka komandytowa", "spolka partnerska", "spolka akcyjna", "spolka cywilna",
-	"spolka jawna", "spolka z o o", "sp z o o", "sp z oo", "sp k a", "sp j", "sp k", "sp p",
-	"ska", "s c", "s a", "sa", "s r o", "sro", "gmbh", "ltd", "limited", "inc", "llc", "plc"
-};
-
 int
 crm_company_strip_legal_form(char *norm, int len)
 {
@@ -212,24 +208,6 @@ crm_company_strip_legal_form(char *norm, int len)
 	}
 	return len;
 }
-
-/* Polish diminutives, normalized, sorted for bsearch */
-static const char *const diminutives[][2] = {
-	{"adas", "adam"}, {"aga", "agnieszka"}, {"ania", "anna"}, {"anka", "anna"},
-	{"antek", "antoni"}, {"asia", "joanna"}, {"basia", "barbara"}, {"bartek", "bartlomiej"},
-	{"bogus", "boguslaw"}, {"danka", "danuta"}, {"darek", "dariusz"}, {"edek", "edward"},
-	{"ela", "elzbieta"}, {"ewka", "ewa"}, {"franek", "franciszek"}, {"gabrysia", "gabriela"},
-	{"gosia", "malgorzata"}, {"grzes", "grzegorz"}, {"grzesiek", "grzegorz"}, {"hania", "hanna"},
-	{"heniek", "henryk"}, {"iza", "izabela"}, {"jas", "jan"}, {"janek", "jan"},
-	{"jola", "jolanta"}, {"julka", "julia"}, {"jurek", "jerzy"}, {"kasia", "katarzyna"},
-	{"kaska", "katarzyna"}, {"krzys", "krzysztof"}, {"krzysiek", "krzysztof"}, {"kuba", "jakub"},
-	{"maciek", "maciej"}, {"magda", "magdalena"}, {"malgosia", "malgorzata"}, {"marysia", "maria"},
-	{"mirek", "miroslaw"}, {"monia", "monika"}, {"natalka", "natalia"}, {"ola", "aleksandra"},
-	{"olek", "aleksander"}, {"piotrek", "piotr"}, {"renia", "renata"}, {"rysiek", "ryszard"},
-	{"slawek", "slawomir"}, {"staszek", "stanislaw"}, {"tadek", "tadeusz"}, {"tereska", "teresa"},
-	{"tomek", "tomasz"}, {"wlodek", "wlodzimierz"}, {"wojtek", "wojciech"}, {"zbyszek", "zbigniew"},
-	{"zenek", "zenon"}, {"zosia", "zofia"}
-};
 
 static int
 compare_diminutive(const void *key, const void *entry)

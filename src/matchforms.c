@@ -1,0 +1,206 @@
+/*-------------------------------------------------------------------------
+ *
+ * matchforms.c
+ *	  A client's matching forms (see matchforms.h): its names, city and
+ *	  address normalized as namematch.c does it, the first name as the full
+ *	  name of a diminutive, the company without its legal form, the
+ *	  identifiers as digits, read once from a row of crm.client and kept in
+ *	  one allocation, since crm.duplicate_pairs() holds a whole base so.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "utils/builtins.h"
+
+#include "identifier.h"
+#include "matchforms.h"
+#include "namematch.h"
+#include "textinput.h"
+
+char *
+crm_normalized(const char *str, size_t len, int *outlen)
+{
+	const char *s = crm_text_as_utf8(str, &len);
+	size_t		cap = 4 * Min(len, (size_t) 4096) + 16;
+	char	   *out = palloc(cap);
+	int			n = crm_name_normalize(s, len, out, cap);
+
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not transliterate a name"),
+				 errdetail("ICU transform \"Any-Latin; Latin-ASCII\" is not available or failed.")));
+	*outlen = n;
+	return out;
+}
+
+static int
+column(TupleDesc desc, const char *name)
+{
+	for (int k = 0; k < desc->natts; k++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, k);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return k;
+	}
+	elog(ERROR, "crm.client has no column \"%s\"", name);
+	return -1;					/* keep the compiler quiet */
+}
+
+void
+crm_match_columns(TupleDesc desc, MatchColumns *cols)
+{
+	cols->id = column(desc, "id");
+	cols->kind = column(desc, "kind");
+	cols->first_name = column(desc, "first_name");
+	cols->last_name = column(desc, "last_name");
+	cols->company_name = column(desc, "company_name");
+	cols->city = column(desc, "city");
+	cols->address = column(desc, "address");
+	cols->pesel = column(desc, "pesel");
+	cols->nip = column(desc, "nip");
+	cols->regon = column(desc, "regon");
+	cols->birth_date = column(desc, "birth_date");
+}
+
+/* a text column as a C string in the server encoding, or NULL */
+static char *
+text_field(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, col + 1, desc, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static char *
+identifier_field(HeapTuple tuple, TupleDesc desc, int col, CrmIdKind kind)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, col + 1, desc, &isnull);
+	CrmIdDigits digits;
+	char	   *buf;
+
+	if (isnull)
+		return NULL;
+	buf = palloc(CRM_ID_MAX_DIGITS + 1);
+	crm_id_get_digits(kind, DatumGetInt64(d), &digits);
+	crm_id_digits_text(&digits, buf);
+	return buf;
+}
+
+static char *
+normalized_or_null(const char *s)
+{
+	int			n;
+
+	return s ? crm_normalized(s, strlen(s), &n) : NULL;
+}
+
+/*
+ * Fill c from a row of crm.client.  Scratch memory comes from the current
+ * context; c->buf, the only thing kept, from dest.
+ */
+void
+crm_match_client_from_tuple(MatchClient *c, HeapTuple tuple, TupleDesc desc,
+							const MatchColumns *cols, MemoryContext dest)
+{
+	char	   *f[MF_COUNT];
+	char	   *kind = text_field(tuple, desc, cols->kind);
+	bool		isnull;
+	Datum		d;
+	size_t		total = 0;
+	char	   *p;
+
+	c->id = DatumGetInt64(heap_getattr(tuple, cols->id + 1, desc, &isnull));
+	c->person = kind != NULL && strcmp(kind, "person") == 0;
+	c->company = kind != NULL && strcmp(kind, "company") == 0;
+	d = heap_getattr(tuple, cols->birth_date + 1, desc, &isnull);
+	c->has_birth = !isnull;
+	c->birth = isnull ? 0 : DatumGetDateADT(d);
+
+	f[MF_FIRST] = text_field(tuple, desc, cols->first_name);
+	f[MF_LAST] = text_field(tuple, desc, cols->last_name);
+	f[MF_COMPANY] = text_field(tuple, desc, cols->company_name);
+	f[MF_CITY] = text_field(tuple, desc, cols->city);
+	f[MF_ADDRESS] = text_field(tuple, desc, cols->address);
+	f[MF_FIRST_N] = normalized_or_null(f[MF_FIRST]);
+	f[MF_LAST_N] = normalized_or_null(f[MF_LAST]);
+	f[MF_FIRST_CANON] = NULL;
+	if (f[MF_FIRST_N])
+	{
+		const char *full = crm_first_name_canonical(f[MF_FIRST_N]);
+
+		f[MF_FIRST_CANON] = full ? pstrdup(full) : f[MF_FIRST_N];
+	}
+	f[MF_LAST_CANON] = NULL;
+	if (f[MF_LAST_N])
+	{
+		const char *full = crm_first_name_canonical(f[MF_LAST_N]);
+
+		f[MF_LAST_CANON] = full ? pstrdup(full) : f[MF_LAST_N];
+	}
+	f[MF_COMPANY_N] = normalized_or_null(f[MF_COMPANY]);
+	if (f[MF_COMPANY_N])
+		f[MF_COMPANY_N][crm_company_strip_legal_form(f[MF_COMPANY_N], strlen(f[MF_COMPANY_N]))] = '\0';
+	f[MF_CITY_N] = normalized_or_null(f[MF_CITY]);
+	f[MF_ADDRESS_N] = normalized_or_null(f[MF_ADDRESS]);
+	f[MF_PESEL] = identifier_field(tuple, desc, cols->pesel, CRM_PESEL);
+	f[MF_NIP] = identifier_field(tuple, desc, cols->nip, CRM_NIP);
+	f[MF_REGON] = identifier_field(tuple, desc, cols->regon, CRM_REGON);
+
+	/* one allocation for all of it: a whole base is held this way */
+	for (int k = 0; k < MF_COUNT; k++)
+		if (f[k])
+			total += strlen(f[k]) + 1;
+	c->buf = p = MemoryContextAlloc(dest, Max(total, 1));
+	for (int k = 0; k < MF_COUNT; k++)
+	{
+		size_t		n;
+
+		if (f[k] == NULL)
+		{
+			c->off[k] = MF_NULL;
+			continue;
+		}
+		n = strlen(f[k]) + 1;
+		memcpy(p, f[k], n);
+		c->off[k] = (int32) (p - c->buf);
+		p += n;
+	}
+}
+
+static int
+compare_words(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* the words of a matching form in alphabetical order, one space apart */
+char *
+crm_sorted_words(const char *s, int len)
+{
+	char	   *copy = pnstrdup(s, len);
+	char	  **words = palloc(sizeof(char *) * (len / 2 + 1));
+	int			nwords = 0;
+	char	   *out = palloc(len + 1);
+	int			n = 0;
+
+	for (char *w = strtok(copy, " "); w != NULL; w = strtok(NULL, " "))
+		words[nwords++] = w;
+	qsort(words, nwords, sizeof(char *), compare_words);
+	for (int k = 0; k < nwords; k++)
+	{
+		if (k > 0)
+			out[n++] = ' ';
+		memcpy(out + n, words[k], strlen(words[k]));
+		n += strlen(words[k]);
+	}
+	out[n] = '\0';
+	pfree(words);
+	pfree(copy);
+	return out;
+}

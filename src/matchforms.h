@@ -1,0 +1,69 @@
+/*-------------------------------------------------------------------------
+ *
+ * matchforms.h
+ *	  A client's matching forms: the fields of a row of crm.client that
+ *	  duplicate search reads, as typed and in matching form (matchforms.c),
+ *	  for the blocking keys (matchkeys.c) and the score (scoring.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CRM_MATCHFORMS_H
+#define CRM_MATCHFORMS_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "utils/date.h"
+
+/* the fields of a client the scoring reads, as typed and in matching form */
+typedef enum MatchField
+{
+	MF_FIRST, MF_LAST, MF_COMPANY, MF_CITY, MF_ADDRESS,	/* as typed */
+	MF_FIRST_N,					/* matching form of the first name */
+	MF_FIRST_CANON,				/* the same, a diminutive as the full name */
+	MF_LAST_N,					/* matching form of the last name */
+	MF_LAST_CANON,				/* the last name read as a first name */
+	MF_COMPANY_N,				/* the company name without legal form */
+	MF_CITY_N, MF_ADDRESS_N,
+	MF_PESEL, MF_NIP, MF_REGON, /* digits */
+	MF_COUNT
+} MatchField;
+
+#define MF_NULL (-1)
+
+typedef struct MatchClient
+{
+	int64		id;
+	bool		person;
+	bool		company;
+	bool		has_birth;
+	DateADT		birth;
+	char	   *buf;			/* every field, each NUL-terminated */
+	int32		off[MF_COUNT];	/* offset of each field in buf, or MF_NULL */
+} MatchClient;
+
+static inline const char *
+crm_match_field(const MatchClient *c, MatchField f)
+{
+	return c->off[f] == MF_NULL ? NULL : c->buf + c->off[f];
+}
+
+/* where the fields are in a row of crm.client (attribute numbers - 1) */
+typedef struct MatchColumns
+{
+	int			id, kind, first_name, last_name, company_name, city, address,
+				pesel, nip, regon, birth_date;
+} MatchColumns;
+
+extern void crm_match_columns(TupleDesc desc, MatchColumns *cols);
+extern void crm_match_client_from_tuple(MatchClient *c, HeapTuple tuple, TupleDesc desc,
+										const MatchColumns *cols, MemoryContext dest);
+
+/* the matching form of some text in the server encoding, palloc'd */
+extern char *crm_normalized(const char *str, size_t len, int *outlen);
+
+/* the words of a matching form in alphabetical order, one space apart, palloc'd */
+extern char *crm_sorted_words(const char *s, int len);
+
+#endif							/* CRM_MATCHFORMS_H */

@@ -1,0 +1,145 @@
+/*-------------------------------------------------------------------------
+ *
+ * matchweights.c
+ *	  The weights of duplicate evidence (see doc/duplicates.md): the
+ *	  defaults, a site's own from crm.match_weight, and weights passed as
+ *	  jsonb.  And their SQL face:
+ *	    crm.match_weight_defaults() -> (evidence, weight, description)
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#include "matchweights.h"
+
+/*
+ * Each kind of evidence, in the order of MatchEvidence: its name, its
+ * default weight (log2 of m/u, see doc/duplicates.md) and what it means.
+ * crm.match_weight_defaults() lists this; crm.match_weight overrides it.
+ */
+static const struct
+{
+	const char *name;
+	double		weight;
+	const char *description;
+}			evidence[] = {
+	{"prior", -9, "log2 of the prior odds that two clients sharing a blocking key are one"},
+	{"pesel", 12, "same PESEL"},
+	{"pesel_typo", 6, "PESELs one typo apart"},
+	{"pesel_differ", -10, "different PESELs"},
+	{"nip", 12, "same NIP"},
+	{"nip_typo", 6, "NIPs one typo apart"},
+	{"nip_differ", -10, "different NIPs"},
+	{"regon", 10, "same REGON (a 14-digit local unit agrees with its 9-digit unit)"},
+	{"regon_typo", 5, "REGONs one typo apart"},
+	{"regon_differ", -8, "different REGONs"},
+	{"phone", 7, "a phone number in common"},
+	{"email", 8, "an e-mail address in common"},
+	{"last_name", 4, "same last name (matching form)"},
+	{"last_name_similar", 2, "last names with Jaro-Winkler similarity of 0.9 or more"},
+	{"last_name_gender", 0, "last names in the two gender forms (-ski/-ska): neutral, counts only with other evidence"},
+	{"last_name_differ", -5, "different last names"},
+	{"names_swapped", 6, "first and last name swapped"},
+	{"first_name", 3, "same first name, diminutives counted as the full name"},
+	{"first_name_similar", 1, "first names with similarity of 0.9 or more, or one typo apart"},
+	{"first_name_differ", -7, "different first names (a spouse, a parent, a child: a strong sign of another person)"},
+	{"company", 6, "same company name without legal form"},
+	{"company_similar", 3, "company names with similarity of 0.92 or more"},
+	{"company_differ", -5, "different company names"},
+	{"birth_date", 4, "same birth date (when not both have a PESEL)"},
+	{"birth_date_differ", -6, "different birth dates (when not both have a PESEL)"},
+	{"city", 1, "same city"},
+	{"city_differ", -1, "different cities"},
+	{"address", 3, "same address"},
+};
+
+StaticAssertDecl(lengthof(evidence) == EV_COUNT, "one entry for each kind of evidence");
+
+/* the default weights, and the site's own from crm.match_weight (SPI connected) */
+void
+crm_match_weights_load(MatchWeights *weights)
+{
+	for (int k = 0; k < EV_COUNT; k++)
+		weights->w[k] = evidence[k].weight;
+	if (SPI_execute("SELECT w.evidence, w.weight FROM crm.match_weight w", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read crm.match_weight");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+		float4		w = DatumGetFloat4(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+
+		/* crm.match_weight_check refuses unknown names: skip any left over */
+		for (int k = 0; k < EV_COUNT; k++)
+			if (strcmp(evidence[k].name, name) == 0)
+				weights->w[k] = w;
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+PG_FUNCTION_INFO_V1(match_weight_defaults);
+Datum
+match_weight_defaults(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int k = 0; k < EV_COUNT; k++)
+	{
+		Datum		values[3] = {CStringGetTextDatum(evidence[k].name), Float4GetDatum((float4) evidence[k].weight),
+		CStringGetTextDatum(evidence[k].description)};
+		bool		nulls[3] = {false, false, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+void
+crm_match_weights_from_jsonb(MatchWeights *weights, Jsonb *json)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken r;
+	int			current = -1;
+
+	memset(weights, 0, sizeof(*weights));
+	if (!JB_ROOT_IS_OBJECT(json))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("duplicate weights must be a JSON object"),
+				 errhint("Pass crm.match_weights().")));
+	it = JsonbIteratorInit(&json->root);
+	while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (r == WJB_KEY)
+		{
+			char	   *key = pnstrdup(v.val.string.val, v.val.string.len);
+
+			for (current = 0; current < EV_COUNT; current++)
+				if (strcmp(evidence[current].name, key) == 0)
+					break;
+			if (current == EV_COUNT)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unknown duplicate evidence \"%s\"", key),
+						 errdetail("The evidence a weight can be given for is listed by crm.match_weight_defaults().")));
+		}
+		else if (r == WJB_VALUE)
+		{
+			if (v.type != jbvNumeric)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("the weight of duplicate evidence \"%s\" must be a number",
+								evidence[current].name)));
+			weights->w[current] = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+																	 NumericGetDatum(v.val.numeric)));
+		}
+	}
+}

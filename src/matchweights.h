@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ *
+ * matchweights.h
+ *	  The weights of duplicate evidence: each kind of evidence, its default
+ *	  weight (a log2 likelihood ratio), a site's own from crm.match_weight,
+ *	  weights passed as jsonb (matchweights.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CRM_MATCHWEIGHTS_H
+#define CRM_MATCHWEIGHTS_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+/*
+ * The kinds of evidence, in the order of their names in matchweights.c; the
+ * defaults and their meaning are crm.match_weight_defaults() (SQL).
+ */
+typedef enum MatchEvidence
+{
+	EV_PRIOR,
+	EV_PESEL, EV_PESEL_TYPO, EV_PESEL_DIFFER,
+	EV_NIP, EV_NIP_TYPO, EV_NIP_DIFFER,
+	EV_REGON, EV_REGON_TYPO, EV_REGON_DIFFER,
+	EV_PHONE, EV_EMAIL,
+	EV_LAST_NAME, EV_LAST_NAME_SIMILAR, EV_LAST_NAME_GENDER, EV_LAST_NAME_DIFFER,
+	EV_NAMES_SWAPPED,
+	EV_FIRST_NAME, EV_FIRST_NAME_SIMILAR, EV_FIRST_NAME_DIFFER,
+	EV_COMPANY, EV_COMPANY_SIMILAR, EV_COMPANY_DIFFER,
+	EV_BIRTH_DATE, EV_BIRTH_DATE_DIFFER,
+	EV_CITY, EV_CITY_DIFFER,
+	EV_ADDRESS,
+	EV_COUNT
+} MatchEvidence;
+
+typedef struct MatchWeights
+{
+	double		w[EV_COUNT];
+} MatchWeights;
+
+/* the weights in use: defaults and crm.match_weight (SPI connected) */
+extern void crm_match_weights_load(MatchWeights *weights);
+
+/* weights from a jsonb object {evidence: weight} (crm.match_weights()) */
+extern void crm_match_weights_from_jsonb(MatchWeights *weights, Jsonb *json);
+
+#endif							/* CRM_MATCHWEIGHTS_H */
