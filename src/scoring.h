@@ -114,7 +114,7 @@ extern int	crm_match_keys_of(bool company, const char *first_n, const char *last
  * common as "phone:+48601234567", "email:jan@x.pl".  With reasons non-NULL
  * also the readable reasons, as a text[] Datum.
  */
-extern float4 crm_match_score(const MatchClient *a, const MatchClient *b,
+extern double crm_match_score(const MatchClient *a, const MatchClient *b,
 							  const char *const *shared, int nshared,
 							  const MatchWeights *weights, Datum *reasons);
 
