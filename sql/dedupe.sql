@@ -65,7 +65,7 @@ SELECT group_no, client_id, is_main, action, display_name FROM crm.dedupe_plan_i
 DELETE FROM crm.dedupe_plan WHERE id = :plan;
 
 -- from fuzzy pairs: linked clients form one group
-SELECT crm.create_dedupe_plan(0.5::real) AS plan \gset
+SELECT crm.create_dedupe_plan(0.5) AS plan \gset
 SELECT origin, applied_at FROM crm.dedupe_plan WHERE id = :plan;
 SELECT group_no, client_id, is_main, action FROM crm.dedupe_plan_item WHERE plan_id = :plan ORDER BY 1, 2;
 SELECT * FROM crm.dedupe_plan_preview(:plan);

@@ -72,7 +72,8 @@ RESET enable_nestloop;
 RESET enable_mergejoin;
 RESET enable_hashjoin;
 
--- casts: explicit from text, assignment to text
+-- casts: implicit from text and varchar, assignment to text (sql/drivers.sql
+-- tests what the implicit ones make work and that nothing turns ambiguous)
 SELECT castsource::regtype, casttarget::regtype, castcontext, castmethod
 FROM pg_cast WHERE 'crm'::regnamespace IN
     ((SELECT typnamespace FROM pg_type WHERE oid = castsource),

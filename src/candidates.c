@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * candidates.c
- *	  crm.duplicate_candidates(client_id bigint, min_score real) for one
+ *	  crm.duplicate_candidates(client_id bigint, min_score double precision) for one
  *	  client, the check on save's search:
  *
  *	  1. the client's blocking keys (crm.match_keys, PESEL, NIP, REGON, its
@@ -95,7 +95,7 @@ plan(int which)
 {
 	static const char *const queries[NPLANS] = {Q_ME, Q_BLOCKS, Q_KEY_ROWS, Q_ROWS};
 	static const Oid types[NPLANS][5] = {
-		{INT8OID, FLOAT4OID}, {INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID}, {TEXTARRAYOID, INT4OID},
+		{INT8OID, FLOAT8OID}, {INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID}, {TEXTARRAYOID, INT4OID},
 		{INT8ARRAYOID}
 	};
 	static const int nargs[NPLANS] = {2, 5, 2, 1};
@@ -181,7 +181,7 @@ compare_key_rows(const void *x, const void *y)
 typedef struct Candidate
 {
 	MatchClient client;
-	float4		score;
+	double		score;
 } Candidate;
 
 static int
@@ -226,7 +226,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	MatchWeights weights;
 	MatchColumns cols;
 	MatchClient me;
-	float4		min_score;
+	double		min_score;
 	int			cap;
 	Datum		args[2];
 	char		nulls[2] = {' ', ' '};
@@ -260,7 +260,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 	nulls[1] = ' ';
-	min_score = DatumGetFloat4(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	min_score = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	cap = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	crm_match_columns(SPI_tuptable->tupdesc, &cols);
 	crm_match_client_from_tuple(&me, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols,
@@ -412,7 +412,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 		bool		vnulls[3] = {false, false, false};
 
 		values[0] = Int64GetDatum(cands[k].client.id);
-		values[1] = Float4GetDatum(crm_match_score(&me, &cands[k].client, shared, nshared, &weights,
+		values[1] = Float8GetDatum(crm_match_score(&me, &cands[k].client, shared, nshared, &weights,
 												   &values[2]));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, vnulls);
 	}

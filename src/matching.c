@@ -74,7 +74,7 @@ name_similarity(PG_FUNCTION_ARGS)
 	char	   *a = normalized(PG_GETARG_TEXT_PP(0), &la);
 	char	   *b = normalized(PG_GETARG_TEXT_PP(1), &lb);
 
-	PG_RETURN_FLOAT4((float4) crm_name_similarity(a, la, b, lb));
+	PG_RETURN_FLOAT8(crm_name_similarity(a, la, b, lb));
 }
 
 PG_FUNCTION_INFO_V1(typo_distance);

@@ -73,7 +73,7 @@ crm_match_weights_load(MatchWeights *weights)
 	{
 		bool		isnull;
 		char	   *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
-		float4		w = DatumGetFloat4(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+		double		w = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
 
 		/* crm.match_weight_check refuses unknown names: skip any left over */
 		for (int k = 0; k < EV_COUNT; k++)
@@ -92,7 +92,7 @@ match_weight_defaults(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	for (int k = 0; k < EV_COUNT; k++)
 	{
-		Datum		values[3] = {CStringGetTextDatum(evidence[k].name), Float4GetDatum((float4) evidence[k].weight),
+		Datum		values[3] = {CStringGetTextDatum(evidence[k].name), Float8GetDatum(evidence[k].weight),
 		CStringGetTextDatum(evidence[k].description)};
 		bool		nulls[3] = {false, false, false};
 

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * pairs.c
- *	  crm.duplicate_pairs(min_score real) over the whole visible base:
+ *	  crm.duplicate_pairs(min_score double precision) over the whole visible base:
  *
  *	  1. read every visible client that is not anonymized (as the caller:
  *	     row-level security applies) and its phones and e-mails, and compute each one's
@@ -68,7 +68,7 @@ typedef struct Found
 {
 	uint32		a;
 	uint32		b;
-	float4		score;
+	double		score;
 } Found;
 
 static uint64
@@ -384,12 +384,12 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 	MemoryContext work = AllocSetContextCreate(CurrentMemoryContext, "crm duplicate_pairs",
 											   ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
-	Oid			argtypes[1] = {FLOAT4OID};
+	Oid			argtypes[1] = {FLOAT8OID};
 	Datum		args[1];
 	char		argnulls[1];
 	bool		isnull;
 	MatchWeights weights;
-	float4		min_score;
+	double		min_score;
 	int			max_block;
 	Base		base = {0};
 	KeyEntry   *keys;
@@ -411,7 +411,7 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 	if (SPI_execute_with_args("SELECT coalesce($1, crm.default_min_score()), crm.max_block_size()",
 							  1, argtypes, args, argnulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the duplicate search settings");
-	min_score = DatumGetFloat4(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	min_score = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	max_block = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
 	read_clients(&base, work, started);
@@ -434,7 +434,7 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 			uint32		b = (uint32) pairs[k];
 			const char *shared[16];
 			int			nshared = shared_contacts(&base, a, b, shared, lengthof(shared));
-			float4		score;
+			double		score;
 
 			CHECK_FOR_INTERRUPTS();
 			MemoryContextSwitchTo(scratch);
@@ -469,7 +469,7 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 			MemoryContextSwitchTo(row);
 			values[0] = Int64GetDatum(base.clients[found[k].a].id);
 			values[1] = Int64GetDatum(base.clients[found[k].b].id);
-			values[2] = Float4GetDatum(crm_match_score(&base.clients[found[k].a], &base.clients[found[k].b],
+			values[2] = Float8GetDatum(crm_match_score(&base.clients[found[k].a], &base.clients[found[k].b],
 													   shared, nshared, &weights, &values[3]));
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			MemoryContextSwitchTo(work);

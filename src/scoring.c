@@ -7,7 +7,7 @@
  *	  clients are compared in their matching forms (matchforms.c).  And its
  *	  SQL face:
  *	    crm.match_score(a crm.client, b crm.client, shared text[], w jsonb,
- *	                    OUT score real, OUT reasons text[])
+ *	                    OUT score double precision, OUT reasons text[])
  *
  *-------------------------------------------------------------------------
  */
@@ -128,28 +128,23 @@ same(const char *a, const char *b)
 }
 
 /*
- * A similarity as the reasons show it: rounded to two places the way
- * round(x::numeric, 2) rounds a real (its six significant digits, half away
- * from zero).
+ * A similarity as the reasons show it: rounded to two places by the very
+ * functions of round(crm.name_similarity(a, b)::numeric, 2).
  */
 static char *
-two_places(float4 sim)
+two_places(double sim)
 {
-	char		digits[32];
-	int64		micro;
-	int64		cents;
+	Datum		n = DirectFunctionCall1(float8_numeric, Float8GetDatum(sim));
 
-	snprintf(digits, sizeof(digits), "%.6g", (double) sim);
-	micro = (int64) llround(strtod(digits, NULL) * 1e6);
-	cents = (micro + 5000) / 10000;
-	return psprintf(INT64_FORMAT ".%02d", cents / 100, (int) (cents % 100));
+	n = DirectFunctionCall2(numeric_round, n, Int32GetDatum(2));
+	return DatumGetCString(DirectFunctionCall1(numeric_out, n));
 }
 
-/* "similar" as the SQL version compared: a real against a numeric */
+/* "similar" as crm.name_similarity(a, b) >= bound compares in SQL */
 static bool
-at_least(float4 sim, double bound)
+at_least(double sim, double bound)
 {
-	return (double) sim >= bound;
+	return sim >= bound;
 }
 
 /* -ski/-ska, -cki/-cka, -dzki/-dzka */
@@ -164,10 +159,10 @@ gender_form(const char *s)
 		(n >= 4 && s[n - 4] == 'd' && s[n - 3] == 'z' && s[n - 2] == 'k');
 }
 
-static float4
+static double
 similarity(const char *a, const char *b)
 {
-	return (float4) crm_name_similarity(a, strlen(a), b, strlen(b));
+	return crm_name_similarity(a, strlen(a), b, strlen(b));
 }
 
 /*
@@ -178,7 +173,7 @@ static void
 similar_or_differ(Scoring *s, int ord, MatchEvidence similar, MatchEvidence differ, double bound,
 				  const char *label, const char *an, const char *bn, const char *at, const char *bt)
 {
-	float4		sim = similarity(an, bn);
+	double		sim = similarity(an, bn);
 
 	if (at_least(sim, bound))
 		found(s, ord, similar, "%s similar: %s ~ %s %s", label, at, bt, s->explain ? two_places(sim) : "");
@@ -199,7 +194,7 @@ date_text(DateADT d)
 	return psprintf("%04d-%02d-%02d", y, m, day);
 }
 
-float4
+double
 crm_match_score(const MatchClient *a, const MatchClient *b,
 				const char *const *shared, int nshared,
 				const MatchWeights *weights, Datum *reasons)
@@ -342,7 +337,7 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 			texts[k] = CStringGetTextDatum(s.reasons[k].text);
 		*reasons = PointerGetDatum(construct_array(texts, s.nreasons, TEXTOID, -1, false, TYPALIGN_INT));
 	}
-	return (float4) (1.0 / (1.0 + pow(2.0, -s.total)));
+	return 1.0 / (1.0 + pow(2.0, -s.total));
 }
 
 /*-------------------------------------------------------------------------
@@ -443,7 +438,7 @@ match_score(PG_FUNCTION_ARGS)
 			shared[k] = enulls[k] ? "" : TextDatumGetCString(elems[k]);
 	}
 
-	values[0] = Float4GetDatum(crm_match_score(&a, &b, (const char *const *) shared, nshared,
+	values[0] = Float8GetDatum(crm_match_score(&a, &b, (const char *const *) shared, nshared,
 											   &cache->weights, &values[1]));
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "crm.match_score must return a record");

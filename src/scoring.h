@@ -25,7 +25,7 @@ extern double crm_name_similarity(const char *a, int la, const char *b, int lb);
  * common as "phone:+48601234567", "email:jan@x.pl".  With reasons non-NULL
  * also the readable reasons, as a text[] Datum.
  */
-extern float4 crm_match_score(const MatchClient *a, const MatchClient *b,
+extern double crm_match_score(const MatchClient *a, const MatchClient *b,
 							  const char *const *shared, int nshared,
 							  const MatchWeights *weights, Datum *reasons);
 

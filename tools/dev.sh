@@ -10,8 +10,10 @@
 # Works on a fresh Debian 12 as root: missing packages come from apt-get.  As
 # root the server runs as the OS user "postgres"; as an ordinary user it runs
 # as that user, and installing the extension needs sudo.  The cluster lives in
-# a temporary directory, listens only on a Unix socket there, and is stopped
-# and removed on exit.  PG_CONFIG selects the server (default: PostgreSQL 15).
+# a temporary directory, listens on a Unix socket there (trusted: only its
+# user may enter) and, for the JDBC test, on 127.0.0.1 (loopback only, with
+# passwords), and is stopped and removed on exit.  PG_CONFIG selects the
+# server (default: PostgreSQL 15).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -72,11 +74,14 @@ start_cluster() {
 	fi
 	PORT=$(free_port)
 	say "starting a throwaway cluster in $SANDBOX (port $PORT)"
-	"${run_as[@]}" "$PG_BINDIR/initdb" -D "$SANDBOX/data" -U postgres -A trust \
+	# TCP is open to every local user: there a password is needed, and
+	# only the JDBC test's role has one
+	"${run_as[@]}" "$PG_BINDIR/initdb" -D "$SANDBOX/data" -U postgres \
+		--auth-local=trust --auth-host=scram-sha-256 \
 		-E UTF8 --locale=C.UTF-8 >"$SANDBOX/initdb.log" 2>&1 ||
 		{ cat "$SANDBOX/initdb.log"; die "initdb failed"; }
 	"${run_as[@]}" "$PG_BINDIR/pg_ctl" -D "$SANDBOX/data" -l "$SANDBOX/server.log" -w \
-		-o "-c listen_addresses='' -c unix_socket_directories='$SANDBOX' -c unix_socket_permissions=0700 -p $PORT -c fsync=off" \
+		-o "-c listen_addresses=127.0.0.1 -c unix_socket_directories='$SANDBOX' -c unix_socket_permissions=0700 -p $PORT -c fsync=off" \
 		start >/dev/null || { cat "$SANDBOX/server.log"; die "server did not start"; }
 	STOP_CMD=("${run_as[@]}" "$PG_BINDIR/pg_ctl" -D "$SANDBOX/data" -m fast -w stop)
 	export PGHOST=$SANDBOX PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
@@ -96,7 +101,7 @@ stop_cluster() {
 cmd=${1:-}
 case "$cmd" in
 	demo|test|bench|fuzz|psql) shift ;;
-	*) sed -n '2,15p' "$0"; [ -z "$cmd" ] || die "unrecognized command \"$cmd\""; exit 2 ;;
+	*) sed -n '2,16p' "$0"; [ -z "$cmd" ] || die "unrecognized command \"$cmd\""; exit 2 ;;
 esac
 
 # One run at a time on a machine: every run installs its build into the
@@ -117,6 +122,9 @@ case "$cmd" in
 		stdbuf -o0 "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -f tools/demo.sql 2>&1
 		;;
 	test)
+		# the driver test: pgjdbc, and a Java runtime unless there is one
+		ensure_packages libpostgresql-jdbc-java
+		command -v java >/dev/null || ensure_packages default-jre-headless
 		build_and_install
 		say "src/core/ free of server headers; parser fuzz smoke test (gcc, ASan + UBSan)"
 		make -s PG_CONFIG="$PG_CONFIG" fuzz-smoke
@@ -126,6 +134,8 @@ case "$cmd" in
 			{ cat regression.diffs output_iso/regression.diffs 2>/dev/null | head -300; exit 1; }
 		say "dump and restore"
 		bash test/dump_restore.sh
+		say "pgjdbc: the types and scores from a real driver"
+		bash test/jdbc.sh
 		;;
 	bench)
 		build_and_install

@@ -5,7 +5,8 @@
 -- 8-byte pass-by-value type stored as int8 (src/core/idparse.h tells the
 -- encoding), its I/O functions, the validity test, comparison operators
 -- backed by the built-in int8 functions, btree and hash operator classes
--- and casts from and to text.  Their own functions follow the loop.
+-- and casts from text and varchar and to text.  Their own functions follow
+-- the loop.
 --------------------------------------------------------------------------
 
 DO $generate$
@@ -51,9 +52,17 @@ BEGIN
             COMMENT ON FUNCTION crm.is_valid_%1$s(text) IS
                 'true if the text is a valid %2$s, in any accepted format; never raises an error';
 
-            CREATE CAST (text AS crm.%1$s) WITH INOUT;
+            -- Implicit from text and varchar, so that a parameter a driver
+            -- binds as a string (JDBC setString sends varchar) is stored,
+            -- updated and compared as the type.  Back to text only on
+            -- assignment: were it implicit too, pesel = text would match
+            -- both the identifier's = and text's = and be ambiguous; now it
+            -- has one reading, the identifier's (see doc/types.md).
+            CREATE CAST (text AS crm.%1$s) WITH INOUT AS IMPLICIT;
+            CREATE CAST (varchar AS crm.%1$s) WITH INOUT AS IMPLICIT;
             CREATE CAST (crm.%1$s AS text) WITH INOUT AS ASSIGNMENT;
             COMMENT ON CAST (text AS crm.%1$s) IS 'parse and check a %2$s';
+            COMMENT ON CAST (varchar AS crm.%1$s) IS 'parse and check a %2$s';
             COMMENT ON CAST (crm.%1$s AS text) IS 'the %2$s as its digits';
 
             CREATE FUNCTION crm_internal.%1$s_cmp(crm.%1$s, crm.%1$s) RETURNS integer

@@ -12,7 +12,7 @@ CREATE INDEX client_match_keys_idx ON crm.client
 
 CREATE TABLE crm.match_weight (
     evidence    text PRIMARY KEY,
-    weight      real NOT NULL CHECK (weight BETWEEN -100 AND 100)
+    weight      double precision NOT NULL CHECK (weight BETWEEN -100 AND 100)
 );
 COMMENT ON TABLE crm.match_weight IS
     'a site''s own weights of duplicate evidence, over crm.match_weight_defaults(); delete a row to go back to the default';
@@ -46,7 +46,7 @@ CREATE FUNCTION crm.first_name_canonical(first_name text) RETURNS text
 COMMENT ON FUNCTION crm.first_name_canonical(text) IS
     'the full form of a Polish first name given as a diminutive (Kasia -> katarzyna), otherwise its matching form';
 
-CREATE FUNCTION crm.name_similarity(a text, b text) RETURNS real
+CREATE FUNCTION crm.name_similarity(a text, b text) RETURNS double precision
     AS 'MODULE_PATHNAME', 'name_similarity' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.name_similarity(text, text) IS
     'Jaro-Winkler similarity (0..1) of the matching forms of two names, word order ignored';
@@ -69,7 +69,7 @@ COMMENT ON FUNCTION crm.match_keys(text, text, text, text, text, text) IS
 -- The defaults live in C with the weights (src/matchweights.c); crm.match_weight holds a site's own values, so
 -- a dump restores them over a fresh install without conflict.
 CREATE FUNCTION crm.match_weight_defaults()
-    RETURNS TABLE (evidence text, weight real, description text)
+    RETURNS TABLE (evidence text, weight double precision, description text)
     AS 'MODULE_PATHNAME', 'match_weight_defaults' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm.match_weight_defaults() IS
     'the default weights of duplicate evidence (log2 likelihood ratios) with what each means';
@@ -110,13 +110,13 @@ COMMENT ON FUNCTION crm.match_weights() IS 'the weights in use as one jsonb obje
 -- contacts keep the case they were typed in); w: crm.match_weights().
 -- a and b are rows of crm.client (record: the table is the data model's)
 CREATE FUNCTION crm.match_score(a record, b record, shared text[], w jsonb,
-                                OUT score real, OUT reasons text[])
+                                OUT score double precision, OUT reasons text[])
     AS 'MODULE_PATHNAME', 'match_score' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm.match_score(record, record, text[], jsonb) IS
     'score (0..1) and readable reasons of one pair of clients under the weights w; shared lists their common phones and e-mails';
 
 -- the default threshold of the candidate searches
-CREATE FUNCTION crm.default_min_score() RETURNS real
+CREATE FUNCTION crm.default_min_score() RETURNS double precision
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
     RETURN 0.5;
@@ -133,19 +133,19 @@ COMMENT ON FUNCTION crm.max_block_size() IS 'blocking keys shared by more visibl
 -- in C (src/candidates.c): the blocks of the client's keys through the
 -- indexes, each cut at crm.max_block_size() + 1, then one read of the
 -- clients found and scoring as in crm.match_score
-CREATE FUNCTION crm.duplicate_candidates(client_id bigint, min_score real DEFAULT NULL)
-    RETURNS TABLE (candidate_id bigint, score real, reasons text[])
+CREATE FUNCTION crm.duplicate_candidates(client_id bigint, min_score double precision DEFAULT NULL)
+    RETURNS TABLE (candidate_id bigint, score double precision, reasons text[])
     AS 'MODULE_PATHNAME', 'duplicate_candidates' LANGUAGE C STABLE
     -- the identifier operators live in crm
     SET search_path = pg_catalog, crm, pg_temp;
-COMMENT ON FUNCTION crm.duplicate_candidates(bigint, real) IS
+COMMENT ON FUNCTION crm.duplicate_candidates(bigint, double precision) IS
     'fuzzy duplicate candidates for one client, best first: score (0..1) and the reasons';
 
 -- in C (src/pairs.c): reads the visible base once, blocks on hashed keys
 -- and scores each pair with crm.match_score's code
-CREATE FUNCTION crm.duplicate_pairs(min_score real DEFAULT NULL)
-    RETURNS TABLE (client_a bigint, client_b bigint, score real, reasons text[])
+CREATE FUNCTION crm.duplicate_pairs(min_score double precision DEFAULT NULL)
+    RETURNS TABLE (client_a bigint, client_b bigint, score double precision, reasons text[])
     AS 'MODULE_PATHNAME', 'duplicate_pairs' LANGUAGE C STABLE
     SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION crm.duplicate_pairs(real) IS
+COMMENT ON FUNCTION crm.duplicate_pairs(double precision) IS
     'fuzzy duplicate pairs over all visible clients, best first; only clients sharing a blocking key are compared';

@@ -95,7 +95,7 @@ $$;
 COMMENT ON FUNCTION crm.create_dedupe_plan(text[]) IS
     'a manual dedupe plan from the groups of crm.find_duplicates(criteria); returns its id';
 
-CREATE FUNCTION crm.create_dedupe_plan(min_score real) RETURNS bigint
+CREATE FUNCTION crm.create_dedupe_plan(min_score double precision) RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -132,7 +132,7 @@ BEGIN
     RETURN plan;
 END
 $$;
-COMMENT ON FUNCTION crm.create_dedupe_plan(real) IS
+COMMENT ON FUNCTION crm.create_dedupe_plan(double precision) IS
     'a manual dedupe plan from crm.duplicate_pairs(min_score): clients linked by candidate pairs form a group; returns its id';
 
 -- What applying the plan will do, group by group, and what stands in the way.

@@ -7,7 +7,7 @@ SELECT crm_internal.data_model_part('duplicate_check', $model$
 CREATE TABLE crm.possible_duplicate (
     client_a     bigint NOT NULL,
     client_b     bigint NOT NULL,
-    score        real NOT NULL,
+    score        double precision NOT NULL,
     reasons      text[] NOT NULL,
     found_at     timestamptz NOT NULL DEFAULT now(),
     found_by     text NOT NULL DEFAULT current_user,
@@ -99,7 +99,7 @@ BEGIN
     END IF;
 
     SELECT f.*, count(*) OVER () AS total INTO best
-    FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score real, reasons text[], known boolean)
+    FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score double precision, reasons text[], known boolean)
     WHERE NOT f.known ORDER BY f.score DESC, f.candidate_id LIMIT 1;
 
     IF best.candidate_id IS NOT NULL AND mode = 'error' THEN
@@ -112,7 +112,7 @@ BEGIN
 
     INSERT INTO crm.possible_duplicate (client_a, client_b, score, reasons)
     SELECT least(client_id, f.candidate_id), greatest(client_id, f.candidate_id), f.score, f.reasons
-    FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score real, reasons text[])
+    FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score double precision, reasons text[])
     -- a recorded pair is updated by crm_internal.possible_duplicate_upsert; this is
     -- for one recorded meanwhile by a concurrent transaction
     ON CONFLICT (client_a, client_b) DO UPDATE SET score = EXCLUDED.score, reasons = EXCLUDED.reasons;
@@ -120,7 +120,7 @@ BEGIN
     IF best.candidate_id IS NOT NULL THEN
         SELECT string_agg(format('client %s (%s)', f.candidate_id, round(f.score::numeric, 2)), ', '
                           ORDER BY f.score DESC, f.candidate_id) INTO others
-        FROM (SELECT * FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score real, known boolean)
+        FROM (SELECT * FROM jsonb_to_recordset(found) AS f(candidate_id bigint, score double precision, known boolean)
               WHERE NOT f.known ORDER BY f.score DESC, f.candidate_id LIMIT 3) f;
         RAISE NOTICE 'client % may be a duplicate of %', client_id, others
             USING DETAIL = format('Best: %s.%s', array_to_string(best.reasons, '; '),

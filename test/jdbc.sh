@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# test/jdbc.sh: crm from a real driver, pgjdbc (test/jdbc/CrmDriverTest.java).
+#
+# Makes a database with crm and its data model, and an application role
+# that is not a superuser, with the grants doc/schema.md and doc/merge.md
+# give a role that writes clients and merges them; then runs the Java test
+# over TCP on 127.0.0.1 as that role, on a default connection.  Runs against
+# the server in PGHOST/PGPORT (tools/dev.sh test starts one, listening on
+# 127.0.0.1 with password authentication).  Needs java and pgjdbc
+# (Debian: default-jre-headless, libpostgresql-jdbc-java).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${PG_BINDIR:+$PG_BINDIR/}
+PSQL=("${BIN}psql" -X -q -v ON_ERROR_STOP=1)
+JAR=${PGJDBC_JAR:-/usr/share/java/postgresql.jar}
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+
+[ -r "$JAR" ] || { echo "test/jdbc.sh: no pgjdbc at $JAR (install libpostgresql-jdbc-java)" >&2; exit 1; }
+command -v java >/dev/null || { echo "test/jdbc.sh: no java (install default-jre-headless)" >&2; exit 1; }
+
+# a password of this run only: TCP connections need one (scram-sha-256)
+CRM_JDBC_PASSWORD=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+export CRM_JDBC_PASSWORD
+
+"${PSQL[@]}" -d postgres -c 'DROP DATABASE IF EXISTS crm_jdbc' -c 'DROP ROLE IF EXISTS crm_jdbc_app' \
+	-c 'CREATE DATABASE crm_jdbc'
+# on stdin, so that the password is never on a command line
+"${PSQL[@]}" -d crm_jdbc -v password="$CRM_JDBC_PASSWORD" >/dev/null <<'SQL'
+CREATE ROLE crm_jdbc_app LOGIN PASSWORD :'password';
+CREATE EXTENSION crm;
+SELECT crm.install_data_model();
+-- the operators of crm's types are found on the search path (doc/types.md)
+ALTER DATABASE crm_jdbc SET search_path = "$user", public, crm;
+-- an application that writes clients, with the duplicate check on save
+-- (doc/schema.md), and merges them (doc/merge.md: UPDATE on the linked
+-- tables, DELETE on crm.client)
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA crm TO crm_jdbc_app;
+GRANT DELETE ON crm.client, crm.possible_duplicate TO crm_jdbc_app;
+-- merge_client runs merge_clients: both, as doc/merge.md grants them
+GRANT EXECUTE ON FUNCTION crm.merge_client, crm.merge_clients TO crm_jdbc_app;
+SQL
+
+java -cp "$JAR" test/jdbc/CrmDriverTest.java "jdbc:postgresql://127.0.0.1:${PGPORT}/crm_jdbc" crm_jdbc_app
