@@ -1,5 +1,5 @@
 --------------------------------------------------------------------------
--- Duplicates (SPEC section 5, CL-8): exact criteria, call identification
+-- Duplicates (DU-1, DU-2, CL-8): exact criteria, call identification
 --------------------------------------------------------------------------
 
 CREATE FUNCTION crm.fold_text(text) RETURNS text

@@ -2,7 +2,7 @@
 -- triggers that crm.install_data_model() creates, owned and dumped by the
 -- database, not by the extension (src/sql/05_data_model.sql).
 SELECT crm_internal.data_model_part('dedupe_plans', $model$
--- A manual dedupe plan (SPEC DU-3): proposed groups the user reviews and
+-- A manual dedupe plan (DU-3): proposed groups the user reviews and
 -- edits with plain UPDATEs, previews, and applies in one transaction.
 -- The plan tables name clients without foreign keys: a merge must not
 -- carry plan rows along; apply checks every client still exists.

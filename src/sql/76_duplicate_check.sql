@@ -1,5 +1,5 @@
 --------------------------------------------------------------------------
--- Duplicate check on save (SPEC CL-9): crm.duplicate_check = notice | error | off
+-- Duplicate check on save (CL-9): crm.duplicate_check = notice | error | off
 --------------------------------------------------------------------------
 
 
