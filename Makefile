@@ -1,5 +1,7 @@
 # crm: PGXS build.  `make && make install` builds against the pg_config on
 # PATH (or PG_CONFIG=...); tools/dev.sh wraps the whole cycle (see README).
+# `make demo`, `make test` and `make help` work without pg_config: they hand
+# over to tools/dev.sh, which installs PostgreSQL's packages first.
 
 EXTENSION   = crm
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
@@ -20,7 +22,9 @@ OBJS        = $(CORE_SRC:.c=.o) \
 SQL_SRC     = $(sort $(wildcard src/sql/*.sql))
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
-DOCS        = $(wildcard doc/*.md)
+# installed as $(docdir)/extension/crm/*.md (see install-docs below), not
+# with PGXS's DOCS, which would put types.md beside other extensions' docs
+CRM_DOCS    = $(wildcard doc/*.md)
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup data_model pesel nip regon identifier_ops identifier_unicode identifier_encoding \
@@ -38,8 +42,26 @@ SHLIB_LINK  = $(ICU_LIBS)
 EXTRA_CLEAN = fuzz/fuzz_parsers fuzz/smoke_parsers bench/gen_pesel
 
 PG_CONFIG ?= pg_config
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+PGXS := $(wildcard $(shell $(PG_CONFIG) --pgxs 2>/dev/null))
+
+# goals that tools/dev.sh runs whole (it installs what is missing with apt-get)
+DEV_GOALS = demo test help
+# tools/dev.sh runs its own make: nothing of this one's flags leaks into it
+DEV_SH = env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(if $(PGXS),,-u PG_CONFIG) tools/dev.sh
+
+ifneq ($(PGXS),)
 include $(PGXS)
+
+ifneq ($(with_icu),yes)
+$(error crm needs a PostgreSQL built with ICU (--with-icu))
+endif
+else ifneq ($(filter-out $(DEV_GOALS),$(or $(MAKECMDGOALS),all)),)
+$(error no PostgreSQL build files: "$(PG_CONFIG) --pgxs" found nothing.  \
+Install PostgreSQL's server development package and ICU's headers \
+(Debian/Ubuntu: apt-get install postgresql-server-dev-15 libicu-dev make gcc), \
+or name your server's pg_config: make PG_CONFIG=/path/to/pg_config.  \
+`make demo` and `make test` install all of it themselves (tools/dev.sh, as root or with sudo))
+endif
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC) $(EXTENSION).control
 	cat $(SQL_SRC) > $@
@@ -47,9 +69,25 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC) $(EXTENSION).control
 # PGXS tracks no header dependencies: rebuild everything when a header changes
 $(OBJS): $(wildcard src/*.h src/core/*.h)
 
-ifneq ($(with_icu),yes)
-$(error crm needs a PostgreSQL built with ICU (--with-icu))
+# The documentation, in a directory of its own: $(docdir)/extension/crm/
+CRM_DOCDIR = $(docdir)/$(docmoduledir)/$(EXTENSION)
+
+install: install-docs
+uninstall: uninstall-docs
+
+install-docs:
+ifdef docdir
+	$(MKDIR_P) '$(DESTDIR)$(CRM_DOCDIR)'
+	$(INSTALL_DATA) $(CRM_DOCS) '$(DESTDIR)$(CRM_DOCDIR)/'
 endif
+
+uninstall-docs:
+ifdef docdir
+	rm -f $(addprefix '$(DESTDIR)$(CRM_DOCDIR)'/, $(notdir $(CRM_DOCS)))
+	rmdir '$(DESTDIR)$(CRM_DOCDIR)' 2>/dev/null || true
+endif
+
+.PHONY: install-docs uninstall-docs
 
 # The fuzz targets build exactly src/core/ outside the server, with only
 # that folder on the include path.
@@ -92,11 +130,24 @@ fuzz-smoke: check-core fuzz/smoke_parsers
 
 .PHONY: fuzz fuzz-smoke check-core
 
-# the README's two commands (tools/dev.sh also works where make is missing)
-demo:
-	tools/dev.sh demo
+# The README's two commands.  They need neither pg_config nor this
+# Makefile's PGXS part: tools/dev.sh installs PostgreSQL 15, ICU's headers
+# and gcc with apt-get when they are missing, then builds with this Makefile.
+# Without a pg_config, tools/dev.sh uses the PostgreSQL 15 it installs.
+demo test:
+ifeq ($(PGXS),)
+	@echo 'make $@: no pg_config ($(PG_CONFIG)); tools/dev.sh installs PostgreSQL 15 and builds with it'
+endif
+	$(DEV_SH) $@
 
-test:
-	tools/dev.sh test
+help:
+	@echo 'make demo           build, install, run tools/demo.sql in a throwaway cluster'
+	@echo 'make test           build, install, run every test in a throwaway cluster'
+	@echo '                    (both install missing Debian packages: see tools/dev.sh)'
+	@echo 'make                build against PG_CONFIG (default: pg_config on PATH)'
+	@echo 'make install        install into that server (as root); make uninstall'
+	@echo 'make installcheck   pg_regress against a running server (PGHOST, PGPORT, ...)'
+	@echo 'make fuzz           libFuzzer on the parsers (clang); make fuzz-smoke: quick gcc run'
+	@echo 'tools/dev.sh        psql, bench, fuzz: run it without arguments for the list'
 
-.PHONY: demo test
+.PHONY: demo test help

@@ -27,7 +27,7 @@ int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	do { if (!(cond)) { fprintf(stderr, "contract broken: %s (line %d)\n", #cond, __LINE__); abort(); } } while (0)
 
 /*
- * SPEC section 1 restated independently of idparse.c, for inputs made of
+ * The identifier rules (doc/types.md) restated independently of idparse.c, for inputs made of
  * plain ASCII digits only: the parser must agree with it.
  */
 static bool

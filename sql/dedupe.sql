@@ -1,5 +1,5 @@
 --
--- Bulk dedupe (SPEC DU-2): merge each group into its oldest record, or
+-- Bulk dedupe (DU-2): merge each group into its oldest record, or
 -- delete all but the oldest, skipping what must not go
 --
 SELECT regress.reset();
@@ -46,7 +46,7 @@ SELECT crm_internal.report_progress('test', 51, 1000, clock_timestamp());
 SELECT crm_internal.report_progress('test', 50, 999, clock_timestamp());
 
 --
--- The manual plan (SPEC DU-3): create, edit with UPDATEs, preview, apply
+-- The manual plan (DU-3): create, edit with UPDATEs, preview, apply
 --
 SELECT regress.reset();
 INSERT INTO crm.client (id, first_name, last_name, city, address, pesel, synced, created_at) VALUES

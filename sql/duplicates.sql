@@ -1,5 +1,5 @@
 --
--- Duplicates: exact criteria (SPEC DU-1) and incoming-call identification (CL-8)
+-- Duplicates: exact criteria (DU-1) and incoming-call identification (CL-8)
 --
 SELECT regress.reset();
 

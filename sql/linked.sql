@@ -1,6 +1,6 @@
 --
 -- Records linked to a client: policies, contact history, custom fields,
--- segments and campaigns, and the rest of SPEC CL-6
+-- segments and campaigns, and the rest of CL-6
 --
 SELECT regress.reset();
 INSERT INTO crm.client (id, first_name, last_name) VALUES (1, 'Jan', 'Kowalski'), (2, 'Anna', 'Nowak');

@@ -1,5 +1,5 @@
 --
--- Merging clients: SPEC section 4 (INS, RTM, FCC), the rules, folding,
+-- Merging clients: MG-1 to MG-10 (INS, RTM, FCC), the rules, folding,
 -- user tables, the journal and undo
 --
 SELECT regress.reset();

@@ -43,7 +43,7 @@ _PG_init(void)
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("crm.hide_on_consent_withdrawal",
 							 "Whether withdrawing a client's last consent in force hides the client.",
-							 "SPEC GD-3; set it per database (ALTER DATABASE ... SET) to make it the rule.",
+							 "GD-3; set it per database (ALTER DATABASE ... SET) to make it the rule.",
 							 &hide_on_consent_withdrawal, false,
 							 /* a rule of the database, not a user's choice */
 							 PGC_SUSET, 0, NULL, NULL, NULL);

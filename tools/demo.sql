@@ -3,7 +3,9 @@
 \pset footer off
 SET client_min_messages = warning;
 
+-- the logic: types, operators, functions (schemas crm and crm_internal)
 CREATE EXTENSION crm;
+-- the data model: ordinary tables, views and triggers in schema crm, owned by this role
 SELECT crm.install_data_model();
 -- the operators of crm's types live in schema crm
 SET search_path = public, crm;

@@ -27,7 +27,7 @@ CREATE TRIGGER merge_table_rule_check BEFORE INSERT OR UPDATE ON crm.merge_table
 $model$);
 
 --------------------------------------------------------------------------
--- Merging clients (SPEC section 4): rules, registry, journal, undo
+-- Merging clients (MG-1 to MG-10): rules, registry, journal, undo
 --------------------------------------------------------------------------
 
 -- A table's schema-qualified name, whatever the search path.

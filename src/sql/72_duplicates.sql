@@ -1,5 +1,5 @@
 --------------------------------------------------------------------------
--- Duplicates by exact criteria (CL-8), call identification, bulk dedupe
+-- Duplicates by exact criteria (DU-1, DU-2, CL-8), call identification, bulk dedupe
 --------------------------------------------------------------------------
 
 CREATE FUNCTION crm.fold_text(value text) RETURNS text

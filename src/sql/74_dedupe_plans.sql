@@ -4,7 +4,7 @@
 
 -- data model (tables, views, triggers): run by crm.install_data_model()
 SELECT crm_internal.data_model_part('dedupe_plans', $model$
--- A manual dedupe plan (SPEC DU-3): proposed groups the user reviews and
+-- A manual dedupe plan (DU-3): proposed groups the user reviews and
 -- edits with plain UPDATEs, previews, and applies in one transaction.
 -- The plan tables name clients without foreign keys: a merge must not
 -- carry plan rows along; apply checks every client still exists.
