@@ -15,6 +15,12 @@ OBJS        = src/crm.o src/unichar.o src/textinput.o src/idparse.o src/identifi
 SQL_SRC     = $(sort $(wildcard src/sql/*.sql))
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
+# the full scripts of released versions, frozen at their release, so that
+# CREATE EXTENSION crm VERSION 'x.y.z' works and test/upgrade.sh can check
+# every upgrade path (doc/upgrades.md); the current version's script is
+# the one built above (test/upgrade.sh checks that a frozen copy of it is
+# the same)
+DATA       += $(filter-out releases/$(DATA_built),$(wildcard releases/$(EXTENSION)--*.sql))
 DOCS        = $(wildcard doc/*.md)
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone

@@ -126,6 +126,8 @@ case "$cmd" in
 			{ cat regression.diffs output_iso/regression.diffs 2>/dev/null | head -300; exit 1; }
 		say "dump and restore"
 		bash test/dump_restore.sh
+		say "upgrades"
+		PG_CONFIG="$PG_CONFIG" bash test/upgrade.sh
 		;;
 	bench)
 		build_and_install
