@@ -19,11 +19,14 @@
 # Self-test: while there is no older release the check would pass by
 # having nothing to do, so it also runs on a synthetic next version N
 # (CURRENT+harness: a new function, a new column, index, table and model
-# function) written into the server's extension directory for the run:
-# a correct upgrade script must compare equal, one without the model step
-# or without the new function must be reported.  And a dump of the current
-# version restored under N must be refused by crm's functions (55000) until
-# crm.install_data_model() migrates it, and then equal a fresh N.
+# function) written into the server's extension directory for the run,
+# checked through the same code as the releases: a correct upgrade script
+# must compare equal; one without the model step, one without the new
+# function, one changing the model by hand (not through data_model_step),
+# and a released script changed after its release must be reported.  And
+# a dump of the current version restored under N must be refused by crm's
+# functions (55000) until crm.install_data_model() migrates it, and then
+# equal a fresh N.
 #
 # Runs against the server in PGHOST/PGPORT (tools/dev.sh test starts one
 # and holds the lock that makes writing into its extension directory safe).
@@ -109,7 +112,7 @@ differ() {
 			"$want.$part" "$got.$part" >"$got.$part.diff"; then
 			echo "  $label: the $part differs from a fresh install:"
 			head -n 60 "$got.$part.diff" | sed 's/^/    /'
-			[ "$(wc -l <"$got.$part.diff")" -le 60 ] || echo "    ... ($(wc -l <"$got.$part.diff") lines, in full: $got.$part.diff)"
+			[ "$(wc -l <"$got.$part.diff")" -le 60 ] || echo "    ... ($(wc -l <"$got.$part.diff") lines in all)"
 			status=1
 		fi
 	done
@@ -121,43 +124,57 @@ differ() {
 check() {
 	local from=$1 to=$2 pop=$3 status=0
 	CURRENT_TARGET=$to
-	if [ ! -f "$WORK/fresh-$to.catalog" ]; then
+	local fresh
+	fresh="$WORK/fresh-$to-$(basename "$pop" .sql)"
+	if [ ! -f "$fresh.catalog" ]; then
 		build crm_up_fresh fresh "$to" "$to" "$pop"
-		snapshot crm_up_fresh "$WORK/fresh-$to"
+		snapshot crm_up_fresh "$fresh"
 	fi
 	build crm_up_upgraded upgraded "$from" "$to" "$pop"
 	snapshot crm_up_upgraded "$WORK/upgraded"
-	differ "upgraded $from -> $to" "$WORK/fresh-$to" "$WORK/upgraded" || status=1
+	differ "upgraded $from -> $to" "$fresh" "$WORK/upgraded" || status=1
 	build crm_up_upgraded_empty upgraded_empty "$from" "$to" "$pop"
 	snapshot crm_up_upgraded_empty "$WORK/upgraded_empty"
-	differ "upgraded $from -> $to, then install_data_model()" "$WORK/fresh-$to" "$WORK/upgraded_empty" || status=1
+	differ "upgraded $from -> $to, then install_data_model()" "$fresh" "$WORK/upgraded_empty" || status=1
+	return $status
+}
+
+# releases DIR TARGET BUILT: every released script DIR/crm--V.sql: the one of
+# TARGET must be BUILT (TARGET's script as built now: a release is frozen),
+# the others must upgrade to TARGET and then equal a fresh TARGET.  0 when
+# all do; prints what it checked.
+releases() {
+	local dir=$1 target=$2 built=$3 status=0 script v path
+	for script in "$dir"/crm--*.sql; do
+		[ -e "$script" ] || continue
+		v=${script#"$dir"/crm--}
+		v=${v%.sql}
+		if [ "$v" = "$target" ]; then
+			if cmp -s "$script" "$built"; then echo "  crm--$v.sql is the frozen release"
+			else echo "  crm--$v.sql as built now differs from the released $script: ship changes in a new version"; status=1
+			fi
+			continue
+		fi
+		path=$("${PSQL[@]}" -d postgres -Atc "SELECT path FROM pg_extension_update_paths('crm') WHERE source = '$v' AND target = '$target'")
+		if [ -z "$path" ]; then
+			echo "  no upgrade path from $v to $target"; status=1
+		elif check "$v" "$target" "$(population "$v")"; then
+			echo "  upgrade $v -> $target ($path) equals a fresh install"
+		else
+			echo "  upgrade $v -> $target ($path) differs from a fresh install"; status=1
+		fi
+	done
 	return $status
 }
 
 echo "== upgrades from the released versions (releases/) to $CURRENT"
-released=0
-for script in releases/crm--*.sql; do
-	[ -e "$script" ] || continue
-	v=${script#releases/crm--}
-	v=${v%.sql}
-	released=$((released + 1))
-	if [ "$v" = "$CURRENT" ]; then
-		# the current version was released: its source must not change
-		if cmp -s "$script" "crm--$CURRENT.sql"; then pass "crm--$CURRENT.sql is the frozen release"
-		else fail "crm--$CURRENT.sql (built from src/sql) differs from the released $script: ship changes in a new version"
-		fi
-		continue
-	fi
-	path=$("${PSQL[@]}" -d postgres -Atc "SELECT path FROM pg_extension_update_paths('crm') WHERE source = '$v' AND target = '$CURRENT'")
-	if [ -z "$path" ]; then
-		fail "no upgrade path from $v to $CURRENT (crm--$v--....sql)"
-		continue
-	fi
-	if check "$v" "$CURRENT" "$(population "$v")"; then pass "upgrade $v -> $CURRENT ($path) equals a fresh install"
-	else fail "upgrade $v -> $CURRENT ($path) differs from a fresh install"
-	fi
-done
-[ $released != 0 ] || echo "(no release in releases/ yet: nothing to upgrade from)"
+if ! ls releases/crm--*.sql >/dev/null 2>&1; then
+	echo "(no release in releases/ yet: nothing to upgrade from)"
+elif releases releases "$CURRENT" "crm--$CURRENT.sql"; then
+	pass "every release upgrades to $CURRENT as a fresh install"
+else
+	fail "an upgrade to $CURRENT (above)"
+fi
 
 echo "== self-test on a synthetic version $NEXT"
 # The model change of N: a column and an index on a model table, a new
@@ -190,6 +207,11 @@ STEP="SELECT crm_internal.data_model_step('$CURRENT', '$NEXT', \$step\$$MODEL_CH
 } >"$WORK/full.sql"
 "${SUDO[@]}" cp "$WORK/full.sql" "$EXTDIR/crm--$NEXT.sql"
 
+# the self-test's releases folder: CURRENT released, and NEXT
+mkdir "$WORK/releases"
+cp "$EXTDIR/crm--$CURRENT.sql" "$WORK/releases/"
+cp "$WORK/full.sql" "$WORK/releases/crm--$NEXT.sql"
+
 # upgrade_script CONTENTS...: the upgrade script CURRENT -> NEXT
 upgrade_script() {
 	printf '%s\n' "$@" >"$WORK/upgrade.sql"
@@ -200,7 +222,7 @@ self_check() {
 	local label=$1 expected=$2 mention=$3 status=0
 	shift 3
 	upgrade_script "$@"
-	check "$CURRENT" "$NEXT" tools/sample.sql >"$WORK/report" 2>&1 || status=$?
+	releases "$WORK/releases" "$NEXT" "$WORK/full.sql" >"$WORK/report" 2>&1 || status=$?
 	if [ $status != "$expected" ]; then
 		cat "$WORK/report"
 		fail "$label: the harness exited $status, expected $expected"
@@ -215,6 +237,15 @@ self_check() {
 self_check "correct upgrade script: equal to a fresh install" 0 "" "$LOGIC_CHANGE" "$STEP"
 self_check "upgrade script without the model step: reported" 1 "harness_tier" "$LOGIC_CHANGE"
 self_check "upgrade script without the new function: reported" 1 "harness_answer" "$STEP"
+# the model changed by hand, not through data_model_step: the new table,
+# its sequence and the model function stay extension members (pg_dump
+# would leave them out) and the step is not registered for restored dumps
+self_check "upgrade script changing the model without data_model_step: reported" 1 \
+	"data model relations that are extension members" \
+	"$LOGIC_CHANGE" "$MODEL_CHANGE" "UPDATE crm.data_model SET version = '$NEXT';"
+# a released script that changed after its release
+echo "SELECT 1;" >>"$WORK/releases/crm--$NEXT.sql"
+self_check "a released script that changed: reported" 1 "differs from the released" "$LOGIC_CHANGE" "$STEP"
 
 # A dump of CURRENT restored under NEXT.  pg_dump writes CREATE SCHEMA crm
 # and CREATE EXTENSION crm without a version: the restoring server's
@@ -246,11 +277,12 @@ migrated=$("${PSQL[@]}" -d crm_up_restored -Atc 'SELECT crm.install_data_model()
 CURRENT_TARGET=$NEXT
 snapshot crm_up_restored "$WORK/restored"
 if [ "$migrated" = "crm data model migrated: $CURRENT -> $NEXT" ] &&
-	differ "restored from $CURRENT, migrated" "$WORK/fresh-$NEXT" "$WORK/restored"; then
+	differ "restored from $CURRENT, migrated" "$WORK/fresh-$NEXT-sample" "$WORK/restored"; then
 	pass "install_data_model() migrated the restored model ($migrated): equal to a fresh install"
 else
 	fail "install_data_model() on the restored model said \"$migrated\"; not equal to a fresh install"
 fi
 
+echo "upgrade: ${SECONDS}s"
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
