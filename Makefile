@@ -25,6 +25,12 @@ DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
 # installed as $(docdir)/extension/crm/*.md (see install-docs below), not
 # with PGXS's DOCS, which would put types.md beside other extensions' docs
 CRM_DOCS    = $(wildcard doc/*.md)
+# the full scripts of released versions, frozen at their release, so that
+# CREATE EXTENSION crm VERSION 'x.y.z' works and test/upgrade.sh can check
+# every upgrade path (doc/upgrades.md); the current version's script is
+# the one built above (test/upgrade.sh checks that a frozen copy of it is
+# the same)
+DATA       += $(filter-out releases/$(DATA_built),$(wildcard releases/$(EXTENSION)--*.sql))
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup data_model pesel nip regon identifier_ops identifier_unicode identifier_encoding \

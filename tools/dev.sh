@@ -136,6 +136,8 @@ case "$cmd" in
 		bash test/dump_restore.sh
 		say "pgjdbc: the types and scores from a real driver"
 		bash test/jdbc.sh
+		say "upgrades"
+		PG_CONFIG="$PG_CONFIG" bash test/upgrade.sh
 		;;
 	bench)
 		build_and_install

@@ -16,11 +16,13 @@
 -- by this script, never dumped) and run in order by the install.
 --
 -- Versions: crm.data_model records the version of the installed model.
--- An upgrade script crm--A--B.sql that changes the model registers the
--- change with crm_internal.data_model_step('A', 'B', ddl): the step is
+-- Every upgrade script crm--A--B.sql registers the model's change (''
+-- for none) with crm_internal.data_model_step('A', 'B', ddl): the step is
 -- applied at once to an installed model (ALTER EXTENSION crm UPDATE), and
 -- later by crm.install_data_model() to a model restored from a dump of
--- version A.  The full script of B holds the steps of every earlier
+-- version A, or to the parts of A when the model is installed after the
+-- extension was updated from A (the parts stay those of the version the
+-- extension was created at).  The full script of B holds the steps of every earlier
 -- version (src/sql/99_data_model_steps.sql), so that a dump of any release
 -- restores into a newer one.  test/upgrade.sh proves that an upgraded
 -- model equals a fresh one.
@@ -29,10 +31,15 @@
 CREATE TABLE crm_internal.data_model_part (
     seq     integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     concept text NOT NULL,
-    ddl     text NOT NULL
+    ddl     text NOT NULL,
+    -- the version whose install script added the part: after ALTER
+    -- EXTENSION crm UPDATE the parts stay those of the version first
+    -- installed, and crm.install_data_model() applies the registered
+    -- steps from there
+    version text NOT NULL
 );
 COMMENT ON TABLE crm_internal.data_model_part IS
-    'the data model of the installed extension version, concept by concept, in the order crm.install_data_model() runs it; filled by the install script only';
+    'the data model of the version the extension was created at, concept by concept, in the order crm.install_data_model() runs it; filled by the install script only';
 
 CREATE TABLE crm_internal.data_model_step (
     from_version text PRIMARY KEY,
@@ -49,7 +56,9 @@ REVOKE ALL ON crm_internal.data_model_part, crm_internal.data_model_step FROM PU
 CREATE FUNCTION crm_internal.data_model_part(concept text, ddl text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
 BEGIN
-    INSERT INTO crm_internal.data_model_part (concept, ddl) VALUES (concept, ddl);
+    -- while CREATE EXTENSION runs its script, extversion is that script's
+    INSERT INTO crm_internal.data_model_part (concept, ddl, version)
+    VALUES (concept, ddl, (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'crm'));
 END
 $$;
 COMMENT ON FUNCTION crm_internal.data_model_part(text, text) IS
@@ -59,29 +68,40 @@ REVOKE ALL ON FUNCTION crm_internal.data_model_part(text, text) FROM PUBLIC;
 -- The objects a model step created during ALTER EXTENSION crm UPDATE became
 -- members of the extension (everything an extension script creates does):
 -- hand them back to the database, as crm.install_data_model() would have
--- created them.
-CREATE FUNCTION crm_internal.release_data_model_objects() RETURNS void
+-- created them.  All of them, not only relations: a model function (such
+-- as crm.client_search) or type made by a step is the model's too.
+-- "before" lists the members (classid/objid) from before the step ran.
+CREATE FUNCTION crm_internal.crm_members() RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(pg_catalog.array_agg(d.classid || '/' || d.objid), '{}')
+    FROM pg_catalog.pg_depend d
+    WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e'
+      AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'crm')
+$$;
+COMMENT ON FUNCTION crm_internal.crm_members() IS
+    'the extension''s members as classid/objid, for crm_internal.release_data_model_objects()';
+REVOKE ALL ON FUNCTION crm_internal.crm_members() FROM PUBLIC;
+
+CREATE FUNCTION crm_internal.release_data_model_objects(before text[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
 DECLARE
     r record;
 BEGIN
     FOR r IN
-        SELECT pg_catalog.pg_describe_object(d.classid, d.objid, 0) AS object,
-               c.relkind
-        FROM pg_catalog.pg_depend d
-        JOIN pg_catalog.pg_class c ON d.classid = 'pg_catalog.pg_class'::regclass AND c.oid = d.objid
-        WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass
+        SELECT o.type, o.identity
+        FROM pg_catalog.pg_depend d,
+             LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) o
+        WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e'
           AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'crm')
-          AND d.deptype = 'e'
-          AND c.relnamespace = 'crm'::regnamespace
+          AND NOT (d.classid || '/' || d.objid) = ANY (before)
     LOOP
-        EXECUTE 'ALTER EXTENSION crm DROP ' || r.object;
+        EXECUTE format('ALTER EXTENSION crm DROP %s %s', r.type, r.identity);
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION crm_internal.release_data_model_objects() IS
-    'upgrade scripts only: tables, views and sequences of schema crm that a model step created are the database''s, not the extension''s';
-REVOKE ALL ON FUNCTION crm_internal.release_data_model_objects() FROM PUBLIC;
+COMMENT ON FUNCTION crm_internal.release_data_model_objects(text[]) IS
+    'upgrade scripts only: the objects a model step created (members now, not in before) are the database''s, not the extension''s';
+REVOKE ALL ON FUNCTION crm_internal.release_data_model_objects(text[]) FROM PUBLIC;
 
 -- Apply the registered steps from the installed model's version up to the
 -- extension's.  Raises when a step is missing.
@@ -101,7 +121,9 @@ BEGIN
                       DETAIL = 'This version of the extension does not know how to change a data model of version ' || coalesce(installed, '(none)') || '.',
                       HINT = 'Install the release of crm the data was written by, or restore the dump into a database with that release.';
         END IF;
-        EXECUTE step.ddl;
+        IF step.ddl <> '' THEN
+            EXECUTE step.ddl;
+        END IF;
         applied := applied || (installed || ' -> ' || step.to_version);
         UPDATE crm.data_model SET version = step.to_version, migrated_at = pg_catalog.now();
         installed := step.to_version;
@@ -117,14 +139,24 @@ REVOKE ALL ON FUNCTION crm_internal.migrate_data_model() FROM PUBLIC;
 -- from an older dump), and applied now to the model this database has.
 CREATE FUNCTION crm_internal.data_model_step(from_version text, to_version text, ddl text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
+DECLARE
+    members text[];
 BEGIN
     INSERT INTO crm_internal.data_model_step VALUES (from_version, to_version, ddl)
     ON CONFLICT ON CONSTRAINT data_model_step_pkey DO UPDATE SET to_version = EXCLUDED.to_version, ddl = EXCLUDED.ddl;
-    IF pg_catalog.to_regclass('crm.data_model') IS NOT NULL
-       AND (SELECT m.version FROM crm.data_model m) = from_version THEN
-        EXECUTE ddl;
+    -- two IFs: PL/pgSQL plans the whole condition, and a reference to
+    -- crm.data_model fails to plan while the table does not exist (the
+    -- full install script registers the steps of earlier releases)
+    IF pg_catalog.to_regclass('crm.data_model') IS NULL THEN
+        RETURN;
+    END IF;
+    IF (SELECT m.version FROM crm.data_model m) = from_version THEN
+        members := crm_internal.crm_members();
+        IF ddl <> '' THEN
+            EXECUTE ddl;
+        END IF;
         UPDATE crm.data_model SET version = to_version, migrated_at = pg_catalog.now();
-        PERFORM crm_internal.release_data_model_objects();
+        PERFORM crm_internal.release_data_model_objects(members);
     END IF;
 END
 $$;
@@ -185,7 +217,11 @@ BEGIN
     FOR part IN SELECT p.concept, p.ddl FROM crm_internal.data_model_part p ORDER BY p.seq LOOP
         EXECUTE part.ddl;
     END LOOP;
-    INSERT INTO crm.data_model (version) VALUES (ext_version);
+    -- the parts are the model of the version the extension was created at;
+    -- an extension updated since then brings it up with the steps
+    INSERT INTO crm.data_model (version)
+    VALUES ((SELECT p.version FROM crm_internal.data_model_part p ORDER BY p.seq LIMIT 1));
+    PERFORM crm_internal.migrate_data_model();
     RETURN format('crm data model %s installed', ext_version);
 END
 $$;
