@@ -19,7 +19,7 @@ DOCS        = $(wildcard doc/*.md)
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup pesel nip regon identifier_ops identifier_unicode identifier_encoding \
-               contact client linked delete_hide search merge duplicates name_matching fuzzy dedupe gdpr security catalog
+               contact client linked delete_hide search reporting merge duplicates name_matching fuzzy dedupe gdpr security catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
 ISOLATION      = contact_default last_contact unit_kind merge_concurrent anonymize_merge

@@ -126,6 +126,11 @@ case "$cmd" in
 			{ cat regression.diffs output_iso/regression.diffs 2>/dev/null | head -300; exit 1; }
 		say "dump and restore"
 		bash test/dump_restore.sh
+		say "schema reflection (SQLAlchemy)"
+		# Debian's interpreter, which has Debian's modules (a pyenv or venv
+		# python3 first on PATH would not)
+		ensure_packages python3 python3-sqlalchemy python3-psycopg2
+		/usr/bin/python3 test/reflection.py
 		;;
 	bench)
 		build_and_install
