@@ -23,6 +23,16 @@ FROM pg_proc p
 WHERE p.pronamespace = 'crm'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
 ORDER BY 1;
 
+-- every column of every table and view of the data model has a comment,
+-- so that \d+, BI tools and reflecting ORMs say what a field means
+-- (test/reflection.py checks what SQLAlchemy reads of them)
+SELECT c.oid::regclass AS relation, a.attname AS uncommented_column
+FROM pg_class c
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND col_description(c.oid, a.attnum) IS NULL
+ORDER BY 1, 2;
+
 -- the extension owns the logic, the database the data: no table, view or
 -- sequence of schema crm belongs to the extension, and the extension's own
 -- tables (the data model's source) live in crm_internal

@@ -138,6 +138,11 @@ case "$cmd" in
 		bash test/jdbc.sh
 		say "upgrades"
 		PG_CONFIG="$PG_CONFIG" bash test/upgrade.sh
+		say "schema reflection (SQLAlchemy)"
+		# Debian's interpreter, which has Debian's modules (a pyenv or venv
+		# python3 first on PATH would not)
+		ensure_packages python3 python3-sqlalchemy python3-psycopg2
+		/usr/bin/python3 test/reflection.py
 		;;
 	bench)
 		build_and_install

@@ -16,6 +16,12 @@ CREATE INDEX unit_parent_id_idx ON crm.unit (parent_id);
 COMMENT ON TABLE crm.unit IS
     'units of the organisation''s structure, a tree: channels contain branches, branches contain departments';
 COMMENT ON COLUMN crm.unit.kind IS 'channel, branch or department; strictly below the parent''s kind';
+COMMENT ON COLUMN crm.unit.id IS
+    'the unit''s key; clients name their unit by it (crm.client.unit_id)';
+COMMENT ON COLUMN crm.unit.parent_id IS
+    'the unit directly above (a channel above a branch, a channel or branch above a department); null at the top of the tree';
+COMMENT ON COLUMN crm.unit.name IS 'the unit''s name (Oddział Kraków), unique among its siblings';
+COMMENT ON COLUMN crm.unit.created_at IS 'when the unit was created';
 CREATE TRIGGER unit_check_kind BEFORE INSERT OR UPDATE OF parent_id, kind ON crm.unit
     FOR EACH ROW EXECUTE FUNCTION crm_internal.unit_check_kind();
 
@@ -32,6 +38,16 @@ WITH RECURSIVE tree AS (
 SELECT id, parent_id, kind, name, depth, ancestors, path FROM tree;
 COMMENT ON VIEW crm.unit_tree IS
     'every unit with its depth, its ancestors'' ids from the root (itself last) and its path ("Channel / Branch / Department")';
+COMMENT ON COLUMN crm.unit_tree.id IS 'the unit (crm.unit.id)';
+COMMENT ON COLUMN crm.unit_tree.parent_id IS 'the unit directly above; null at the top of the tree';
+COMMENT ON COLUMN crm.unit_tree.kind IS 'channel, branch or department';
+COMMENT ON COLUMN crm.unit_tree.name IS 'the unit''s own name';
+COMMENT ON COLUMN crm.unit_tree.depth IS
+    'level in the tree: 1 for a unit at the top, 2 below it, and so on';
+COMMENT ON COLUMN crm.unit_tree.ancestors IS
+    'ids of the units from the top of the tree down to this one (itself last)';
+COMMENT ON COLUMN crm.unit_tree.path IS
+    'names from the top down, joined by " / " (Kanał agencyjny / Oddział Kraków / Dział komunikacyjny)';
 $model$);
 
 CREATE FUNCTION crm_internal.unit_rank(kind text) RETURNS integer

@@ -56,6 +56,31 @@ COMMENT ON COLUMN crm.client.last_contact_at IS
     'the latest contact in crm.interaction (notifications aside); kept by a trigger, read-only';
 COMMENT ON COLUMN crm.client.hidden_at IS
     'set by crm.hide_client(): the client left or withdrew consent; hidden clients drop out of the working views';
+COMMENT ON COLUMN crm.client.id IS 'the client''s number in the CRM; every linked record names it';
+COMMENT ON COLUMN crm.client.kind IS
+    'person (default) or company: a person needs last_name, a company company_name';
+COMMENT ON COLUMN crm.client.first_name IS 'a person''s first name, trimmed';
+COMMENT ON COLUMN crm.client.last_name IS 'a person''s last name, trimmed; required for a person';
+COMMENT ON COLUMN crm.client.company_name IS 'a company''s name, trimmed; required for a company';
+COMMENT ON COLUMN crm.client.city IS 'the city of the address, trimmed';
+COMMENT ON COLUMN crm.client.postal_code IS 'the postal code as typed (00-000 in Poland), trimmed';
+COMMENT ON COLUMN crm.client.address IS 'street, house and flat number, trimmed';
+COMMENT ON COLUMN crm.client.pesel IS
+    'PESEL, the Polish personal number (type crm.pesel: 11 digits, check digit verified); gives birth_date; not unique';
+COMMENT ON COLUMN crm.client.nip IS
+    'NIP, the Polish tax number (type crm.nip: 10 digits, check digit verified); not unique';
+COMMENT ON COLUMN crm.client.regon IS
+    'REGON, the Polish business register number (type crm.regon: 9 or 14 digits, check digit verified); not unique';
+COMMENT ON COLUMN crm.client.language IS
+    'language of correspondence: pl (default), en, de, cs or ro';
+COMMENT ON COLUMN crm.client.external_id IS
+    'the client''s key in another system (a source system, an import), trimmed; not unique';
+COMMENT ON COLUMN crm.client.unit_id IS
+    'the unit of the organisation''s structure the client belongs to (crm.unit); null: none, the top of the structure';
+COMMENT ON COLUMN crm.client.updated_at IS
+    'when the client''s data last changed; kept by a trigger (a new last contact alone does not count)';
+COMMENT ON COLUMN crm.client.hidden_reason IS
+    'why the client was hidden (the reason given to crm.hide_client(), or "consent withdrawn"); null while visible';
 
 CREATE INDEX client_pesel_idx ON crm.client (pesel);
 CREATE INDEX client_nip_idx ON crm.client (nip);

@@ -25,6 +25,14 @@ COMMENT ON TABLE crm.contact IS
 COMMENT ON COLUMN crm.contact.is_default IS
     'the default phone or e-mail; setting it on one row clears it on the others; kept at commit';
 COMMENT ON COLUMN crm.contact.label IS 'free label: mobile, work, home...';
+COMMENT ON COLUMN crm.contact.id IS 'the contact point''s key';
+COMMENT ON COLUMN crm.contact.client_id IS
+    'the client the phone or e-mail belongs to; deleted with the client';
+COMMENT ON COLUMN crm.contact.kind IS 'phone or email';
+COMMENT ON COLUMN crm.contact.value IS
+    'the phone number in E.164 (+48221234567) or the e-mail address with its domain lower-cased, normalized by a trigger; unique per client and kind';
+COMMENT ON COLUMN crm.contact.created_at IS
+    'when the contact point was recorded; the oldest of its kind becomes the default when none is chosen';
 CREATE TRIGGER contact_before_write BEFORE INSERT OR UPDATE OR DELETE ON crm.contact
     FOR EACH ROW EXECUTE FUNCTION crm_internal.contact_before_write();
 CREATE TRIGGER contact_after_update AFTER UPDATE OF is_default, client_id, kind ON crm.contact

@@ -21,6 +21,36 @@ LEFT JOIN crm.unit_tree u ON u.id = c.unit_id
 WHERE c.hidden_at IS NULL;
 COMMENT ON VIEW crm.client_overview IS
     'one row per visible client: identifiers, default phone and e-mail, unit path, owner, active policies, open tickets, last contact';
+COMMENT ON COLUMN crm.client_overview.id IS 'the client (crm.client.id)';
+COMMENT ON COLUMN crm.client_overview.kind IS 'person or company';
+COMMENT ON COLUMN crm.client_overview.display_name IS 'the name shown in lists';
+COMMENT ON COLUMN crm.client_overview.first_name IS 'a person''s first name';
+COMMENT ON COLUMN crm.client_overview.last_name IS 'a person''s last name';
+COMMENT ON COLUMN crm.client_overview.company_name IS 'a company''s name';
+COMMENT ON COLUMN crm.client_overview.pesel IS
+    'PESEL (type crm.pesel; crm.client_report gives it as text)';
+COMMENT ON COLUMN crm.client_overview.nip IS
+    'NIP (type crm.nip; crm.client_report gives it as text)';
+COMMENT ON COLUMN crm.client_overview.regon IS
+    'REGON (type crm.regon; crm.client_report gives it as text)';
+COMMENT ON COLUMN crm.client_overview.city IS 'the city of the address';
+COMMENT ON COLUMN crm.client_overview.postal_code IS 'the postal code';
+COMMENT ON COLUMN crm.client_overview.address IS 'street, house and flat number';
+COMMENT ON COLUMN crm.client_overview.phone IS 'the client''s default phone number, E.164';
+COMMENT ON COLUMN crm.client_overview.email IS 'the client''s default e-mail address';
+COMMENT ON COLUMN crm.client_overview.unit_id IS 'the client''s unit of the structure (crm.unit)';
+COMMENT ON COLUMN crm.client_overview.unit_path IS
+    'that unit''s path from the top of the structure, names joined by " / "';
+COMMENT ON COLUMN crm.client_overview.owner IS 'the account manager: a role name';
+COMMENT ON COLUMN crm.client_overview.synced IS 'the client''s data is complete and synchronized';
+COMMENT ON COLUMN crm.client_overview.active_policies IS
+    'how many of the client''s policies have not ended (ends_on today or later)';
+COMMENT ON COLUMN crm.client_overview.open_tickets IS
+    'how many of the client''s tickets are new, open or pending';
+COMMENT ON COLUMN crm.client_overview.last_contact_at IS
+    'the latest contact in the contact history (notifications aside)';
+COMMENT ON COLUMN crm.client_overview.created_at IS 'when the client was created';
+COMMENT ON COLUMN crm.client_overview.updated_at IS 'when the client''s data last changed';
 
 CREATE FUNCTION crm.client_search(filter jsonb) RETURNS SETOF crm.client
     LANGUAGE sql STABLE

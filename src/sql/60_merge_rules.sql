@@ -12,6 +12,10 @@ CREATE TABLE crm.merge_rule (
 );
 COMMENT ON TABLE crm.merge_rule IS
     'switches for the merge rules structure (MG-5), sync (MG-6) and consent (MG-7); a rule without a row is on';
+COMMENT ON COLUMN crm.merge_rule.rule IS
+    'structure (MG-5: the target is in the source''s unit or below it), sync (MG-6: no synchronized client into an unsynchronized one) or consent (MG-7: a source with consents in force needs a target with some)';
+COMMENT ON COLUMN crm.merge_rule.enabled IS
+    'false switches the rule off for this database; a rule without a row is on';
 
 -- What a merge does with the rows of a table that references clients.
 CREATE TABLE crm.merge_table_rule (
@@ -22,6 +26,11 @@ CREATE TABLE crm.merge_table_rule (
 );
 COMMENT ON TABLE crm.merge_table_rule IS
     'per-table merge rules: move (the default) the source''s rows to the target, drop them, or call handler(source_id bigint, target_id bigint, merge_id bigint)';
+COMMENT ON COLUMN crm.merge_table_rule.relation IS 'a table whose rows reference crm.client';
+COMMENT ON COLUMN crm.merge_table_rule.action IS
+    'move (the source''s rows go to the target), drop (they are deleted, journaled) or function (handler deals with them)';
+COMMENT ON COLUMN crm.merge_table_rule.handler IS
+    'for action function: a schema-qualified function (source_id bigint, target_id bigint, merge_id bigint); null otherwise';
 CREATE TRIGGER merge_table_rule_check BEFORE INSERT OR UPDATE ON crm.merge_table_rule
     FOR EACH ROW EXECUTE FUNCTION crm_internal.merge_table_rule_check();
 $model$);

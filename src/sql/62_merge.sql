@@ -26,6 +26,28 @@ CREATE INDEX merge_log_target_id_idx ON crm.merge_log (target_id);
 CREATE INDEX merge_log_source_ids_idx ON crm.merge_log USING gin (source_ids);
 COMMENT ON TABLE crm.merge_log IS
     'every merge: when, who, the target, the source clients'' rows, the target before and after, the choices made; undone_at once crm.unmerge() undid it';
+COMMENT ON COLUMN crm.merge_log.id IS 'the merge''s number: crm.unmerge(id) undoes it';
+COMMENT ON COLUMN crm.merge_log.merged_at IS 'when the merge was made';
+COMMENT ON COLUMN crm.merge_log.merged_by IS 'the role that made it';
+COMMENT ON COLUMN crm.merge_log.target_id IS
+    'the client kept: everything of the sources went to it';
+COMMENT ON COLUMN crm.merge_log.source_ids IS
+    'the clients merged into the target, deleted by the merge';
+COMMENT ON COLUMN crm.merge_log.sources IS
+    'the source clients'' rows as they were, a JSON array; null once a client of the merge was anonymized';
+COMMENT ON COLUMN crm.merge_log.target_before IS
+    'the target''s row before the merge, JSON; null once it was anonymized';
+COMMENT ON COLUMN crm.merge_log.target_after IS
+    'the target''s row after the merge, JSON; null once it was anonymized';
+COMMENT ON COLUMN crm.merge_log.field_values IS
+    'the fields taken from a source: {"field" or "custom:<name>": client id}; null once a client of the merge was anonymized';
+COMMENT ON COLUMN crm.merge_log.contacts IS
+    'the contacts mode: union (every phone and e-mail kept) or target (only the target''s)';
+COMMENT ON COLUMN crm.merge_log.undone_at IS
+    'when crm.unmerge() undid the merge; null while it stands';
+COMMENT ON COLUMN crm.merge_log.undone_by IS 'the role that undid it';
+COMMENT ON COLUMN crm.merge_log.anonymized_at IS
+    'when crm.anonymize() removed the copies of a client of this merge: it can no longer be undone';
 
 CREATE TABLE crm.merge_log_row (
     -- a key of its own: logical replication and distributed engines need one
@@ -41,6 +63,17 @@ CREATE TABLE crm.merge_log_row (
 CREATE INDEX merge_log_row_merge_id_idx ON crm.merge_log_row (merge_id, relation);
 COMMENT ON TABLE crm.merge_log_row IS
     'what a merge did to each table, per client it took rows from: moved (row_key: the array of the moved rows'' primary keys; row_data: the rows themselves for a contact, or where the table has no primary key), dropped or folded (row_data: one row), function (a handler ran)';
+COMMENT ON COLUMN crm.merge_log_row.id IS 'identifies the journal entry (one per table and client of a merge, or per dropped or folded row)';
+COMMENT ON COLUMN crm.merge_log_row.merge_id IS 'the merge (crm.merge_log.id)';
+COMMENT ON COLUMN crm.merge_log_row.client_id IS 'the client the rows belonged to before the merge';
+COMMENT ON COLUMN crm.merge_log_row.relation IS 'the table the rows are in';
+COMMENT ON COLUMN crm.merge_log_row.constraint_name IS
+    'the foreign key by which they referenced the client (moved rows, a handler''s call)';
+COMMENT ON COLUMN crm.merge_log_row.action IS
+    'moved (to the target), dropped (deleted), folded (deleted: the target had the same, by a unique key) or function (a handler ran)';
+COMMENT ON COLUMN crm.merge_log_row.row_key IS 'the moved rows'' primary keys, a JSON array';
+COMMENT ON COLUMN crm.merge_log_row.row_data IS
+    'the rows themselves, JSON: dropped and folded rows, moved contacts, moved rows of a table without a primary key; null once the client was anonymized';
 $model$);
 
 -- Checks that need no lock: arguments.  Raises.

@@ -16,6 +16,10 @@ CREATE TABLE crm.match_weight (
 );
 COMMENT ON TABLE crm.match_weight IS
     'a site''s own weights of duplicate evidence, over crm.match_weight_defaults(); delete a row to go back to the default';
+COMMENT ON COLUMN crm.match_weight.evidence IS
+    'a kind of duplicate evidence, one that crm.match_weight_defaults() lists';
+COMMENT ON COLUMN crm.match_weight.weight IS
+    'this site''s weight for it, a log2 likelihood ratio from -100 to 100: positive speaks for a duplicate, negative against';
 CREATE TRIGGER match_weight_check BEFORE INSERT OR UPDATE ON crm.match_weight
     FOR EACH ROW EXECUTE FUNCTION crm_internal.match_weight_check();
 
@@ -24,6 +28,14 @@ CREATE VIEW crm.match_weights_in_use WITH (security_invoker = true) AS
            w.weight IS NOT NULL AS changed, d.description
     FROM crm.match_weight_defaults() d LEFT JOIN crm.match_weight w USING (evidence);
 COMMENT ON VIEW crm.match_weights_in_use IS 'the weights duplicate scoring uses now: the site''s own or the default';
+COMMENT ON COLUMN crm.match_weights_in_use.evidence IS 'a kind of duplicate evidence';
+COMMENT ON COLUMN crm.match_weights_in_use.weight IS
+    'the weight scoring uses: this site''s own, else the default (log2 likelihood ratio)';
+COMMENT ON COLUMN crm.match_weights_in_use.default_weight IS
+    'crm''s default weight for the evidence';
+COMMENT ON COLUMN crm.match_weights_in_use.changed IS
+    'true when this site set its own weight (crm.match_weight)';
+COMMENT ON COLUMN crm.match_weights_in_use.description IS 'what the evidence is';
 -- everyone who may search for duplicates reads the weights; changing them is the DBA's
 GRANT SELECT ON crm.match_weight, crm.match_weights_in_use TO PUBLIC;
 $model$);

@@ -19,6 +19,16 @@ CREATE TABLE crm.dedupe_plan (
 );
 COMMENT ON TABLE crm.dedupe_plan IS
     'manual dedupe plans: where the groups came from, and when and by whom the plan was applied';
+COMMENT ON COLUMN crm.dedupe_plan.id IS 'the plan''s number';
+COMMENT ON COLUMN crm.dedupe_plan.origin IS
+    'where its groups came from: find_duplicates(criteria) or duplicate_pairs(minimum score)';
+COMMENT ON COLUMN crm.dedupe_plan.created_at IS 'when the plan was made';
+COMMENT ON COLUMN crm.dedupe_plan.created_by IS 'the role that made it';
+COMMENT ON COLUMN crm.dedupe_plan.applied_at IS
+    'when crm.dedupe_plan_apply() applied it; null while under review';
+COMMENT ON COLUMN crm.dedupe_plan.applied_by IS 'the role that applied it';
+COMMENT ON COLUMN crm.dedupe_plan.result IS
+    'what applying did: {"groups": n, "merged": n, "deleted": n}';
 
 CREATE TABLE crm.dedupe_plan_item (
     plan_id     bigint NOT NULL REFERENCES crm.dedupe_plan (id) ON DELETE CASCADE,
@@ -35,6 +45,19 @@ CREATE TABLE crm.dedupe_plan_item (
 );
 COMMENT ON TABLE crm.dedupe_plan_item IS
     'the records of a plan''s groups: is_main marks the record to keep (its action is ignored); the others are merged into it, deleted, or left (nothing)';
+COMMENT ON COLUMN crm.dedupe_plan_item.plan_id IS 'the plan';
+COMMENT ON COLUMN crm.dedupe_plan_item.group_no IS
+    'the group within the plan, numbered from 1 in the order of the groups'' oldest records';
+COMMENT ON COLUMN crm.dedupe_plan_item.client_id IS
+    'a client of the group (no foreign key: applying checks it still exists)';
+COMMENT ON COLUMN crm.dedupe_plan_item.is_main IS
+    'the record the group keeps: one per group, the oldest unless changed';
+COMMENT ON COLUMN crm.dedupe_plan_item.action IS
+    'what happens to a record other than the main one: merge into it (default), delete, or nothing';
+COMMENT ON COLUMN crm.dedupe_plan_item.display_name IS
+    'the client''s display name when the plan was made, for review';
+COMMENT ON COLUMN crm.dedupe_plan_item.created_at IS
+    'when the client was created (its created_at when the plan was made), for review';
 
 CREATE TABLE crm.dedupe_plan_choice (
     plan_id     bigint NOT NULL REFERENCES crm.dedupe_plan (id) ON DELETE CASCADE,
@@ -49,6 +72,14 @@ CREATE TABLE crm.dedupe_plan_choice (
 );
 COMMENT ON TABLE crm.dedupe_plan_choice IS
     'per group: a field''s value taken from a record (choice = field name or custom:<name>, client_id), or the default phone/e-mail after the merge (choice = default_phone/default_email, value)';
+COMMENT ON COLUMN crm.dedupe_plan_choice.plan_id IS 'the plan';
+COMMENT ON COLUMN crm.dedupe_plan_choice.group_no IS 'the group within the plan';
+COMMENT ON COLUMN crm.dedupe_plan_choice.choice IS
+    'a client field or custom:<name> whose value the main record takes from another, or default_phone / default_email';
+COMMENT ON COLUMN crm.dedupe_plan_choice.client_id IS
+    'for a field: the group''s record whose value is taken; null for a default contact';
+COMMENT ON COLUMN crm.dedupe_plan_choice.value IS
+    'for default_phone / default_email: the phone or e-mail that is the default after the merge; null for a field';
 $model$);
 
 -- Plans are built from the exact groups of find_duplicates or from the

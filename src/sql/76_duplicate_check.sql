@@ -26,6 +26,18 @@ CREATE POLICY possible_duplicate_both_visible ON crm.possible_duplicate
            AND EXISTS (SELECT FROM crm.client c WHERE c.id = client_b));
 COMMENT ON TABLE crm.possible_duplicate IS
     'pairs of clients the duplicate check found when one of them was saved (client_a < client_b); set dismissed_at to mark a pair as not duplicates: it is not reported again';
+COMMENT ON COLUMN crm.possible_duplicate.client_a IS
+    'one client of the pair, the smaller id (no foreign key: the pairs are derived data)';
+COMMENT ON COLUMN crm.possible_duplicate.client_b IS 'the other client of the pair, the larger id';
+COMMENT ON COLUMN crm.possible_duplicate.score IS
+    'how alike the two are, from 0 to 1, as the latest check found';
+COMMENT ON COLUMN crm.possible_duplicate.reasons IS
+    'the evidence behind the score, in words, one item each';
+COMMENT ON COLUMN crm.possible_duplicate.found_at IS 'when the pair was first found';
+COMMENT ON COLUMN crm.possible_duplicate.found_by IS 'the role whose save found it first';
+COMMENT ON COLUMN crm.possible_duplicate.dismissed_at IS
+    'set by a user who judged the two different clients: the pair is kept and not reported again; null while open';
+COMMENT ON COLUMN crm.possible_duplicate.dismissed_by IS 'who dismissed the pair';
 CREATE TRIGGER possible_duplicate_upsert BEFORE INSERT ON crm.possible_duplicate
     FOR EACH ROW EXECUTE FUNCTION crm_internal.possible_duplicate_upsert();
 CREATE TRIGGER client_check_duplicates

@@ -18,6 +18,14 @@ CREATE UNIQUE INDEX consent_in_force_key ON crm.consent (client_id, purpose) WHE
 CREATE INDEX consent_document_id_idx ON crm.consent (document_id);
 COMMENT ON TABLE crm.consent IS
     'GDPR consents of a client, per purpose; in force while withdrawn_at is null; document_id points to the confirming document';
+COMMENT ON COLUMN crm.consent.id IS 'the consent''s key';
+COMMENT ON COLUMN crm.consent.client_id IS 'the client who consented; deleted with the client';
+COMMENT ON COLUMN crm.consent.purpose IS
+    'what the consent is for (marketing, phone contact...), free text; one in force per purpose';
+COMMENT ON COLUMN crm.consent.granted_at IS 'when the consent was given; never changes';
+COMMENT ON COLUMN crm.consent.withdrawn_at IS
+    'when it was withdrawn, for good; null while in force';
+COMMENT ON COLUMN crm.consent.document_id IS 'the document confirming the consent (crm.document)';
 
 -- Every grant, withdrawal and removal of a consent, kept by triggers.
 CREATE TABLE crm.consent_history (
@@ -34,6 +42,16 @@ CREATE TABLE crm.consent_history (
 CREATE INDEX consent_history_client_id_idx ON crm.consent_history (client_id, at);
 COMMENT ON TABLE crm.consent_history IS
     'every consent granted, withdrawn or removed (a merge drops the source''s consents, MG-7), when and by which role';
+COMMENT ON COLUMN crm.consent_history.consent_id IS
+    'the consent (no foreign key: the history outlives it)';
+COMMENT ON COLUMN crm.consent_history.event IS
+    'granted, withdrawn or removed (the consent row deleted, as a merge does with the source''s)';
+COMMENT ON COLUMN crm.consent_history.client_id IS 'the client the consent was of';
+COMMENT ON COLUMN crm.consent_history.purpose IS 'what the consent was for';
+COMMENT ON COLUMN crm.consent_history.at IS
+    'when it happened: the grant or withdrawal time recorded, the time of removal';
+COMMENT ON COLUMN crm.consent_history.by_role IS 'the login role of the session that recorded it';
+COMMENT ON COLUMN crm.consent_history.document_id IS 'the confirming document at the time';
 CREATE TRIGGER consent_history_upsert BEFORE INSERT ON crm.consent_history
     FOR EACH ROW EXECUTE FUNCTION crm_internal.consent_history_upsert();
 CREATE TRIGGER consent_before_update BEFORE UPDATE ON crm.consent

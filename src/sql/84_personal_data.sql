@@ -18,6 +18,13 @@ CREATE TABLE crm.audit_log (
 CREATE INDEX audit_log_client_id_idx ON crm.audit_log (client_id);
 COMMENT ON TABLE crm.audit_log IS
     'acts on clients that must be accounted for (anonymization), with who and when; never any personal data';
+COMMENT ON COLUMN crm.audit_log.id IS 'the entry''s key';
+COMMENT ON COLUMN crm.audit_log.at IS 'when it was done';
+COMMENT ON COLUMN crm.audit_log.actor IS 'the login role of the session that did it';
+COMMENT ON COLUMN crm.audit_log.action IS 'what was done: anonymize';
+COMMENT ON COLUMN crm.audit_log.client_id IS 'the client acted on, by id only';
+COMMENT ON COLUMN crm.audit_log.detail IS
+    'facts without personal data, JSON: who requested it and when, the merged clients, rows changed per table';
 
 CREATE TABLE crm.personal_column (
     relation    regclass NOT NULL,
@@ -27,6 +34,11 @@ CREATE TABLE crm.personal_column (
 );
 COMMENT ON TABLE crm.personal_column IS
     'personal columns of user tables that reference crm.client: crm.anonymize() sets them to replacement (NULL by default) and crm.client_export() marks them';
+COMMENT ON COLUMN crm.personal_column.relation IS
+    'a table of the database''s own that references crm.client';
+COMMENT ON COLUMN crm.personal_column.column_name IS 'a column of it that holds personal data';
+COMMENT ON COLUMN crm.personal_column.replacement IS
+    'what crm.anonymize() writes there: null (default) or this text';
 CREATE TRIGGER personal_column_check BEFORE INSERT OR UPDATE ON crm.personal_column
     FOR EACH ROW EXECUTE FUNCTION crm_internal.personal_column_check();
 
@@ -37,6 +49,15 @@ CREATE VIEW crm.personal_data WITH (security_invoker = true) AS
     SELECT p.relation, p.column_name, 'clear', p.replacement, false FROM crm.personal_column p;
 COMMENT ON VIEW crm.personal_data IS
     'everything crm.anonymize() removes besides the client''s own fields: crm''s tables and the registered user columns';
+COMMENT ON COLUMN crm.personal_data.relation IS 'a table holding a client''s personal data';
+COMMENT ON COLUMN crm.personal_data.column_name IS
+    'the personal column; null where the client''s rows are deleted whole';
+COMMENT ON COLUMN crm.personal_data.action IS
+    'delete (the client''s rows go) or clear (the column is set to replacement)';
+COMMENT ON COLUMN crm.personal_data.replacement IS
+    'what a cleared column becomes: null, or this text';
+COMMENT ON COLUMN crm.personal_data.builtin IS
+    'true for crm''s own tables, false for columns registered in crm.personal_column';
 GRANT SELECT ON crm.personal_data, crm.personal_column TO PUBLIC;
 $model$);
 

@@ -15,6 +15,15 @@ CREATE TABLE crm.anonymization_code (
 );
 COMMENT ON TABLE crm.anonymization_code IS
     'pending anonymization codes, as salted SHA-256 hashes; a role sees and writes only its own, for clients it may change';
+COMMENT ON COLUMN crm.anonymization_code.client_id IS 'the client to anonymize';
+COMMENT ON COLUMN crm.anonymization_code.requested_by IS
+    'the role that requested the code: only it can use it';
+COMMENT ON COLUMN crm.anonymization_code.requested_at IS 'when the code was requested';
+COMMENT ON COLUMN crm.anonymization_code.expires_at IS
+    'when the code stops working, 15 minutes after the request';
+COMMENT ON COLUMN crm.anonymization_code.salt IS 'random salt of the hash';
+COMMENT ON COLUMN crm.anonymization_code.code_hash IS
+    'SHA-256 of the salt and the code; the code itself is never stored';
 
 ALTER TABLE crm.anonymization_code ENABLE ROW LEVEL SECURITY;
 CREATE POLICY anonymization_code_own ON crm.anonymization_code
