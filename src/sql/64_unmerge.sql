@@ -150,7 +150,17 @@ BEGIN
     END LOOP;
 
     -- undo: the source clients come back with their ids ...
-    INSERT INTO crm.client SELECT * FROM jsonb_populate_recordset(NULL::crm.client, m.sources);
+    -- (only the columns the journal holds: a column added to the table since
+    -- the merge takes its default, as it did for the rows there then)
+    SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
+           string_agg(format('r.%I', a.attname), ', ' ORDER BY a.attnum)
+    INTO cols, r_cols
+    FROM pg_attribute a
+    WHERE a.attrelid = 'crm.client'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+      AND m.sources -> 0 ? a.attname;
+    EXECUTE format('INSERT INTO crm.client (%s) SELECT %s FROM jsonb_populate_recordset(NULL::crm.client, $1) AS r',
+                   cols, r_cols)
+        USING m.sources;
     -- ... their rows move back ...
     FOR grp IN SELECT DISTINCT r.relation, r.constraint_name
                FROM crm.merge_log_row r WHERE r.merge_id = m.id AND r.action = 'moved' LOOP
@@ -198,7 +208,11 @@ BEGIN
                string_agg(format('r.%I', a.attname), ', ' ORDER BY a.attnum)
         INTO cols, r_cols
         FROM pg_attribute a
-        WHERE a.attrelid = grp.relation AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+        WHERE a.attrelid = grp.relation AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+          -- a column added since the merge takes its default
+          AND EXISTS (SELECT FROM crm.merge_log_row j
+                      WHERE j.merge_id = m.id AND j.relation = grp.relation
+                        AND j.action IN ('dropped', 'folded') AND j.row_data ? a.attname);
         BEGIN
             EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE
                             SELECT %s FROM crm.merge_log_row j,
