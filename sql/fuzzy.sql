@@ -142,3 +142,14 @@ FROM crm.match_score(
     jsonb_populate_record(NULL::crm.client, '{"kind": "person", "first_name": "Piotr", "last_name": "Nowak"}'),
     jsonb_populate_record(NULL::crm.client, '{"kind": "person", "first_name": "Pietr", "last_name": "Nowak"}'),
     '{}', crm.match_weights()) AS m;
+
+-- match_score takes rows of crm.client; another row is refused, never
+-- read as if it were one (a city that is a number, a missing column, two
+-- rows of different types)
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.match_score(r, r, '{}', crm.match_weights())
+    FROM (SELECT 1::bigint AS id, 'person' AS kind, 'Jan' AS first_name, 'Nowak' AS last_name, NULL::text AS company_name,
+                 42 AS city) r$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT crm.match_score(ROW(1), ROW(1), '{}', crm.match_weights())$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT crm.match_score(
+    jsonb_populate_record(NULL::crm.client, '{"kind": "person"}'), jsonb_populate_record(NULL::crm.unit, '{}'),
+    '{}', crm.match_weights())$$);

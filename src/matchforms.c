@@ -12,7 +12,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/syscache.h"
 
 #include "identifier.h"
 #include "matchforms.h"
@@ -36,34 +39,63 @@ crm_normalized(const char *str, size_t len, int *outlen)
 	return out;
 }
 
+/*
+ * The position of a column of a client row, checked for its type: rows
+ * come from crm.client, whose columns a DBA may alter, or from any caller
+ * of crm.match_score(record, record, ...).  Reading a column as the wrong
+ * type would read garbage (or crash), so a mismatch is an error.  A text
+ * column may also be varchar (the same representation).
+ */
 static int
-column(TupleDesc desc, const char *name)
+column(TupleDesc desc, const char *name, Oid type)
 {
 	for (int k = 0; k < desc->natts; k++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, k);
 
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return k;
+		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
+			continue;
+		if (att->atttypid != type && !(type == TEXTOID && att->atttypid == VARCHAROID))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of a client row is of type %s, not %s",
+							name, format_type_be(att->atttypid), format_type_be(type)),
+					 errhint("Duplicate matching reads rows of crm.client with its original column types.")));
+		return k;
 	}
-	elog(ERROR, "crm.client has no column \"%s\"", name);
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("a client row has no column \"%s\"", name),
+			 errhint("Pass rows of crm.client.")));
 	return -1;					/* keep the compiler quiet */
+}
+
+/* the OID of one of crm's types */
+static Oid
+crm_type(const char *name)
+{
+	Oid			type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name),
+									   ObjectIdGetDatum(get_namespace_oid("crm", false)));
+
+	if (!OidIsValid(type))
+		elog(ERROR, "type crm.%s does not exist", name);
+	return type;
 }
 
 void
 crm_match_columns(TupleDesc desc, MatchColumns *cols)
 {
-	cols->id = column(desc, "id");
-	cols->kind = column(desc, "kind");
-	cols->first_name = column(desc, "first_name");
-	cols->last_name = column(desc, "last_name");
-	cols->company_name = column(desc, "company_name");
-	cols->city = column(desc, "city");
-	cols->address = column(desc, "address");
-	cols->pesel = column(desc, "pesel");
-	cols->nip = column(desc, "nip");
-	cols->regon = column(desc, "regon");
-	cols->birth_date = column(desc, "birth_date");
+	cols->id = column(desc, "id", INT8OID);
+	cols->kind = column(desc, "kind", TEXTOID);
+	cols->first_name = column(desc, "first_name", TEXTOID);
+	cols->last_name = column(desc, "last_name", TEXTOID);
+	cols->company_name = column(desc, "company_name", TEXTOID);
+	cols->city = column(desc, "city", TEXTOID);
+	cols->address = column(desc, "address", TEXTOID);
+	cols->pesel = column(desc, "pesel", crm_type("pesel"));
+	cols->nip = column(desc, "nip", crm_type("nip"));
+	cols->regon = column(desc, "regon", crm_type("regon"));
+	cols->birth_date = column(desc, "birth_date", DATEOID);
 }
 
 /* a text column as a C string in the server encoding, or NULL */
