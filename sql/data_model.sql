@@ -92,6 +92,22 @@ UPDATE crm.data_model SET version = (SELECT extversion FROM pg_extension WHERE e
 \c crm_data_model
 SELECT count(*) FROM crm.identify_phone('601 234 567');
 
+-- the version record is the installer's: a role granted every privilege on
+-- every table of schema crm (as agents often are) cannot change it
+CREATE ROLE regress_crm_model_agent NOLOGIN;
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA crm TO regress_crm_model_agent;
+SET ROLE regress_crm_model_agent;
+\set VERBOSITY default
+UPDATE crm.data_model SET version = '9.9.9';
+\set VERBOSITY terse
+DELETE FROM crm.data_model;
+TRUNCATE crm.data_model;
+INSERT INTO crm.data_model (one, version) VALUES (false, '9.9.9');
+RESET ROLE;
+SELECT version = (SELECT extversion FROM pg_extension WHERE extname = 'crm') AS version_kept FROM crm.data_model;
+REVOKE ALL ON ALL TABLES IN SCHEMA crm FROM regress_crm_model_agent;
+DROP ROLE regress_crm_model_agent;
+
 -- the data depends on the extension (columns of its types, triggers on
 -- its functions): DROP EXTENSION refuses while the tables are there
 -- (CASCADE would drop those columns: never use it on a database with data)

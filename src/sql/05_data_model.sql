@@ -164,6 +164,27 @@ COMMENT ON FUNCTION crm_internal.data_model_step(text, text, text) IS
     'install and upgrade scripts only: register how the data model of from_version becomes that of to_version, and apply it to an installed model';
 REVOKE ALL ON FUNCTION crm_internal.data_model_step(text, text, text) FROM PUBLIC;
 
+-- crm.data_model is the extension's record, kept by crm.install_data_model()
+-- and the upgrade scripts; a role granted UPDATE on every table of schema
+-- crm (as agents often are) must not be able to change the recorded version
+-- and so stop every crm function or steer a migration.
+CREATE FUNCTION crm_internal.data_model_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT pg_catalog.pg_has_role(current_user,
+                                  (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID),
+                                  'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to change crm.data_model'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'It records the version of crm''s data model; crm.install_data_model() and ALTER EXTENSION crm UPDATE keep it.',
+                  HINT = 'Only the owner of the data model (the role that installed it) changes it.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.data_model_guard() IS
+    'trigger: only the owner of crm.data_model (or a member of that role) changes it';
+
 CREATE FUNCTION crm_internal.require_data_model() RETURNS void
     AS 'MODULE_PATHNAME', 'require_data_model' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm_internal.require_data_model() IS
@@ -213,6 +234,8 @@ BEGIN
     COMMENT ON COLUMN crm.data_model.installed_by IS 'the role that created them (their owner)';
     COMMENT ON COLUMN crm.data_model.migrated_at IS 'when an upgrade last changed the model, if ever';
     GRANT SELECT ON crm.data_model TO PUBLIC;
+    CREATE TRIGGER data_model_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.data_model
+        FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.data_model_guard();
 
     FOR part IN SELECT p.concept, p.ddl FROM crm_internal.data_model_part p ORDER BY p.seq LOOP
         EXECUTE part.ddl;
