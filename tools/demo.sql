@@ -166,4 +166,20 @@ SELECT id, display_name, first_name, last_name, pesel, anonymized_at IS NOT NULL
 SELECT action, client_id, detail -> 'rows' AS rows_changed FROM crm.audit_log ORDER BY id;
 
 \echo
+\echo '== 16. For BI tools: crm.client_report needs no crm function or operator (search_path without crm)'
+SET search_path = public;
+SELECT id, display_name, pesel, birth_year, sex, unit_path, policies, open_tickets, duplicate_candidates
+FROM crm.client_report WHERE NOT anonymized AND kind = 'person' AND birth_year < 1990 ORDER BY id;
+SELECT unit_path, count(*) AS clients, sum(active_policies) AS active_policies
+FROM crm.client_report GROUP BY unit_path ORDER BY unit_path;
+SET search_path = public, crm;
+
+\echo
+\echo '== 17. The data is the database''s: ordinary tables that pg_dump keeps whole, with what a DBA adds'
+SELECT version, installed_by FROM crm.data_model;
+SELECT count(*) FILTER (WHERE c.relkind = 'r') AS tables, count(*) FILTER (WHERE c.relkind = 'v') AS views,
+       count(*) FILTER (WHERE EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')) AS owned_by_extension
+FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace;
+
+\echo
 \echo 'Demo done.'
