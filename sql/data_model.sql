@@ -64,6 +64,20 @@ SELECT crm.install_data_model();
 SELECT count(*) AS tables_in_crm FROM pg_class WHERE relnamespace = 'crm'::regnamespace;
 DROP TABLE crm.client;
 
+-- only a superuser installs it (its triggers use functions of crm that
+-- only crm's owner may attach), and says so before doing anything
+CREATE ROLE regress_crm_model_dba NOLOGIN;
+GRANT CREATE ON SCHEMA crm TO regress_crm_model_dba;
+GRANT EXECUTE ON FUNCTION crm.install_data_model() TO regress_crm_model_dba;
+SET ROLE regress_crm_model_dba;
+\set VERBOSITY default
+SELECT crm.install_data_model();
+\set VERBOSITY terse
+RESET ROLE;
+REVOKE ALL ON SCHEMA crm FROM regress_crm_model_dba;
+REVOKE ALL ON FUNCTION crm.install_data_model() FROM regress_crm_model_dba;
+DROP ROLE regress_crm_model_dba;
+
 -- install, twice: the second call is a no-op
 SELECT crm.install_data_model();
 SELECT crm.install_data_model();
@@ -74,7 +88,7 @@ FROM crm.data_model;
 -- and they belong to the role that installed them
 SELECT count(*) FILTER (WHERE relkind = 'r') > 40 AS many_tables,
        count(*) FILTER (WHERE EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')) AS extension_members,
-       count(*) FILTER (WHERE relowner <> 'postgres'::regrole) AS not_owned_by_installer
+       count(*) FILTER (WHERE relowner <> current_user::regrole) AS not_owned_by_installer
 FROM pg_class c WHERE relnamespace = 'crm'::regnamespace AND relkind IN ('r', 'v', 'S', 'i');
 SELECT count(*) AS tables_linked_to_clients FROM crm.client_links(1);
 
@@ -110,8 +124,14 @@ DROP ROLE regress_crm_model_agent;
 
 -- the data depends on the extension (columns of its types, triggers on
 -- its functions): DROP EXTENSION refuses while the tables are there
--- (CASCADE would drop those columns: never use it on a database with data)
 DROP EXTENSION crm;
+-- CASCADE drops those columns and triggers (never use it on a database
+-- with data); the version record stays, but the model is not "installed"
+DROP EXTENSION crm CASCADE;
+CREATE EXTENSION crm;
+\set VERBOSITY default
+SELECT crm.install_data_model();
+\set VERBOSITY terse
 
 \c :regress_db
 DROP DATABASE crm_data_model;

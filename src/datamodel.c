@@ -46,7 +46,7 @@ crm_require_data_model(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("crm's data model is not installed in this database"),
 				 errdetail("CREATE EXTENSION crm installs the functions and types; the tables are created separately."),
-				 errhint("Run SELECT crm.install_data_model(); as the role that will own the client data.")));
+				 errhint("Run SELECT crm.install_data_model(); as a superuser (the tables will belong to that role).")));
 	if (model == checked_model)
 		return;
 
@@ -63,8 +63,9 @@ crm_require_data_model(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("crm's data model is at version %s, the extension at %s",
 						installed ? installed : "(none)", extension ? extension : "(none)"),
-				 errdetail("The tables were created by another version of crm, as when a dump of an older release is restored."),
-				 errhint("Run SELECT crm.install_data_model(); to migrate the data model to the extension's version.")));
+				 errdetail("The tables were created by another version of crm, as when a dump of another release is restored."),
+				 errhint("A model of an older version: run SELECT crm.install_data_model(); as a superuser to migrate it.  "
+						 "Of a newer version: install that version of crm.")));
 	SPI_finish();
 	checked_model = model;
 }

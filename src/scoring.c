@@ -348,8 +348,6 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 /* what one call site keeps between calls: the weights of the last w */
 typedef struct ScoreCache
 {
-	Oid			rowtype;
-	int32		rowtypmod;
 	TupleDesc	desc;
 	MatchColumns cols;
 	Jsonb	   *json;
@@ -399,20 +397,34 @@ match_score(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("arguments a and b of crm.match_score must be rows of the same type"),
 				 errhint("Pass two rows of crm.client.")));
-	if (cache->desc == NULL || cache->rowtype != HeapTupleHeaderGetTypeId(ra) ||
-		cache->rowtypmod != HeapTupleHeaderGetTypMod(ra))
+	/*
+	 * The row type's current layout, every call: a composite type can be
+	 * altered between two calls of one query (any role may own one), and
+	 * reading a row with the layout of before would read past its data.
+	 * The columns are looked up again only when the layout changed.
+	 */
 	{
 		TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(ra),
 												  HeapTupleHeaderGetTypMod(ra));
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 
-		cache->desc = CreateTupleDescCopy(desc);
+		if (cache->desc == NULL || !equalTupleDescs(desc, cache->desc))
+		{
+			MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+			if (cache->desc)
+				FreeTupleDesc(cache->desc);
+			cache->desc = CreateTupleDescCopy(desc);
+			MemoryContextSwitchTo(old);
+			crm_match_columns(cache->desc, &cache->cols);
+		}
 		ReleaseTupleDesc(desc);
-		MemoryContextSwitchTo(old);
-		cache->rowtype = HeapTupleHeaderGetTypeId(ra);
-		cache->rowtypmod = HeapTupleHeaderGetTypMod(ra);
-		crm_match_columns(cache->desc, &cache->cols);
 	}
+	if (HeapTupleHeaderGetNatts(ra) > cache->desc->natts ||
+		HeapTupleHeaderGetNatts(rb) > cache->desc->natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("a row passed to crm.match_score does not match its type's current layout"),
+				 errdetail("The row has more columns than its type now has.")));
 	/* the same weights call after call: parsed once */
 	if (cache->json == NULL || VARSIZE(cache->json) != VARSIZE(json) ||
 		memcmp(cache->json, json, VARSIZE(json)) != 0)

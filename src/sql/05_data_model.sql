@@ -103,17 +103,39 @@ COMMENT ON FUNCTION crm_internal.release_data_model_objects(text[]) IS
     'upgrade scripts only: the objects a model step created (members now, not in before) are the database''s, not the extension''s';
 REVOKE ALL ON FUNCTION crm_internal.release_data_model_objects(text[]) FROM PUBLIC;
 
+-- One installer or migrator at a time: a second session calling
+-- crm.install_data_model() (or an upgrade) waits for the first to commit,
+-- then sees the model it made, instead of creating it twice or running a
+-- step twice.  A transaction-level advisory lock on a key of crm's own.
+CREATE FUNCTION crm_internal.lock_data_model() RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('crm.install_data_model', 0));
+$$;
+COMMENT ON FUNCTION crm_internal.lock_data_model() IS
+    'serializes crm.install_data_model() and the upgrade scripts'' model steps (a transaction-level advisory lock)';
+REVOKE ALL ON FUNCTION crm_internal.lock_data_model() FROM PUBLIC;
+
 -- Apply the registered steps from the installed model's version up to the
 -- extension's.  Raises when a step is missing.
 CREATE FUNCTION crm_internal.migrate_data_model() RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
 DECLARE
     target text := (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'crm');
-    installed text := (SELECT m.version FROM crm.data_model m);
+    installed text;
     step record;
     applied text[] := '{}';
+    visited text[] := '{}';
 BEGIN
+    PERFORM crm_internal.lock_data_model();
+    -- read again under the lock: another session may have migrated it
+    installed := (SELECT m.version FROM crm.data_model m);
     WHILE installed IS DISTINCT FROM target LOOP
+        IF installed = ANY (visited) THEN
+            RAISE EXCEPTION 'the registered steps of crm''s data model go round in a circle at version %', installed
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'Steps applied so far: ' || pg_catalog.array_to_string(applied, ', ') || '.';
+        END IF;
+        visited := visited || installed;
         SELECT * INTO step FROM crm_internal.data_model_step s WHERE s.from_version = installed;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'no migration of crm''s data model from version % to %', installed, target
@@ -142,6 +164,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
 DECLARE
     members text[];
 BEGIN
+    PERFORM crm_internal.lock_data_model();
     INSERT INTO crm_internal.data_model_step VALUES (from_version, to_version, ddl)
     ON CONFLICT ON CONSTRAINT data_model_step_pkey DO UPDATE SET to_version = EXCLUDED.to_version, ddl = EXCLUDED.ddl;
     -- two IFs: PL/pgSQL plans the whole condition, and a reference to
@@ -197,7 +220,30 @@ DECLARE
     part record;
     taken text;
 BEGIN
+    -- the model's triggers call crm_internal functions that only crm's
+    -- owner may attach to a table (a trigger's function is checked when
+    -- the trigger is made): say so first rather than fail half-way
+    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+        RAISE EXCEPTION 'permission denied to install crm''s data model'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Its triggers use functions of crm that only a superuser may attach to tables.',
+                  HINT = 'Run it as a superuser; the tables belong to that role, and ALTER TABLE ... OWNER TO or REASSIGN OWNED hands them over.';
+    END IF;
+    PERFORM crm_internal.lock_data_model();
     IF pg_catalog.to_regclass('crm.data_model') IS NOT NULL THEN
+        -- DROP EXTENSION crm CASCADE takes the columns of crm's types and
+        -- every trigger of crm with it, and leaves crm.data_model behind:
+        -- a model without them is not "installed"
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                       WHERE c.relnamespace = 'crm'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+                         AND a.atttypid = 'crm.pesel'::regtype)
+           OR NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+                          WHERE p.pronamespace = 'crm_internal'::regnamespace) THEN
+            RAISE EXCEPTION 'crm''s data model is damaged'
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'crm.data_model is there, but no column of crm''s types or no trigger of crm''s is left, as after DROP EXTENSION crm CASCADE.',
+                      HINT = 'Restore the data from a backup taken before the extension was dropped.';
+        END IF;
         IF (SELECT m.version FROM crm.data_model m) = ext_version THEN
             RETURN format('crm data model %s is installed: nothing to do', ext_version);
         END IF;
