@@ -57,10 +57,16 @@ FROM pg_proc p
 WHERE p.pronamespace IN ('crm'::regnamespace, 'crm_internal'::regnamespace) AND p.provolatile = 'v' AND p.proparallel = 's';
 
 -- every SQL and PL/pgSQL function pins a search_path with pg_catalog first
--- and pg_temp last, so that objects a user plants cannot capture its names
+-- and pg_temp last, so that objects a user plants cannot capture its names;
+-- but a function with an SQL-standard body that names nothing (its names
+-- were bound when it was created, and without a SET clause the planner
+-- inlines it)
 SELECT p.oid::regprocedure AS unpinned, p.proconfig
 FROM pg_proc p
 WHERE p.pronamespace IN ('crm'::regnamespace, 'crm_internal'::regnamespace) AND p.prolang NOT IN (13, 12)
+  AND NOT (p.prosqlbody IS NOT NULL AND p.proconfig IS NULL
+           AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                             AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_class'::regclass)))
   AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c
                   WHERE c ~ '^search_path=pg_catalog(, crm)?, pg_temp$')
 ORDER BY p.oid::regprocedure::text;

@@ -16,12 +16,13 @@ extern void crm_require_data_model(void);
 /*
  * A visible client of crm.client, as an SQL condition on the row under
  * alias a (a string literal): neither hidden (crm.hide_client(), a last
- * consent withdrawn) nor anonymized.  Duplicate search looks only among
+ * consent withdrawn) nor anonymized, by the one SQL definition of it,
+ * crm_internal.client_is_visible() (inlined by the planner).  Duplicate search looks only among
  * these, in every query, so that crm.duplicate_pairs() and
  * crm.duplicate_candidates() agree on whom they may propose:
  *		"SELECT c.* FROM crm.client c WHERE " CRM_CLIENT_VISIBLE("c")
  */
 #define CRM_CLIENT_VISIBLE(a) \
-	"(" a ".hidden_at IS NULL AND " a ".anonymized_at IS NULL)"
+	"crm_internal.client_is_visible(" a ".hidden_at, " a ".anonymized_at)"
 
 #endif

@@ -96,6 +96,17 @@ CREATE TRIGGER client_before_write BEFORE INSERT OR UPDATE ON crm.client
     FOR EACH ROW EXECUTE FUNCTION crm_internal.client_before_write();
 $model$);
 
+
+-- The one definition of a visible client: neither hidden nor anonymized.
+-- The working views, the searches and the duplicate matching (also in C:
+-- src/datamodel.h) see only these.  SQL-standard body and no SET clause, so
+-- that the planner inlines it into the queries that use it.
+CREATE FUNCTION crm_internal.client_is_visible(hidden_at timestamptz, anonymized_at timestamptz)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN hidden_at IS NULL AND anonymized_at IS NULL;
+COMMENT ON FUNCTION crm_internal.client_is_visible(timestamptz, timestamptz) IS
+    'a visible client: neither hidden nor anonymized (the working views, searches and duplicate matching see only these)';
 CREATE FUNCTION crm_internal.client_default_display_name(kind text, first_name text, last_name text, company_name text)
     RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE

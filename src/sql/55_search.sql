@@ -18,7 +18,7 @@ FROM crm.client c
 LEFT JOIN crm.contact phone ON phone.client_id = c.id AND phone.kind = 'phone' AND phone.is_default
 LEFT JOIN crm.contact email ON email.client_id = c.id AND email.kind = 'email' AND email.is_default
 LEFT JOIN crm.unit_tree u ON u.id = c.unit_id
-WHERE c.hidden_at IS NULL;
+WHERE crm_internal.client_is_visible(c.hidden_at, c.anonymized_at);
 COMMENT ON VIEW crm.client_overview IS
     'one row per visible client: identifiers, default phone and e-mail, unit path, owner, active policies, open tickets, last contact';
 COMMENT ON COLUMN crm.client_overview.id IS 'the client (crm.client.id)';
@@ -260,7 +260,7 @@ BEGIN
     END LOOP;
 
     IF hidden = 'visible' THEN
-        conds := conds || 'c.hidden_at IS NULL'::text;
+        conds := conds || 'crm_internal.client_is_visible(c.hidden_at, c.anonymized_at)'::text;
     ELSIF hidden = 'hidden' THEN
         conds := conds || 'c.hidden_at IS NOT NULL'::text;
     END IF;

@@ -18,7 +18,7 @@ BEGIN
     SELECT DISTINCT k.client_id
     FROM crm.contact k JOIN crm.client c ON c.id = k.client_id
     WHERE k.kind = 'phone' AND k.value = crm.normalize_phone(identify_phone.phone)
-      AND c.hidden_at IS NULL
+      AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at)
     ORDER BY k.client_id;
 END
 $$;
@@ -93,7 +93,7 @@ BEGIN
         WITH keyed AS (
             SELECT DISTINCT c.id, c.created_at, c.display_name, ARRAY[%1$s] AS key
             FROM crm.client c%2$s
-            WHERE c.hidden_at IS NULL AND c.anonymized_at IS NULL AND %3$s
+            WHERE crm_internal.client_is_visible(c.hidden_at, c.anonymized_at) AND %3$s
         ), numbered AS (
             SELECT k.key, row_number() OVER (ORDER BY min(k.id), k.key) AS group_id
             FROM keyed k GROUP BY k.key HAVING count(*) > 1

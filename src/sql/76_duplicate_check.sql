@@ -98,7 +98,8 @@ BEGIN
                ORDER BY d.score DESC, d.candidate_id), '[]')
     INTO found
     FROM crm.duplicate_candidates(client_id) d
-    WHERE EXISTS (SELECT FROM crm.client c WHERE c.id = client_id AND c.hidden_at IS NULL);
+    WHERE EXISTS (SELECT FROM crm.client c WHERE c.id = client_id
+                                AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at));
 
     -- pairs of this client that no longer score are forgotten, dismissed ones kept
     DELETE FROM crm.possible_duplicate p
@@ -155,7 +156,8 @@ AS $$
     DELETE FROM crm.possible_duplicate p
     WHERE forget_possible_duplicates.client_id IN (p.client_a, p.client_b)
       AND NOT EXISTS (SELECT FROM crm.client c
-                      WHERE c.id = forget_possible_duplicates.client_id AND c.hidden_at IS NULL);
+                      WHERE c.id = forget_possible_duplicates.client_id
+                        AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at));
 $$;
 COMMENT ON FUNCTION crm_internal.forget_possible_duplicates(bigint) IS
     'drops the crm.possible_duplicate pairs of a client that is deleted or hidden (only such a client)';

@@ -155,7 +155,7 @@ BEGIN
     IF crm_internal.hide_on_consent_withdrawal()
        AND NOT EXISTS (SELECT FROM crm.consent c WHERE c.client_id = NEW.client_id AND c.withdrawn_at IS NULL) THEN
         UPDATE crm.client c SET hidden_at = now(), hidden_reason = 'consent withdrawn'
-        WHERE c.id = NEW.client_id AND c.hidden_at IS NULL AND c.anonymized_at IS NULL;
+        WHERE c.id = NEW.client_id AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at);
     END IF;
     RETURN NULL;
 END
