@@ -12,7 +12,16 @@
 #      is the least any merge must do (no rules, no journal, no folding);
 #   2. throughput: merges per second of typical duplicates (one row in each
 #      of the 10 tables and a phone) with pgbench at 1 and 8 concurrent
-#      sessions, BENCH_SECONDS (default 10) each.
+#      sessions, BENCH_SECONDS (default 10) each, from a pool of SMALL_PAIRS
+#      pairs shared by both (default 1,000 x BENCH_SECONDS).  The figure is
+#      the merges journaled in crm.merge_log during the phase over the
+#      phase's duration on the server's clock (start of its first merge to
+#      the end of pgbench), shown beside pgbench's tps; the run fails if
+#      pgbench's transaction count is not the number of merges journaled or
+#      the two rates differ by more than MAX_DISAGREEMENT percent (default
+#      3).  A transaction that finds no pair left aborts its pgbench client:
+#      a phase that used up the pool is reported as such, with no figure,
+#      and the run fails (raise SMALL_PAIRS).
 # Target: the 1,000-row merge under 50 ms (median).
 #
 # Runs against the server in PGHOST/PGPORT; tools/dev.sh bench starts one.
@@ -21,7 +30,7 @@ cd "$(dirname "$0")"
 CLIENTS=${CLIENTS:-1000000}
 ROUNDS=${ROUNDS:-21}
 SECONDS_EACH=${BENCH_SECONDS:-10}
-SMALL_PAIRS=${SMALL_PAIRS:-6000}
+SMALL_PAIRS=${SMALL_PAIRS:-$((1000 * SECONDS_EACH))}
 BIN=${PG_BINDIR:+$PG_BINDIR/}
 DB=crm_bench_merge
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
@@ -125,15 +134,58 @@ SQL
 
 # 2. throughput of typical merges (10 linked rows)
 SCRIPT=$(mktemp)
-# the id is taken once (a scalar subquery), not once per row scanned
-echo "SELECT crm.merge_client(p.source_id, p.target_id) FROM bench.pair p WHERE p.id = (SELECT nextval('bench.next_small'));" > "$SCRIPT"
+# The id is taken once (a scalar subquery), not once per row scanned.  \gset
+# needs exactly one row back: once the pairs are used up the query matches
+# none and pgbench aborts the client ("expected one row, got 0") instead of
+# counting an empty transaction as a merge.
+echo "SELECT crm.merge_client(p.source_id, p.target_id) AS merge_id FROM bench.pair p WHERE p.id = (SELECT nextval('bench.next_small')) \gset" > "$SCRIPT"
+LAST_PAIR=$((100000 + SMALL_PAIRS - 1))
+FAILED=0
 echo
-echo "Merges per second of clients with 11 linked rows (pgbench, ${SECONDS_EACH}s each)"
+echo "Merges per second of clients with 11 linked rows (pgbench, ${SECONDS_EACH}s each, $SMALL_PAIRS pairs for all sessions)"
 for c in 1 8; do
-	tps=$("${BIN}pgbench" -n -f "$SCRIPT" -c "$c" -j "$((c < 2 ? 1 : 2))" -T "$SECONDS_EACH" "$DB" 2>&1 |
-		sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-	printf '  %d session(s): %s merges/s\n' "$c" "$tps"
+	before=$("${PSQL[@]}" -At -c "SELECT coalesce(max(id), 0) FROM crm.merge_log")
+	rc=0
+	out=$("${BIN}pgbench" -n -f "$SCRIPT" -c "$c" -j "$((c < 2 ? 1 : 2))" -T "$SECONDS_EACH" "$DB" 2>&1) || rc=$?
+	# what the database did: the merges journaled in this phase, over the
+	# phase's duration measured on the server's clock, from the start of its
+	# first merge (connections already made) to now (all sessions done);
+	# and the last pair taken
+	read -r journaled secs taken <<<"$("${PSQL[@]}" -At -F ' ' -c "
+	    SELECT count(*), round(coalesce(extract(epoch FROM clock_timestamp() - min(merged_at)), 0), 3),
+	           (SELECT CASE WHEN is_called THEN last_value ELSE 99999 END FROM bench.next_small)
+	    FROM crm.merge_log WHERE id > $before")"
+	tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")
+	txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+	rate=$(LC_ALL=C awk -v n="$journaled" -v s="$secs" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }')
+	tps=${tps:+$(LC_ALL=C awk -v t="$tps" 'BEGIN { printf "%.1f", t }')}
+	if [ "$taken" -gt "$LAST_PAIR" ]; then
+		# no throughput: the sessions ran out of pairs before the time was up
+		printf '  %d session(s): PAIRS USED UP after %d merges journaled in %s s of %s s; no throughput (SMALL_PAIRS=%d too few for this rate: raise it)\n' \
+			"$c" "$journaled" "$secs" "$SECONDS_EACH" "$SMALL_PAIRS"
+		grep -m1 'expected one row' <<<"$out" | sed 's/^/    /' || true
+		FAILED=1
+		break
+	fi
+	if [ "$rc" -ne 0 ] || [ -z "$tps" ] || [ -z "$txns" ]; then
+		printf '  %d session(s): pgbench failed (exit %d):\n%s\n' "$c" "$rc" "$out"
+		FAILED=1
+		break
+	fi
+	printf '  %d session(s): %s merges/s journaled (%d merges in %s s); pgbench: %s merges/s (%d transactions)\n' \
+		"$c" "$rate" "$journaled" "$secs" "$tps" "$txns"
+	# every transaction counted must be a merge journaled, and the two rates
+	# must agree within MAX_DISAGREEMENT percent (default 3)
+	if [ "$txns" -ne "$journaled" ] ||
+		! LC_ALL=C awk -v r="$rate" -v t="$tps" -v m="${MAX_DISAGREEMENT:-3}" \
+			'BEGIN { exit !(r > 0 && (t - r < 0 ? r - t : t - r) / r * 100 <= m) }'; then
+		printf '  %d session(s): pgbench (%d transactions, %s/s) and the journal (%d merges, %s/s) DISAGREE\n' \
+			"$c" "$txns" "$tps" "$journaled" "$rate"
+		FAILED=1
+		break
+	fi
 done
 rm -f "$SCRIPT"
 "${PSQL[@]}" -At -c "SELECT 'merges journaled: ' || count(*) FROM crm.merge_log"
 "${BIN}psql" -X -q -d postgres -c "DROP DATABASE $DB"
+[ "$FAILED" = 0 ] || { echo "bench/merge.sh: the throughput figures above are not valid" >&2; exit 1; }
