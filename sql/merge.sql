@@ -105,7 +105,7 @@ INSERT INTO crm.client (id, last_name, unit_id) VALUES (8, 'Wiśniewska-Bis', 3)
 SELECT * FROM regress.error_of('SELECT crm.merge_client(2, 8)');
 -- each rule can be switched off for the database
 INSERT INTO crm.merge_rule VALUES ('structure', false);
-SELECT r.rule, r.enabled, r.passes FROM crm_internal.merge_rule_check(3, ARRAY[4]) r ORDER BY 1;
+SELECT r.rule, r.enabled, r.passes FROM crm_internal.merge_rule_check(ARRAY[4], 3) r ORDER BY 1;
 SELECT crm.merge_client(4, 3) AS merge_id;
 DELETE FROM crm.merge_rule;
 

@@ -52,7 +52,7 @@ _PG_init(void)
 }
 
 /*
- * crm.hide_on_consent_withdrawal(): the setting's value in force.  Read
+ * crm_internal.hide_on_consent_withdrawal(): the setting's value in force.  Read
  * here rather than with current_setting(): a session that set the name
  * before this library was loaded set a placeholder, which loading it
  * discards for a setting only superusers may change.

@@ -75,7 +75,7 @@ crm_match_weights_load(MatchWeights *weights)
 		char	   *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
 		double		w = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
 
-		/* crm.match_weight_check refuses unknown names: skip any left over */
+		/* crm_internal.match_weight_check refuses unknown names: skip any left over */
 		for (int k = 0; k < EV_COUNT; k++)
 			if (strcmp(evidence[k].name, name) == 0)
 				weights->w[k] = w;

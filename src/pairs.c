@@ -14,7 +14,7 @@
  *	     min_score, best first, with their reasons.
  *
  *	  Memory: about 300 bytes per client and 8 per compared pair, freed at
- *	  the end.  Progress NOTICEs as crm.report_progress() gives them.
+ *	  the end.  Progress NOTICEs as crm_internal.report_progress() gives them.
  *
  *-------------------------------------------------------------------------
  */

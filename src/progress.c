@@ -5,7 +5,7 @@
  *	  every 5 % of the work (at most 20), only for runs of 1,000 items or
  *	  more and once the run has taken 5 seconds (a quick run is quiet),
  *	  with the count done and the time left at the rate so far.
- *	    crm.report_progress(what text, done bigint, total bigint,
+ *	    crm_internal.report_progress(what text, done bigint, total bigint,
  *	                        started timestamptz)
  *
  *-------------------------------------------------------------------------

@@ -107,7 +107,11 @@ esac
 # One run at a time on a machine: every run installs its build into the
 # server's directories, so two checkouts tested at once would replace each
 # other's extension mid-test.
-exec 9>"${TMPDIR:-/tmp}/crm-dev.lock"
+# The lock file is made writable by all, so that runs of several OS users
+# share it (flock works on a descriptor opened for reading too).
+LOCK_FILE="${TMPDIR:-/tmp}/crm-dev.lock"
+[ -e "$LOCK_FILE" ] || (umask 000 && : >"$LOCK_FILE") 2>/dev/null || true
+exec 9<"$LOCK_FILE"
 flock 9
 
 ensure_packages $PACKAGES

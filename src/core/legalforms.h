@@ -14,9 +14,13 @@
  * so after a change the old keys stay in the index and lookups of the new
  * ones miss those clients: duplicates go unfound, silently.  The upgrade
  * script of the release that adds, removes or changes an entry must
- * therefore REINDEX crm.client_match_keys_idx, and every other index whose
- * expression calls these functions (pg_depend lists them: classid
- * pg_class, refobjid the function).  sql/name_tables.sql pins the output
+ * therefore REINDEX crm.client_match_keys_idx inside its data model step
+ * (crm_internal.data_model_step('A', 'B', 'REINDEX INDEX
+ * crm.client_match_keys_idx; ...'): the index is the data model's, absent
+ * from a database without it; doc/upgrades.md), and the release notes
+ * must tell DBAs to REINDEX every index of their own whose expression
+ * calls these functions (pg_depend lists them: classid pg_class, refobjid
+ * the function).  sql/name_tables.sql pins the output
  * of every entry, so a change cannot pass the tests unnoticed: update its
  * expected output and write the REINDEX in the same commit.
  *

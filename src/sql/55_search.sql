@@ -271,4 +271,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm_internal.client_search_ids(jsonb) IS
-    'internal to crm.client_search(): the ids of the clients matching a filter: {"field": value | "pattern%" | [values] | null | {">": v, "between": [a, b]}, ...}, criteria combined with AND; visible clients unless "hidden" says otherwise';
+    'internal to crm.client_search(): the ids of the clients its filter selects, read with the caller''s rights (the filter''s syntax: crm.client_search)';

@@ -109,7 +109,7 @@ COMMENT ON FUNCTION crm_internal.merge_table_action(regclass, text) IS
 -- source, whether it passes, and the error that refuses it.  One home for
 -- the rules: crm.merge_clients() raises the first failure, crm.merge_preview()
 -- shows them all.
-CREATE FUNCTION crm_internal.merge_rule_check(target_id bigint, source_ids bigint[])
+CREATE FUNCTION crm_internal.merge_rule_check(source_ids bigint[], target_id bigint)
     RETURNS TABLE (rule text, source_id bigint, enabled boolean, passes boolean,
                    sqlstate text, message text, detail text, hint text)
     LANGUAGE plpgsql STABLE
@@ -181,5 +181,5 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION crm_internal.merge_rule_check(bigint, bigint[]) IS
+COMMENT ON FUNCTION crm_internal.merge_rule_check(bigint[], bigint) IS
     'the merge rules (structure, sync, consent) for each source into the target: enabled, passes, and the refusal''s SQLSTATE, message, detail and hint';

@@ -77,7 +77,7 @@ COMMENT ON COLUMN crm.merge_log_row.row_data IS
 $model$);
 
 -- Checks that need no lock: arguments.  Raises.
-CREATE FUNCTION crm_internal.merge_check_arguments(target_id bigint, source_ids bigint[], field_values jsonb, contacts text)
+CREATE FUNCTION crm_internal.merge_check_arguments(source_ids bigint[], target_id bigint, field_values jsonb, contacts text)
     RETURNS void
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
@@ -132,7 +132,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION crm_internal.merge_check_arguments(bigint, bigint[], jsonb, text) IS
+COMMENT ON FUNCTION crm_internal.merge_check_arguments(bigint[], bigint, jsonb, text) IS
     'internal: refuses malformed merge arguments';
 
 -- A table as a merge reads and writes it: a plain table without its
@@ -374,12 +374,12 @@ DECLARE
     left_behind text;
 BEGIN
     PERFORM crm_internal.require_data_model();
-    PERFORM crm_internal.merge_check_arguments(target_id, source_ids, field_values, contacts);
+    PERFORM crm_internal.merge_check_arguments(source_ids, target_id, field_values, contacts);
     PERFORM crm_internal.merge_lock_clients(target_id || source_ids);
     -- a merge creates no new client: the duplicate check on save stays out
     PERFORM set_config('crm_merge.in_progress', 'on', true);
 
-    SELECT * INTO failure FROM crm_internal.merge_rule_check(target_id, source_ids) r
+    SELECT * INTO failure FROM crm_internal.merge_rule_check(source_ids, target_id) r
     WHERE r.enabled AND NOT r.passes
     ORDER BY array_position(ARRAY['structure', 'sync', 'consent'], r.rule), r.source_id
     LIMIT 1;
@@ -507,7 +507,7 @@ DECLARE
 BEGIN
     PERFORM crm_internal.require_data_model();
     BEGIN
-        PERFORM crm_internal.merge_check_arguments(target_id, source_ids, NULL, 'union');
+        PERFORM crm_internal.merge_check_arguments(source_ids, target_id, NULL, 'union');
     EXCEPTION WHEN OTHERS THEN
         problems := problems || jsonb_build_object('sqlstate', SQLSTATE, 'message', SQLERRM);
     END;
@@ -529,7 +529,7 @@ BEGIN
                                                'detail', r.detail, 'hint', r.hint) END
                ORDER BY r.source_id, r.rule), '[]')
     INTO rules
-    FROM crm_internal.merge_rule_check(target_id, source_ids) r;
+    FROM crm_internal.merge_rule_check(source_ids, target_id) r;
 
     -- what happens to each table's rows (the counts of crm.client_links:
     -- a table the caller may not read is reported, not read)

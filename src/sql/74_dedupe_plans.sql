@@ -25,7 +25,7 @@ COMMENT ON COLUMN crm.dedupe_plan.origin IS
 COMMENT ON COLUMN crm.dedupe_plan.created_at IS 'when the plan was made';
 COMMENT ON COLUMN crm.dedupe_plan.created_by IS 'the role that made it';
 COMMENT ON COLUMN crm.dedupe_plan.applied_at IS
-    'when crm.dedupe_plan_apply() applied it; null while under review';
+    'when crm.apply_dedupe_plan() applied it; null while under review';
 COMMENT ON COLUMN crm.dedupe_plan.applied_by IS 'the role that applied it';
 COMMENT ON COLUMN crm.dedupe_plan.result IS
     'what applying did: {"groups": n, "merged": n, "deleted": n}';
@@ -195,8 +195,8 @@ BEGIN
                NULL)
            || coalesce((SELECT array_agg(format('%s: %s', r.rule, r.message) ORDER BY r.rule, r.source_id)
                         FROM crm_internal.merge_rule_check(
-                                 min(i.client_id) FILTER (WHERE i.is_main),
-                                 array_agg(i.client_id) FILTER (WHERE i.action = 'merge' AND NOT i.is_main)) r
+                                 array_agg(i.client_id) FILTER (WHERE i.action = 'merge' AND NOT i.is_main),
+                                 min(i.client_id) FILTER (WHERE i.is_main)) r
                         WHERE r.enabled AND NOT r.passes
                           AND min(i.client_id) FILTER (WHERE i.is_main) IS NOT NULL
                           AND count(*) FILTER (WHERE i.action = 'merge' AND NOT i.is_main) > 0), '{}')

@@ -145,6 +145,12 @@ COMMENT ON FUNCTION crm_internal.consent_history_write() IS
 -- nobody attaches it elsewhere (a trigger's function is checked when it is created)
 REVOKE EXECUTE ON FUNCTION crm_internal.consent_history_write() FROM PUBLIC;
 
+-- the setting read through the library, so that the server's value counts
+-- (a session that set it before the library was loaded set a placeholder)
+CREATE FUNCTION crm_internal.hide_on_consent_withdrawal() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'hide_on_consent_withdrawal_setting' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_internal.hide_on_consent_withdrawal() IS 'the setting crm.hide_on_consent_withdrawal (GD-3) in force';
+
 -- GD-3, with the rights of whoever withdrew: a client who withdrew the last
 -- consent in force drops out of the working views, if the database says so
 CREATE FUNCTION crm_internal.consent_hide_client() RETURNS trigger

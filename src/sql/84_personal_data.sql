@@ -179,12 +179,6 @@ $$;
 COMMENT ON FUNCTION crm_internal.personal_column_keys() IS
     'internal: the registered personal columns of each foreign key to crm.client, as the SQL that clears them and that finds rows not cleared';
 
--- the setting read through the library, so that the server's value counts
--- (a session that set it before the library was loaded set a placeholder)
-CREATE FUNCTION crm_internal.hide_on_consent_withdrawal() RETURNS boolean
-    AS 'MODULE_PATHNAME', 'hide_on_consent_withdrawal_setting' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_internal.hide_on_consent_withdrawal() IS 'the setting crm.hide_on_consent_withdrawal (GD-3) in force';
-
 -- The right of access: everything the database holds about a client that
 -- the caller may read, as one document.
 CREATE FUNCTION crm.client_export(client_id bigint) RETURNS jsonb
