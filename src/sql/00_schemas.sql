@@ -25,6 +25,9 @@ COMMENT ON SCHEMA crm_internal IS
 -- whoever writes or reads the tables
 GRANT USAGE ON SCHEMA crm_internal TO PUBLIC;
 
--- SQL functions are checked when they are called, not here: many read the
--- data model's tables, which crm.install_data_model() creates later
-SET LOCAL check_function_bodies = off;
+-- Functions with string bodies are checked when they are called, not here
+-- (CREATE EXTENSION runs its script with check_function_bodies off): many
+-- read the data model's tables, which crm.install_data_model() creates
+-- later.  For the same reason no function of this script has an SQL-standard
+-- body (BEGIN ATOMIC, RETURN) or an argument or result typed by one of
+-- those tables: both are resolved at once.
