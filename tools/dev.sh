@@ -75,13 +75,14 @@ start_cluster() {
 	PORT=$(free_port)
 	say "starting a throwaway cluster in $SANDBOX (port $PORT)"
 	# TCP is open to every local user: there a password is needed, and
-	# only the JDBC test's role has one
+	# only the JDBC test's role has one; wal_level=logical for
+	# test/replication.sh (a publisher and a subscriber database)
 	"${run_as[@]}" "$PG_BINDIR/initdb" -D "$SANDBOX/data" -U postgres \
 		--auth-local=trust --auth-host=scram-sha-256 \
 		-E UTF8 --locale=C.UTF-8 >"$SANDBOX/initdb.log" 2>&1 ||
 		{ cat "$SANDBOX/initdb.log"; die "initdb failed"; }
 	"${run_as[@]}" "$PG_BINDIR/pg_ctl" -D "$SANDBOX/data" -l "$SANDBOX/server.log" -w \
-		-o "-c listen_addresses=127.0.0.1 -c unix_socket_directories='$SANDBOX' -c unix_socket_permissions=0700 -p $PORT -c fsync=off" \
+		-o "-c listen_addresses=127.0.0.1 -c unix_socket_directories='$SANDBOX' -c unix_socket_permissions=0700 -p $PORT -c fsync=off -c wal_level=logical" \
 		start >/dev/null || { cat "$SANDBOX/server.log"; die "server did not start"; }
 	STOP_CMD=("${run_as[@]}" "$PG_BINDIR/pg_ctl" -D "$SANDBOX/data" -m fast -w stop)
 	export PGHOST=$SANDBOX PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
@@ -138,6 +139,8 @@ case "$cmd" in
 			{ cat regression.diffs output_iso/regression.diffs 2>/dev/null | head -300; exit 1; }
 		say "dump and restore"
 		bash test/dump_restore.sh
+		say "logical replication: a subscriber database as a read replica"
+		SANDBOX=$SANDBOX bash test/replication.sh
 		say "pgjdbc: the types and scores from a real driver"
 		bash test/jdbc.sh
 		say "upgrades"

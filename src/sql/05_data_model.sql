@@ -208,6 +208,24 @@ $$;
 COMMENT ON FUNCTION crm_internal.data_model_guard() IS
     'trigger: only the owner of crm.data_model (or a member of that role) changes it';
 
+-- crm.data_model describes this database's tables, and DDL is not
+-- replicated: a logical replication subscriber (a read replica) keeps its
+-- own row.  Publishing schema crm (FOR TABLES IN SCHEMA crm) publishes this
+-- table too; without this trigger the initial copy would collide with the
+-- subscriber's row (the sync of the table fails over and over), and a
+-- version streamed ahead of the subscriber's own ALTER EXTENSION crm
+-- UPDATE would make that update skip the model's step.  Enabled REPLICA:
+-- it fires only when changes are applied by replication
+-- (session_replication_role = replica), and drops them.
+CREATE FUNCTION crm_internal.data_model_local() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.data_model_local() IS
+    'trigger, enabled REPLICA: a replicated change to crm.data_model is not applied (each database records its own model)';
+
 CREATE FUNCTION crm_internal.require_data_model() RETURNS void
     AS 'MODULE_PATHNAME', 'require_data_model' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm_internal.require_data_model() IS
@@ -282,6 +300,10 @@ BEGIN
     GRANT SELECT ON crm.data_model TO PUBLIC;
     CREATE TRIGGER data_model_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.data_model
         FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.data_model_guard();
+    -- a logical replication subscriber keeps its own row (see the function)
+    CREATE TRIGGER data_model_local BEFORE INSERT OR UPDATE OR DELETE ON crm.data_model
+        FOR EACH ROW EXECUTE FUNCTION crm_internal.data_model_local();
+    ALTER TABLE crm.data_model ENABLE REPLICA TRIGGER data_model_local;
 
     FOR part IN SELECT p.concept, p.ddl FROM crm_internal.data_model_part p ORDER BY p.seq LOOP
         EXECUTE part.ddl;
