@@ -106,13 +106,17 @@ REVOKE ALL ON FUNCTION crm_internal.release_data_model_objects(text[]) FROM PUBL
 -- One installer or migrator at a time: a second session calling
 -- crm.install_data_model() (or an upgrade) waits for the first to commit,
 -- then sees the model it made, instead of creating it twice or running a
--- step twice.  A transaction-level advisory lock on a key of crm's own.
+-- step twice.  The lock is on crm's own table of steps, which no role but
+-- crm's owner may lock (an advisory lock, which any role may take, would
+-- let anyone hold every install and upgrade back).
 CREATE FUNCTION crm_internal.lock_data_model() RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('crm.install_data_model', 0));
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    LOCK TABLE crm_internal.data_model_step IN SHARE ROW EXCLUSIVE MODE;
+END
 $$;
 COMMENT ON FUNCTION crm_internal.lock_data_model() IS
-    'serializes crm.install_data_model() and the upgrade scripts'' model steps (a transaction-level advisory lock)';
+    'serializes crm.install_data_model() and the upgrade scripts'' model steps (a lock on crm_internal.data_model_step that only crm''s owner may take)';
 REVOKE ALL ON FUNCTION crm_internal.lock_data_model() FROM PUBLIC;
 
 -- Apply the registered steps from the installed model's version up to the
