@@ -154,25 +154,16 @@ SELECT err_code, err_message FROM regress.error_of($$SELECT crm.match_score(
     jsonb_populate_record(NULL::crm.client, '{"kind": "person"}'), jsonb_populate_record(NULL::crm.unit, '{}'),
     '{}', crm.match_weights())$$);
 
--- a row type altered between two calls of one query: each row is read with
--- its type's layout at the time (here a leading column turns from integer
--- to text, which moves every column after it)
+-- a value of a named composite type does not record the layout it was made
+-- with, and any role may alter its own types: such rows are refused, only
+-- rows of crm.client and anonymous records (whose layouts never change) are
+-- read; an anonymous record may carry more columns than the client's
 CREATE TYPE regress.client_like AS (extra integer, id bigint, kind text, first_name text, last_name text,
     company_name text, city text, address text, pesel crm.pesel, nip crm.nip, regon crm.regon, birth_date date);
-CREATE FUNCTION regress.client_like_row(i integer) RETURNS regress.client_like
-LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    r regress.client_like;
-BEGIN
-    IF i = 2 THEN
-        EXECUTE 'ALTER TYPE regress.client_like ALTER ATTRIBUTE extra TYPE text';
-    END IF;
-    EXECUTE format('SELECT (ROW(%L, 7, ''person'', ''Jan'', ''Nowak'', NULL, ''Kraków'', ''Długa 1'', NULL, NULL, NULL, NULL)::regress.client_like).*',
-                   CASE WHEN i = 1 THEN '1' ELSE repeat('x', 40) END) INTO r;
-    RETURN r;
-END
-$$;
-SELECT i, (crm.match_score(x.r, x.r, NULL, crm.match_weights())).reasons
-FROM generate_series(1, 3) i, LATERAL (SELECT regress.client_like_row(i) AS r OFFSET 0) x;
-DROP FUNCTION regress.client_like_row(integer);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.match_score(r, r, NULL, crm.match_weights())
+    FROM (SELECT ROW(1, 7, 'person', 'Jan', 'Nowak', NULL, 'Kraków', 'Długa 1', NULL, NULL, NULL, NULL)::regress.client_like AS r) x$$);
 DROP TYPE regress.client_like;
+SELECT (crm.match_score(r, r, NULL, crm.match_weights())).reasons
+FROM (SELECT 'x' AS extra, 7::bigint AS id, 'person' AS kind, 'Jan' AS first_name, 'Nowak' AS last_name,
+             NULL::text AS company_name, 'Kraków' AS city, 'Długa 1' AS address, NULL::crm.pesel AS pesel,
+             NULL::crm.nip AS nip, NULL::crm.regon AS regon, NULL::date AS birth_date) r;

@@ -16,6 +16,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -23,6 +24,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
 #include "namematch.h"
@@ -397,11 +399,32 @@ match_score(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("arguments a and b of crm.match_score must be rows of the same type"),
 				 errhint("Pass two rows of crm.client.")));
+
 	/*
-	 * The row type's current layout, every call: a composite type can be
-	 * altered between two calls of one query (any role may own one), and
-	 * reading a row with the layout of before would read past its data.
-	 * The columns are looked up again only when the layout changed.
+	 * Only rows of crm.client or anonymous records (ROW(...), a subquery's
+	 * row).  A value of a named composite type does not record the layout
+	 * it was made with: altered after the value was made (by its owner, any
+	 * role, a temporary table's row type), it would be read with the new
+	 * layout, past its data.  crm.client's row type changes only by its
+	 * owner's ALTER TABLE, and an anonymous record's layout never changes.
+	 */
+	if (HeapTupleHeaderGetTypeId(ra) != RECORDOID)
+	{
+		Oid			nsp = get_namespace_oid("crm", false);
+		Oid			client = get_rel_type_id(get_relname_relid("client", nsp));
+
+		if (HeapTupleHeaderGetTypeId(ra) != client)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("crm.match_score takes rows of crm.client, not of %s",
+							format_type_be(HeapTupleHeaderGetTypeId(ra))),
+					 errhint("Pass rows of crm.client, or anonymous records: ROW(...) or a subquery's row.")));
+	}
+
+	/*
+	 * The row type's current layout: crm.client's may change between two
+	 * calls of one query (its owner's ALTER TABLE), so it is looked up every
+	 * call and the columns found again when it changed.
 	 */
 	{
 		TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(ra),
