@@ -45,7 +45,7 @@ PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src/core $(ICU_CFLAGS)
 PG_CFLAGS   = -Wextra -Wno-unused-parameter $(CRM_CFLAGS)
 SHLIB_LINK  = $(ICU_LIBS)
 
-EXTRA_CLEAN = fuzz/fuzz_parsers fuzz/smoke_parsers bench/gen_pesel
+EXTRA_CLEAN = fuzz/fuzz_parsers fuzz/smoke_parsers bench/gen_pesel src/sql/.sources
 
 PG_CONFIG ?= pg_config
 PGXS := $(wildcard $(shell $(PG_CONFIG) --pgxs 2>/dev/null))
@@ -69,8 +69,16 @@ or name your server's pg_config: make PG_CONFIG=/path/to/pg_config.  \
 `make demo` and `make test` install all of it themselves (tools/dev.sh, as root or with sudo))
 endif
 
-$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC) $(EXTENSION).control
+# The list of sources is an input too: a file removed or renamed rebuilds
+# the script (make alone sees only the files that are there).  The list is
+# rewritten only when it changes.
+src/sql/.sources: FORCE
+	@echo '$(SQL_SRC)' | cmp -s - $@ || echo '$(SQL_SRC)' > $@
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC) src/sql/.sources $(EXTENSION).control
 	cat $(SQL_SRC) > $@
+
+.PHONY: FORCE
 
 # PGXS tracks no header dependencies: rebuild everything when a header changes
 $(OBJS): $(wildcard src/*.h src/core/*.h)
