@@ -119,6 +119,23 @@ COMMENT ON FUNCTION crm_internal.lock_data_model() IS
     'serializes crm.install_data_model() and the upgrade scripts'' model steps (a lock on crm_internal.data_model_step that only crm''s owner may take)';
 REVOKE ALL ON FUNCTION crm_internal.lock_data_model() FROM PUBLIC;
 
+-- Run one step on the installed model and record the version it reaches:
+-- the one home of that for crm_internal.migrate_data_model() (steps of a
+-- restored older model) and crm_internal.data_model_step() (the upgrade
+-- script's own step).  The caller holds crm_internal.lock_data_model().
+CREATE FUNCTION crm_internal.apply_data_model_step(ddl text, to_version text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
+BEGIN
+    IF ddl <> '' THEN
+        EXECUTE ddl;
+    END IF;
+    UPDATE crm.data_model SET version = to_version, migrated_at = pg_catalog.now();
+END
+$$;
+COMMENT ON FUNCTION crm_internal.apply_data_model_step(text, text) IS
+    'run one data model step and record the version it reaches (for migrate_data_model and data_model_step)';
+REVOKE ALL ON FUNCTION crm_internal.apply_data_model_step(text, text) FROM PUBLIC;
+
 -- Apply the registered steps from the installed model's version up to the
 -- extension's.  Raises when a step is missing.
 CREATE FUNCTION crm_internal.migrate_data_model() RETURNS text
@@ -147,11 +164,8 @@ BEGIN
                       DETAIL = 'This version of the extension does not know how to change a data model of version ' || coalesce(installed, '(none)') || '.',
                       HINT = 'Install the release of crm the data was written by, or restore the dump into a database with that release.';
         END IF;
-        IF step.ddl <> '' THEN
-            EXECUTE step.ddl;
-        END IF;
+        PERFORM crm_internal.apply_data_model_step(step.ddl, step.to_version);
         applied := applied || (installed || ' -> ' || step.to_version);
-        UPDATE crm.data_model SET version = step.to_version, migrated_at = pg_catalog.now();
         installed := step.to_version;
     END LOOP;
     RETURN pg_catalog.array_to_string(applied, ', ');
@@ -179,10 +193,7 @@ BEGIN
     END IF;
     IF (SELECT m.version FROM crm.data_model m) = from_version THEN
         members := crm_internal.crm_members();
-        IF ddl <> '' THEN
-            EXECUTE ddl;
-        END IF;
-        UPDATE crm.data_model SET version = to_version, migrated_at = pg_catalog.now();
+        PERFORM crm_internal.apply_data_model_step(ddl, to_version);
         PERFORM crm_internal.release_data_model_objects(members);
     END IF;
 END
