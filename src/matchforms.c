@@ -70,21 +70,51 @@ column(TupleDesc desc, const char *name, Oid type)
 	return -1;					/* keep the compiler quiet */
 }
 
-/* the OID of one of crm's types */
+/*
+ * The OIDs of crm's identifier types, looked up once per schema crm: they
+ * change only with the extension, which a DROP/CREATE EXTENSION gives a new
+ * schema.  crm_match_columns() runs for every candidate search.
+ */
+typedef struct CrmIdTypes
+{
+	Oid			schema;
+	Oid			pesel,
+				nip,
+				regon;
+} CrmIdTypes;
+
 static Oid
-crm_type(const char *name)
+crm_type(Oid schema, const char *name)
 {
 	Oid			type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name),
-									   ObjectIdGetDatum(get_namespace_oid("crm", false)));
+									   ObjectIdGetDatum(schema));
 
 	if (!OidIsValid(type))
 		elog(ERROR, "type crm.%s does not exist", name);
 	return type;
 }
 
+static const CrmIdTypes *
+crm_id_types(void)
+{
+	static CrmIdTypes types;
+	Oid			schema = get_namespace_oid("crm", false);
+
+	if (types.schema != schema)
+	{
+		types.pesel = crm_type(schema, "pesel");
+		types.nip = crm_type(schema, "nip");
+		types.regon = crm_type(schema, "regon");
+		types.schema = schema;
+	}
+	return &types;
+}
+
 void
 crm_match_columns(TupleDesc desc, MatchColumns *cols)
 {
+	const CrmIdTypes *types = crm_id_types();
+
 	cols->id = column(desc, "id", INT8OID);
 	cols->kind = column(desc, "kind", TEXTOID);
 	cols->first_name = column(desc, "first_name", TEXTOID);
@@ -92,9 +122,9 @@ crm_match_columns(TupleDesc desc, MatchColumns *cols)
 	cols->company_name = column(desc, "company_name", TEXTOID);
 	cols->city = column(desc, "city", TEXTOID);
 	cols->address = column(desc, "address", TEXTOID);
-	cols->pesel = column(desc, "pesel", crm_type("pesel"));
-	cols->nip = column(desc, "nip", crm_type("nip"));
-	cols->regon = column(desc, "regon", crm_type("regon"));
+	cols->pesel = column(desc, "pesel", types->pesel);
+	cols->nip = column(desc, "nip", types->nip);
+	cols->regon = column(desc, "regon", types->regon);
 	cols->birth_date = column(desc, "birth_date", DATEOID);
 }
 

@@ -350,6 +350,7 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 /* what one call site keeps between calls: the weights of the last w */
 typedef struct ScoreCache
 {
+	Oid			client_type;	/* crm.client's row type, found on first use */
 	TupleDesc	desc;
 	MatchColumns cols;
 	Jsonb	   *json;
@@ -410,10 +411,10 @@ match_score(PG_FUNCTION_ARGS)
 	 */
 	if (HeapTupleHeaderGetTypeId(ra) != RECORDOID)
 	{
-		Oid			nsp = get_namespace_oid("crm", false);
-		Oid			client = get_rel_type_id(get_relname_relid("client", nsp));
-
-		if (HeapTupleHeaderGetTypeId(ra) != client)
+		if (!OidIsValid(cache->client_type))
+			cache->client_type = get_rel_type_id(get_relname_relid("client",
+																   get_namespace_oid("crm", false)));
+		if (HeapTupleHeaderGetTypeId(ra) != cache->client_type)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("crm.match_score takes rows of crm.client, not of %s",
