@@ -127,8 +127,9 @@ case "$cmd" in
 		stdbuf -o0 "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -f tools/demo.sql 2>&1
 		;;
 	test)
-		# the driver test: pgjdbc, and a Java runtime unless there is one
-		ensure_packages libpostgresql-jdbc-java
+		# the driver test: pgjdbc, and a Java runtime unless there is one;
+		# the reflection test: Debian's SQLAlchemy and psycopg2
+		ensure_packages libpostgresql-jdbc-java python3 python3-sqlalchemy python3-psycopg2
 		command -v java >/dev/null || ensure_packages default-jre-headless
 		build_and_install
 		say "src/core/ free of server headers; parser fuzz smoke test (gcc, ASan + UBSan)"
@@ -148,7 +149,6 @@ case "$cmd" in
 		say "schema reflection (SQLAlchemy)"
 		# Debian's interpreter, which has Debian's modules (a pyenv or venv
 		# python3 first on PATH would not)
-		ensure_packages python3 python3-sqlalchemy python3-psycopg2
 		/usr/bin/python3 test/reflection.py
 		;;
 	bench)

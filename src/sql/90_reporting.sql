@@ -3,10 +3,8 @@
 -- needed by whoever queries
 --------------------------------------------------------------------------
 
--- The data model of this concept: ordinary tables, views, indexes and
--- triggers that crm.install_data_model() creates, owned and dumped by the
--- database, not by the extension (src/sql/05_data_model.sql).  Last in
--- the model: the report reads the tables of every concept before it.
+-- data model (tables, views, triggers): run by crm.install_data_model();
+-- last in the model: the report reads the tables of every concept before it
 SELECT crm_internal.data_model_part('reporting', $model$
 -- One row per client, every column of a built-in type: a point-and-click
 -- tool that sets its own search_path (crm not on it) filters with plain
