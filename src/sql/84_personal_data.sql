@@ -13,15 +13,20 @@ CREATE TABLE crm.audit_log (
     actor       text NOT NULL DEFAULT session_user,
     action      text NOT NULL,
     client_id   bigint,
+    unit_id     bigint,
     detail      jsonb
 );
 CREATE INDEX audit_log_client_id_idx ON crm.audit_log (client_id);
+CREATE INDEX audit_log_at_idx ON crm.audit_log (at);
 COMMENT ON TABLE crm.audit_log IS
-    'acts on clients that must be accounted for (anonymization), with who and when; never any personal data';
+    'what was done that must be accounted for (merges, undos, deletes, hides, anonymizations, dedupe runs, rule, setting and permission changes), by whom and when; never any personal data; append-only, written by crm''s functions only';
 COMMENT ON COLUMN crm.audit_log.id IS 'the entry''s key';
 COMMENT ON COLUMN crm.audit_log.at IS 'when it was done';
-COMMENT ON COLUMN crm.audit_log.actor IS 'the login role of the session that did it';
-COMMENT ON COLUMN crm.audit_log.action IS 'what was done: anonymize';
+COMMENT ON COLUMN crm.audit_log.actor IS 'the session''s role that did it (session_user, or the role chosen with SET ROLE)';
+COMMENT ON COLUMN crm.audit_log.action IS
+    'what was done: merge, unmerge, delete, hide, unhide, anonymize, dedupe, dedupe plan, or a change of a rule, setting, assignment or permission';
+COMMENT ON COLUMN crm.audit_log.unit_id IS
+    'the client''s unit when it was done (row-level security shows an entry to the roles that reach that unit); null for what concerns no client';
 COMMENT ON COLUMN crm.audit_log.client_id IS 'the client acted on, by id only';
 COMMENT ON COLUMN crm.audit_log.detail IS
     'facts without personal data, JSON: who requested it and when, the merged clients, rows changed per table';

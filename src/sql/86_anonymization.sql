@@ -319,8 +319,7 @@ BEGIN
         anonymized_at = now()
     WHERE cl.id = c.id;
 
-    INSERT INTO crm.audit_log (action, client_id, detail)
-    VALUES ('anonymize', c.id, jsonb_build_object(
+    PERFORM crm_internal.audit('anonymize', c.id, jsonb_build_object(
         'requested_by', code.requested_by, 'requested_at', code.requested_at,
         'merged_clients', to_jsonb(array_remove(ids, c.id)), 'rows', counts));
 END
