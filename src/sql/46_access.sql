@@ -484,7 +484,7 @@ AS $$
     ('crm_admin', 'crm.grant_agent_permission(text, text, boolean)'),
     ('crm_admin', 'crm.set_merge_rule(text, boolean)'),
     ('crm_admin', 'crm.set_merge_table_rule(regclass, text, regprocedure)'),
-    ('crm_admin', 'crm.set_match_weight(text, double precision, double precision)'),
+    ('crm_admin', 'crm.set_match_weight(text, double precision)'),
     ('crm_admin', 'crm.set_personal_column(regclass, name, text, boolean)');
 $$;
 COMMENT ON FUNCTION crm_internal.role_functions() IS
