@@ -160,6 +160,11 @@ BEGIN
     END IF;
 
     IF TG_OP = 'INSERT' THEN
+        -- a role bound to the structure that works in one unit adds its
+        -- clients there (row-level security would refuse one without a unit)
+        IF NEW.unit_id IS NULL AND row_security_active('crm.client'::regclass) THEN
+            NEW.unit_id := crm_internal.home_unit(current_user::text);
+        END IF;
         NEW.created_at := coalesce(NEW.created_at, now());
         NEW.updated_at := coalesce(NEW.updated_at, NEW.created_at);
         NEW.source := coalesce(nullif(btrim(NEW.source), ''),

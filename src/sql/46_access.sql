@@ -193,6 +193,19 @@ $$;
 COMMENT ON FUNCTION crm_internal.has_agent_permission(text, text) IS
     'whether the role (or a group role it has the rights of) was granted the agent permission';
 
+-- The one unit a role was assigned (directly or through a group role), if
+-- it was assigned exactly one: where its new clients go by default.
+CREATE FUNCTION crm_internal.home_unit(role_name text) RETURNS bigint
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN count(DISTINCT uu.unit_id) = 1 THEN min(uu.unit_id) END
+    FROM crm.user_unit uu JOIN pg_roles r ON r.rolname = uu.role_name
+    WHERE pg_has_role(home_unit.role_name, r.oid, 'USAGE');
+$$;
+COMMENT ON FUNCTION crm_internal.home_unit(text) IS
+    'the unit a role works in if it was assigned exactly one (crm.user_unit): where its new clients go unless they name one';
+
 -- Whether a role reaches a client of this unit (no unit: the top of the
 -- structure, administrators only).
 CREATE FUNCTION crm_internal.reaches_unit(role_name text, unit_id bigint) RETURNS boolean
@@ -217,38 +230,103 @@ COMMENT ON FUNCTION crm.client_visible(bigint) IS
 -- Checks of crm's SECURITY DEFINER functions
 --------------------------------------------------------------------------
 
--- One home for "the caller may act on this client": it exists and lies in
--- the caller's part of the structure.  A client out of reach gets the
+-- One home for "the caller may act on these clients": they exist and lie
+-- in the caller's part of the structure.  A client out of reach gets the
 -- same answer as one that does not exist: a refusal says nothing of what
--- the caller cannot see.  Locks the client; returns its row.
+-- the caller cannot see.  Administrators pass (a missing client is then
+-- the caller's function's to report).
+CREATE FUNCTION crm_internal.require_reach(client_ids bigint[], action text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    caller text := crm_internal.session_role();
+    units bigint[];
+    outside bigint;
+BEGIN
+    IF crm_internal.sees_all(caller) THEN
+        RETURN;
+    END IF;
+    units := crm_internal.scope_units(caller);
+    SELECT min(u.id) INTO outside FROM unnest(client_ids) AS u(id)
+    WHERE NOT EXISTS (SELECT FROM crm.client c WHERE c.id = u.id AND c.unit_id = ANY (units));
+    IF outside IS NOT NULL THEN
+        RAISE EXCEPTION 'permission denied to % client %', action, outside
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Role %s reaches only the clients of its units and the units below them; this client does not exist or lies outside them.', caller),
+                  HINT = 'An administrator assigns units with crm.user_unit(role, unit).';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.require_reach(bigint[], text) IS
+    'internal: 42501 unless the session''s role reaches every client (an administrator, or each lies in its units); the same refusal for a client that does not exist';
+
+-- Locks and returns one client the caller reaches.
 CREATE FUNCTION crm_internal.client_in_reach(client_id bigint, action text) RETURNS record
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    caller text := crm_internal.session_role();
     c record;
 BEGIN
     PERFORM crm_internal.require_data_model();
     IF client_id IS NULL THEN
         RAISE EXCEPTION 'client id must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    PERFORM crm_internal.require_reach(ARRAY[client_id], action);
     SELECT * INTO c FROM crm.client cl WHERE cl.id = client_in_reach.client_id FOR UPDATE;
-    IF crm_internal.sees_all(caller) THEN
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'client % does not exist', client_id USING ERRCODE = 'no_data_found';
-        END IF;
-    ELSIF NOT FOUND OR NOT crm_internal.reaches_unit(caller, c.unit_id) THEN
-        RAISE EXCEPTION 'permission denied to % client %', action, client_id
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('Role %s reaches only the clients of its units and the units below them; this client does not exist or lies outside them.', caller),
-                  HINT = 'An administrator assigns units with crm.user_unit(role, unit).';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'client % does not exist', client_id USING ERRCODE = 'no_data_found';
     END IF;
+    -- its unit was checked before the lock: check again under it
+    PERFORM crm_internal.require_reach(ARRAY[client_id], action);
     RETURN c;
 END
 $$;
 COMMENT ON FUNCTION crm_internal.client_in_reach(bigint, text) IS
     'internal: locks and returns a client the session''s role reaches; 42501 (the same for a client that does not exist) otherwise';
+
+-- Whether crm may write a table with its owner's rights: writing runs the
+-- table's triggers, so they must be code of trusted roles (superusers, the
+-- data model's owner), and no other role may add any.  NULL when it may;
+-- else why not, as a sentence for an errdetail.
+CREATE FUNCTION crm_internal.untrusted_code(relation regclass) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT format('It belongs to role %s.', c.relowner::regrole) FROM pg_class c
+         WHERE c.oid = relation AND NOT crm_internal.is_trusted_role(c.relowner)),
+        (SELECT format('Role %s may add triggers to it.', coalesce(nullif(a.grantee, 0)::regrole::text, 'PUBLIC'))
+         FROM pg_class c, aclexplode(c.relacl) a
+         WHERE c.oid = relation AND a.privilege_type = 'TRIGGER' AND NOT crm_internal.is_trusted_role(a.grantee)
+         LIMIT 1),
+        (SELECT format('Its trigger %s runs function %s of role %s.', t.tgname, p.oid::regprocedure, p.proowner::regrole)
+         FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+         WHERE t.tgrelid = relation AND NOT t.tgisinternal AND t.tgenabled <> 'D'
+           AND NOT crm_internal.is_trusted_role(p.proowner)
+         ORDER BY t.tgname LIMIT 1));
+$$;
+COMMENT ON FUNCTION crm_internal.untrusted_code(regclass) IS
+    'internal: null if crm may write the table with its owner''s rights (its owner, trigger functions and TRIGGER grantees are trusted roles); else why not';
+
+CREATE FUNCTION crm_internal.require_trusted_table(relation regclass, action text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    why text := crm_internal.untrusted_code(relation);
+BEGIN
+    IF why IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot %: crm does not write table % with its owner''s rights', action, relation
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = why || ' Its code would run with the rights of crm''s owner.',
+                  HINT = 'Make a superuser or the data model''s owner the owner of the table and of its trigger functions, and revoke TRIGGER on it from other roles.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.require_trusted_table(regclass, text) IS
+    'internal: 42501 unless crm may write the table with its owner''s rights (crm_internal.untrusted_code())';
 
 -- Only administrators: settings, assignments, anonymization.
 CREATE FUNCTION crm_internal.require_admin(action text) RETURNS void

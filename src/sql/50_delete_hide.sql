@@ -43,31 +43,30 @@ $$;
 COMMENT ON FUNCTION crm_internal.client_before_delete() IS
     'trigger: refuses to delete a client that business records are linked to, saying which';
 
+-- Deleting, hiding and unhiding are crm's own acts (SECURITY DEFINER):
+-- audited, and done only to clients the session's role reaches.  No role
+-- is granted DELETE on crm.client: crm.delete_client() is the way.
 CREATE FUNCTION crm.delete_client(client_id bigint) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    c record := crm_internal.client_in_reach(client_id, 'delete');
 BEGIN
-    PERFORM crm_internal.require_data_model();
-    IF client_id IS NULL THEN
-        RAISE EXCEPTION 'client id must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    -- DELETE privilege suffices: no row lock is taken before the delete
-    DELETE FROM crm.client c WHERE c.id = delete_client.client_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'client % does not exist', client_id USING ERRCODE = 'no_data_found';
-    END IF;
+    -- recorded first, while the client's unit is there to record
+    PERFORM crm_internal.audit('delete', c.id, NULL);
+    DELETE FROM crm.client cl WHERE cl.id = c.id;
 END
 $$;
 COMMENT ON FUNCTION crm.delete_client(bigint) IS
     'deletes a client with its contacts, memberships, custom values and consents; refuses (23503) while business records are linked to it';
 
 CREATE FUNCTION crm.hide_client(client_id bigint, reason text DEFAULT NULL) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    c record := crm_internal.client_for_update(client_id);
+    c record := crm_internal.client_in_reach(client_id, 'hide');
 BEGIN
     PERFORM crm_internal.refuse_anonymized(c.id, c.anonymized_at);
     IF c.hidden_at IS NOT NULL THEN
@@ -79,17 +78,18 @@ BEGIN
     END IF;
     UPDATE crm.client cl SET hidden_at = now(), hidden_reason = nullif(btrim(reason), '')
     WHERE cl.id = c.id;
+    PERFORM crm_internal.audit('hide', c.id, NULL);
 END
 $$;
 COMMENT ON FUNCTION crm.hide_client(bigint, text) IS
     'hides a client who left or withdrew consent: it keeps its records but drops out of the working views';
 
 CREATE FUNCTION crm.unhide_client(client_id bigint) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    c record := crm_internal.client_for_update(client_id);
+    c record := crm_internal.client_in_reach(client_id, 'unhide');
 BEGIN
     PERFORM crm_internal.refuse_anonymized(c.id, c.anonymized_at);
     IF c.hidden_at IS NULL THEN
@@ -97,6 +97,8 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     UPDATE crm.client cl SET hidden_at = NULL, hidden_reason = NULL WHERE cl.id = c.id;
+    PERFORM crm_internal.audit('unhide', c.id, NULL);
 END
 $$;
 COMMENT ON FUNCTION crm.unhide_client(bigint) IS 'brings a hidden client back into the working views';
+REVOKE ALL ON FUNCTION crm.delete_client(bigint), crm.hide_client(bigint, text), crm.unhide_client(bigint) FROM PUBLIC;

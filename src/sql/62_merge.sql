@@ -28,7 +28,7 @@ COMMENT ON TABLE crm.merge_log IS
     'every merge: when, who, the target, the source clients'' rows, the target before and after, the choices made; undone_at once crm.unmerge() undid it';
 COMMENT ON COLUMN crm.merge_log.id IS 'the merge''s number: crm.unmerge(id) undoes it';
 COMMENT ON COLUMN crm.merge_log.merged_at IS 'when the merge was made';
-COMMENT ON COLUMN crm.merge_log.merged_by IS 'the role that made it';
+COMMENT ON COLUMN crm.merge_log.merged_by IS 'the session''s role that made it (session_user, or the role chosen with SET ROLE)';
 COMMENT ON COLUMN crm.merge_log.target_id IS
     'the client kept: everything of the sources went to it';
 COMMENT ON COLUMN crm.merge_log.source_ids IS
@@ -354,10 +354,16 @@ $$;
 COMMENT ON FUNCTION crm_internal.merge_lock_clients(bigint[]) IS
     'internal: locks the clients of a merge in id order; refuses missing and hidden ones';
 
+-- SECURITY DEFINER: a merge moves every row of the clients, rows of
+-- tables the caller may not write too (the journal, a business record it
+-- may add but not delete), and journals them where no one else writes, so
+-- that crm.unmerge() can trust the journal.  It checks first that the
+-- session's role reaches every client (AC-3); it writes only tables whose
+-- code (triggers) is trusted roles' (crm_internal.untrusted_code()).
 CREATE FUNCTION crm.merge_clients(source_ids bigint[], target_id bigint, field_values jsonb DEFAULT NULL,
                                   contacts text DEFAULT 'union')
     RETURNS bigint
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, crm, pg_temp
 AS $$
 #variable_conflict use_variable
@@ -375,7 +381,10 @@ DECLARE
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.merge_check_arguments(source_ids, target_id, field_values, contacts);
+    PERFORM crm_internal.require_reach(target_id || source_ids, 'merge');
     PERFORM crm_internal.merge_lock_clients(target_id || source_ids);
+    -- the units checked before the locks: again under them
+    PERFORM crm_internal.require_reach(target_id || source_ids, 'merge');
     -- a merge creates no new client: the duplicate check on save stays out
     PERFORM set_config('crm_merge.in_progress', 'on', true);
 
@@ -388,8 +397,8 @@ BEGIN
                               DETAIL = failure.detail, HINT = failure.hint;
     END IF;
 
-    INSERT INTO crm.merge_log (target_id, source_ids, sources, target_before, field_values, contacts)
-    SELECT merge_clients.target_id, merge_clients.source_ids,
+    INSERT INTO crm.merge_log (merged_by, target_id, source_ids, sources, target_before, field_values, contacts)
+    SELECT crm_internal.session_role(), merge_clients.target_id, merge_clients.source_ids,
            (SELECT jsonb_agg(to_jsonb(c) ORDER BY c.id) FROM crm.client c WHERE c.id = ANY (merge_clients.source_ids)),
            (SELECT to_jsonb(c) FROM crm.client c WHERE c.id = merge_clients.target_id),
            merge_clients.field_values, merge_clients.contacts
@@ -420,17 +429,19 @@ BEGIN
     END LOOP;
 
     -- every row of every table that references a source moves to the target;
-    -- rows the caller cannot see would be left behind, so such a table stops it
+    -- rows crm's owner cannot see (a table that forces row-level security on
+    -- its owner) would be left behind, so such a table stops it
     FOREACH src IN ARRAY source_ids LOOP
         FOR ref IN SELECT * FROM crm.client_links(src) l WHERE l.row_count IS DISTINCT FROM 0 LOOP
             IF ref.row_count IS NULL OR row_security_active(ref.relation) THEN
-                RAISE EXCEPTION 'cannot merge client %: % may hold rows of it that you cannot see', src,
+                RAISE EXCEPTION 'cannot merge client %: % may hold rows of it that crm cannot see', src,
                                 crm_internal.relation_name(ref.relation)
                     USING ERRCODE = 'insufficient_privilege',
-                          DETAIL = CASE WHEN ref.row_count IS NULL THEN 'You may not read that table.'
-                                        ELSE 'Row-level security applies to you on that table.' END,
-                          HINT = 'Merge as a role that sees every row of every table linked to clients.';
+                          DETAIL = CASE WHEN ref.row_count IS NULL THEN 'crm''s owner may not read that table.'
+                                        ELSE 'Row-level security applies to crm''s owner on that table (FORCE ROW LEVEL SECURITY).' END,
+                          HINT = 'Grant crm''s owner SELECT and UPDATE on the table, or do not force row-level security on it.';
             END IF;
+            PERFORM crm_internal.require_trusted_table(ref.relation, format('merge client %s', src));
             PERFORM crm_internal.merge_table(merge_id, ref.relation, ref.constraint_name, ref.columns,
                                     ref.client_columns, src, target_id, contacts);
         END LOOP;
@@ -467,6 +478,13 @@ BEGIN
     PERFORM set_config('crm_merge.source_id', '', true);
     UPDATE crm.merge_log m SET target_after = (SELECT to_jsonb(c) FROM crm.client c WHERE c.id = target_id)
     WHERE m.id = merge_id;
+    PERFORM crm_internal.audit('merge', target_id, jsonb_build_object(
+        'merge_id', merge_id, 'source_ids', to_jsonb(source_ids),
+        'rows', (SELECT coalesce(jsonb_object_agg(x.relation, x.n), '{}')
+                 FROM (SELECT crm_internal.relation_name(r.relation) AS relation,
+                              sum(CASE WHEN r.action = 'moved' THEN jsonb_array_length(coalesce(r.row_key, r.row_data)) ELSE 1 END) AS n
+                       FROM crm.merge_log_row r WHERE r.merge_id = merge_clients.merge_id
+                       GROUP BY r.relation) AS x)));
     PERFORM set_config('crm_merge.in_progress', '', true);
     RETURN merge_id;
 END
@@ -483,8 +501,10 @@ RETURN crm.merge_clients(ARRAY[source_id], target_id, field_values, contacts);
 COMMENT ON FUNCTION crm.merge_client(bigint, bigint, jsonb, text) IS
     'merges the source ("incorrect") client into the target ("correct") one; returns the merge id in crm.merge_log';
 
+-- SECURITY DEFINER like the merge it previews, so that it counts what the
+-- merge would move; the caller must reach every client first.
 CREATE FUNCTION crm.merge_preview(source_ids bigint[], target_id bigint) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, crm, pg_temp
 AS $$
 #variable_conflict use_variable
@@ -506,6 +526,7 @@ DECLARE
     rules jsonb;
 BEGIN
     PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_reach(array_remove(ids, NULL), 'preview a merge of');
     BEGIN
         PERFORM crm_internal.merge_check_arguments(source_ids, target_id, NULL, 'union');
     EXCEPTION WHEN OTHERS THEN
@@ -531,8 +552,8 @@ BEGIN
     INTO rules
     FROM crm_internal.merge_rule_check(source_ids, target_id) r;
 
-    -- what happens to each table's rows (the counts of crm.client_links:
-    -- a table the caller may not read is reported, not read)
+    -- what happens to each table's rows (the counts of crm.client_links,
+    -- with crm's rights, as the merge will move them)
     FOR ref IN SELECT * FROM crm.client_references() LOOP
         moving := 0;
         folding := 0;
@@ -542,13 +563,18 @@ BEGIN
             IF n IS NULL THEN
                 IF EXISTS (SELECT FROM crm.client c WHERE c.id = src) THEN
                     problems := problems || jsonb_build_object('sqlstate', '42501', 'message',
-                        format('%s may hold rows of client %s that you cannot see', crm_internal.relation_name(ref.relation), src));
+                        format('%s may hold rows of client %s that crm cannot see', crm_internal.relation_name(ref.relation), src));
                 END IF;
                 CONTINUE;
             END IF;
             IF n > 0 AND row_security_active(ref.relation) THEN
                 problems := problems || jsonb_build_object('sqlstate', '42501', 'message',
-                    format('row-level security on %s may hide rows of client %s from you', crm_internal.relation_name(ref.relation), src));
+                    format('row-level security on %s may hide rows of client %s from crm', crm_internal.relation_name(ref.relation), src));
+            END IF;
+            IF n > 0 AND crm_internal.untrusted_code(ref.relation) IS NOT NULL THEN
+                problems := problems || jsonb_build_object('sqlstate', '42501', 'message',
+                    format('crm does not write table %s with its owner''s rights: %s', crm_internal.relation_name(ref.relation),
+                           crm_internal.untrusted_code(ref.relation)));
             END IF;
             moving := moving + n;
             CONTINUE WHEN n = 0;
@@ -637,3 +663,4 @@ COMMENT ON FUNCTION crm.merge_preview(bigint[], bigint) IS
 
 REVOKE ALL ON FUNCTION crm.merge_clients(bigint[], bigint, jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION crm.merge_client(bigint, bigint, jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm.merge_preview(bigint[], bigint) FROM PUBLIC;

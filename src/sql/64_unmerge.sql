@@ -27,13 +27,22 @@ END;
 COMMENT ON FUNCTION crm_internal.merge_row_match(regclass, name[]) IS
     'internal: SQL text matching a journaled moved row (alias e) to its row in the table (alias t)';
 
+-- SECURITY DEFINER, like the merge: the journal it reads is written only
+-- by crm.merge_clients() (no other role may write crm.merge_log or
+-- crm.merge_log_row), and it still acts only on tables that reference
+-- crm.client and whose code is trusted roles'.  The session's role must
+-- reach the merge's clients.
 CREATE FUNCTION crm.unmerge(merge_id bigint) RETURNS bigint
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, crm, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
     m record;
+    caller text := crm_internal.session_role();
+    scoped boolean := NOT crm_internal.sees_all(caller);
+    units bigint[] := crm_internal.scope_units(caller);
+    journaled boolean;
     later record;
     grp record;
     ref record;
@@ -46,7 +55,19 @@ BEGIN
     -- an undo brings back records the check on save knew: it stays out
     PERFORM set_config('crm_merge.in_progress', 'on', true);
     SELECT * INTO m FROM crm.merge_log l WHERE l.id = unmerge.merge_id FOR UPDATE;
-    IF NOT FOUND THEN
+    journaled := FOUND;
+    -- AC-3: a merge whose client the caller does not reach gets the same
+    -- answer as one that does not exist
+    IF scoped AND (NOT journaled
+                   OR NOT EXISTS (SELECT FROM crm.client c WHERE c.id = m.target_id AND c.unit_id = ANY (units))
+                   OR EXISTS (SELECT FROM jsonb_array_elements(m.sources) AS s
+                              WHERE NOT coalesce((s ->> 'unit_id')::bigint = ANY (units), false))) THEN
+        RAISE EXCEPTION 'permission denied to undo merge %', merge_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Role %s reaches only the clients of its units and the units below them; this merge does not exist or its clients lie outside them.', caller),
+                  HINT = 'An administrator assigns units with crm.user_unit(role, unit).';
+    END IF;
+    IF NOT journaled THEN
         RAISE EXCEPTION 'merge % does not exist', merge_id USING ERRCODE = 'no_data_found';
     END IF;
     IF m.anonymized_at IS NOT NULL THEN
@@ -122,6 +143,18 @@ BEGIN
         END IF;
     END LOOP;
 
+    -- every table the journal names still references crm.client, and crm
+    -- may still write it
+    FOR grp IN SELECT DISTINCT r.relation FROM crm.merge_log_row r WHERE r.merge_id = m.id LOOP
+        IF NOT EXISTS (SELECT FROM crm.client_references() x WHERE x.relation = grp.relation) THEN
+            RAISE EXCEPTION 'cannot undo merge %: table % no longer references crm.client', m.id,
+                            crm_internal.relation_name(grp.relation)
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Correct the records by hand.';
+        END IF;
+        PERFORM crm_internal.require_trusted_table(grp.relation, format('undo merge %s', m.id));
+    END LOOP;
+
     -- every moved row is still where the merge put it
     FOR grp IN SELECT r.relation, r.constraint_name,
                       sum(jsonb_array_length(coalesce(r.row_key, r.row_data))) AS moved
@@ -193,7 +226,8 @@ BEGIN
                 USING ERRCODE = 'serialization_failure', HINT = 'Try again.';
         END IF;
     END LOOP;
-    -- ... what was dropped or folded is restored ...
+    -- ... what was dropped or folded is restored (into tables that still
+    -- reference crm.client: the journal names no other) ...
     -- (a table whose rows reference another restored one's comes after it:
     -- consents after the documents confirming them)
     FOR grp IN SELECT r.relation FROM crm.merge_log_row r
@@ -236,7 +270,9 @@ BEGIN
         EXECUTE format('UPDATE crm.client c SET %s WHERE c.id = $2', cols) USING m.target_before, m.target_id;
     END IF;
 
-    UPDATE crm.merge_log l SET undone_at = now(), undone_by = current_user WHERE l.id = m.id;
+    UPDATE crm.merge_log l SET undone_at = now(), undone_by = caller WHERE l.id = m.id;
+    PERFORM crm_internal.audit('unmerge', m.target_id,
+                               jsonb_build_object('merge_id', m.id, 'restored', to_jsonb(m.source_ids)));
     PERFORM set_config('crm_merge.in_progress', '', true);
     RETURN m.source_ids[1];
 END

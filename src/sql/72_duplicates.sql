@@ -112,6 +112,25 @@ $$;
 COMMENT ON FUNCTION crm.find_duplicates(text[]) IS
     'groups of two or more visible clients that agree on all of 1 to 7 criteria (fields, phone, email, custom:<name>), compared trimmed and case folded; is_oldest marks the earliest created record of each group';
 
+-- Dedupe runs read with the caller's rights (row-level security bounds a
+-- supervisor's run to its units) and merge and delete through crm's own
+-- functions, each audited; the run itself is recorded here: the counts the
+-- run reports, with the session's role and the time from the server.
+CREATE FUNCTION crm_internal.audit_dedupe(action text, detail jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF action IS NULL OR action NOT IN ('dedupe', 'dedupe plan') THEN
+        RAISE EXCEPTION 'unknown dedupe audit action "%"', action USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM crm_internal.audit(action, NULL, detail);
+END
+$$;
+COMMENT ON FUNCTION crm_internal.audit_dedupe(text, jsonb) IS
+    'internal, for crm.dedupe() and crm.apply_dedupe_plan(): records the run in crm.audit_log (counts and ids only)';
+REVOKE ALL ON FUNCTION crm_internal.audit_dedupe(text, jsonb) FROM PUBLIC;
+
 CREATE FUNCTION crm.dedupe(criteria text[], action text) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, crm, pg_temp
@@ -179,6 +198,10 @@ BEGIN
         PERFORM crm_internal.report_progress('dedupe', groups, total, started);
     END LOOP;
     DROP TABLE crm_dedupe_group;
+    PERFORM crm_internal.audit_dedupe('dedupe', jsonb_build_object(
+        'criteria', to_jsonb(criteria), 'action', action, 'groups', groups, 'merged', merged, 'deleted', deleted,
+        'skipped_clients', (SELECT coalesce(jsonb_agg(c), '[]') FROM jsonb_array_elements(skipped) s,
+                                   jsonb_array_elements(s -> 'clients') c)));
     RETURN jsonb_build_object('groups', groups, 'merged', merged, 'deleted', deleted,
                               'skipped', (SELECT coalesce(sum(jsonb_array_length(s -> 'clients')), 0)
                                           FROM jsonb_array_elements(skipped) s),

@@ -278,9 +278,11 @@ BEGIN
     summary := jsonb_build_object('groups', done, 'merged', merged, 'deleted', deleted);
     UPDATE crm.dedupe_plan d SET applied_at = now(), applied_by = current_user, result = summary
     WHERE d.id = plan_id;
+    PERFORM crm_internal.audit_dedupe('dedupe plan', jsonb_build_object('plan_id', plan_id) || summary);
     RETURN summary;
 END
 $$;
 REVOKE ALL ON FUNCTION crm.apply_dedupe_plan(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm.create_dedupe_plan(text[]), crm.create_dedupe_plan(double precision) FROM PUBLIC;
 COMMENT ON FUNCTION crm.apply_dedupe_plan(bigint) IS
     'applies a dedupe plan in one transaction: every group''s merges, default contacts and deletes, or nothing at all';
