@@ -76,8 +76,11 @@ CREATE ROLE regress_crm_deleter;
 GRANT SELECT, DELETE ON ALL TABLES IN SCHEMA crm TO regress_crm_deleter;
 SET ROLE regress_crm_deleter;
 SELECT relation, row_count FROM crm.client_links(5) WHERE row_count IS DISTINCT FROM 0 ORDER BY relation::text;
+-- deleting is crm.delete_client()'s, which only crm's roles may call
 SELECT err_code, err_message, err_detail FROM regress.error_of('SELECT crm.delete_client(5)');
 RESET ROLE;
+-- and it counts every table, with crm's rights
+SELECT err_code, err_message, err_detail FROM regress.error_of('SELECT crm.delete_client(5)');
 REVOKE ALL ON ALL TABLES IN SCHEMA crm FROM regress_crm_deleter;
 DROP ROLE regress_crm_deleter;
 DROP TABLE public.visit, "Odd Schema"."Person Card";

@@ -222,7 +222,7 @@ SELECT count(*) AS code_left FROM crm.anonymization_code;
 SELECT id, sources, target_before, anonymized_at IS NOT NULL AS anonymized FROM crm.merge_log;
 SELECT action, client_id, actor = session_user AS by_me, detail -> 'merged_clients' AS merged_clients,
        detail -> 'rows' -> 'crm.contact' AS contacts, detail -> 'rows' -> 'public.gdpr_note' AS notes
-FROM crm.audit_log;
+FROM crm.audit_log WHERE action = 'anonymize';
 
 -- an anonymized client stays so: no personal data, no merge, no undo, no duplicates
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymization_code(1)$$);
@@ -350,7 +350,8 @@ RESET SESSION AUTHORIZATION;
 SELECT * FROM public.gdpr_note;
 SELECT id, display_name, anonymized_at IS NOT NULL AS anonymized FROM crm.client ORDER BY id;
 SELECT client_id, value FROM crm.contact ORDER BY 1;
-SELECT action, client_id, actor, detail ->> 'requested_by' AS requested_by FROM crm.audit_log;
+SELECT action, client_id, actor, detail ->> 'requested_by' AS requested_by FROM crm.audit_log
+WHERE action = 'anonymize';
 
 DROP POLICY client_own ON crm.client;
 DROP POLICY client_read ON crm.client;

@@ -218,10 +218,13 @@ COMMENT ON FUNCTION crm_internal.reaches_unit(text, bigint) IS
 -- For a DBA's own tables: the same row-level security as crm's linked
 -- tables, in one expression (USING (crm.client_visible(client_id))).
 CREATE FUNCTION crm.client_visible(client_id bigint) RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (SELECT FROM crm.client c WHERE c.id = client_visible.client_id);
+BEGIN
+    PERFORM crm_internal.require_data_model();
+    RETURN EXISTS (SELECT FROM crm.client c WHERE c.id = client_visible.client_id);
+END
 $$;
 COMMENT ON FUNCTION crm.client_visible(bigint) IS
     'whether the current role sees the client (row-level security of crm.client): the policy of crm''s linked tables, for your own';
@@ -593,8 +596,12 @@ BEGIN
     COMMENT ON ROLE crm_supervisor IS 'crm: an agent who also merges, hides, deletes and dedupes within its units';
     COMMENT ON ROLE crm_admin IS 'crm: sees every client; anonymizes, dedupes the whole base, manages the structure, catalogs, rules, weights and assignments';
     -- each level has the rights of the one below
-    GRANT crm_agent TO crm_supervisor;
-    GRANT crm_supervisor TO crm_admin;
+    IF NOT pg_has_role('crm_supervisor', 'crm_agent', 'MEMBER') THEN
+        GRANT crm_agent TO crm_supervisor;
+    END IF;
+    IF NOT pg_has_role('crm_admin', 'crm_supervisor', 'MEMBER') THEN
+        GRANT crm_supervisor TO crm_admin;
+    END IF;
 
     -- exactly these grants: what an earlier version or a hand granted goes
     FOR r IN SELECT m.relation FROM crm_internal.model_tables() m WHERE to_regclass(m.relation) IS NOT NULL LOOP

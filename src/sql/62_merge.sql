@@ -483,7 +483,7 @@ BEGIN
         'rows', (SELECT coalesce(jsonb_object_agg(x.relation, x.n), '{}')
                  FROM (SELECT crm_internal.relation_name(r.relation) AS relation,
                               sum(CASE WHEN r.action = 'moved' THEN jsonb_array_length(coalesce(r.row_key, r.row_data)) ELSE 1 END) AS n
-                       FROM crm.merge_log_row r WHERE r.merge_id = merge_clients.merge_id
+                       FROM crm.merge_log_row r WHERE r.merge_id = merge_id
                        GROUP BY r.relation) AS x)));
     PERFORM set_config('crm_merge.in_progress', '', true);
     RETURN merge_id;

@@ -40,8 +40,8 @@ AS $$
 DECLARE
     m record;
     caller text := crm_internal.session_role();
-    scoped boolean := NOT crm_internal.sees_all(caller);
-    units bigint[] := crm_internal.scope_units(caller);
+    scoped boolean;
+    units bigint[];
     journaled boolean;
     later record;
     grp record;
@@ -54,6 +54,8 @@ BEGIN
     PERFORM crm_internal.require_data_model();
     -- an undo brings back records the check on save knew: it stays out
     PERFORM set_config('crm_merge.in_progress', 'on', true);
+    scoped := NOT crm_internal.sees_all(caller);
+    units := crm_internal.scope_units(caller);
     SELECT * INTO m FROM crm.merge_log l WHERE l.id = unmerge.merge_id FOR UPDATE;
     journaled := FOUND;
     -- AC-3: a merge whose client the caller does not reach gets the same
@@ -147,10 +149,10 @@ BEGIN
     -- may still write it
     FOR grp IN SELECT DISTINCT r.relation FROM crm.merge_log_row r WHERE r.merge_id = m.id LOOP
         IF NOT EXISTS (SELECT FROM crm.client_references() x WHERE x.relation = grp.relation) THEN
-            RAISE EXCEPTION 'cannot undo merge %: table % no longer references crm.client', m.id,
+            RAISE EXCEPTION 'cannot undo merge %: table % does not reference crm.client', m.id,
                             crm_internal.relation_name(grp.relation)
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Correct the records by hand.';
+                      HINT = 'The journal names a table no merge writes: correct the records by hand.';
         END IF;
         PERFORM crm_internal.require_trusted_table(grp.relation, format('undo merge %s', m.id));
     END LOOP;

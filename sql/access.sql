@@ -1,0 +1,273 @@
+--
+-- access: crm's roles, reach by structure (AC-3), agent permissions (AC-2),
+-- a journal and an audit log no one else writes, and the attacks of the
+-- security review, tried as low-privileged roles
+--
+SELECT regress.reset();
+SELECT crm.create_roles();
+-- a second call changes nothing and keeps the grants exact
+SELECT crm.create_roles() IS NOT NULL AS again;
+SELECT crm.enable_row_security();
+SELECT crm.enable_row_security();
+
+CREATE ROLE regress_agent_krk NOLOGIN;      -- an agent in Kraków
+CREATE ROLE regress_agent_gda NOLOGIN;      -- an agent in Gdańsk
+CREATE ROLE regress_sup_krk NOLOGIN;        -- a supervisor in Kraków
+CREATE ROLE regress_admin NOLOGIN;          -- an administrator
+CREATE ROLE regress_outsider NOLOGIN;       -- no crm role at all
+GRANT crm_agent TO regress_agent_krk, regress_agent_gda;
+GRANT crm_supervisor TO regress_sup_krk;
+GRANT crm_admin TO regress_admin;
+
+INSERT INTO crm.unit (id, parent_id, kind, name) VALUES
+    (1, NULL, 'channel', 'Agencja'), (2, 1, 'branch', 'Kraków'), (3, 2, 'department', 'Komunikacja'),
+    (4, 1, 'branch', 'Gdańsk');
+INSERT INTO crm.campaign (id, name) VALUES (1, 'Odnowienia OC'), (2, 'Wiosna');
+INSERT INTO crm.client (id, first_name, last_name, city, pesel, unit_id) VALUES
+    (1, 'Jan', 'Kowalski', 'Kraków', '44051401359', 2),
+    (2, 'Jan', 'Kowalski', 'Kraków', NULL, 3),
+    (3, 'Anna', 'Nowak', 'Gdańsk', '85020500028', 4),
+    (4, 'Piotr', 'Zieliński', 'Warszawa', NULL, NULL),
+    (5, 'Anna', 'Nowak', 'Gdańsk', '85020500028', 4);
+INSERT INTO crm.policy (client_id, number, insurer, starts_on, ends_on) VALUES
+    (1, 'OC/1', 'PZU', '2026-01-01', '2026-12-31'), (3, 'OC/3', 'Warta', '2026-01-01', '2026-12-31');
+INSERT INTO crm.interaction (id, client_id, channel, campaign_id, agent, summary) VALUES
+    (1, 1, 'call', 1, 'regress_agent_krk', 'own call, own campaign'),
+    (2, 1, 'call', 1, 'someone_else', 'another agent''s call'),
+    (3, 1, 'call', 2, 'regress_agent_krk', 'own call, another campaign'),
+    (4, 1, 'notification', NULL, NULL, 'automatic');
+INSERT INTO crm.ticket (id, client_id, subject, campaign_id, assignee) VALUES
+    (1, 1, 'mine', 1, 'regress_agent_krk'),
+    (2, 1, 'unassigned', 1, NULL),
+    (3, 1, 'someone else''s', 1, 'someone_else'),
+    (4, 1, 'mine, another campaign', 2, 'regress_agent_krk');
+SELECT regress.sync_identities();
+
+-- assignments are an administrator's, through functions, and audited
+SET ROLE regress_sup_krk;
+SELECT * FROM regress.error_of($$SELECT crm.user_unit('regress_sup_krk', 1)$$);
+SELECT * FROM regress.error_of($$INSERT INTO crm.user_unit (role_name, unit_id, assigned_by) VALUES ('regress_sup_krk', 1, 'x')$$);
+RESET ROLE;
+SET ROLE regress_admin;
+SELECT crm.user_unit('regress_agent_krk', 2), crm.user_unit('regress_sup_krk', 2),
+       crm.user_unit('regress_agent_gda', 4), crm.user_unit('regress_agent_krk', 2) AS again;
+SELECT crm.user_campaign('regress_agent_krk', 1);
+SELECT * FROM regress.error_of($$SELECT crm.user_unit('regress_nobody', 2)$$);
+SELECT * FROM regress.error_of($$SELECT crm.grant_agent_permission('regress_agent_krk', 'everything')$$);
+RESET ROLE;
+SELECT actor, action, detail FROM crm.audit_log ORDER BY id;
+
+--
+-- AC-3: a role reaches the clients of its units and the units below them,
+-- and every record linked to them, wherever it reads
+--
+SET ROLE regress_agent_krk;
+SELECT id, display_name, unit_id FROM crm.client ORDER BY id;
+SELECT id FROM crm.client_overview ORDER BY id;
+SELECT client_id, number FROM crm.policy ORDER BY id;
+SELECT id FROM crm.client_search('{"last_name": "Kowalski"}') ORDER BY id;
+-- the duplicates of other units are not its business (the superuser's view below)
+SELECT client_a, client_b FROM crm.duplicate_pairs() ORDER BY 1, 2;
+RESET ROLE;
+SELECT client_a, client_b FROM crm.duplicate_pairs() ORDER BY 1, 2;
+SET ROLE regress_agent_krk;
+SELECT count(*) AS other_units_clients FROM crm.client WHERE unit_id = 4 OR unit_id IS NULL;
+-- a new client goes to the agent's unit; one in another unit is refused
+INSERT INTO crm.client (id, first_name, last_name) VALUES (10, 'Ewa', 'Mazur') RETURNING id, unit_id;
+SELECT * FROM regress.error_of($$INSERT INTO crm.client (id, first_name, last_name, unit_id) VALUES (11, 'Ewa', 'Mazur', 4)$$);
+-- another unit's client cannot be changed, or moved there
+UPDATE crm.client SET city = 'Sopot' WHERE id = 3;
+SELECT * FROM regress.error_of($$UPDATE crm.client SET unit_id = 4 WHERE id = 10$$);
+-- nor can records be linked to it
+SELECT * FROM regress.error_of($$INSERT INTO crm.policy (client_id, number) VALUES (3, 'X/1')$$);
+RESET ROLE;
+SET ROLE regress_agent_gda;
+SELECT id, display_name FROM crm.client ORDER BY id;
+SELECT client_id, number FROM crm.policy ORDER BY id;
+RESET ROLE;
+-- a role with no crm role reads nothing
+SET ROLE regress_outsider;
+SELECT * FROM regress.error_of('SELECT count(*) FROM crm.client');
+RESET ROLE;
+
+--
+-- AC-2: what an agent sees of others' work is what an administrator grants
+--
+SET ROLE regress_agent_krk;
+SELECT id, summary FROM crm.contact_history ORDER BY id;
+SELECT id, subject FROM crm.ticket ORDER BY id;
+RESET ROLE;
+SET ROLE regress_admin;
+SELECT crm.grant_agent_permission('regress_agent_krk', p.permission) FROM crm.agent_permissions() p
+WHERE p.permission IN ('other_agents_contacts', 'tickets_unassigned');
+RESET ROLE;
+SET ROLE regress_agent_krk;
+SELECT id, summary FROM crm.contact_history ORDER BY id;
+SELECT id, subject FROM crm.ticket ORDER BY id;
+RESET ROLE;
+SET ROLE regress_admin;
+SELECT crm.grant_agent_permission('regress_agent_krk', p.permission) FROM crm.agent_permissions() p
+WHERE p.permission IN ('history_all_campaigns', 'tickets_other_campaigns', 'tickets_other_agents');
+RESET ROLE;
+SET ROLE regress_agent_krk;
+SELECT id, summary FROM crm.contact_history ORDER BY id;
+SELECT id, subject FROM crm.ticket ORDER BY id;
+RESET ROLE;
+-- a supervisor sees all the work on the clients it reaches
+SET ROLE regress_sup_krk;
+SELECT count(*) AS contacts, (SELECT count(*) FROM crm.ticket) AS tickets FROM crm.interaction;
+RESET ROLE;
+
+--
+-- who may do what: agents edit, supervisors also merge, hide and delete in
+-- their units, administrators everything; a refusal is 42501 and says the
+-- same of a client out of reach as of one that does not exist
+--
+SET ROLE regress_agent_krk;
+SELECT * FROM regress.error_of('SELECT crm.merge_client(2, 1)');
+SELECT * FROM regress.error_of('SELECT crm.hide_client(2)');
+SELECT * FROM regress.error_of('SELECT crm.anonymization_code(2)');
+RESET ROLE;
+SET ROLE regress_sup_krk;
+SELECT * FROM regress.error_of('SELECT crm.merge_client(3, 1)');
+SELECT * FROM regress.error_of('SELECT crm.merge_client(999, 1)');
+SELECT * FROM regress.error_of('SELECT crm.merge_preview(ARRAY[3], 1)');
+SELECT * FROM regress.error_of('SELECT crm.hide_client(3)');
+SELECT * FROM regress.error_of('SELECT crm.hide_client(999)');
+SELECT * FROM regress.error_of('SELECT crm.delete_client(3)');
+SELECT * FROM regress.error_of('SELECT crm.anonymization_code(1)');
+-- within its units it merges (the structure rule too: into the unit below)
+SELECT crm.merge_preview(ARRAY[1], 2) -> 'can_merge' AS can_merge;
+SELECT crm.merge_client(1, 2) AS merge_id \gset
+SELECT merged_by, target_id, source_ids FROM crm.merge_log;
+SELECT crm.hide_client(10, 'left'), crm.unhide_client(10), crm.delete_client(10);
+RESET ROLE;
+-- merges, hides and deletes are in the audit log: who, when, ids and counts
+SELECT actor, action, client_id, unit_id, detail FROM crm.audit_log
+WHERE action NOT LIKE '%unit' AND action NOT LIKE '%campaign' AND action NOT LIKE '%permission' ORDER BY id;
+-- the supervisor reads the entries of its units, the agent none
+SET ROLE regress_sup_krk;
+SELECT action, client_id FROM crm.audit_log ORDER BY id;
+RESET ROLE;
+SET ROLE regress_agent_krk;
+SELECT * FROM regress.error_of('SELECT count(*) FROM crm.audit_log');
+RESET ROLE;
+
+--
+-- attack 1 of the review: a forged journal row made a superuser's undo
+-- write pg_authid.  No crm role may write the journal ...
+--
+SET ROLE regress_sup_krk;
+SELECT * FROM regress.error_of(format($$INSERT INTO crm.merge_log_row (merge_id, client_id, relation, action, row_data)
+    VALUES (%s, 1, 'pg_catalog.pg_authid', 'dropped', '{"rolname": "regress_evil", "rolsuper": true}')$$, :merge_id));
+SELECT * FROM regress.error_of(format($$UPDATE crm.merge_log SET sources = '[]' WHERE id = %s$$, :merge_id));
+SELECT * FROM regress.error_of(format($$DELETE FROM crm.merge_log_row WHERE merge_id = %s$$, :merge_id));
+RESET ROLE;
+-- ... and an undo verifies what the journal names: a row planted there
+-- by hand (by crm's owner) naming a table that does not reference clients
+-- stops it, and nothing is written
+INSERT INTO crm.merge_log_row (merge_id, client_id, relation, action, row_data)
+VALUES (:merge_id, 1, 'pg_catalog.pg_authid', 'dropped', '{"rolname": "regress_evil", "rolsuper": true}');
+SET ROLE regress_admin;
+SELECT * FROM regress.error_of(format('SELECT crm.unmerge(%s)', :merge_id));
+RESET ROLE;
+SELECT count(*) AS evil_roles FROM pg_roles WHERE rolname = 'regress_evil';
+DELETE FROM crm.merge_log_row WHERE relation = 'pg_catalog.pg_authid'::regclass;
+-- a supervisor of another unit cannot undo it, and is told no more than of
+-- a merge that does not exist
+SET ROLE regress_admin;
+SELECT crm.user_unit('regress_sup_krk', 4);
+SELECT crm.user_unit('regress_sup_krk', 2, false);
+RESET ROLE;
+SET ROLE regress_sup_krk;
+SELECT * FROM regress.error_of(format('SELECT crm.unmerge(%s)', :merge_id));
+SELECT * FROM regress.error_of('SELECT crm.unmerge(999)');
+RESET ROLE;
+SET ROLE regress_admin;
+SELECT crm.user_unit('regress_sup_krk', 4, false), crm.user_unit('regress_sup_krk', 2);
+RESET ROLE;
+-- its own supervisor can
+SET ROLE regress_sup_krk;
+SELECT crm.unmerge(:merge_id) AS restored;
+RESET ROLE;
+
+--
+-- attack 2: registries and logs are not writable by crm's roles
+--
+SET ROLE regress_agent_krk;
+SELECT * FROM regress.error_of($$INSERT INTO crm.merge_table_rule (relation, action, handler) VALUES ('crm.policy', 'function', 'public.evil')$$);
+SELECT * FROM regress.error_of($$INSERT INTO crm.merge_rule (rule, enabled) VALUES ('structure', false)$$);
+SELECT * FROM regress.error_of($$UPDATE crm.match_weight SET weight = -100$$);
+SELECT * FROM regress.error_of($$INSERT INTO crm.anonymization_code (client_id, salt, code_hash) VALUES (1, '\x00', '\x00')$$);
+SELECT * FROM regress.error_of($$INSERT INTO crm.consent_history (consent_id, event, client_id, purpose, at) VALUES (1, 'granted', 1, 'x', now())$$);
+RESET ROLE;
+-- the audit log is append-only for every crm role, administrators too
+SET ROLE regress_admin;
+SELECT * FROM regress.error_of('UPDATE crm.audit_log SET actor = ''nobody''');
+SELECT * FROM regress.error_of('DELETE FROM crm.audit_log');
+SELECT * FROM regress.error_of('TRUNCATE crm.audit_log');
+SELECT * FROM regress.error_of($$INSERT INTO crm.audit_log (action) VALUES ('forged')$$);
+SELECT * FROM regress.error_of($$SELECT crm_internal.audit('forged', NULL)$$);
+RESET ROLE;
+
+--
+-- attack 3: the journal has row-level security: a role that does not
+-- reach a merge's clients reads nothing of them there
+--
+SET ROLE regress_sup_krk;
+SELECT crm.merge_client(1, 2) AS merge_id \gset
+RESET ROLE;
+SET ROLE regress_agent_gda;
+SELECT count(*) AS merges, (SELECT count(*) FROM crm.merge_log_row) AS journal_rows FROM crm.merge_log;
+SELECT * FROM regress.error_of('SELECT crm.client_export(2) IS NOT NULL');
+RESET ROLE;
+SET ROLE regress_agent_krk;
+SELECT count(*) AS merges, (SELECT count(*) FROM crm.merge_log_row) > 0 AS journal_rows FROM crm.merge_log;
+SELECT jsonb_array_length(crm.client_export(2) -> 'merged_records') AS merged_records;
+RESET ROLE;
+
+--
+-- attack 6: an ORM that cascades deletes in application code deletes the
+-- client's business records one by one first: no crm role may delete them
+--
+SET ROLE regress_sup_krk;
+SELECT * FROM regress.error_of('DELETE FROM crm.policy WHERE client_id = 2');
+SELECT * FROM regress.error_of('DELETE FROM crm.interaction WHERE client_id = 2');
+SELECT * FROM regress.error_of('DELETE FROM crm.ticket WHERE client_id = 2');
+SELECT * FROM regress.error_of('DELETE FROM crm.client WHERE id = 2');
+-- the client's own records (contacts, memberships) it may delete
+INSERT INTO crm.contact (client_id, kind, value) VALUES (2, 'phone', '601 234 567');
+DELETE FROM crm.contact WHERE client_id = 2;
+RESET ROLE;
+SELECT count(*) AS policies, (SELECT count(*) FROM crm.interaction) AS contacts,
+       (SELECT count(*) FROM crm.ticket) AS tickets FROM crm.policy;
+
+-- an administrator reaches every client, without units
+SET ROLE regress_admin;
+SELECT count(*) AS clients FROM crm.client;
+RESET ROLE;
+
+-- crm writes with its owner's rights only tables whose code is trusted
+-- roles': a table of another owner linked to clients stops a merge
+CREATE ROLE regress_app NOLOGIN;
+GRANT USAGE ON SCHEMA crm TO regress_app;
+GRANT REFERENCES ON crm.client TO regress_app;
+GRANT CREATE ON SCHEMA public TO regress_app;
+SET ROLE regress_app;
+CREATE TABLE public.app_note (id int PRIMARY KEY, client_id bigint REFERENCES crm.client (id));
+RESET ROLE;
+INSERT INTO public.app_note VALUES (1, 2);
+INSERT INTO crm.client (id, first_name, last_name, unit_id) VALUES (20, 'Jan', 'Kowalski', 3);
+SET ROLE regress_sup_krk;
+SELECT * FROM regress.error_of('SELECT crm.merge_client(2, 20)');
+RESET ROLE;
+DROP TABLE public.app_note;
+REVOKE CREATE ON SCHEMA public FROM regress_app;
+REVOKE ALL ON crm.client FROM regress_app;
+REVOKE USAGE ON SCHEMA crm FROM regress_app;
+DROP ROLE regress_app;
+
+SELECT regress.reset();
+DROP OWNED BY regress_agent_krk, regress_agent_gda, regress_sup_krk, regress_admin, regress_outsider;
+DROP ROLE regress_agent_krk, regress_agent_gda, regress_sup_krk, regress_admin, regress_outsider;
+-- the tests that follow run as the superuser, whom row-level security does not bind
