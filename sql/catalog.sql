@@ -125,5 +125,22 @@ SELECT c.relname AS relation, c.relkind
 FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'v')
 ORDER BY c.relkind, c.relname;
 
+-- access (doc/security.md): every table and view of the data model has its
+-- category in crm_internal.model_tables(), which crm.create_roles() grants
+-- by, and the list names nothing else
+SELECT coalesce(c.oid::regclass::text, m.relation) AS not_in_both, m.category
+FROM (SELECT c.oid FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'v')) c
+FULL JOIN crm_internal.model_tables() m ON m.relation::regclass = c.oid
+WHERE c.oid IS NULL OR m.relation IS NULL;
+-- every function granted to a crm role exists and is not PUBLIC's
+SELECT f.function_signature AS granted_but_public
+FROM crm_internal.role_functions() f
+WHERE has_function_privilege('public', f.function_signature::regprocedure, 'EXECUTE');
+-- the SECURITY DEFINER functions: each checks its caller first (doc/security.md)
+SELECT p.oid::regprocedure AS security_definer
+FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+WHERE p.prosecdef AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'crm')
+ORDER BY p.oid::regprocedure::text;
+
 SELECT extname, extversion, extrelocatable, extnamespace::regnamespace
 FROM pg_extension WHERE extname = 'crm';

@@ -7,7 +7,9 @@
 # defaults (crm.client, crm.contact), an index and an expression index for a
 # report, an audit trigger of the DBA's own, row-level security on
 # crm.client with a policy for an agents' role, a column comment, grants,
-# and two tables of the DBA's (schema dba).  It is dumped with
+# and two tables of the DBA's (schema dba); and crm's own roles and
+# row-level security by structure (crm.create_roles(),
+# crm.enable_row_security(), crm.user_unit()), which must come back whole.  It is dumped with
 # pg_dump -Fc and restored twice: serially with --exit-on-error into db A,
 # and with pg_restore -j 2 into db B.  Then, for A and B against the source:
 #   - restores said nothing (exit status 0, empty stderr);
@@ -32,10 +34,11 @@ SRC=crm_dump_src A=crm_dump_serial B=crm_dump_parallel
 # roles are cluster-wide: this script's own names, created if missing,
 # dropped at the end (after the databases that hold their grants)
 ROLE=crm_dump_agent
+CRM_ROLE=crm_dump_crm_agent
 
 cleanup() {
 	"${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $SRC" -c "DROP DATABASE IF EXISTS $A" \
-		-c "DROP DATABASE IF EXISTS $B" -c "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1 || true
+		-c "DROP DATABASE IF EXISTS $B" -c "DROP ROLE IF EXISTS $ROLE" -c "DROP ROLE IF EXISTS $CRM_ROLE" >/dev/null 2>&1 || true
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -56,12 +59,19 @@ has() {
 "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $SRC" -c "DROP DATABASE IF EXISTS $A" \
 	-c "DROP DATABASE IF EXISTS $B" -c "CREATE DATABASE $SRC TEMPLATE template0" \
 	-c "CREATE DATABASE $A TEMPLATE template0" -c "CREATE DATABASE $B TEMPLATE template0" \
-	-c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ROLE') THEN CREATE ROLE $ROLE NOLOGIN; END IF; END \$\$"
+	-c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ROLE') THEN CREATE ROLE $ROLE NOLOGIN; END IF; END \$\$" \
+	-c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$CRM_ROLE') THEN CREATE ROLE $CRM_ROLE NOLOGIN; END IF; END \$\$"
 
 "${PSQL[@]}" -d $SRC -c 'CREATE EXTENSION crm' -c 'SELECT crm.install_data_model()' -f tools/sample.sql >/dev/null
 
 # What a DBA adds once crm is in production.
-"${PSQL[@]}" -d $SRC -v role=$ROLE >/dev/null <<'SQL'
+"${PSQL[@]}" -d $SRC -v role=$ROLE -v crm_role=$CRM_ROLE >/dev/null <<'SQL'
+-- crm's roles, row-level security by structure, a person in Oddział Kraków
+SELECT crm.create_roles();
+SELECT crm.enable_row_security();
+GRANT crm_agent TO :"crm_role";
+SELECT crm.user_unit(:'crm_role', 2), crm.user_campaign(:'crm_role', 1),
+       crm.grant_agent_permission(:'crm_role', 'tickets_unassigned');
 CREATE SCHEMA dba;
 -- which units an agent works in (a unit and everything below it)
 CREATE TABLE dba.agent_unit (
@@ -205,6 +215,12 @@ WHERE oid IN ('crm.client'::regclass, 'crm.contact'::regclass, 'crm.unit'::regcl
               'dba.agent_unit'::regclass)
 ORDER BY oid::regclass::text;
 SELECT 'grant: schema dba ' || array_to_string(nspacl, ',') FROM pg_namespace WHERE nspname = 'dba';
+SELECT 'crm policies: ' || count(*) || ' on ' || count(DISTINCT tablename) || ' tables, row security on all '
+       || bool_and((SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = format('%I.%I', schemaname, tablename)::regclass))
+FROM pg_policies WHERE schemaname = 'crm' AND policyname IN ('crm_reach', 'crm_agent_grants');
+SELECT 'crm grants: ' || string_agg(DISTINCT a.grantee::regrole::text || ' ' || a.privilege_type, ', ')
+FROM pg_class c, aclexplode(c.relacl) a
+WHERE c.oid = 'crm.client'::regclass AND a.grantee::regrole::text LIKE 'crm\_%';
 SQL
 }
 additions $SRC >"$WORK/additions_src.txt" 2>&1 || true
@@ -218,6 +234,8 @@ has "trigger in source" "$WORK/additions_src.txt" '^trigger: CREATE TRIGGER clie
 has "row security in source" "$WORK/additions_src.txt" '^row security: true forced false$'
 has "policy in source" "$WORK/additions_src.txt" "^policy: client_agent_unit PERMISSIVE \{$ROLE\} ALL using .*unit_contains"
 has "grant in source" "$WORK/additions_src.txt" "^grant: crm.client .*$ROLE=arw/"
+has "crm's policies in source" "$WORK/additions_src.txt" '^crm policies: [0-9]+ on [0-9]+ tables, row security on all true$'
+has "crm's grants in source" "$WORK/additions_src.txt" '^crm grants: crm_agent INSERT, crm_agent SELECT, crm_agent UPDATE$'
 for db in $A $B; do
 	additions $db >"$WORK/additions_$db.txt" 2>&1 || true
 	same "DBA additions in $db" "$WORK/additions_src.txt" "$WORK/additions_$db.txt"
@@ -225,7 +243,7 @@ done
 
 # the product at work, the same in the source and after each restore
 behaviour() {
-	"${PSQL[@]}" -d "$1" -At -v role=$ROLE 2>&1 <<'SQL'
+	"${PSQL[@]}" -d "$1" -At -v role=$ROLE -v crm_role=$CRM_ROLE 2>&1 <<'SQL'
 SELECT now() AS started \gset
 SELECT 'clients: ' || count(*) FROM crm.client;
 -- row-level security: the agent of Oddział Kraków sees its clients only,
@@ -240,6 +258,10 @@ DO $$ BEGIN
 EXCEPTION WHEN insufficient_privilege THEN
 END $$;
 SELECT 'agent refused outside its units';
+RESET ROLE;
+-- crm's own: a crm agent of Oddział Kraków sees the same clients
+SET ROLE :"crm_role";
+SELECT 'crm agent sees: ' || string_agg(id::text, ',' ORDER BY id) FROM crm.client WHERE id < 100;
 RESET ROLE;
 -- a new client gets an id above every taken one
 WITH n AS (INSERT INTO crm.client (last_name) VALUES ('Nowy') RETURNING id)
@@ -266,6 +288,7 @@ SQL
 behaviour $SRC >"$WORK/behaviour_src.txt" || true
 has "RLS filters for the agent" "$WORK/behaviour_src.txt" '^agent sees: 1,2,5,7,8,9,11$'
 has "agent adds a client in its unit" "$WORK/behaviour_src.txt" '^agent adds client [0-9]+$'
+has "crm's RLS by structure" "$WORK/behaviour_src.txt" '^crm agent sees: 1,2,5,7,8,9,11,'
 has "RLS refuses the agent elsewhere" "$WORK/behaviour_src.txt" '^agent refused outside its units$'
 has "fresh id" "$WORK/behaviour_src.txt" '^new client id [0-9]+ fresh true$'
 has "duplicate candidates" "$WORK/behaviour_src.txt" '^candidates of 1: 2 '
