@@ -130,7 +130,7 @@ ORDER BY c.relkind, c.relname;
 -- by, and the list names nothing else
 SELECT coalesce(c.oid::regclass::text, m.relation) AS not_in_both, m.category
 FROM (SELECT c.oid FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'v')) c
-FULL JOIN crm_internal.model_tables() m ON m.relation::regclass = c.oid
+FULL JOIN crm_internal.model_tables() m ON to_regclass(m.relation) = c.oid
 WHERE c.oid IS NULL OR m.relation IS NULL;
 -- every function granted to a crm role exists and is not PUBLIC's
 SELECT f.function_signature AS granted_but_public
