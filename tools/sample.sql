@@ -144,15 +144,21 @@ INSERT INTO crm.order_line (order_id, product_id, quantity, unit_price) VALUES (
 -- explicitly and says needs analyses move (the default) in the registry
 INSERT INTO crm.interaction (client_id, channel, direction, occurred_at, agent, summary)
 VALUES (12, 'call', 'inbound', '2025-11-11 11:15+01', 'agent_anna', 'pytanie o polisę na życie');
-INSERT INTO crm.merge_rule VALUES ('structure', true), ('sync', true), ('consent', true);
-INSERT INTO crm.merge_table_rule VALUES ('crm.needs_analysis', 'move', NULL);
+DO $$ BEGIN
+    PERFORM crm.set_merge_rule('structure', true);
+    PERFORM crm.set_merge_rule('sync', true);
+    PERFORM crm.set_merge_rule('consent', true);
+    PERFORM crm.set_merge_table_rule('crm.needs_analysis', 'move');
+END $$;
 DO $$ BEGIN
     PERFORM crm.merge_client(12, 11);
 END $$;
 
 -- duplicate scoring: the site trusts shared e-mails a little more (the
 -- pairs the check on save found are in crm.possible_duplicate)
-INSERT INTO crm.match_weight VALUES ('email', 9);
+DO $$ BEGIN
+    PERFORM crm.set_match_weight('email', 9);
+END $$;
 -- a dedupe plan under review: the two records of the company, the name
 -- taken from the newer one
 DO $$ BEGIN
@@ -168,7 +174,9 @@ CREATE TABLE public.client_note (
     note      text
 );
 INSERT INTO public.client_note VALUES (1, 1, 'woli kontakt po 17'), (2, 9, 'speaks no Polish');
-INSERT INTO crm.personal_column VALUES ('public.client_note', 'note', NULL);
+DO $$ BEGIN
+    PERFORM crm.set_personal_column('public.client_note', 'note');
+END $$;
 DO $$ BEGIN
     PERFORM crm.anonymize(9, crm.anonymization_code(9));
 END $$;
