@@ -67,6 +67,12 @@ INSERT INTO crm.campaign (id, name, status, starts_on, ends_on) VALUES
     (2, 'Ubezpieczenia na życie - jesień', 'planned', '2026-09-01', '2026-11-30');
 INSERT INTO crm.campaign_member (campaign_id, client_id) VALUES (1, 1), (1, 3), (1, 7), (2, 5), (2, 6);
 
+-- who works where (AC-2, AC-3): the sample's agents are names, not roles of
+-- the cluster (crm.user_unit() and the others assign existing roles only)
+INSERT INTO crm.user_unit (role_name, unit_id) VALUES ('agent_anna', 3), ('agent_piotr', 5);
+INSERT INTO crm.user_campaign (role_name, campaign_id) VALUES ('agent_anna', 1);
+INSERT INTO crm.user_permission (role_name, permission) VALUES ('agent_anna', 'tickets_unassigned');
+
 INSERT INTO crm.custom_field (id, name, type) VALUES
     (1, 'Liczba pojazdów', 'number'), (2, 'Źródło leada', 'text'), (3, 'Cecha: klient flotowy', 'text');
 DO $$ BEGIN

@@ -205,10 +205,13 @@ COMMENT ON FUNCTION crm_internal.reaches_unit(text, bigint) IS
 -- For a DBA's own tables: the same row-level security as crm's linked
 -- tables, in one expression (USING (crm.client_visible(client_id))).
 CREATE FUNCTION crm.client_visible(client_id bigint) RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (SELECT FROM crm.client c WHERE c.id = client_visible.client_id);
+BEGIN
+    PERFORM crm_internal.require_data_model();
+    RETURN EXISTS (SELECT FROM crm.client c WHERE c.id = client_visible.client_id);
+END
 $$;
 COMMENT ON FUNCTION crm.client_visible(bigint) IS
     'whether the current role sees the client (row-level security of crm.client): the policy of crm''s linked tables, for your own';
