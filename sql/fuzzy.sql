@@ -55,11 +55,13 @@ SELECT candidate_id FROM crm.duplicate_candidates(2);
 SELECT count(*) FROM crm.duplicate_pairs() WHERE 2 IN (client_a, client_b);
 
 -- weights are tunable: a stricter prior leaves only the strongest evidence
-INSERT INTO crm.match_weight VALUES ('prior', -16);
+SELECT crm.set_match_weight('prior', -16);
 SELECT evidence, weight, default_weight, changed FROM crm.match_weights_in_use WHERE evidence IN ('prior', 'pesel');
 SELECT client_a, client_b, round(score::numeric, 3) AS score FROM crm.duplicate_pairs();
-DELETE FROM crm.match_weight;
-INSERT INTO crm.match_weight VALUES ('priors', 1);
+SELECT crm.set_match_weight('prior', NULL);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.set_match_weight('priors', 1)$$);
+SELECT * FROM regress.error_of($$SELECT crm.set_match_weight('prior', 101)$$);
+SELECT count(*) AS weights FROM crm.match_weight;
 SELECT count(*) AS pairs_again FROM crm.duplicate_pairs();
 
 -- an unknown client has no candidates

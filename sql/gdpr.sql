@@ -44,18 +44,18 @@ CREATE TABLE public.gdpr_note (
     note      text,
     author    text NOT NULL
 );
-SELECT err_code, err_message, err_hint FROM regress.error_of($$INSERT INTO crm.personal_column VALUES ('public.gdpr_note', 'nope', NULL)$$);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.set_personal_column('public.gdpr_note', 'nope')$$);
 CREATE TABLE public.gdpr_unlinked (id integer, note text);
-INSERT INTO crm.personal_column VALUES ('public.gdpr_unlinked', 'note', NULL);
-DELETE FROM crm.personal_column WHERE relation = 'public.gdpr_unlinked'::regclass;
+SELECT crm.set_personal_column('public.gdpr_unlinked', 'note');
+SELECT crm.set_personal_column('public.gdpr_unlinked', 'note', registered => false);
 DROP TABLE public.gdpr_unlinked;
-SELECT err_code, err_message, err_hint FROM regress.error_of($$INSERT INTO crm.personal_column VALUES ('public.gdpr_note', 'author', NULL)$$);
-SELECT * FROM regress.error_of($$INSERT INTO crm.personal_column VALUES ('crm.task', 'notes', NULL)$$);
-INSERT INTO crm.personal_column VALUES ('public.gdpr_note', 'note', NULL);
+SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.set_personal_column('public.gdpr_note', 'author')$$);
+SELECT * FROM regress.error_of($$SELECT crm.set_personal_column('crm.task', 'notes')$$);
+SELECT crm.set_personal_column('public.gdpr_note', 'note');
 -- a column of a user-defined type is not read with crm's rights: refused
 CREATE TYPE public.gdpr_label AS ENUM ('anonymized', 'vip');
 CREATE TABLE public.gdpr_tag (client_id bigint REFERENCES crm.client (id), label public.gdpr_label);
-SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.personal_column VALUES ('public.gdpr_tag', 'label', NULL)$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT crm.set_personal_column('public.gdpr_tag', 'label')$$);
 DROP TABLE public.gdpr_tag;
 DROP TYPE public.gdpr_label;
 
@@ -146,11 +146,11 @@ SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.
 ALTER TABLE public.gdpr_note ADD FOREIGN KEY (client_id) REFERENCES crm.client (id);
 -- nor one whose column changed since to a type of its owner's making
 CREATE TABLE public.gdpr_label (client_id bigint REFERENCES crm.client (id), label text);
-INSERT INTO crm.personal_column VALUES ('public.gdpr_label', 'label', NULL);
+SELECT crm.set_personal_column('public.gdpr_label', 'label');
 CREATE TYPE public.gdpr_label_type AS ENUM ('anonymized', 'vip');
 ALTER TABLE public.gdpr_label ALTER label TYPE public.gdpr_label_type USING label::public.gdpr_label_type;
 SELECT err_code, err_message FROM regress.error_of(format('SELECT crm.anonymize(1, %L)', (SELECT code FROM code)));
-DELETE FROM crm.personal_column WHERE relation = 'public.gdpr_label'::regclass;
+SELECT crm.set_personal_column('public.gdpr_label', 'label', registered => false);
 DROP TABLE public.gdpr_label;
 DROP TYPE public.gdpr_label_type;
 -- typed in lower case with spaces, as people do
@@ -278,7 +278,7 @@ INSERT INTO crm.client (id, first_name, last_name, owner) VALUES
 INSERT INTO crm.contact (client_id, kind, value) VALUES (1, 'phone', '601 000 001'), (2, 'phone', '601 000 002');
 CREATE TABLE public.gdpr_note (id integer PRIMARY KEY, client_id bigint REFERENCES crm.client (id), note text);
 INSERT INTO public.gdpr_note VALUES (1, 1, 'Jan prefers e-mail');
-INSERT INTO crm.personal_column VALUES ('public.gdpr_note', 'note', NULL);
+SELECT crm.set_personal_column('public.gdpr_note', 'note');
 -- without EXECUTE: refused
 SET ROLE regress_gdpr_clerk;
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymization_code(1)$$);

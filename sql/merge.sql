@@ -103,11 +103,12 @@ SELECT * FROM regress.error_of('SELECT crm.merge_client(1, 5)');
 -- MG-7 consent: a source with consents needs a target with its own
 INSERT INTO crm.client (id, last_name, unit_id) VALUES (8, 'Wiśniewska-Bis', 3);
 SELECT * FROM regress.error_of('SELECT crm.merge_client(2, 8)');
--- each rule can be switched off for the database
-INSERT INTO crm.merge_rule VALUES ('structure', false);
+-- each rule can be switched off for the database (administrators)
+SELECT crm.set_merge_rule('structure', false);
 SELECT r.rule, r.enabled, r.passes FROM crm_internal.merge_rule_check(ARRAY[4], 3) r ORDER BY 1;
 SELECT crm.merge_client(4, 3) AS merge_id;
-DELETE FROM crm.merge_rule;
+SELECT crm.set_merge_rule('structure', NULL);
+SELECT count(*) AS merge_rules FROM crm.merge_rule;
 
 -- the other refusals
 SELECT * FROM regress.error_of('SELECT crm.merge_client(1, 1)');
@@ -198,18 +199,27 @@ INSERT INTO public.scratch VALUES (2, 'temp');
 SELECT t.* FROM jsonb_to_recordset(crm.merge_preview(ARRAY[2], 1) -> 'tables')
     AS t("table" text, action text, "rows" int, fold_into_target int);
 SELECT crm.merge_preview(ARRAY[2], 1) -> 'warnings' AS warnings;
-INSERT INTO crm.merge_table_rule (relation, action, handler) VALUES ('public.scratch', 'function', 'public.note_merge');
-SELECT * FROM regress.error_of($$INSERT INTO crm.merge_table_rule VALUES ('public.newsletter', 'function', 'public.nope')$$);
+SELECT crm.set_merge_table_rule('public.scratch', 'function', 'public.note_merge(bigint, bigint, bigint)');
+SELECT relation, action, handler FROM crm.merge_table_rule;
+-- what the registry holds is checked, however it is written
+SELECT * FROM regress.error_of($$INSERT INTO crm.merge_table_rule VALUES ('public.newsletter', 'function', 'public.nope(bigint,bigint,bigint)')$$);
+SELECT * FROM regress.error_of($$INSERT INTO crm.merge_table_rule VALUES ('public.newsletter', 'function', 'public.note_merge')$$);
+SELECT * FROM regress.error_of($$SELECT crm.set_merge_table_rule('public.newsletter', 'function', 'pg_catalog.lower(text)')$$);
+SELECT * FROM regress.error_of($$SELECT crm.set_merge_table_rule('public.newsletter', 'function')$$);
+SELECT * FROM regress.error_of($$SELECT crm.set_merge_table_rule('public.newsletter', 'drop', 'public.note_merge(bigint, bigint, bigint)')$$);
+SELECT * FROM regress.error_of($$SELECT crm.set_merge_table_rule('public.newsletter', 'keep')$$);
+SELECT * FROM regress.error_of($$SELECT crm.set_merge_table_rule('public.audit_of_merges', 'drop')$$);
 SELECT crm.merge_client(2, 1) AS m3 \gset
 SELECT * FROM public.loyalty_card;
 SELECT * FROM public.person_card ORDER BY note;
 SELECT * FROM public.newsletter ORDER BY client_id, list;
 SELECT count(*) AS scratch_left, (SELECT count(*) FROM public.audit_of_merges) AS handler_calls FROM public.scratch;
 SELECT * FROM regress.error_of(format('SELECT crm.unmerge(%s)', :m3));
-UPDATE crm.merge_table_rule SET action = 'drop', handler = NULL WHERE relation = 'public.scratch'::regclass;
+SELECT crm.set_merge_table_rule('public.scratch', 'drop');
+SELECT relation, action, handler FROM crm.merge_table_rule;
 
 -- a table without a primary key: its rows move, the merge cannot be undone
-DELETE FROM crm.merge_table_rule;
+SELECT crm.set_merge_table_rule('public.scratch', NULL);
 INSERT INTO public.newsletter VALUES (11, 'weekly');
 SELECT crm.merge_client(11, 1) AS mn \gset
 SELECT * FROM public.newsletter WHERE client_id = 1 ORDER BY list;

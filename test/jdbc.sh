@@ -31,13 +31,12 @@ CREATE EXTENSION crm;
 SELECT crm.install_data_model();
 -- the operators of crm's types are found on the search path (doc/types.md)
 ALTER DATABASE crm_jdbc SET search_path = "$user", public, crm;
--- an application that writes clients, with the duplicate check on save
--- (doc/schema.md), and merges them (doc/merge.md: UPDATE on the linked
--- tables, DELETE on crm.client)
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA crm TO crm_jdbc_app;
-GRANT DELETE ON crm.client, crm.possible_duplicate TO crm_jdbc_app;
--- merge_client runs merge_clients: both, as doc/merge.md grants them
-GRANT EXECUTE ON FUNCTION crm.merge_client, crm.merge_clients TO crm_jdbc_app;
+-- an application that writes clients of every unit, with the duplicate
+-- check on save, and merges them: crm's administrator role
+-- (doc/security.md), under crm's row-level security
+SELECT crm.create_roles();
+SELECT crm.enable_row_security();
+GRANT crm_admin TO crm_jdbc_app;
 SQL
 
 java -cp "$JAR" test/jdbc/CrmDriverTest.java "jdbc:postgresql://127.0.0.1:${PGPORT}/crm_jdbc" crm_jdbc_app

@@ -67,6 +67,12 @@ INSERT INTO crm.campaign (id, name, status, starts_on, ends_on) VALUES
     (2, 'Ubezpieczenia na życie - jesień', 'planned', '2026-09-01', '2026-11-30');
 INSERT INTO crm.campaign_member (campaign_id, client_id) VALUES (1, 1), (1, 3), (1, 7), (2, 5), (2, 6);
 
+-- who works where (AC-2, AC-3): the sample's agents are names, not roles of
+-- the cluster (crm.user_unit() and the others assign existing roles only)
+INSERT INTO crm.user_unit (role_name, unit_id) VALUES ('agent_anna', 3), ('agent_piotr', 5);
+INSERT INTO crm.user_campaign (role_name, campaign_id) VALUES ('agent_anna', 1);
+INSERT INTO crm.user_permission (role_name, permission) VALUES ('agent_anna', 'tickets_unassigned');
+
 INSERT INTO crm.custom_field (id, name, type) VALUES
     (1, 'Liczba pojazdów', 'number'), (2, 'Źródło leada', 'text'), (3, 'Cecha: klient flotowy', 'text');
 DO $$ BEGIN
@@ -144,15 +150,21 @@ INSERT INTO crm.order_line (order_id, product_id, quantity, unit_price) VALUES (
 -- explicitly and says needs analyses move (the default) in the registry
 INSERT INTO crm.interaction (client_id, channel, direction, occurred_at, agent, summary)
 VALUES (12, 'call', 'inbound', '2025-11-11 11:15+01', 'agent_anna', 'pytanie o polisę na życie');
-INSERT INTO crm.merge_rule VALUES ('structure', true), ('sync', true), ('consent', true);
-INSERT INTO crm.merge_table_rule VALUES ('crm.needs_analysis', 'move', NULL);
+DO $$ BEGIN
+    PERFORM crm.set_merge_rule('structure', true);
+    PERFORM crm.set_merge_rule('sync', true);
+    PERFORM crm.set_merge_rule('consent', true);
+    PERFORM crm.set_merge_table_rule('crm.needs_analysis', 'move');
+END $$;
 DO $$ BEGIN
     PERFORM crm.merge_client(12, 11);
 END $$;
 
 -- duplicate scoring: the site trusts shared e-mails a little more (the
 -- pairs the check on save found are in crm.possible_duplicate)
-INSERT INTO crm.match_weight VALUES ('email', 9);
+DO $$ BEGIN
+    PERFORM crm.set_match_weight('email', 9);
+END $$;
 -- a dedupe plan under review: the two records of the company, the name
 -- taken from the newer one
 DO $$ BEGIN
@@ -168,7 +180,9 @@ CREATE TABLE public.client_note (
     note      text
 );
 INSERT INTO public.client_note VALUES (1, 1, 'woli kontakt po 17'), (2, 9, 'speaks no Polish');
-INSERT INTO crm.personal_column VALUES ('public.client_note', 'note', NULL);
+DO $$ BEGIN
+    PERFORM crm.set_personal_column('public.client_note', 'note');
+END $$;
 DO $$ BEGIN
     PERFORM crm.anonymize(9, crm.anonymization_code(9));
 END $$;

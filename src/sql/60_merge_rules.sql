@@ -5,13 +5,16 @@
 -- data model (tables, views, triggers): run by crm.install_data_model()
 SELECT crm_internal.data_model_part('merge_rules', $model$
 -- The merge rules are on unless a row here switches one off.  A table, not
--- a setting: only whoever may write it (the DBA) decides for the database.
+-- a setting: administrators decide for the database, through
+-- crm.set_merge_rule() (the table belongs to the model's owner).
 CREATE TABLE crm.merge_rule (
     rule    text PRIMARY KEY CHECK (rule IN ('structure', 'sync', 'consent')),
     enabled boolean NOT NULL
 );
 COMMENT ON TABLE crm.merge_rule IS
-    'switches for the merge rules structure (MG-5), sync (MG-6) and consent (MG-7); a rule without a row is on';
+    'switches for the merge rules structure (MG-5), sync (MG-6) and consent (MG-7); a rule without a row is on; written by crm.set_merge_rule()';
+CREATE TRIGGER merge_rule_writer BEFORE INSERT OR UPDATE OR DELETE ON crm.merge_rule
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.set_merge_rule()');
 COMMENT ON COLUMN crm.merge_rule.rule IS
     'structure (MG-5: the target is in the source''s unit or below it), sync (MG-6: no synchronized client into an unsynchronized one) or consent (MG-7: a source with consents in force needs a target with some)';
 COMMENT ON COLUMN crm.merge_rule.enabled IS
@@ -25,14 +28,16 @@ CREATE TABLE crm.merge_table_rule (
     CONSTRAINT merge_table_rule_handler CHECK ((action = 'function') = (handler IS NOT NULL))
 );
 COMMENT ON TABLE crm.merge_table_rule IS
-    'per-table merge rules: move (the default) the source''s rows to the target, drop them, or call handler(source_id bigint, target_id bigint, merge_id bigint)';
+    'per-table merge rules: move (the default) the source''s rows to the target, drop them, or call handler(source_id bigint, target_id bigint, merge_id bigint); written by crm.set_merge_table_rule()';
 COMMENT ON COLUMN crm.merge_table_rule.relation IS 'a table whose rows reference crm.client';
 COMMENT ON COLUMN crm.merge_table_rule.action IS
     'move (the source''s rows go to the target), drop (they are deleted, journaled) or function (handler deals with them)';
 COMMENT ON COLUMN crm.merge_table_rule.handler IS
-    'for action function: a schema-qualified function (source_id bigint, target_id bigint, merge_id bigint); null otherwise';
+    'for action function: the function as regprocedure prints it, schema-qualified (schema.name(bigint,bigint,bigint)), owned by a superuser or the data model''s owner; null otherwise';
 CREATE TRIGGER merge_table_rule_check BEFORE INSERT OR UPDATE ON crm.merge_table_rule
     FOR EACH ROW EXECUTE FUNCTION crm_internal.merge_table_rule_check();
+CREATE TRIGGER merge_table_rule_writer BEFORE INSERT OR UPDATE OR DELETE ON crm.merge_table_rule
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.set_merge_table_rule()');
 $model$);
 
 --------------------------------------------------------------------------
@@ -55,21 +60,213 @@ AS $$
 $$;
 COMMENT ON FUNCTION crm_internal.merge_rule_enabled(text) IS 'whether a merge rule is on in this database';
 
+-- crm's settings (the merge rules, the per-table rules, the weights of
+-- duplicate evidence, the personal columns) steer what crm's functions do
+-- with other roles' rights: only the data model's owner and superusers
+-- write them, in practice through the administrators' SECURITY DEFINER
+-- setters (crm.set_merge_rule() ...).  A statement trigger holds that even
+-- where a broad grant (GRANT ... ON ALL TABLES IN SCHEMA crm) gave a role
+-- INSERT or UPDATE on them.  TG_ARGV[0]: the setter to name in the hint.
+CREATE FUNCTION crm_internal.settings_writer_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT (crm_internal.is_trusted_role((SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user))
+            OR coalesce(pg_has_role(current_user, crm_internal.model_owner(), 'USAGE'), false)) THEN
+        RAISE EXCEPTION 'permission denied to change %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('crm''s settings are written only by the data model''s owner (%s) or a superuser, not by role %s.',
+                                  crm_internal.model_owner()::regrole, current_user),
+                  HINT = format('An administrator (a member of crm_admin) calls %s.', TG_ARGV[0]);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.settings_writer_check() IS
+    'statement trigger on crm''s settings tables: 42501 unless the writer is the data model''s owner (or a member of it) or a superuser; administrators use the crm.set_* functions';
+
+-- A merge handler as crm.merge_table_rule stores it (regprocedure text),
+-- resolved: null if it names no function of (bigint, bigint, bigint)
+-- (to_regprocedure() of PostgreSQL 15 still raises on malformed text).
+CREATE FUNCTION crm_internal.merge_handler(handler text) RETURNS regprocedure
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    f regprocedure;
+BEGIN
+    BEGIN
+        f := to_regprocedure(handler);
+    EXCEPTION WHEN OTHERS THEN
+        RETURN NULL;
+    END;
+    IF f IS NULL OR NOT EXISTS (SELECT FROM pg_proc p WHERE p.oid = f AND p.prokind = 'f'
+                                AND p.proargtypes = '20 20 20'::oidvector) THEN
+        RETURN NULL;
+    END IF;
+    RETURN f;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.merge_handler(text) IS
+    'internal: the function a stored merge handler names, if it is a function of (bigint, bigint, bigint); null otherwise';
+
+-- Why a merge must not run this handler: null if it may.  Only code a
+-- trusted role (a superuser, the data model's owner) owns runs inside a
+-- merge, whoever merges: a function of another owner would run with the
+-- merging role's rights (or, SECURITY DEFINER, with its owner's).
+CREATE FUNCTION crm_internal.merge_handler_untrusted(handler regprocedure) RETURNS text
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('Function %s belongs to role %s, which is neither a superuser nor the data model''s owner (%s); a merge would run it with the merging role''s rights.',
+                  handler, p.proowner::regrole, crm_internal.model_owner()::regrole)
+    FROM pg_proc p
+    WHERE p.oid = handler AND NOT crm_internal.is_trusted_role(p.proowner);
+$$;
+COMMENT ON FUNCTION crm_internal.merge_handler_untrusted(regprocedure) IS
+    'internal: why a merge must not run this handler (its owner is neither a superuser nor the data model''s owner), as an error detail; null if it may';
+
 CREATE FUNCTION crm_internal.merge_table_rule_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
+DECLARE
+    f regprocedure;
+    untrusted text;
 BEGIN
-    IF NEW.handler IS NOT NULL AND to_regprocedure(NEW.handler || '(bigint,bigint,bigint)') IS NULL THEN
-        RAISE EXCEPTION 'merge handler %(bigint, bigint, bigint) does not exist', NEW.handler
-            USING ERRCODE = 'undefined_function',
-                  HINT = 'Give a schema-qualified function taking (source_id bigint, target_id bigint, merge_id bigint).';
+    IF NEW.handler IS NOT NULL THEN
+        f := crm_internal.merge_handler(NEW.handler);
+        IF f IS NULL THEN
+            RAISE EXCEPTION 'merge handler % is not a function of (bigint, bigint, bigint)', NEW.handler
+                USING ERRCODE = 'undefined_function',
+                      HINT = 'Give a schema-qualified function taking (source_id bigint, target_id bigint, merge_id bigint), as in public.f(bigint,bigint,bigint); crm.set_merge_table_rule() stores it so.';
+        END IF;
+        -- a warning, not an error: a restore may load this before the
+        -- functions' owners are set; a merge refuses to run it meanwhile
+        untrusted := crm_internal.merge_handler_untrusted(f);
+        IF untrusted IS NOT NULL THEN
+            RAISE WARNING 'merges will refuse to run merge handler %', f
+                USING DETAIL = untrusted,
+                      HINT = 'Have the data model''s owner or a superuser own the function.';
+        END IF;
     END IF;
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION crm_internal.merge_table_rule_check() IS 'trigger: a merge handler must exist with the right arguments';
+COMMENT ON FUNCTION crm_internal.merge_table_rule_check() IS
+    'trigger: a merge handler must name a function of (bigint, bigint, bigint); warns when its owner is not trusted (merges refuse to run it)';
+
+-- The administrators' switches (MG-5..MG-7).
+CREATE FUNCTION crm.set_merge_rule(rule text, enabled boolean) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    changed integer;
+BEGIN
+    PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_admin('change merge rules');
+    IF rule IS NULL OR rule NOT IN ('structure', 'sync', 'consent') THEN
+        RAISE EXCEPTION 'unknown merge rule "%"', rule
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use one of: structure, sync, consent.';
+    END IF;
+    IF enabled IS NULL THEN
+        DELETE FROM crm.merge_rule r WHERE r.rule = set_merge_rule.rule;
+    ELSE
+        INSERT INTO crm.merge_rule AS r (rule, enabled) VALUES (rule, enabled)
+        ON CONFLICT ON CONSTRAINT merge_rule_pkey DO UPDATE SET enabled = EXCLUDED.enabled
+        WHERE r.enabled IS DISTINCT FROM EXCLUDED.enabled;
+    END IF;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    IF changed > 0 THEN
+        PERFORM crm_internal.audit('merge rule', NULL, jsonb_build_object('rule', rule, 'enabled', enabled));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.set_merge_rule(text, boolean) IS
+    'administrators: switches the merge rule structure, sync or consent on (true) or off (false) for the database; null goes back to the default (on); audited';
+
+-- What a merge does with one table that references clients.
+CREATE FUNCTION crm.set_merge_table_rule(relation regclass, action text, handler regprocedure DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    handler_text text;
+    untrusted text;
+    changed integer;
+BEGIN
+    PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_admin('change merge table rules');
+    IF relation IS NULL THEN
+        RAISE EXCEPTION 'relation must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT FROM crm.client_references() r WHERE r.relation = set_merge_table_rule.relation) THEN
+        RAISE EXCEPTION 'table % does not reference crm.client', relation
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A merge rule is for a table with a foreign key to crm.client.',
+                  HINT = 'Add the foreign key first.';
+    END IF;
+    IF action IS NOT NULL AND action NOT IN ('move', 'drop', 'function') THEN
+        RAISE EXCEPTION 'unknown merge table action "%"', action
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use one of: move, drop, function (null deletes the rule).';
+    END IF;
+    IF action IS DISTINCT FROM 'function' AND handler IS NOT NULL THEN
+        RAISE EXCEPTION 'a merge handler is only for action function'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Action %s takes no handler; %s was given.', coalesce(action, 'null'), handler);
+    END IF;
+    IF action = 'function' THEN
+        IF handler IS NULL THEN
+            RAISE EXCEPTION 'action function needs a handler'
+                USING ERRCODE = 'null_value_not_allowed',
+                      HINT = 'Give a function of (source_id bigint, target_id bigint, merge_id bigint).';
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_proc p WHERE p.oid = handler AND p.prokind = 'f'
+                       AND p.proargtypes = '20 20 20'::oidvector) THEN
+            RAISE EXCEPTION 'merge handler % is not a function of (bigint, bigint, bigint)', handler
+                USING ERRCODE = 'undefined_function',
+                      HINT = 'A merge calls handler(source_id bigint, target_id bigint, merge_id bigint).';
+        END IF;
+        untrusted := crm_internal.merge_handler_untrusted(handler);
+        IF untrusted IS NOT NULL THEN
+            RAISE EXCEPTION 'permission denied to register merge handler %', handler
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = untrusted,
+                      HINT = format('Have the data model''s owner (%s) or a superuser create the function, or take it over (ALTER FUNCTION ... OWNER TO %s), then register it.',
+                                    crm_internal.model_owner()::regrole, crm_internal.model_owner()::regrole);
+        END IF;
+        -- schema-qualified whatever the search path; the merge resolves it again
+        handler_text := (SELECT format('%I.%I(bigint,bigint,bigint)', n.nspname, p.proname)
+                         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = handler);
+    END IF;
+    IF action IS NULL THEN
+        DELETE FROM crm.merge_table_rule r WHERE r.relation = set_merge_table_rule.relation;
+    ELSE
+        INSERT INTO crm.merge_table_rule AS r (relation, action, handler) VALUES (relation, action, handler_text)
+        ON CONFLICT ON CONSTRAINT merge_table_rule_pkey
+        DO UPDATE SET action = EXCLUDED.action, handler = EXCLUDED.handler
+        WHERE (r.action, r.handler) IS DISTINCT FROM (EXCLUDED.action, EXCLUDED.handler);
+    END IF;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    IF changed > 0 THEN
+        PERFORM crm_internal.audit('merge table rule', NULL,
+                                   jsonb_build_object('relation', relation::text, 'action', action,
+                                                      'handler', handler_text));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.set_merge_table_rule(regclass, text, regprocedure) IS
+    'administrators: what a merge does with a table that references crm.client: move (its rows go to the target), drop (deleted, journaled) or function (handler(source_id, target_id, merge_id), owned by a superuser or the data model''s owner); action null deletes the rule; audited';
+REVOKE ALL ON FUNCTION crm.set_merge_rule(text, boolean),
+                       crm.set_merge_table_rule(regclass, text, regprocedure) FROM PUBLIC;
 
 -- The fields a merge may take from a source (field_values); the others are
 -- system fields or the structure's business.

@@ -212,11 +212,35 @@ DECLARE
     assign text;
     dependent regclass;
     clashes boolean;
+    handler_text text;
+    handler regprocedure;
+    handler_call text;
+    untrusted text;
 BEGIN
     IF action = 'function' THEN
-        EXECUTE format('SELECT %s($1, $2, $3)',
-                       (SELECT r.handler FROM crm.merge_table_rule r WHERE r.relation = merge_table.relation))
-            USING source_id, target_id, merge_id;
+        -- resolved and checked again now: the function named when the rule
+        -- was set may have been dropped, replaced or handed to another owner
+        SELECT r.handler INTO handler_text FROM crm.merge_table_rule r WHERE r.relation = merge_table.relation;
+        handler := crm_internal.merge_handler(handler_text);
+        IF handler IS NULL THEN
+            RAISE EXCEPTION 'cannot merge: merge handler % for table % does not exist', handler_text, relation
+                USING ERRCODE = 'undefined_function',
+                      DETAIL = 'The rule calls a function of (source_id bigint, target_id bigint, merge_id bigint); no such function exists now.',
+                      HINT = 'Create the function again, or change the rule with crm.set_merge_table_rule().';
+        END IF;
+        untrusted := crm_internal.merge_handler_untrusted(handler);
+        IF untrusted IS NOT NULL THEN
+            RAISE EXCEPTION 'permission denied to run merge handler % for table %', handler, relation
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = untrusted,
+                      HINT = format('Have the data model''s owner (%s) or a superuser own the function, or change the rule with crm.set_merge_table_rule().',
+                                    crm_internal.model_owner()::regrole);
+        END IF;
+        -- by its schema-qualified name: the arguments' types (bigint) pick
+        -- exactly this function
+        SELECT format('SELECT %I.%I($1, $2, $3)', n.nspname, p.proname) INTO handler_call
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = handler;
+        EXECUTE handler_call USING source_id, target_id, merge_id;
         INSERT INTO crm.merge_log_row (merge_id, client_id, relation, constraint_name, action)
         VALUES (merge_id, source_id, relation, constraint_name, 'function');
         RETURN;

@@ -15,13 +15,15 @@ CREATE TABLE crm.match_weight (
     weight      double precision NOT NULL CHECK (weight BETWEEN -100 AND 100)
 );
 COMMENT ON TABLE crm.match_weight IS
-    'a site''s own weights of duplicate evidence, over crm.match_weight_defaults(); delete a row to go back to the default';
+    'a site''s own weights of duplicate evidence, over crm.match_weight_defaults(); written by crm.set_match_weight() (null: back to the default)';
 COMMENT ON COLUMN crm.match_weight.evidence IS
     'a kind of duplicate evidence, one that crm.match_weight_defaults() lists';
 COMMENT ON COLUMN crm.match_weight.weight IS
     'this site''s weight for it, a log2 likelihood ratio from -100 to 100: positive speaks for a duplicate, negative against';
 CREATE TRIGGER match_weight_check BEFORE INSERT OR UPDATE ON crm.match_weight
     FOR EACH ROW EXECUTE FUNCTION crm_internal.match_weight_check();
+CREATE TRIGGER match_weight_writer BEFORE INSERT OR UPDATE OR DELETE ON crm.match_weight
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.set_match_weight()');
 
 CREATE VIEW crm.match_weights_in_use WITH (security_invoker = true) AS
     SELECT d.evidence, coalesce(w.weight, d.weight) AS weight, d.weight AS default_weight,
@@ -36,7 +38,8 @@ COMMENT ON COLUMN crm.match_weights_in_use.default_weight IS
 COMMENT ON COLUMN crm.match_weights_in_use.changed IS
     'true when this site set its own weight (crm.match_weight)';
 COMMENT ON COLUMN crm.match_weights_in_use.description IS 'what the evidence is';
--- everyone who may search for duplicates reads the weights; changing them is the DBA's
+-- everyone who may search for duplicates reads the weights; administrators
+-- change them (crm.set_match_weight())
 GRANT SELECT ON crm.match_weight, crm.match_weights_in_use TO PUBLIC;
 $model$);
 
@@ -102,6 +105,44 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm_internal.match_weight_check() IS 'trigger: a weight is for evidence the scoring knows';
+
+-- A site's own weight (administrators): it decides which clients are
+-- shown as duplicates of which, for everyone.
+CREATE FUNCTION crm.set_match_weight(evidence text, weight double precision) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    changed integer;
+BEGIN
+    PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_admin('change the weights of duplicate evidence');
+    IF evidence IS NULL THEN
+        RAISE EXCEPTION 'evidence must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF weight IS NULL THEN
+        DELETE FROM crm.match_weight w WHERE w.evidence = set_match_weight.evidence;
+    ELSE
+        IF NOT (weight BETWEEN -100 AND 100) THEN
+            RAISE EXCEPTION 'weight % is out of range', weight
+                USING ERRCODE = 'numeric_value_out_of_range',
+                      DETAIL = 'A weight is a log2 likelihood ratio from -100 to 100.';
+        END IF;
+        -- the trigger checks the evidence
+        INSERT INTO crm.match_weight AS w (evidence, weight) VALUES (evidence, weight)
+        ON CONFLICT ON CONSTRAINT match_weight_pkey DO UPDATE SET weight = EXCLUDED.weight
+        WHERE w.weight IS DISTINCT FROM EXCLUDED.weight;
+    END IF;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    IF changed > 0 THEN
+        PERFORM crm_internal.audit('match weight', NULL, jsonb_build_object('evidence', evidence, 'weight', weight));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.set_match_weight(text, double precision) IS
+    'administrators: this site''s weight (-100 to 100) of a kind of duplicate evidence (crm.match_weight_defaults()); null goes back to the default; audited';
+REVOKE ALL ON FUNCTION crm.set_match_weight(text, double precision) FROM PUBLIC;
 
 -- the weights in use as one jsonb object, the w of crm.match_score()
 CREATE FUNCTION crm.match_weights() RETURNS jsonb

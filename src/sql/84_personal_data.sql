@@ -38,7 +38,7 @@ CREATE TABLE crm.personal_column (
     PRIMARY KEY (relation, column_name)
 );
 COMMENT ON TABLE crm.personal_column IS
-    'personal columns of user tables that reference crm.client: crm.anonymize() sets them to replacement (NULL by default) and crm.client_export() marks them';
+    'personal columns of user tables that reference crm.client: crm.anonymize() sets them to replacement (NULL by default) and crm.client_export() marks them; written by crm.set_personal_column()';
 COMMENT ON COLUMN crm.personal_column.relation IS
     'a table of the database''s own that references crm.client';
 COMMENT ON COLUMN crm.personal_column.column_name IS 'a column of it that holds personal data';
@@ -46,6 +46,8 @@ COMMENT ON COLUMN crm.personal_column.replacement IS
     'what crm.anonymize() writes there: null (default) or this text';
 CREATE TRIGGER personal_column_check BEFORE INSERT OR UPDATE ON crm.personal_column
     FOR EACH ROW EXECUTE FUNCTION crm_internal.personal_column_check();
+CREATE TRIGGER personal_column_writer BEFORE INSERT OR UPDATE OR DELETE ON crm.personal_column
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.set_personal_column()');
 
 CREATE VIEW crm.personal_data WITH (security_invoker = true) AS
     SELECT b.relation, b.column_name, b.action, b.replacement, true AS builtin
@@ -163,6 +165,48 @@ END
 $$;
 COMMENT ON FUNCTION crm_internal.personal_column_check() IS
     'trigger: a registered personal column exists and can take its replacement; warns if its table does not reference crm.client';
+
+-- Registering a personal column (administrators): what crm.anonymize()
+-- clears in the database's own tables.
+CREATE FUNCTION crm.set_personal_column(relation regclass, column_name name, replacement text DEFAULT NULL,
+                                        registered boolean DEFAULT true)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    changed integer;
+BEGIN
+    PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_admin('register personal columns');
+    IF relation IS NULL OR column_name IS NULL OR registered IS NULL THEN
+        RAISE EXCEPTION 'relation, column_name and registered must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF registered THEN
+        -- the trigger checks the column
+        INSERT INTO crm.personal_column AS p (relation, column_name, replacement)
+        VALUES (relation, column_name, replacement)
+        ON CONFLICT ON CONSTRAINT personal_column_pkey DO UPDATE SET replacement = EXCLUDED.replacement
+        WHERE p.replacement IS DISTINCT FROM EXCLUDED.replacement;
+    ELSE
+        DELETE FROM crm.personal_column p
+        WHERE p.relation = set_personal_column.relation AND p.column_name = set_personal_column.column_name;
+    END IF;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    IF changed > 0 THEN
+        -- the replacement is a neutral value of the administrator's, not personal data
+        PERFORM crm_internal.audit('personal column', NULL,
+                                   jsonb_build_object('relation', relation::text, 'column', column_name,
+                                                      'registered', registered,
+                                                      'replacement', CASE WHEN registered THEN replacement END));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm.set_personal_column(regclass, name, text, boolean) IS
+    'administrators: registers a personal column of a table that references crm.client (crm.anonymize() sets it to replacement, null by default); registered => false takes it out; audited';
+REVOKE ALL ON FUNCTION crm.set_personal_column(regclass, name, text, boolean) FROM PUBLIC;
 
 -- The registered user columns per foreign key to crm.client: what
 -- crm.anonymize() sets (sets) and how to find a row that kept its data
