@@ -253,7 +253,7 @@ SELECT crm.anonymize(11, crm.anonymization_code(11));
 SELECT id, source_ids, target_id, sources IS NOT NULL AS source_copies, target_before IS NOT NULL AS target_copy,
        undone_at IS NOT NULL AS undone, anonymized_at IS NOT NULL AS anonymized
 FROM crm.merge_log WHERE id IN (:merge_10_into_11, :merge_12_into_10) ORDER BY id;
-SELECT detail -> 'merged_clients' AS merged_clients FROM crm.audit_log WHERE client_id = 11;
+SELECT detail -> 'merged_clients' AS merged_clients FROM crm.audit_log WHERE client_id = 11 AND action = 'anonymize';
 SELECT * FROM regress.find_values(ARRAY['Olgierd', 'Tokarski']);
 
 --
