@@ -70,6 +70,10 @@ CREATE TABLE dba.agent_unit (
     PRIMARY KEY (agent, unit_id)
 );
 INSERT INTO dba.agent_unit VALUES (:'role', 2);   -- Oddział Kraków
+-- and crm's own assignments of it (crm.user_unit and the rest: its
+-- tables are dumped and restored with the others)
+SELECT crm.user_unit(:'role', 2), crm.user_campaign(:'role', 1),
+       crm.grant_agent_permission(:'role', 'tickets_unassigned');
 
 -- an audit of changes to clients, written whoever changes them
 CREATE TABLE dba.client_change (

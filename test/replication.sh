@@ -115,6 +115,9 @@ pass
 
 # the publisher: crm, its model, the sample base (copied at subscription)
 "${PSQL[@]}" -d $PUB -c 'CREATE EXTENSION crm' -c 'SELECT crm.install_data_model()' -f tools/sample.sql >/dev/null
+# crm's assignments (crm.user_unit and the rest) are published too
+"${PSQL[@]}" -d $PUB -c "SELECT crm.user_unit(current_user::text, 2), crm.user_campaign(current_user::text, 1),
+                               crm.grant_agent_permission(current_user::text, 'tickets_unassigned')" >/dev/null
 "${PSQL[@]}" -d $PUB -c "CREATE PUBLICATION $PUBLICATION FOR TABLES IN SCHEMA crm, TABLE public.client_note" \
 	-c "SELECT pg_create_logical_replication_slot('$SLOT', 'pgoutput')" >/dev/null
 

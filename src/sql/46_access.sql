@@ -205,10 +205,15 @@ COMMENT ON FUNCTION crm_internal.reaches_unit(text, bigint) IS
 -- For a DBA's own tables: the same row-level security as crm's linked
 -- tables, in one expression (USING (crm.client_visible(client_id))).
 CREATE FUNCTION crm.client_visible(client_id bigint) RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (SELECT FROM crm.client c WHERE c.id = client_visible.client_id);
+BEGIN
+    -- plpgsql, so that without the data model it says so (55000) rather
+    -- than fail on a missing crm.client
+    PERFORM crm_internal.require_data_model();
+    RETURN EXISTS (SELECT FROM crm.client c WHERE c.id = client_visible.client_id);
+END
 $$;
 COMMENT ON FUNCTION crm.client_visible(bigint) IS
     'whether the current role sees the client (row-level security of crm.client): the policy of crm''s linked tables, for your own';
@@ -553,7 +558,11 @@ BEGIN
                        CASE r.category WHEN 'plan' THEN 'crm_supervisor' WHEN 'reference' THEN 'crm_admin'
                                        ELSE 'crm_agent' END);
     END LOOP;
-    FOR r IN SELECT f.crm_role, f.function_signature FROM crm_internal.role_functions() f LOOP
+    -- TEMPORARY (branch consent): the setting functions listed above are
+    -- being written on another branch; until they exist, skip the missing
+    -- ones.  Remove this condition when they are merged.
+    FOR r IN SELECT f.crm_role, f.function_signature FROM crm_internal.role_functions() f
+             WHERE to_regprocedure(f.function_signature) IS NOT NULL LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.function_signature, r.crm_role);
     END LOOP;
     RETURN CASE WHEN cardinality(made) > 0 THEN format('created %s; ', array_to_string(made, ', ')) ELSE '' END
