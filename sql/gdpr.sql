@@ -21,6 +21,13 @@ INSERT INTO crm.consent (client_id, purpose) VALUES (2, 'newsletter');
 DELETE FROM crm.consent WHERE client_id = 2;
 SELECT consent_id, client_id, purpose, event, document_id, by_role = current_user AS by_me
 FROM crm.consent_history ORDER BY at, consent_id, event;
+-- the history says when crm recorded each event (the server's time) and
+-- keeps the date the consent row stated; a trusted role (the model's
+-- owner, a superuser: a restore) may state any date, others none in the
+-- future (access_gdpr)
+INSERT INTO crm.consent (client_id, purpose, granted_at, withdrawn_at) VALUES (2, 'paper', '2001-01-01', '2001-06-01');
+SELECT event, stated_at, at > now() - interval '1 hour' AS recorded_now
+FROM crm.consent_history WHERE purpose = 'paper' ORDER BY event;
 
 -- GD-3: with the option on, withdrawing the last consent in force hides the client
 SET crm.hide_on_consent_withdrawal = on;
@@ -263,6 +270,11 @@ SELECT regress.reset();
 DROP TABLE public.gdpr_note;
 CREATE ROLE regress_gdpr_officer NOLOGIN;
 CREATE ROLE regress_gdpr_clerk NOLOGIN;
+-- anonymization is for administrators, members of crm_admin: made bare
+-- here (crm.create_roles() makes it with its grants, see access_gdpr); the
+-- officer's privileges below are its own
+CREATE ROLE crm_admin NOLOGIN;
+GRANT crm_admin TO regress_gdpr_officer;
 GRANT SELECT, UPDATE ON crm.client TO regress_gdpr_officer, regress_gdpr_clerk;
 GRANT INSERT ON crm.client TO regress_gdpr_officer;
 GRANT SELECT, INSERT ON crm.consent TO regress_gdpr_officer;
@@ -284,13 +296,14 @@ SET ROLE regress_gdpr_clerk;
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymization_code(1)$$);
 SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymize(1, 'AAAA-AAAA')$$);
 SET ROLE regress_gdpr_officer;
--- a code for a client the role may read but not change: none, by the
--- function or written straight into the table
+-- an administrator gets a code for any client, but crm.anonymize() changes
+-- only what the role may change: a client it may read, not change, stays
 SELECT count(*) AS readable FROM crm.client;
-SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymization_code(2)$$);
+CREATE TEMP TABLE officer_code_2 AS SELECT crm.anonymization_code(2) AS code;
+SELECT err_code, err_message, err_hint FROM regress.error_of(format('SELECT crm.anonymize(2, %L)', (SELECT code FROM officer_code_2)));
+-- nobody writes the code table but crm, whatever was granted
 SELECT err_code, err_message, err_hint FROM regress.error_of($$INSERT INTO crm.anonymization_code (client_id, salt, code_hash)
-                                  VALUES (2, '\x00', sha256('\x00'::bytea || convert_to('AAAAAAAA', 'UTF8')))$$);
-SELECT err_code, err_message, err_hint FROM regress.error_of($$SELECT crm.anonymize(2, 'AAAA-AAAA')$$);
+                                  VALUES (1, '\x00', sha256('\x00'::bytea || convert_to('AAAAAAAA', 'UTF8')))$$);
 -- only crm.anonymize() marks a client anonymized, whatever the role may write
 SELECT err_code, err_message, err_hint FROM regress.error_of($$UPDATE crm.client SET anonymized_at = now(),
                                         first_name = NULL, last_name = NULL WHERE id = 1$$);
@@ -300,7 +313,7 @@ SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.client (id,
 -- the history itself it cannot write, not even from a trigger of its own
 INSERT INTO crm.consent (client_id, purpose) VALUES (1, 'newsletter');
 RESET ROLE;
-SELECT consent_id, event, by_role = session_user AS by_session_role FROM crm.consent_history;
+SELECT consent_id, event, by_role FROM crm.consent_history;   -- the role SET ROLE chose
 GRANT INSERT ON crm.consent_history TO regress_gdpr_officer;   -- even so
 SET ROLE regress_gdpr_officer;
 CREATE TEMP TABLE forge (consent_id bigint);
@@ -317,11 +330,19 @@ SELECT err_code, err_message FROM regress.error_of($$CREATE TRIGGER forge2 AFTER
 DROP TABLE forge;
 DROP FUNCTION pg_temp.forge();
 RESET ROLE;
-REVOKE INSERT ON crm.consent_history FROM regress_gdpr_officer;
+-- a role given UPDATE on it too writes it as a restore does: an upsert
+-- (the trigger updates, or lets the row in; it never calls itself)
+GRANT SELECT, UPDATE ON crm.consent_history TO regress_gdpr_officer;
+SET ROLE regress_gdpr_officer;
+SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.consent_history (consent_id, event, client_id, purpose, at, by_role)
+                                                    SELECT id, 'granted', 1, 'newsletter', '2020-01-01', 'regress_restore' FROM crm.consent$$);
+RESET ROLE;
+SELECT consent_id, event, at, by_role, stated_at FROM crm.consent_history;
+REVOKE ALL ON crm.consent_history FROM regress_gdpr_officer;
 SELECT count(*) AS history_rows FROM crm.consent_history;
 SET ROLE regress_gdpr_officer;
 CREATE TEMP TABLE officer_code AS SELECT crm.anonymization_code(1) AS code;
--- it sees its own codes only
+-- nor reads it: even with SELECT granted, no row
 SELECT client_id FROM crm.anonymization_code;
 RESET ROLE;
 -- a code works in the sessions of the role that asked for it only
@@ -361,5 +382,5 @@ DROP TABLE public.gdpr_note;
 REVOKE ALL ON crm.client, crm.anonymization_code, crm.consent FROM regress_gdpr_officer, regress_gdpr_clerk;
 REVOKE ALL ON FUNCTION crm.anonymization_code(bigint), crm.anonymize(bigint, text),
                        crm_internal.anonymize_crm_data(bigint, text) FROM regress_gdpr_officer;
-DROP TABLE officer_code, admin_code;
-DROP ROLE regress_gdpr_officer, regress_gdpr_clerk;
+DROP TABLE officer_code, officer_code_2, admin_code;
+DROP ROLE regress_gdpr_officer, regress_gdpr_clerk, crm_admin;

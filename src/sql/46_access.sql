@@ -222,6 +222,8 @@ CREATE FUNCTION crm.client_visible(client_id bigint) RETURNS boolean
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- plpgsql, so that without the data model it says so (55000) rather
+    -- than fail on a missing crm.client
     PERFORM crm_internal.require_data_model();
     RETURN EXISTS (SELECT FROM crm.client c WHERE c.id = client_visible.client_id);
 END

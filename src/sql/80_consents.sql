@@ -34,8 +34,9 @@ CREATE TABLE crm.consent_history (
     client_id   bigint NOT NULL,
     purpose     text NOT NULL,
     at          timestamptz NOT NULL,
-    by_role     text NOT NULL DEFAULT current_user,
+    by_role     text NOT NULL DEFAULT crm_internal.session_role(),
     document_id bigint,
+    stated_at   timestamptz,
     -- each happens once to a consent
     PRIMARY KEY (consent_id, event)
 );
@@ -49,13 +50,18 @@ COMMENT ON COLUMN crm.consent_history.event IS
 COMMENT ON COLUMN crm.consent_history.client_id IS 'the client the consent was of';
 COMMENT ON COLUMN crm.consent_history.purpose IS 'what the consent was for';
 COMMENT ON COLUMN crm.consent_history.at IS
-    'when it happened: the grant or withdrawal time recorded, the time of removal';
-COMMENT ON COLUMN crm.consent_history.by_role IS 'the login role of the session that recorded it';
+    'when crm recorded it: the server''s time (now()) of the write, whatever dates the consent row states';
+COMMENT ON COLUMN crm.consent_history.by_role IS
+    'the session''s role that recorded it (crm_internal.session_role(): the role chosen with SET ROLE, else the login)';
 COMMENT ON COLUMN crm.consent_history.document_id IS 'the confirming document at the time';
+COMMENT ON COLUMN crm.consent_history.stated_at IS
+    'the date the consent row stated for the event (its granted_at, its withdrawn_at), as written by the caller; null for a removal';
 CREATE TRIGGER consent_history_upsert BEFORE INSERT ON crm.consent_history
     FOR EACH ROW EXECUTE FUNCTION crm_internal.consent_history_upsert();
 CREATE TRIGGER consent_before_update BEFORE UPDATE ON crm.consent
     FOR EACH ROW EXECUTE FUNCTION crm_internal.consent_before_update();
+CREATE TRIGGER consent_no_future_dates BEFORE INSERT OR UPDATE OF granted_at, withdrawn_at ON crm.consent
+    FOR EACH ROW EXECUTE FUNCTION crm_internal.consent_no_future_dates();
 CREATE TRIGGER consent_history_write AFTER INSERT OR UPDATE OF withdrawn_at OR DELETE ON crm.consent
     FOR EACH ROW EXECUTE FUNCTION crm_internal.consent_history_write();
 CREATE TRIGGER consent_hide_client AFTER UPDATE OF withdrawn_at ON crm.consent
@@ -68,7 +74,10 @@ $model$);
 -- (its roles and times are the original ones), what the consent's trigger
 -- writes (ON CONFLICT DO NOTHING) gives way.  A row from that trigger
 -- (SECURITY DEFINER, so written as crm's owner) goes in as it is; any other
--- is upserted, which needs UPDATE on the history: only its owner has it.
+-- replaces the row of the same consent and event, if there is one: an
+-- upsert, which needs UPDATE on the history (only its owner has it).  It
+-- updates, then lets the row in: it never inserts itself, so this trigger
+-- cannot fire itself again, whoever writes.
 CREATE FUNCTION crm_internal.consent_history_upsert() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -77,16 +86,54 @@ BEGIN
     IF pg_trigger_depth() > 1 AND crm_internal.runs_as_owner_of('crm_internal.consent_history_write()') THEN
         RETURN NEW;
     END IF;
-    INSERT INTO crm.consent_history AS h (consent_id, event, client_id, purpose, at, by_role, document_id)
-    VALUES (NEW.consent_id, NEW.event, NEW.client_id, NEW.purpose, NEW.at, NEW.by_role, NEW.document_id)
-    ON CONFLICT (consent_id, event) DO UPDATE
-    SET client_id = EXCLUDED.client_id, purpose = EXCLUDED.purpose, at = EXCLUDED.at,
-        by_role = EXCLUDED.by_role, document_id = EXCLUDED.document_id;
-    RETURN NULL;
+    UPDATE crm.consent_history h
+    SET client_id = NEW.client_id, purpose = NEW.purpose, at = NEW.at, by_role = NEW.by_role,
+        document_id = NEW.document_id, stated_at = NEW.stated_at
+    WHERE h.consent_id = NEW.consent_id AND h.event = NEW.event;
+    IF FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION crm_internal.consent_history_upsert() IS
-    'trigger: history inserted directly (a restore) replaces what the consent''s trigger recorded';
+    'trigger: history inserted directly (a restore) replaces what the consent''s trigger recorded; never inserts itself (no recursion)';
+
+-- A consent records what already happened: a date in the future is made
+-- up.  A date in the past is kept as the consent row states it (a paper
+-- consent entered later); the history records when crm learnt of it.  A
+-- restore (run by the data model's owner or a superuser) loads the rows
+-- as they were.
+CREATE FUNCTION crm_internal.consent_no_future_dates() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF crm_internal.is_trusted_role((SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)) THEN
+        RETURN NEW;
+    END IF;
+    -- the server's clock now, not the start of the transaction: a client's
+    -- own "now" taken after BEGIN is not in the future
+    IF NEW.granted_at > clock_timestamp()
+       AND (TG_OP = 'INSERT' OR NEW.granted_at IS DISTINCT FROM OLD.granted_at) THEN
+        RAISE EXCEPTION 'granted_at of a consent cannot be in the future'
+            USING ERRCODE = 'check_violation',
+                  DETAIL = format('The consent of client %s to %s states granted_at %s.', NEW.client_id, NEW.purpose, NEW.granted_at),
+                  HINT = 'Leave granted_at to its default (the server''s time), or state the date the client consented.';
+    END IF;
+    IF NEW.withdrawn_at > clock_timestamp()
+       AND (TG_OP = 'INSERT' OR NEW.withdrawn_at IS DISTINCT FROM OLD.withdrawn_at) THEN
+        RAISE EXCEPTION 'withdrawn_at of a consent cannot be in the future'
+            USING ERRCODE = 'check_violation',
+                  DETAIL = format('The consent of client %s to %s states withdrawn_at %s.', NEW.client_id, NEW.purpose, NEW.withdrawn_at),
+                  HINT = format('Withdraw it when the client withdraws it: crm.withdraw_consent(%s, %L) records the server''s time.',
+                                NEW.client_id, NEW.purpose);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.consent_no_future_dates() IS
+    'trigger: a consent''s granted_at and withdrawn_at are not later than the server''s clock, unless a trusted role (a restore) writes';
 
 -- A consent is a fact with a date: it is granted, then maybe withdrawn,
 -- never rewritten.  A withdrawn consent stays withdrawn.
@@ -109,8 +156,9 @@ COMMENT ON FUNCTION crm_internal.consent_before_update() IS
     'trigger: a consent''s client, purpose and grant date never change, and a withdrawal is final';
 
 -- The history is written with crm's rights, so that roles writing consents
--- need no privilege on it and cannot make it up.  by_role is the session's
--- role (the login), which SET ROLE does not change.
+-- need no privilege on it and cannot make it up: when (at) and who
+-- (by_role, the session's role) are the server's; the dates the consent
+-- row states are kept beside them (stated_at).
 CREATE FUNCTION crm_internal.consent_history_write() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -122,26 +170,28 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, by_role, document_id)
-        VALUES (NEW.id, NEW.client_id, NEW.purpose, 'granted', NEW.granted_at, session_user, NEW.document_id)
+        INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, by_role, document_id, stated_at)
+        VALUES (NEW.id, NEW.client_id, NEW.purpose, 'granted', now(), crm_internal.session_role(), NEW.document_id,
+                NEW.granted_at)
         ON CONFLICT (consent_id, event) DO NOTHING;
     END IF;
     IF TG_OP <> 'DELETE' AND NEW.withdrawn_at IS NOT NULL
        AND (TG_OP = 'INSERT' OR OLD.withdrawn_at IS NULL) THEN
-        INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, by_role, document_id)
-        VALUES (NEW.id, NEW.client_id, NEW.purpose, 'withdrawn', NEW.withdrawn_at, session_user, NEW.document_id)
+        INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, by_role, document_id, stated_at)
+        VALUES (NEW.id, NEW.client_id, NEW.purpose, 'withdrawn', now(), crm_internal.session_role(), NEW.document_id,
+                NEW.withdrawn_at)
         ON CONFLICT (consent_id, event) DO NOTHING;
     END IF;
     IF TG_OP = 'DELETE' THEN
         INSERT INTO crm.consent_history (consent_id, client_id, purpose, event, at, by_role, document_id)
-        VALUES (OLD.id, OLD.client_id, OLD.purpose, 'removed', now(), session_user, OLD.document_id)
+        VALUES (OLD.id, OLD.client_id, OLD.purpose, 'removed', now(), crm_internal.session_role(), OLD.document_id)
         ON CONFLICT (consent_id, event) DO NOTHING;
     END IF;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION crm_internal.consent_history_write() IS
-    'trigger on crm.consent: records each grant, withdrawal and removal in crm.consent_history, with crm''s rights';
+    'trigger on crm.consent: records each grant, withdrawal and removal in crm.consent_history, with crm''s rights, the server''s time and the session''s role';
 -- nobody attaches it elsewhere (a trigger's function is checked when it is created)
 REVOKE EXECUTE ON FUNCTION crm_internal.consent_history_write() FROM PUBLIC;
 

@@ -6,7 +6,7 @@
 SELECT crm_internal.data_model_part('anonymization', $model$
 CREATE TABLE crm.anonymization_code (
     client_id    bigint NOT NULL,
-    requested_by text NOT NULL DEFAULT current_user,
+    requested_by text NOT NULL DEFAULT crm_internal.session_role(),
     requested_at timestamptz NOT NULL DEFAULT now(),
     expires_at   timestamptz NOT NULL,
     salt         bytea NOT NULL,
@@ -14,10 +14,10 @@ CREATE TABLE crm.anonymization_code (
     PRIMARY KEY (client_id, requested_by)
 );
 COMMENT ON TABLE crm.anonymization_code IS
-    'pending anonymization codes, as salted SHA-256 hashes; a role sees and writes only its own, for clients it may change';
+    'pending anonymization codes, as salted SHA-256 hashes; written only by crm.anonymization_code() and crm.anonymize() (row-level security without a policy: no other role reads or writes a row, whatever it was granted)';
 COMMENT ON COLUMN crm.anonymization_code.client_id IS 'the client to anonymize';
 COMMENT ON COLUMN crm.anonymization_code.requested_by IS
-    'the role that requested the code: only it can use it';
+    'the session''s role that requested the code (crm_internal.session_role()): only it (or its members) can use it';
 COMMENT ON COLUMN crm.anonymization_code.requested_at IS 'when the code was requested';
 COMMENT ON COLUMN crm.anonymization_code.expires_at IS
     'when the code stops working, 15 minutes after the request';
@@ -25,62 +25,33 @@ COMMENT ON COLUMN crm.anonymization_code.salt IS 'random salt of the hash';
 COMMENT ON COLUMN crm.anonymization_code.code_hash IS
     'SHA-256 of the salt and the code; the code itself is never stored';
 
+-- crm's SECURITY DEFINER functions write it as its owner, who bypasses
+-- row-level security; with no policy nobody else reads or writes a row,
+-- even with privileges granted by hand
 ALTER TABLE crm.anonymization_code ENABLE ROW LEVEL SECURITY;
-CREATE POLICY anonymization_code_own ON crm.anonymization_code
-    USING (requested_by = current_user)
-    WITH CHECK (requested_by = current_user AND crm_internal.may_change_client(client_id));
-CREATE TRIGGER anonymization_code_before_insert BEFORE INSERT ON crm.anonymization_code
-    FOR EACH ROW EXECUTE FUNCTION crm_internal.anonymization_code_before_insert();
 $model$);
 
--- Anonymization asks for a code typed back (GD-2): requested by someone
--- who may change the client, valid for a short time, used once, kept only
--- as a salted hash.
+-- Anonymization asks for a code typed back (GD-2): requested by an
+-- administrator, valid for a short time, used once, kept only as a salted
+-- hash.
 CREATE FUNCTION crm_internal.anonymization_code_validity() RETURNS interval
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
     RETURN interval '15 minutes';
 COMMENT ON FUNCTION crm_internal.anonymization_code_validity() IS 'how long an anonymization code is valid: 15 minutes';
 
--- Whether the current role may change a client: lock it as that role
--- (its privileges and row-level security), or say no.
-CREATE FUNCTION crm_internal.may_change_client(client_id bigint) RETURNS boolean
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM FROM crm.client c WHERE c.id = may_change_client.client_id FOR UPDATE;
-    RETURN FOUND;
-EXCEPTION WHEN insufficient_privilege THEN
-    RETURN false;
-END
-$$;
-COMMENT ON FUNCTION crm_internal.may_change_client(bigint) IS
-    'whether the current role may change (lock for update) the client, under its privileges and row-level security';
-
--- who asked and when are the server's to say, and a code lives 15 minutes
-CREATE FUNCTION crm_internal.anonymization_code_before_insert() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    NEW.requested_by := current_user;
-    NEW.requested_at := now();
-    NEW.expires_at := now() + crm_internal.anonymization_code_validity();
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION crm_internal.anonymization_code_before_insert() IS
-    'trigger: a code is requested by the current role, now, and expires after crm_internal.anonymization_code_validity()';
-
+-- Only an administrator gets a code, for a client it reaches; the code's
+-- row is written here with crm's rights (nobody else writes the table),
+-- and who asked, when and until when are the server's: a role cannot
+-- choose its own code.
 CREATE FUNCTION crm.anonymization_code(client_id bigint) RETURNS text
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-    -- the caller must be allowed to change the client (row-level security too)
-    c record := crm_internal.client_for_update(client_id);
+    c record;
+    caller text := crm_internal.session_role();
     alphabet constant text := 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';  -- no 0/O, 1/I
     random bytea := uuid_send(gen_random_uuid());
     salt bytea := uuid_send(gen_random_uuid());
@@ -88,6 +59,9 @@ DECLARE
     code text := '';
 BEGIN
     PERFORM crm_internal.require_data_model();
+    -- who asks first: a refusal says nothing of a client out of reach
+    PERFORM crm_internal.require_admin('request an anonymization code');
+    c := crm_internal.client_in_reach(client_id, 'anonymize');
     PERFORM crm_internal.refuse_anonymized(c.id, c.anonymized_at);
     -- 40 bits from the first 5 bytes of a version 4 UUID, all random
     FOR i IN 0..4 LOOP
@@ -97,23 +71,25 @@ BEGIN
         code := code || substr(alphabet, (bits % 32)::integer + 1, 1);
         bits := bits / 32;
     END LOOP;
-    DELETE FROM crm.anonymization_code a WHERE a.client_id = c.id AND a.requested_by = current_user;
-    INSERT INTO crm.anonymization_code (client_id, salt, code_hash)
-    VALUES (c.id, salt, sha256(salt || convert_to(code, 'UTF8')));
+    DELETE FROM crm.anonymization_code a WHERE a.client_id = c.id AND a.requested_by = caller;
+    INSERT INTO crm.anonymization_code (client_id, requested_by, requested_at, expires_at, salt, code_hash)
+    VALUES (c.id, caller, now(), now() + crm_internal.anonymization_code_validity(),
+            salt, sha256(salt || convert_to(code, 'UTF8')));
     RETURN left(code, 4) || '-' || right(code, 4);
 END
 $$;
 COMMENT ON FUNCTION crm.anonymization_code(bigint) IS
-    'a one-time code, valid for crm_internal.anonymization_code_validity(), to type back into crm.anonymize(); requires the right to change the client';
+    'administrators: a one-time code for a client they reach, valid for crm_internal.anonymization_code_validity(), to type back into crm.anonymize() in a session of the same role';
 
--- The right to be forgotten (GD-2): irreversible.  The caller's right to
--- change the client is checked first, with its rights; the registered user
--- tables are written with its rights too, so that their triggers, defaults
--- and index expressions never run with more.  crm's own data goes through
--- crm_internal.anonymize_crm_data(), SECURITY DEFINER: it reaches the journals the
--- caller may not write.  The code is the right there: a role gets one only
--- for a client it may change (crm.anonymization_code, and the code table's
--- policy), and it works only in that role's sessions.
+-- The right to be forgotten (GD-2): irreversible, administrators only.  The
+-- caller's right to change the client is checked first, with its rights;
+-- the registered user tables are written with its rights too, so that
+-- their triggers, defaults and index expressions never run with more.
+-- crm's own data goes through crm_internal.anonymize_crm_data(), SECURITY
+-- DEFINER: it checks its caller again (it can be called alone), then the
+-- code, and reaches the journals the caller may not write.  A code is
+-- issued only to an administrator, for a client it reaches
+-- (crm.anonymization_code()), and works only in that role's sessions.
 CREATE FUNCTION crm.anonymize(client_id bigint, confirmation_code text) RETURNS void
     LANGUAGE plpgsql
     -- a key may use crm's types, whose operators live in crm
@@ -121,10 +97,12 @@ CREATE FUNCTION crm.anonymize(client_id bigint, confirmation_code text) RETURNS 
 AS $$
 #variable_conflict use_variable
 DECLARE
-    c record := crm_internal.client_for_update(client_id);
+    c record;
     ref record;
 BEGIN
     PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_admin('anonymize clients');
+    c := crm_internal.client_for_update(client_id);
     PERFORM crm_internal.refuse_anonymized(c.id, c.anonymized_at);
     FOR ref IN SELECT * FROM crm_internal.personal_column_keys() LOOP
         EXECUTE format('UPDATE %s t SET %s WHERE %s', ref.relation, ref.sets,
@@ -134,7 +112,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.anonymize(bigint, text) IS
-    'the right to be forgotten: removes every piece of the client''s personal data (see doc/gdpr.md) once the code from crm.anonymization_code() is typed back; irreversible';
+    'administrators: the right to be forgotten: removes every piece of the client''s personal data (see doc/gdpr.md) once the code from crm.anonymization_code() is typed back; irreversible';
 
 CREATE FUNCTION crm_internal.anonymize_crm_data(client_id bigint, confirmation_code text)
     RETURNS void
@@ -153,10 +131,11 @@ DECLARE
     rows_total bigint;
     counts jsonb := '{}';
 BEGIN
-    SELECT * INTO c FROM crm.client cl WHERE cl.id = client_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'client % does not exist', client_id USING ERRCODE = 'no_data_found';
-    END IF;
+    PERFORM crm_internal.require_data_model();
+    -- the caller first, then the client, then its codes: called directly,
+    -- a refusal says nothing of a client out of reach or of its codes
+    PERFORM crm_internal.require_admin('anonymize clients');
+    c := crm_internal.client_in_reach(client_id, 'anonymize');
     PERFORM crm_internal.refuse_anonymized(c.id, c.anonymized_at);
     SELECT * INTO code FROM crm.anonymization_code a
     WHERE a.client_id = c.id AND a.code_hash = sha256(a.salt || convert_to(typed, 'UTF8'))
@@ -171,10 +150,10 @@ BEGIN
     END IF;
     -- a code works in a session of the role that requested it (or of a
     -- member of that role): a code read over someone's shoulder does not
-    IF NOT pg_has_role(session_user, code.requested_by, 'MEMBER') THEN
+    IF NOT pg_has_role(crm_internal.session_role(), code.requested_by, 'MEMBER') THEN
         RAISE EXCEPTION 'confirmation code for client % was requested by another role', c.id
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('Role %s requested it; this session is %s''s.', code.requested_by, session_user),
+                  DETAIL = format('Role %s requested it; this session is %s''s.', code.requested_by, crm_internal.session_role()),
                   HINT = format('Request your own with crm.anonymization_code(%s).', c.id);
     END IF;
     IF code.expires_at < clock_timestamp() THEN
@@ -325,7 +304,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm_internal.anonymize_crm_data(bigint, text) IS
-    'internal, called by crm.anonymize(): checks and uses the code, verifies the registered user tables were cleared, removes the client''s personal data from crm''s tables and journals, writes crm.audit_log';
+    'internal, called by crm.anonymize(): checks the caller (an administrator reaching the client) and uses the code, verifies the registered user tables were cleared, removes the client''s personal data from crm''s tables and journals, writes crm.audit_log';
 REVOKE EXECUTE ON FUNCTION crm.anonymize(bigint, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION crm_internal.anonymize_crm_data(bigint, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION crm.anonymization_code(bigint) FROM PUBLIC;
