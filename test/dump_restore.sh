@@ -220,7 +220,7 @@ SELECT 'crm policies: ' || count(*) || ' on ' || count(DISTINCT tablename) || ' 
 FROM pg_policies WHERE schemaname = 'crm' AND policyname IN ('crm_reach', 'crm_agent_grants');
 SELECT 'crm grants: ' || string_agg(DISTINCT a.grantee::regrole::text || ' ' || a.privilege_type, ', ')
 FROM pg_class c, aclexplode(c.relacl) a
-WHERE c.oid = 'crm.client'::regclass AND a.grantee::regrole::text LIKE 'crm\_%';
+WHERE c.oid = 'crm.client'::regclass AND a.grantee::regrole::text IN ('crm_agent', 'crm_supervisor', 'crm_admin');
 SQL
 }
 additions $SRC >"$WORK/additions_src.txt" 2>&1 || true
