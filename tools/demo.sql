@@ -182,4 +182,33 @@ SELECT count(*) FILTER (WHERE c.relkind = 'r') AS tables, count(*) FILTER (WHERE
 FROM pg_class c WHERE c.relnamespace = 'crm'::regnamespace;
 
 \echo
+\echo '== 18. Who may do what, where: crm''s roles and row-level security by structure (doc/security.md)'
+SELECT crm.create_roles();
+SELECT crm.enable_row_security();
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'demo_anna') THEN CREATE ROLE demo_anna; END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'demo_marek') THEN CREATE ROLE demo_marek; END IF;
+END $$;
+GRANT crm_agent TO demo_anna;
+GRANT crm_supervisor TO demo_marek;
+SELECT crm.user_unit('demo_anna', 3) AS anna_in_motor_dept, crm.user_unit('demo_marek', 2) AS marek_in_krakow;
+\echo 'Anna, an agent of Dział komunikacyjny, sees its clients only, in every table and view:'
+SET ROLE demo_anna;
+SELECT id, display_name, unit_path FROM crm.client_report ORDER BY id;
+RESET ROLE;
+\echo 'Marek, a supervisor in Oddział Kraków, hides and unhides there; outside it he is told no more than of a client that does not exist:'
+SET ROLE demo_marek;
+SELECT crm.hide_client(7, 'demo'), crm.unhide_client(7);
+\set ON_ERROR_STOP 0
+SELECT crm.hide_client(6);
+\set ON_ERROR_STOP 1
+SELECT count(*) AS clients_marek_reaches FROM crm.client;
+RESET ROLE;
+\echo 'The audit log: who did what, never personal data; written only by crm''s functions:'
+SELECT actor, action, client_id, detail FROM crm.audit_log ORDER BY id DESC LIMIT 5;
+REVOKE crm_agent FROM demo_anna;
+REVOKE crm_supervisor FROM demo_marek;
+DROP ROLE demo_anna, demo_marek;
+
+\echo
 \echo 'Demo done.'
