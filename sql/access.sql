@@ -267,6 +267,20 @@ REVOKE ALL ON crm.client FROM regress_app;
 REVOKE USAGE ON SCHEMA crm FROM regress_app;
 DROP ROLE regress_app;
 
+-- dedupe within reach: a supervisor's plan and run see the duplicates of
+-- its units only; Gdańsk's Anna Nowak (clients 3 and 5) stays as it is
+INSERT INTO crm.client (id, first_name, last_name, unit_id) VALUES (30, 'Ewa', 'Mazur', 2), (31, 'Ewa', 'Mazur', 3);
+SET ROLE regress_agent_krk;
+SELECT * FROM regress.error_of($$SELECT crm.dedupe(ARRAY['first_name', 'last_name'], 'merge')$$);
+RESET ROLE;
+SET ROLE regress_sup_krk;
+SELECT crm.create_dedupe_plan(ARRAY['first_name', 'last_name']) AS plan_id \gset
+SELECT group_no, client_id, is_main FROM crm.dedupe_plan_item WHERE plan_id = :plan_id ORDER BY group_no, client_id;
+SELECT crm.dedupe(ARRAY['first_name', 'last_name'], 'merge') - 'skipped_detail' AS dedupe;
+RESET ROLE;
+SELECT id, display_name, unit_id FROM crm.client ORDER BY id;
+SELECT actor, action, detail - 'criteria' AS detail FROM crm.audit_log WHERE action = 'dedupe';
+
 SELECT regress.reset();
 DROP OWNED BY regress_agent_krk, regress_agent_gda, regress_sup_krk, regress_admin, regress_outsider;
 DROP ROLE regress_agent_krk, regress_agent_gda, regress_sup_krk, regress_admin, regress_outsider;

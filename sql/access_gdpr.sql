@@ -29,7 +29,8 @@ GRANT crm_agent TO regress_ag_agent, regress_ag_writer, regress_ag_officer;
 GRANT crm_admin TO regress_ag_admin;
 SELECT crm.user_unit('regress_ag_agent', 2) AS agent, crm.user_unit('regress_ag_writer', 2) AS writer,
        crm.user_unit('regress_ag_officer', 3) AS officer, crm.user_unit('regress_ag_admin', 3) AS admin;
--- crm.create_roles() gave the anonymization functions to crm_admin only
+-- crm.create_roles() lets every crm role call the anonymization functions,
+-- which refuse all but administrators with a hint; their internal part is crm_admin's only
 SELECT r.rolname, p.oid::regprocedure AS function
 FROM pg_proc p, aclexplode(p.proacl) a JOIN pg_roles r ON r.oid = a.grantee
 WHERE p.oid IN ('crm.anonymization_code(bigint)'::regprocedure, 'crm.anonymize(bigint, text)'::regprocedure,

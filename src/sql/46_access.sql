@@ -350,6 +350,25 @@ $$;
 COMMENT ON FUNCTION crm_internal.require_admin(text) IS
     'internal: 42501 unless the session''s role is a crm administrator (crm_admin, the model''s owner, a superuser)';
 
+-- Supervisors and administrators: merging, undoing, hiding, deleting,
+-- deduplicating.  Every crm role may call these functions, so that an agent
+-- is told why not rather than only "permission denied for function".
+CREATE FUNCTION crm_internal.require_supervisor(action text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT crm_internal.sees_all_work(crm_internal.session_role()) THEN
+        RAISE EXCEPTION 'permission denied to %', action
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Role %s is not a crm supervisor or administrator.', crm_internal.session_role()),
+                  HINT = 'A supervisor (a member of crm_supervisor) does this within its units.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.require_supervisor(text) IS
+    'internal: 42501 unless the session''s role is a crm supervisor or administrator';
+
 --------------------------------------------------------------------------
 -- The audit log's one writer
 --------------------------------------------------------------------------
@@ -539,8 +558,11 @@ $$;
 COMMENT ON FUNCTION crm_internal.model_tables() IS
     'the data model''s tables and views by category (reference, client, client own, business, pairs, plan, journal, audit, secret, setting, view): what crm.create_roles() grants and crm.enable_row_security() protects';
 
--- The functions only some roles may call (revoked from PUBLIC below and
--- where they are defined); the others are everyone's.
+-- The functions of crm's roles (revoked from PUBLIC where they are
+-- defined), with the role each needs.  crm.create_roles() grants EXECUTE on
+-- them to every crm role, and each checks the level itself
+-- (crm_internal.require_supervisor(), require_admin()), so that an agent
+-- hears why not and what to do; crm_internal's are granted to the level only.
 CREATE FUNCTION crm_internal.role_functions()
     RETURNS TABLE (crm_role text, function_signature text)
     LANGUAGE sql IMMUTABLE
@@ -641,7 +663,8 @@ BEGIN
                                        ELSE 'crm_agent' END);
     END LOOP;
     FOR r IN SELECT f.crm_role, f.function_signature FROM crm_internal.role_functions() f LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.function_signature, r.crm_role);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.function_signature,
+                       CASE WHEN r.function_signature LIKE 'crm\_internal.%' THEN r.crm_role ELSE 'crm_agent' END);
     END LOOP;
     RETURN CASE WHEN cardinality(made) > 0 THEN format('created %s; ', array_to_string(made, ', ')) ELSE '' END
            || 'granted crm_agent, crm_supervisor and crm_admin their rights; '

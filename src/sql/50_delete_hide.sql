@@ -51,8 +51,11 @@ CREATE FUNCTION crm.delete_client(client_id bigint) RETURNS void
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    c record := crm_internal.client_in_reach(client_id, 'delete');
+    c record;
 BEGIN
+    PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_supervisor('delete clients');
+    c := crm_internal.client_in_reach(client_id, 'delete');
     -- recorded first, while the client's unit is there to record
     PERFORM crm_internal.audit('delete', c.id, NULL);
     DELETE FROM crm.client cl WHERE cl.id = c.id;
@@ -66,8 +69,11 @@ CREATE FUNCTION crm.hide_client(client_id bigint, reason text DEFAULT NULL) RETU
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    c record := crm_internal.client_in_reach(client_id, 'hide');
+    c record;
 BEGIN
+    PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_supervisor('hide clients');
+    c := crm_internal.client_in_reach(client_id, 'hide');
     PERFORM crm_internal.refuse_anonymized(c.id, c.anonymized_at);
     IF c.hidden_at IS NOT NULL THEN
         RAISE EXCEPTION 'client % is already hidden', c.id
@@ -89,8 +95,11 @@ CREATE FUNCTION crm.unhide_client(client_id bigint) RETURNS void
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    c record := crm_internal.client_in_reach(client_id, 'unhide');
+    c record;
 BEGIN
+    PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_supervisor('unhide clients');
+    c := crm_internal.client_in_reach(client_id, 'unhide');
     PERFORM crm_internal.refuse_anonymized(c.id, c.anonymized_at);
     IF c.hidden_at IS NULL THEN
         RAISE EXCEPTION 'client % is not hidden', c.id

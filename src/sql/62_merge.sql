@@ -404,6 +404,7 @@ DECLARE
     left_behind text;
 BEGIN
     PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_supervisor('merge clients');
     PERFORM crm_internal.merge_check_arguments(source_ids, target_id, field_values, contacts);
     PERFORM crm_internal.require_reach(target_id || source_ids, 'merge');
     PERFORM crm_internal.merge_lock_clients(target_id || source_ids);
@@ -550,6 +551,7 @@ DECLARE
     rules jsonb;
 BEGIN
     PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_supervisor('preview merges');
     PERFORM crm_internal.require_reach(array_remove(ids, NULL), 'preview a merge of');
     BEGIN
         PERFORM crm_internal.merge_check_arguments(source_ids, target_id, NULL, 'union');

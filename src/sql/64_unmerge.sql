@@ -54,6 +54,7 @@ BEGIN
     PERFORM crm_internal.require_data_model();
     -- an undo brings back records the check on save knew: it stays out
     PERFORM set_config('crm_merge.in_progress', 'on', true);
+    PERFORM crm_internal.require_supervisor('undo merges');
     scoped := NOT crm_internal.sees_all(caller);
     units := crm_internal.scope_units(caller);
     SELECT * INTO m FROM crm.merge_log l WHERE l.id = unmerge.merge_id FOR UPDATE;

@@ -149,6 +149,7 @@ DECLARE
     started timestamptz := clock_timestamp();
 BEGIN
     PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_supervisor('dedupe clients');
     IF action IS NULL OR action NOT IN ('merge', 'delete') THEN
         RAISE EXCEPTION 'unknown dedupe action "%"', action
             USING ERRCODE = 'invalid_parameter_value',

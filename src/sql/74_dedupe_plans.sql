@@ -115,6 +115,7 @@ DECLARE
     plan bigint;
 BEGIN
     PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_supervisor('create dedupe plans');
     CREATE TEMP TABLE crm_plan_group ON COMMIT DROP AS
         SELECT d.group_id::integer AS group_no, d.client_id FROM crm.find_duplicates(criteria) d;
     INSERT INTO crm.dedupe_plan (origin) VALUES (format('find_duplicates(%s)', criteria)) RETURNING id INTO plan;
@@ -136,6 +137,7 @@ DECLARE
     changed bigint;
 BEGIN
     PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_supervisor('create dedupe plans');
     -- clients joined by candidate pairs form one group: each takes the
     -- smallest id it is connected to
     CREATE TEMP TABLE crm_plan_pair ON COMMIT DROP AS
@@ -226,6 +228,7 @@ DECLARE
     summary jsonb;
 BEGIN
     PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_supervisor('apply dedupe plans');
     SELECT * INTO p FROM crm.dedupe_plan d WHERE d.id = plan_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'dedupe plan % does not exist', plan_id USING ERRCODE = 'no_data_found';
