@@ -23,7 +23,7 @@ CREATE TABLE crm.user_unit (
     role_name   text NOT NULL,
     unit_id     bigint NOT NULL REFERENCES crm.unit (id) ON DELETE CASCADE,
     assigned_at timestamptz NOT NULL DEFAULT now(),
-    assigned_by text NOT NULL DEFAULT session_user,
+    assigned_by text NOT NULL DEFAULT crm_internal.session_role(),
     PRIMARY KEY (role_name, unit_id)
 );
 CREATE INDEX user_unit_unit_id_idx ON crm.user_unit (unit_id);
@@ -38,7 +38,7 @@ CREATE TABLE crm.user_campaign (
     role_name   text NOT NULL,
     campaign_id bigint NOT NULL REFERENCES crm.campaign (id) ON DELETE CASCADE,
     assigned_at timestamptz NOT NULL DEFAULT now(),
-    assigned_by text NOT NULL DEFAULT session_user,
+    assigned_by text NOT NULL DEFAULT crm_internal.session_role(),
     PRIMARY KEY (role_name, campaign_id)
 );
 CREATE INDEX user_campaign_campaign_id_idx ON crm.user_campaign (campaign_id);
@@ -53,7 +53,7 @@ CREATE TABLE crm.user_permission (
     role_name   text NOT NULL,
     permission  text NOT NULL CHECK (crm_internal.is_agent_permission(permission)),
     granted_at  timestamptz NOT NULL DEFAULT now(),
-    granted_by  text NOT NULL DEFAULT session_user,
+    granted_by  text NOT NULL DEFAULT crm_internal.session_role(),
     PRIMARY KEY (role_name, permission)
 );
 COMMENT ON TABLE crm.user_permission IS
@@ -389,6 +389,66 @@ COMMENT ON FUNCTION crm_internal.audit(text, bigint, jsonb) IS
 REVOKE ALL ON FUNCTION crm_internal.audit(text, bigint, jsonb) FROM PUBLIC;
 
 --------------------------------------------------------------------------
+-- Writing crm's settings and assignments
+--------------------------------------------------------------------------
+
+-- One home for the administrators' setters (assignments here, rules,
+-- weights and personal columns in their concepts' files): record a
+-- setting (keep) or take it back (not keep), by the table's primary key,
+-- and audit what changed.  setting names columns of the table; relation is
+-- always one of crm's settings tables, named by crm's SECURITY DEFINER
+-- functions (no one else may execute this).
+CREATE FUNCTION crm_internal.write_setting(relation regclass, setting jsonb, keep boolean, audit_action text)
+    RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cols text[] := ARRAY(SELECT jsonb_object_keys(setting));
+    keys text[];
+    rest text[];
+    changed bigint;
+BEGIN
+    SELECT array_agg(a.attname::text ORDER BY k.n) INTO keys
+    FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+    JOIN pg_attribute a ON a.attnum = k.attnum
+    WHERE i.indrelid = relation AND i.indisprimary AND a.attrelid = relation;
+    rest := ARRAY(SELECT c FROM unnest(cols) AS c WHERE c <> ALL (keys));
+    IF keep THEN
+        EXECUTE format('INSERT INTO %s AS t (%s) SELECT %s FROM jsonb_populate_record(NULL::%s, $1) r ON CONFLICT (%s) %s',
+                       relation,
+                       (SELECT string_agg(format('%I', c), ', ') FROM unnest(cols) AS c),
+                       (SELECT string_agg(format('r.%I', c), ', ') FROM unnest(cols) AS c),
+                       relation,
+                       (SELECT string_agg(format('%I', c), ', ') FROM unnest(keys) AS c),
+                       CASE WHEN cardinality(rest) = 0 THEN 'DO NOTHING'
+                            ELSE format('DO UPDATE SET (%s) = ROW(%s) WHERE (%s) IS DISTINCT FROM (%s)',
+                                        (SELECT string_agg(format('%I', c), ', ') FROM unnest(rest) AS c),
+                                        (SELECT string_agg(format('EXCLUDED.%I', c), ', ') FROM unnest(rest) AS c),
+                                        (SELECT string_agg(format('t.%I', c), ', ') FROM unnest(rest) AS c),
+                                        (SELECT string_agg(format('EXCLUDED.%I', c), ', ') FROM unnest(rest) AS c)) END)
+            USING setting;
+    ELSE
+        EXECUTE format('DELETE FROM %s t WHERE (%s) = (SELECT %s FROM jsonb_populate_record(NULL::%s, $1) r)',
+                       relation,
+                       (SELECT string_agg(format('t.%I', c), ', ') FROM unnest(keys) AS c),
+                       (SELECT string_agg(format('r.%I', c), ', ') FROM unnest(keys) AS c),
+                       relation)
+            USING setting;
+    END IF;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    IF changed > 0 THEN
+        PERFORM crm_internal.audit(audit_action, NULL,
+                                   setting || CASE WHEN keep THEN '{}'::jsonb ELSE '{"removed": true}'::jsonb END);
+    END IF;
+    RETURN changed > 0;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.write_setting(regclass, jsonb, boolean, text) IS
+    'internal, for crm''s setters only: records (keep) or takes back a row of a settings table by its primary key, and audits a change; true if something changed';
+REVOKE ALL ON FUNCTION crm_internal.write_setting(regclass, jsonb, boolean, text) FROM PUBLIC;
+
+--------------------------------------------------------------------------
 -- Assignments and permissions (administrators)
 --------------------------------------------------------------------------
 
@@ -411,8 +471,6 @@ CREATE FUNCTION crm.user_unit(role_name text, unit_id bigint, assigned boolean D
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
-DECLARE
-    changed boolean;
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_admin('assign units');
@@ -420,19 +478,8 @@ BEGIN
     IF NOT EXISTS (SELECT FROM crm.unit u WHERE u.id = unit_id) THEN
         RAISE EXCEPTION 'unit % does not exist', unit_id USING ERRCODE = 'no_data_found';
     END IF;
-    IF assigned THEN
-        INSERT INTO crm.user_unit (role_name, unit_id, assigned_by)
-        VALUES (role_name, unit_id, crm_internal.session_role())
-        ON CONFLICT DO NOTHING;
-    ELSE
-        DELETE FROM crm.user_unit uu WHERE uu.role_name = user_unit.role_name AND uu.unit_id = user_unit.unit_id;
-    END IF;
-    GET DIAGNOSTICS changed = ROW_COUNT;
-    IF changed THEN
-        PERFORM crm_internal.audit(CASE WHEN assigned THEN 'assign unit' ELSE 'unassign unit' END, NULL,
-                                   jsonb_build_object('role', role_name, 'unit_id', unit_id));
-    END IF;
-    RETURN changed;
+    RETURN crm_internal.write_setting('crm.user_unit', jsonb_build_object('role_name', role_name, 'unit_id', unit_id),
+                                      coalesce(assigned, true), 'user unit');
 END
 $$;
 COMMENT ON FUNCTION crm.user_unit(text, bigint, boolean) IS
@@ -443,8 +490,6 @@ CREATE FUNCTION crm.user_campaign(role_name text, campaign_id bigint, assigned b
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
-DECLARE
-    changed boolean;
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_admin('assign campaigns');
@@ -452,20 +497,9 @@ BEGIN
     IF NOT EXISTS (SELECT FROM crm.campaign c WHERE c.id = campaign_id) THEN
         RAISE EXCEPTION 'campaign % does not exist', campaign_id USING ERRCODE = 'no_data_found';
     END IF;
-    IF assigned THEN
-        INSERT INTO crm.user_campaign (role_name, campaign_id, assigned_by)
-        VALUES (role_name, campaign_id, crm_internal.session_role())
-        ON CONFLICT DO NOTHING;
-    ELSE
-        DELETE FROM crm.user_campaign uc
-        WHERE uc.role_name = user_campaign.role_name AND uc.campaign_id = user_campaign.campaign_id;
-    END IF;
-    GET DIAGNOSTICS changed = ROW_COUNT;
-    IF changed THEN
-        PERFORM crm_internal.audit(CASE WHEN assigned THEN 'assign campaign' ELSE 'unassign campaign' END, NULL,
-                                   jsonb_build_object('role', role_name, 'campaign_id', campaign_id));
-    END IF;
-    RETURN changed;
+    RETURN crm_internal.write_setting('crm.user_campaign',
+                                      jsonb_build_object('role_name', role_name, 'campaign_id', campaign_id),
+                                      coalesce(assigned, true), 'user campaign');
 END
 $$;
 COMMENT ON FUNCTION crm.user_campaign(text, bigint, boolean) IS
@@ -477,8 +511,6 @@ CREATE FUNCTION crm.grant_agent_permission(role_name text, permission text, gran
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
-DECLARE
-    changed boolean;
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_admin('grant agent permissions');
@@ -488,20 +520,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = format('Use one of: %s.', (SELECT string_agg(p.permission, ', ') FROM crm.agent_permissions() p));
     END IF;
-    IF granted THEN
-        INSERT INTO crm.user_permission (role_name, permission, granted_by)
-        VALUES (role_name, permission, crm_internal.session_role())
-        ON CONFLICT DO NOTHING;
-    ELSE
-        DELETE FROM crm.user_permission p
-        WHERE p.role_name = grant_agent_permission.role_name AND p.permission = grant_agent_permission.permission;
-    END IF;
-    GET DIAGNOSTICS changed = ROW_COUNT;
-    IF changed THEN
-        PERFORM crm_internal.audit(CASE WHEN granted THEN 'grant permission' ELSE 'revoke permission' END, NULL,
-                                   jsonb_build_object('role', role_name, 'permission', permission));
-    END IF;
-    RETURN changed;
+    RETURN crm_internal.write_setting('crm.user_permission',
+                                      jsonb_build_object('role_name', role_name, 'permission', permission),
+                                      coalesce(granted, true), 'agent permission');
 END
 $$;
 COMMENT ON FUNCTION crm.grant_agent_permission(text, text, boolean) IS

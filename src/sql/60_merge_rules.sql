@@ -164,8 +164,6 @@ CREATE FUNCTION crm.set_merge_rule(rule text, enabled boolean) RETURNS void
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
-DECLARE
-    changed integer;
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_admin('change merge rules');
@@ -174,17 +172,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use one of: structure, sync, consent.';
     END IF;
-    IF enabled IS NULL THEN
-        DELETE FROM crm.merge_rule r WHERE r.rule = set_merge_rule.rule;
-    ELSE
-        INSERT INTO crm.merge_rule AS r (rule, enabled) VALUES (rule, enabled)
-        ON CONFLICT ON CONSTRAINT merge_rule_pkey DO UPDATE SET enabled = EXCLUDED.enabled
-        WHERE r.enabled IS DISTINCT FROM EXCLUDED.enabled;
-    END IF;
-    GET DIAGNOSTICS changed = ROW_COUNT;
-    IF changed > 0 THEN
-        PERFORM crm_internal.audit('merge rule', NULL, jsonb_build_object('rule', rule, 'enabled', enabled));
-    END IF;
+    PERFORM crm_internal.write_setting('crm.merge_rule', jsonb_build_object('rule', rule, 'enabled', enabled),
+                                       enabled IS NOT NULL, 'merge rule');
 END
 $$;
 COMMENT ON FUNCTION crm.set_merge_rule(text, boolean) IS
@@ -200,7 +189,6 @@ AS $$
 DECLARE
     handler_text text;
     untrusted text;
-    changed integer;
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_admin('change merge table rules');
@@ -247,20 +235,9 @@ BEGIN
         handler_text := (SELECT format('%I.%I(bigint,bigint,bigint)', n.nspname, p.proname)
                          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = handler);
     END IF;
-    IF action IS NULL THEN
-        DELETE FROM crm.merge_table_rule r WHERE r.relation = set_merge_table_rule.relation;
-    ELSE
-        INSERT INTO crm.merge_table_rule AS r (relation, action, handler) VALUES (relation, action, handler_text)
-        ON CONFLICT ON CONSTRAINT merge_table_rule_pkey
-        DO UPDATE SET action = EXCLUDED.action, handler = EXCLUDED.handler
-        WHERE (r.action, r.handler) IS DISTINCT FROM (EXCLUDED.action, EXCLUDED.handler);
-    END IF;
-    GET DIAGNOSTICS changed = ROW_COUNT;
-    IF changed > 0 THEN
-        PERFORM crm_internal.audit('merge table rule', NULL,
-                                   jsonb_build_object('relation', relation::text, 'action', action,
-                                                      'handler', handler_text));
-    END IF;
+    PERFORM crm_internal.write_setting('crm.merge_table_rule',
+                                       jsonb_build_object('relation', relation, 'action', action, 'handler', handler_text),
+                                       action IS NOT NULL, 'merge table rule');
 END
 $$;
 COMMENT ON FUNCTION crm.set_merge_table_rule(regclass, text, regprocedure) IS

@@ -113,31 +113,20 @@ CREATE FUNCTION crm.set_match_weight(evidence text, weight double precision) RET
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
-DECLARE
-    changed integer;
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_admin('change the weights of duplicate evidence');
     IF evidence IS NULL THEN
         RAISE EXCEPTION 'evidence must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF weight IS NULL THEN
-        DELETE FROM crm.match_weight w WHERE w.evidence = set_match_weight.evidence;
-    ELSE
-        IF NOT (weight BETWEEN -100 AND 100) THEN
-            RAISE EXCEPTION 'weight % is out of range', weight
-                USING ERRCODE = 'numeric_value_out_of_range',
-                      DETAIL = 'A weight is a log2 likelihood ratio from -100 to 100.';
-        END IF;
-        -- the trigger checks the evidence
-        INSERT INTO crm.match_weight AS w (evidence, weight) VALUES (evidence, weight)
-        ON CONFLICT ON CONSTRAINT match_weight_pkey DO UPDATE SET weight = EXCLUDED.weight
-        WHERE w.weight IS DISTINCT FROM EXCLUDED.weight;
+    IF NOT (weight BETWEEN -100 AND 100) THEN
+        RAISE EXCEPTION 'weight % is out of range', weight
+            USING ERRCODE = 'numeric_value_out_of_range',
+                  DETAIL = 'A weight is a log2 likelihood ratio from -100 to 100.';
     END IF;
-    GET DIAGNOSTICS changed = ROW_COUNT;
-    IF changed > 0 THEN
-        PERFORM crm_internal.audit('match weight', NULL, jsonb_build_object('evidence', evidence, 'weight', weight));
-    END IF;
+    -- the table's trigger checks the evidence
+    PERFORM crm_internal.write_setting('crm.match_weight', jsonb_build_object('evidence', evidence, 'weight', weight),
+                                       weight IS NOT NULL, 'match weight');
 END
 $$;
 COMMENT ON FUNCTION crm.set_match_weight(text, double precision) IS

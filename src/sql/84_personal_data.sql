@@ -175,8 +175,6 @@ CREATE FUNCTION crm.set_personal_column(relation regclass, column_name name, rep
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
-DECLARE
-    changed integer;
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_admin('register personal columns');
@@ -184,24 +182,12 @@ BEGIN
         RAISE EXCEPTION 'relation, column_name and registered must not be null'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF registered THEN
-        -- the trigger checks the column
-        INSERT INTO crm.personal_column AS p (relation, column_name, replacement)
-        VALUES (relation, column_name, replacement)
-        ON CONFLICT ON CONSTRAINT personal_column_pkey DO UPDATE SET replacement = EXCLUDED.replacement
-        WHERE p.replacement IS DISTINCT FROM EXCLUDED.replacement;
-    ELSE
-        DELETE FROM crm.personal_column p
-        WHERE p.relation = set_personal_column.relation AND p.column_name = set_personal_column.column_name;
-    END IF;
-    GET DIAGNOSTICS changed = ROW_COUNT;
-    IF changed > 0 THEN
-        -- the replacement is a neutral value of the administrator's, not personal data
-        PERFORM crm_internal.audit('personal column', NULL,
-                                   jsonb_build_object('relation', relation::text, 'column', column_name,
-                                                      'registered', registered,
-                                                      'replacement', CASE WHEN registered THEN replacement END));
-    END IF;
+    -- the table's trigger checks the column; the replacement is a neutral
+    -- value of the administrator's, not personal data
+    PERFORM crm_internal.write_setting('crm.personal_column',
+                                       jsonb_build_object('relation', relation, 'column_name', column_name,
+                                                          'replacement', replacement),
+                                       registered, 'personal column');
 END
 $$;
 COMMENT ON FUNCTION crm.set_personal_column(regclass, name, text, boolean) IS
