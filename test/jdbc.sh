@@ -3,8 +3,12 @@
 #
 # Makes a database with crm and its data model, and an application role
 # that is not a superuser, with the grants doc/schema.md and doc/merge.md
-# give a role that writes clients and merges them; then runs the Java test
-# over TCP on 127.0.0.1 as that role, on a default connection.  Runs against
+# give a role that writes clients and merges them (crm_admin); then runs the
+# Java test over TCP on 127.0.0.1 as that role, on a default connection.  A
+# second login, a supervisor of one unit (crm_supervisor, crm.user_unit), is
+# what the Java test checks crm's refusals and row-level security through
+# (doc/security.md): 42501 with DETAIL and HINT, and its unit's clients only.
+# Runs against
 # the server in PGHOST/PGPORT (tools/dev.sh test starts one, listening on
 # 127.0.0.1 with password authentication).  Needs java and pgjdbc
 # (Debian: default-jre-headless, libpostgresql-jdbc-java).
@@ -18,15 +22,21 @@ export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 [ -r "$JAR" ] || { echo "test/jdbc.sh: no pgjdbc at $JAR (install libpostgresql-jdbc-java)" >&2; exit 1; }
 command -v java >/dev/null || { echo "test/jdbc.sh: no java (install default-jre-headless)" >&2; exit 1; }
 
-# a password of this run only: TCP connections need one (scram-sha-256)
+# passwords of this run only: TCP connections need one (scram-sha-256)
 CRM_JDBC_PASSWORD=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-export CRM_JDBC_PASSWORD
+CRM_JDBC_SUP_PASSWORD=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+export CRM_JDBC_PASSWORD CRM_JDBC_SUP_PASSWORD
 
-"${PSQL[@]}" -d postgres -c 'DROP DATABASE IF EXISTS crm_jdbc' -c 'DROP ROLE IF EXISTS crm_jdbc_app' \
+"${PSQL[@]}" -d postgres -c 'DROP DATABASE IF EXISTS crm_jdbc' \
+	-c 'DROP ROLE IF EXISTS crm_jdbc_app' -c 'DROP ROLE IF EXISTS crm_jdbc_sup' \
 	-c 'CREATE DATABASE crm_jdbc'
-# on stdin, so that the password is never on a command line
-"${PSQL[@]}" -d crm_jdbc -v password="$CRM_JDBC_PASSWORD" >/dev/null <<'SQL'
+# on stdin, so that the passwords are never on a command line (psql's -v
+# would put them there: they are read from the environment with \getenv)
+"${PSQL[@]}" -d crm_jdbc >/dev/null <<'SQL'
+\getenv password CRM_JDBC_PASSWORD
+\getenv sup_password CRM_JDBC_SUP_PASSWORD
 CREATE ROLE crm_jdbc_app LOGIN PASSWORD :'password';
+CREATE ROLE crm_jdbc_sup LOGIN PASSWORD :'sup_password';
 CREATE EXTENSION crm;
 SELECT crm.install_data_model();
 -- the operators of crm's types are found on the search path (doc/types.md)
@@ -37,6 +47,15 @@ ALTER DATABASE crm_jdbc SET search_path = "$user", public, crm;
 SELECT crm.create_roles();
 SELECT crm.enable_row_security();
 GRANT crm_admin TO crm_jdbc_app;
+-- a supervisor in Kraków (unit 2 and the department below it), and clients
+-- of Kraków, of the department and of Gdańsk
+INSERT INTO crm.unit (id, parent_id, kind, name) VALUES
+    (1, NULL, 'channel', 'Agencja'), (2, 1, 'branch', 'Kraków'), (3, 2, 'department', 'Komunikacja'),
+    (4, 1, 'branch', 'Gdańsk');
+GRANT crm_supervisor TO crm_jdbc_sup;
+SELECT crm.user_unit('crm_jdbc_sup', 2);
+INSERT INTO crm.client (first_name, last_name, city, unit_id) VALUES
+    ('Piotr', 'Zieliński', 'Kraków', 2), ('Ewa', 'Mazur', 'Kraków', 3), ('Anna', 'Nowak', 'Gdańsk', 4);
 SQL
 
-java -cp "$JAR" test/jdbc/CrmDriverTest.java "jdbc:postgresql://127.0.0.1:${PGPORT}/crm_jdbc" crm_jdbc_app
+java -cp "$JAR" test/jdbc/CrmDriverTest.java "jdbc:postgresql://127.0.0.1:${PGPORT}/crm_jdbc" crm_jdbc_app crm_jdbc_sup

@@ -75,7 +75,7 @@ start_cluster() {
 	PORT=$(free_port)
 	say "starting a throwaway cluster in $SANDBOX (port $PORT)"
 	# TCP is open to every local user: there a password is needed, and
-	# only the JDBC test's role has one; wal_level=logical for
+	# only the JDBC test's roles have one; wal_level=logical for
 	# test/replication.sh (a publisher and a subscriber database)
 	"${run_as[@]}" "$PG_BINDIR/initdb" -D "$SANDBOX/data" -U postgres \
 		--auth-local=trust --auth-host=scram-sha-256 \
@@ -128,7 +128,7 @@ case "$cmd" in
 		;;
 	test)
 		# the driver test: pgjdbc, and a Java runtime unless there is one;
-		# the reflection test: Debian's SQLAlchemy and psycopg2
+		# the reflection and ORM tests: Debian's SQLAlchemy and psycopg2
 		ensure_packages libpostgresql-jdbc-java python3 python3-sqlalchemy python3-psycopg2
 		command -v java >/dev/null || ensure_packages default-jre-headless
 		build_and_install
@@ -150,6 +150,8 @@ case "$cmd" in
 		# Debian's interpreter, which has Debian's modules (a pyenv or venv
 		# python3 first on PATH would not)
 		/usr/bin/python3 test/reflection.py
+		say "an ORM's cascading delete (SQLAlchemy automap) against crm's roles"
+		/usr/bin/python3 test/orm_cascade.py
 		;;
 	bench)
 		build_and_install

@@ -5,10 +5,14 @@
  * varchar, so crm.pesel, crm.nip and crm.regon must take varchar
  * parameters on INSERT, UPDATE and in WHERE; setDouble binds float8 for
  * the scores.  Run by test/jdbc.sh (tools/dev.sh test), which prepares the
- * database and a low-privileged role:
+ * database, an application role that is not a superuser (crm_admin) and a
+ * supervisor of one unit (crm_supervisor), through which crm's refusals
+ * (42501 with the server's DETAIL and HINT) and row-level security by
+ * structure are checked:
  *
- *   CRM_JDBC_PASSWORD=... java -cp /usr/share/java/postgresql.jar \
- *       test/jdbc/CrmDriverTest.java URL USER
+ *   CRM_JDBC_PASSWORD=... CRM_JDBC_SUP_PASSWORD=... \
+ *       java -cp /usr/share/java/postgresql.jar \
+ *       test/jdbc/CrmDriverTest.java URL USER [SUPERVISOR]
  *
  * Prints one line per check and a summary; exits 1 on any failure.
  */
@@ -21,6 +25,7 @@ import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.TreeSet;
 
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
@@ -77,16 +82,44 @@ public class CrmDriverTest {
         }
     }
 
+    /* the ids a query returns, sorted */
+    static TreeSet<Long> ids(Connection c, String sql) throws SQLException {
+        TreeSet<Long> r = new TreeSet<>();
+        try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+            while (rs.next())
+                r.add(rs.getLong(1));
+        }
+        return r;
+    }
+
+    /* the refusal of crm.merge_client(source, target) with setLong parameters */
+    static PSQLException mergeRefusal(Connection c, long source, long target) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT crm.merge_client(?, ?)")) {
+            ps.setLong(1, source);
+            ps.setLong(2, target);
+            ps.executeQuery().close();
+        } catch (PSQLException e) {
+            return e;
+        }
+        throw new AssertionError("crm.merge_client(" + source + ", " + target + ") was not refused");
+    }
+
+    static Properties login(String user, String passwordVariable) {
+        Properties props = new Properties();
+        props.setProperty("user", user);
+        // from the environment, not the command line, where ps would show it
+        if (System.getenv(passwordVariable) != null)
+            props.setProperty("password", System.getenv(passwordVariable));
+        // server-side prepared statements from the first execution, so that the
+        // parameter types are the ones the driver declares (varchar, float8, int8)
+        props.setProperty("prepareThreshold", "1");
+        return props;
+    }
+
     public static void main(String[] args) throws Exception {
         String url = args.length > 0 ? args[0] : "jdbc:postgresql://127.0.0.1:5432/crm_jdbc";
-        Properties props = new Properties();
-        props.setProperty("user", args.length > 1 ? args[1] : "crm_jdbc_app");
-        // from the environment, not the command line, where ps would show it
-        if (System.getenv("CRM_JDBC_PASSWORD") != null)
-            props.setProperty("password", System.getenv("CRM_JDBC_PASSWORD"));
-        // server-side prepared statements from the first execution, so that the
-        // parameter types are the ones the driver declares (varchar, float8)
-        props.setProperty("prepareThreshold", "1");
+        Properties props = login(args.length > 1 ? args[1] : "crm_jdbc_app", "CRM_JDBC_PASSWORD");
+        String supervisor = args.length > 2 ? args[2] : "crm_jdbc_sup";
         conn = DriverManager.getConnection(url, props);
         System.out.println("connected: " + conn.getMetaData().getDatabaseProductVersion()
                 + ", pgjdbc " + conn.getMetaData().getDriverVersion()
@@ -228,6 +261,66 @@ public class CrmDriverTest {
                 expectEquals("1", one(ps), "clients with the PESEL after the merge");
             }
         });
+
+        /*
+         * a supervisor of Kraków (unit 2 and the department below it), on a
+         * connection of its own: crm's refusals as the driver reports them,
+         * and row-level security by structure
+         */
+        TreeSet<Long> krakow = ids(conn, "SELECT id FROM crm.client WHERE unit_id IN (2, 3)");
+        TreeSet<Long> gdansk = ids(conn, "SELECT id FROM crm.client WHERE unit_id = 4");
+        long nonexistent = ids(conn, "SELECT max(id) FROM crm.client").last() + 1000;
+        System.out.println("as the administrator: clients " + krakow + " in Kraków, " + gdansk + " in Gdańsk");
+        try (Connection sup = DriverManager.getConnection(url, login(supervisor, "CRM_JDBC_SUP_PASSWORD"))) {
+            try (PreparedStatement ps = sup.prepareStatement(
+                    "SELECT current_user, pg_has_role('crm_supervisor', 'MEMBER'), pg_has_role('crm_admin', 'MEMBER'), "
+                    + "(SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)");
+                 ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                System.out.println("role: " + rs.getString(1) + " (crm_supervisor: " + rs.getBoolean(2)
+                        + ", crm_admin: " + rs.getBoolean(3) + ", superuser or BYPASSRLS: " + rs.getBoolean(4) + ")");
+                expect(rs.getBoolean(2) && !rs.getBoolean(3) && !rs.getBoolean(4),
+                        "the supervisor must be a crm_supervisor only");
+            }
+
+            check("supervisor: merge_client(?, ?) on another unit's client is 42501 with DETAIL and HINT", () -> {
+                expect(krakow.size() == 2 && gdansk.size() == 1, "the set-up's clients: " + krakow + ", " + gdansk);
+                long other = gdansk.first();
+                PSQLException e = mergeRefusal(sup, other, krakow.first());
+                ServerErrorMessage m = e.getServerErrorMessage();
+                expect(m != null, "no server error message");
+                expectEquals("42501", e.getSQLState(), "SQLSTATE");
+                expectEquals("permission denied to merge client " + other, m.getMessage(), "message");
+                expectEquals("Role " + supervisor + " reaches only the clients of its units and the units below them; "
+                        + "this client does not exist or lies outside them.", m.getDetail(), "DETAIL");
+                expectEquals("An administrator assigns units with crm.user_unit(role, unit).", m.getHint(), "HINT");
+                // and nothing was merged
+                expectEquals(gdansk, ids(conn, "SELECT id FROM crm.client WHERE unit_id = 4"), "Gdańsk's clients after the refusal");
+            });
+
+            check("supervisor: a nonexistent client is refused in the same words", () -> {
+                long other = gdansk.first();
+                ServerErrorMessage outOfReach = mergeRefusal(sup, other, krakow.first()).getServerErrorMessage();
+                PSQLException e = mergeRefusal(sup, nonexistent, krakow.first());
+                ServerErrorMessage missing = e.getServerErrorMessage();
+                expectEquals("42501", e.getSQLState(), "SQLSTATE");
+                expectEquals(outOfReach.getMessage().replace(Long.toString(other), "<id>"),
+                        missing.getMessage().replace(Long.toString(nonexistent), "<id>"), "message apart from the id");
+                expectEquals(outOfReach.getDetail(), missing.getDetail(), "DETAIL");
+                expectEquals(outOfReach.getHint(), missing.getHint(), "HINT");
+                expectEquals(outOfReach.getSQLState(), missing.getSQLState(), "SQLSTATE of the server message");
+            });
+
+            check("supervisor: SELECT id FROM crm.client returns its unit's clients only", () -> {
+                TreeSet<Long> seen = ids(sup, "SELECT id FROM crm.client");
+                expectEquals(krakow, seen, "clients the supervisor reads");
+                // another unit's client is not found by its id either
+                try (PreparedStatement ps = sup.prepareStatement("SELECT count(*) FROM crm.client WHERE id = ?")) {
+                    ps.setLong(1, gdansk.first());
+                    expectEquals("0", one(ps), "Gdańsk's client by id");
+                }
+            });
+        }
 
         conn.close();
         System.out.printf("%nCrmDriverTest: %d passed, %d failed%n", passed, failures.size());
