@@ -14,7 +14,7 @@ OBJS        = $(CORE_SRC:.c=.o) \
               src/crm.o src/textinput.o src/identifier.o src/pesel.o src/nip.o src/regon.o \
               src/contact.o src/textfold.o src/matching.o \
               src/matchweights.o src/matchforms.o src/matchkeys.o src/scoring.o \
-              src/pairs.o src/candidates.o src/progress.o src/datamodel.o
+              src/pairs.o src/candidates.o src/progress.o src/datamodel.o src/linkcounts.o
 
 # The install script is built from the SQL sources, one concept per file,
 # joined in the order of their numbers; upgrade scripts crm--A--B.sql are

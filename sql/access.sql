@@ -191,6 +191,15 @@ SET ROLE regress_sup_krk;
 SELECT crm.unmerge(:merge_id) AS restored;
 RESET ROLE;
 
+-- crm keeps no prepared statement in the session that a role could
+-- replace: crm.client_links() plans its count once per session in the
+-- backend's memory, so nothing planted under a name runs inside crm's
+-- SECURITY DEFINER functions (found by the attacker review)
+SET ROLE regress_sup_krk;
+SELECT count(*) > 0 AS links FROM crm.client_links(2);
+SELECT count(*) AS prepared_statements FROM pg_prepared_statements;
+RESET ROLE;
+
 --
 -- attack 2: registries and logs are not writable by crm's roles
 --

@@ -58,16 +58,13 @@ COMMENT ON FUNCTION crm_internal.client_reference_condition(name[], name[], inte
 CREATE FUNCTION crm.client_links(client_id bigint)
     RETURNS TABLE (relation regclass, constraint_name name, on_delete text,
                    blocks_delete boolean, row_count bigint, columns name[], client_columns name[])
-    -- volatile: it prepares its query once per session (below)
+    -- volatile: a merge asks again after its own writes
     LANGUAGE plpgsql VOLATILE
     -- a key may use crm's types, whose operators live in crm (writable by its owner only)
     SET search_path = pg_catalog, crm, pg_temp
-    -- the prepared query is planned once
-    SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     query text;
-    prepared text;
 BEGIN
     PERFORM crm_internal.require_data_model();
     SELECT string_agg(format(
@@ -86,25 +83,31 @@ BEGIN
         RETURN;
     END IF;
     -- Planning a count over every table costs more than running it, and a
-    -- merge or a delete asks each time: the query is prepared once per
-    -- session, named after its text (a new foreign key, or another role's
-    -- privileges, make another text), and prepared again if a pooler
-    -- deallocated it.
-    prepared := 'crm_client_links_' || md5(query);
-    IF NOT EXISTS (SELECT FROM pg_prepared_statements p WHERE p.name = prepared) THEN
-        EXECUTE format(
-            'PREPARE %I(bigint) AS
-             SELECT l.rel, l.con, CASE l.del WHEN ''a'' THEN ''no action'' WHEN ''r'' THEN ''restrict''
-                                             WHEN ''c'' THEN ''cascade'' WHEN ''n'' THEN ''set null''
-                                             WHEN ''d'' THEN ''set default'' END,
-                    l.del IN (''a'', ''r''), l.n, l.cols, l.client_cols
-             FROM (%s) AS l(rel, con, del, n, cols, client_cols)', prepared, query);
-    END IF;
-    RETURN QUERY EXECUTE format('EXECUTE %I(%s)', prepared, client_links.client_id);
+    -- merge or a delete asks each time: crm_internal.client_link_counts()
+    -- plans each text once per session, in the backend's memory (never as
+    -- a named prepared statement, which the session's user could replace:
+    -- src/linkcounts.c).  A new foreign key, or another role's privileges,
+    -- make another text.
+    RETURN QUERY SELECT * FROM crm_internal.client_link_counts(format(
+        'SELECT l.rel, l.con, CASE l.del WHEN ''a'' THEN ''no action'' WHEN ''r'' THEN ''restrict''
+                                        WHEN ''c'' THEN ''cascade'' WHEN ''n'' THEN ''set null''
+                                        WHEN ''d'' THEN ''set default'' END,
+                l.del IN (''a'', ''r''), l.n, l.cols, l.client_cols
+         FROM (%s) AS l(rel, con, del, n, cols, client_cols)', query), client_links.client_id);
 END
 $$;
 COMMENT ON FUNCTION crm.client_links(bigint) IS
     'every foreign key to crm.client, in any schema, with how many rows reference the client (NULL where the caller may not read them), whether they block deleting it, and its columns';
+
+-- The plan cache behind crm.client_links() (src/linkcounts.c): runs a
+-- query with one bigint parameter, planned once per session, with the
+-- caller's rights.
+CREATE FUNCTION crm_internal.client_link_counts(query text, client_id bigint)
+    RETURNS TABLE (relation regclass, constraint_name name, on_delete text,
+                   blocks_delete boolean, row_count bigint, columns name[], client_columns name[])
+    AS 'MODULE_PATHNAME', 'client_link_counts' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION crm_internal.client_link_counts(text, bigint) IS
+    'internal: runs crm.client_links()''s counting query (parameter $1 the client) with the caller''s rights, its plan kept for the session in the backend''s memory';
 
 -- One home for "lock this client, or say it does not exist".
 -- (returns a crm.client row, declared record: the table is the data
