@@ -112,27 +112,12 @@ $$;
 COMMENT ON FUNCTION crm.find_duplicates(text[]) IS
     'groups of two or more visible clients that agree on all of 1 to 7 criteria (fields, phone, email, custom:<name>), compared trimmed and case folded; is_oldest marks the earliest created record of each group';
 
--- Dedupe runs read with the caller's rights (row-level security bounds a
--- supervisor's run to its units) and merge and delete through crm's own
--- functions, each audited; the run itself is recorded here: the counts the
--- run reports, with the session's role and the time from the server.
-CREATE FUNCTION crm_internal.audit_dedupe(action text, detail jsonb) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF action IS NULL OR action NOT IN ('dedupe', 'dedupe plan') THEN
-        RAISE EXCEPTION 'unknown dedupe audit action "%"', action USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    PERFORM crm_internal.audit(action, NULL, detail);
-END
-$$;
-COMMENT ON FUNCTION crm_internal.audit_dedupe(text, jsonb) IS
-    'internal, for crm.dedupe() and crm.apply_dedupe_plan(): records the run in crm.audit_log (counts and ids only)';
-REVOKE ALL ON FUNCTION crm_internal.audit_dedupe(text, jsonb) FROM PUBLIC;
-
+-- SECURITY DEFINER: a dedupe run is crm's own act, audited as one; it
+-- finds the groups with crm's rights and keeps, for a role bound to the
+-- structure, only the clients it reaches; every merge and delete checks
+-- that again.
 CREATE FUNCTION crm.dedupe(criteria text[], action text) RETURNS jsonb
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, crm, pg_temp
 AS $$
 #variable_conflict use_variable
@@ -157,14 +142,28 @@ BEGIN
     END IF;
     CREATE TEMP TABLE crm_dedupe_group ON COMMIT DROP AS
         SELECT d.group_id, d.client_id, d.is_oldest, d.created_at FROM crm.find_duplicates(criteria) d;
-    SELECT count(DISTINCT d.group_id) INTO total FROM crm_dedupe_group d;
+    -- a role bound to the structure dedupes the clients it reaches: the
+    -- others leave their groups, the oldest left is the one kept
+    IF NOT crm_internal.sees_all(crm_internal.session_role()) THEN
+        DELETE FROM pg_temp.crm_dedupe_group d
+        WHERE NOT EXISTS (SELECT FROM crm.client c
+                          WHERE c.id = d.client_id
+                            AND c.unit_id = ANY (crm_internal.scope_units(crm_internal.session_role())));
+        DELETE FROM pg_temp.crm_dedupe_group d
+        WHERE d.group_id IN (SELECT x.group_id FROM pg_temp.crm_dedupe_group x GROUP BY x.group_id HAVING count(*) < 2);
+        UPDATE pg_temp.crm_dedupe_group d SET is_oldest = (d.client_id = k.keep)
+        FROM (SELECT x.group_id, (array_agg(x.client_id ORDER BY x.is_oldest DESC, x.created_at, x.client_id))[1] AS keep
+              FROM pg_temp.crm_dedupe_group x GROUP BY x.group_id) k
+        WHERE k.group_id = d.group_id;
+    END IF;
+    SELECT count(DISTINCT d.group_id) INTO total FROM pg_temp.crm_dedupe_group d;
 
     FOR g IN
         SELECT d.group_id,
                (array_agg(d.client_id ORDER BY d.is_oldest DESC, d.created_at, d.client_id))[1] AS keep,
                array_agg(d.client_id ORDER BY d.created_at, d.client_id) FILTER (WHERE NOT d.is_oldest) AS others,
                (array_agg(d.client_id ORDER BY d.created_at DESC, d.client_id DESC))[1] AS newest_id
-        FROM crm_dedupe_group d GROUP BY d.group_id ORDER BY d.group_id
+        FROM pg_temp.crm_dedupe_group d GROUP BY d.group_id ORDER BY d.group_id
     LOOP
         groups := groups + 1;
         IF action = 'merge' THEN
@@ -198,8 +197,8 @@ BEGIN
         END IF;
         PERFORM crm_internal.report_progress('dedupe', groups, total, started);
     END LOOP;
-    DROP TABLE crm_dedupe_group;
-    PERFORM crm_internal.audit_dedupe('dedupe', jsonb_build_object(
+    DROP TABLE pg_temp.crm_dedupe_group;
+    PERFORM crm_internal.audit('dedupe', NULL, jsonb_build_object(
         'criteria', to_jsonb(criteria), 'action', action, 'groups', groups, 'merged', merged, 'deleted', deleted,
         'skipped_clients', (SELECT coalesce(jsonb_agg(c), '[]') FROM jsonb_array_elements(skipped) s,
                                    jsonb_array_elements(s -> 'clients') c)));

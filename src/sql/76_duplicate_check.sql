@@ -10,7 +10,7 @@ CREATE TABLE crm.possible_duplicate (
     score        double precision NOT NULL,
     reasons      text[] NOT NULL,
     found_at     timestamptz NOT NULL DEFAULT now(),
-    found_by     text NOT NULL DEFAULT current_user,
+    found_by     text NOT NULL DEFAULT crm_internal.session_role(),
     dismissed_at timestamptz,
     dismissed_by text,
     PRIMARY KEY (client_a, client_b),
@@ -38,6 +38,8 @@ COMMENT ON COLUMN crm.possible_duplicate.found_by IS 'the role whose save found 
 COMMENT ON COLUMN crm.possible_duplicate.dismissed_at IS
     'set by a user who judged the two different clients: the pair is kept and not reported again; null while open';
 COMMENT ON COLUMN crm.possible_duplicate.dismissed_by IS 'who dismissed the pair';
+CREATE TRIGGER possible_duplicate_stamp BEFORE INSERT OR UPDATE ON crm.possible_duplicate
+    FOR EACH ROW EXECUTE FUNCTION crm_internal.possible_duplicate_stamp();
 CREATE TRIGGER possible_duplicate_upsert BEFORE INSERT ON crm.possible_duplicate
     FOR EACH ROW EXECUTE FUNCTION crm_internal.possible_duplicate_upsert();
 CREATE TRIGGER client_check_duplicates
@@ -47,6 +49,36 @@ CREATE TRIGGER client_check_duplicates
 CREATE TRIGGER contact_check_duplicates AFTER INSERT OR UPDATE OF value, client_id ON crm.contact
     FOR EACH ROW EXECUTE FUNCTION crm_internal.contact_check_duplicates();
 $model$);
+
+-- Who found a pair and who dismissed it, and when, are the server's to
+-- say (a restore, by a trusted role, keeps the dumped ones).  Fires before
+-- the upsert below (triggers fire in name order).
+CREATE FUNCTION crm_internal.possible_duplicate_stamp() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF crm_internal.is_trusted_role((SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)) THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        NEW.found_at := now();
+        NEW.found_by := crm_internal.session_role();
+    ELSE
+        NEW.found_at := OLD.found_at;
+        NEW.found_by := OLD.found_by;
+    END IF;
+    IF TG_OP = 'INSERT' OR NEW.dismissed_at IS DISTINCT FROM OLD.dismissed_at THEN
+        NEW.dismissed_at := CASE WHEN NEW.dismissed_at IS NOT NULL THEN now() END;
+        NEW.dismissed_by := CASE WHEN NEW.dismissed_at IS NOT NULL THEN crm_internal.session_role() END;
+    ELSE
+        NEW.dismissed_by := OLD.dismissed_by;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.possible_duplicate_stamp() IS
+    'trigger: when a pair was found or dismissed, and by whom, are the server''s (the session''s role, now) unless a trusted role (a restore) writes';
 
 -- A pair saved again (the check on save, a restore of a dump taken with
 -- triggers on) updates the row there is: the newest score and reasons, the
