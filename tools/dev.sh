@@ -3,7 +3,7 @@
 #
 #   tools/dev.sh demo      the product on a small realistic sample (tools/demo.sql)
 #   tools/dev.sh test      the whole test suite; exits non-zero on any failure
-#   tools/dev.sh bench     the benchmarks of bench/ (long; not part of test)
+#   tools/dev.sh bench [NAME...]  the benchmarks of bench/, or only bench/NAME.sh (long; not part of test)
 #   tools/dev.sh fuzz [N]  libFuzzer on the identifier parsers, N inputs (default 10 million)
 #   tools/dev.sh psql [ARGS]  psql on a fresh cluster with crm installed (ARGS go to psql)
 #
@@ -156,9 +156,16 @@ case "$cmd" in
 	bench)
 		build_and_install
 		start_cluster
-		for b in bench/*.sh; do
+		# tools/dev.sh bench NAME...: only bench/NAME.sh (e.g. access)
+		benches=()
+		for name in "$@"; do
+			[ -f "bench/$name.sh" ] || die "no benchmark bench/$name.sh"
+			benches+=("bench/$name.sh")
+		done
+		[ ${#benches[@]} -gt 0 ] || benches=(bench/*.sh)
+		for b in "${benches[@]}"; do
 			say "$b"
-			SANDBOX=$SANDBOX bash "$b" "$@"
+			SANDBOX=$SANDBOX bash "$b"
 		done
 		;;
 	fuzz)
