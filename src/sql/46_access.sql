@@ -85,27 +85,43 @@ COMMENT ON FUNCTION crm_internal.session_role() IS
 -- The owner of the data model: the role that installed it (or was handed
 -- its tables).  It and superusers are crm's trusted roles.
 CREATE FUNCTION crm_internal.model_owner() RETURNS oid
-    LANGUAGE sql STABLE
+    -- PL/pgSQL for its cached plan: row-level security asks once per query
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
-RETURN (SELECT c.relowner FROM pg_class c WHERE c.oid = to_regclass('crm.data_model'));
+AS $$
+BEGIN
+    RETURN (SELECT c.relowner FROM pg_class c WHERE c.oid = to_regclass('crm.data_model'));
+END
+$$;
 COMMENT ON FUNCTION crm_internal.model_owner() IS 'the owner of the data model (of crm.data_model)';
 
 CREATE FUNCTION crm_internal.is_trusted_role(role_id oid) RETURNS boolean
-    LANGUAGE sql STABLE
+    -- PL/pgSQL for its cached plan: row-level security asks once per query
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
-RETURN coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.oid = role_id), false)
-       OR role_id = crm_internal.model_owner();
+AS $$
+BEGIN
+    RETURN coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.oid = role_id), false)
+           OR role_id = crm_internal.model_owner();
+END
+$$;
 COMMENT ON FUNCTION crm_internal.is_trusted_role(oid) IS
     'internal: a superuser or the data model''s owner (crm runs code and names only such roles wrote)';
 
 -- Whether a role acts with the rights of a crm group role (inherited:
 -- a member without INHERIT gets them after SET ROLE).
 CREATE FUNCTION crm_internal.has_crm_role(role_name text, crm_role text) RETURNS boolean
-    LANGUAGE sql STABLE
+    -- PL/pgSQL for its cached plan: row-level security asks once per query
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (SELECT FROM pg_roles g WHERE g.rolname = crm_role)
-           AND pg_has_role(role_name, crm_role, 'USAGE');
+#variable_conflict use_variable
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles g WHERE g.rolname = crm_role) THEN
+        RETURN false;
+    END IF;
+    RETURN pg_has_role(role_name, crm_role, 'USAGE');
+END
 $$;
 COMMENT ON FUNCTION crm_internal.has_crm_role(text, text) IS
     'internal: whether the role has the rights of crm group role crm_role (false if that role does not exist)';
@@ -113,12 +129,17 @@ COMMENT ON FUNCTION crm_internal.has_crm_role(text, text) IS
 -- Administrators see and reach every client; so do the model's owner,
 -- superusers and roles that bypass row-level security.
 CREATE FUNCTION crm_internal.sees_all(role_name text) RETURNS boolean
-    LANGUAGE sql STABLE
+    -- PL/pgSQL for its cached plan: row-level security asks once per query
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce((SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = sees_all.role_name), false)
-           OR coalesce(pg_has_role(role_name, crm_internal.model_owner(), 'USAGE'), false)
-           OR crm_internal.has_crm_role(role_name, 'crm_admin');
+#variable_conflict use_variable
+BEGIN
+    RETURN (
+        SELECT coalesce((SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = sees_all.role_name), false)
+               OR coalesce(pg_has_role(role_name, crm_internal.model_owner(), 'USAGE'), false)
+               OR crm_internal.has_crm_role(role_name, 'crm_admin'));
+END
 $$;
 COMMENT ON FUNCTION crm_internal.sees_all(text) IS
     'whether the role reaches every client: crm_admin, the data model''s owner, superusers, BYPASSRLS roles';
@@ -126,36 +147,51 @@ COMMENT ON FUNCTION crm_internal.sees_all(text) IS
 -- Supervisors (and administrators) see all the contact history and
 -- tickets of the clients they reach; agents what AC-2 grants them.
 CREATE FUNCTION crm_internal.sees_all_work(role_name text) RETURNS boolean
-    LANGUAGE sql STABLE
+    -- PL/pgSQL for its cached plan: row-level security asks once per query
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
-RETURN crm_internal.sees_all(role_name) OR crm_internal.has_crm_role(role_name, 'crm_supervisor');
+AS $$
+BEGIN
+    RETURN crm_internal.sees_all(role_name) OR crm_internal.has_crm_role(role_name, 'crm_supervisor');
+END
+$$;
 COMMENT ON FUNCTION crm_internal.sees_all_work(text) IS
     'whether the role sees every contact and ticket of the clients it reaches (supervisors, administrators) rather than what AC-2 grants an agent';
 
 -- The units a role works in (its own assignments and those of the group
 -- roles it has the rights of) and every unit below them.
 CREATE FUNCTION crm_internal.scope_units(role_name text) RETURNS bigint[]
-    LANGUAGE sql STABLE
+    -- PL/pgSQL for its cached plan: row-level security asks once per query
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH RECURSIVE reach(id) AS (
-        SELECT uu.unit_id FROM crm.user_unit uu JOIN pg_roles r ON r.rolname = uu.role_name
-        WHERE pg_has_role(scope_units.role_name, r.oid, 'USAGE')
-        UNION
-        SELECT u.id FROM crm.unit u JOIN reach ON u.parent_id = reach.id
-    )
-    SELECT coalesce(array_agg(reach.id ORDER BY reach.id), '{}') FROM reach;
+#variable_conflict use_variable
+BEGIN
+    RETURN (
+        WITH RECURSIVE reach(id) AS (
+            SELECT uu.unit_id FROM crm.user_unit uu JOIN pg_roles r ON r.rolname = uu.role_name
+            WHERE pg_has_role(scope_units.role_name, r.oid, 'USAGE')
+            UNION
+            SELECT u.id FROM crm.unit u JOIN reach ON u.parent_id = reach.id
+        )
+        SELECT coalesce(array_agg(reach.id ORDER BY reach.id), '{}') FROM reach);
+END
 $$;
 COMMENT ON FUNCTION crm_internal.scope_units(text) IS
     'the units a role works in (crm.user_unit, its groups'' too) and every unit below them';
 
 CREATE FUNCTION crm_internal.scope_campaigns(role_name text) RETURNS bigint[]
-    LANGUAGE sql STABLE
+    -- PL/pgSQL for its cached plan: row-level security asks once per query
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(array_agg(DISTINCT uc.campaign_id), '{}')
-    FROM crm.user_campaign uc JOIN pg_roles r ON r.rolname = uc.role_name
-    WHERE pg_has_role(scope_campaigns.role_name, r.oid, 'USAGE');
+#variable_conflict use_variable
+BEGIN
+    RETURN (
+        SELECT coalesce(array_agg(DISTINCT uc.campaign_id), '{}')
+        FROM crm.user_campaign uc JOIN pg_roles r ON r.rolname = uc.role_name
+        WHERE pg_has_role(scope_campaigns.role_name, r.oid, 'USAGE'));
+END
 $$;
 COMMENT ON FUNCTION crm_internal.scope_campaigns(text) IS
     'the campaigns a role works in (crm.user_campaign, its groups'' too)';
@@ -183,12 +219,17 @@ RETURN EXISTS (SELECT FROM crm.agent_permissions() p WHERE p.permission = is_age
 COMMENT ON FUNCTION crm_internal.is_agent_permission(text) IS 'whether the text names one of crm.agent_permissions()';
 
 CREATE FUNCTION crm_internal.has_agent_permission(role_name text, permission text) RETURNS boolean
-    LANGUAGE sql STABLE
+    -- PL/pgSQL for its cached plan: row-level security asks once per query
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (SELECT FROM crm.user_permission p JOIN pg_roles r ON r.rolname = p.role_name
-                   WHERE p.permission = has_agent_permission.permission
-                     AND pg_has_role(has_agent_permission.role_name, r.oid, 'USAGE'));
+#variable_conflict use_variable
+BEGIN
+    RETURN (
+        SELECT EXISTS (SELECT FROM crm.user_permission p JOIN pg_roles r ON r.rolname = p.role_name
+                       WHERE p.permission = has_agent_permission.permission
+                         AND pg_has_role(has_agent_permission.role_name, r.oid, 'USAGE')));
+END
 $$;
 COMMENT ON FUNCTION crm_internal.has_agent_permission(text, text) IS
     'whether the role (or a group role it has the rights of) was granted the agent permission';
@@ -196,12 +237,17 @@ COMMENT ON FUNCTION crm_internal.has_agent_permission(text, text) IS
 -- The one unit a role was assigned (directly or through a group role), if
 -- it was assigned exactly one: where its new clients go by default.
 CREATE FUNCTION crm_internal.home_unit(role_name text) RETURNS bigint
-    LANGUAGE sql STABLE
+    -- PL/pgSQL for its cached plan: row-level security asks once per query
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE WHEN count(DISTINCT uu.unit_id) = 1 THEN min(uu.unit_id) END
-    FROM crm.user_unit uu JOIN pg_roles r ON r.rolname = uu.role_name
-    WHERE pg_has_role(home_unit.role_name, r.oid, 'USAGE');
+#variable_conflict use_variable
+BEGIN
+    RETURN (
+        SELECT CASE WHEN count(DISTINCT uu.unit_id) = 1 THEN min(uu.unit_id) END
+        FROM crm.user_unit uu JOIN pg_roles r ON r.rolname = uu.role_name
+        WHERE pg_has_role(home_unit.role_name, r.oid, 'USAGE'));
+END
 $$;
 COMMENT ON FUNCTION crm_internal.home_unit(text) IS
     'the unit a role works in if it was assigned exactly one (crm.user_unit): where its new clients go unless they name one';
@@ -209,9 +255,14 @@ COMMENT ON FUNCTION crm_internal.home_unit(text) IS
 -- Whether a role reaches a client of this unit (no unit: the top of the
 -- structure, administrators only).
 CREATE FUNCTION crm_internal.reaches_unit(role_name text, unit_id bigint) RETURNS boolean
-    LANGUAGE sql STABLE
+    -- PL/pgSQL for its cached plan: row-level security asks once per query
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
-RETURN crm_internal.sees_all(role_name) OR unit_id = ANY (crm_internal.scope_units(role_name));
+AS $$
+BEGIN
+    RETURN crm_internal.sees_all(role_name) OR unit_id = ANY (crm_internal.scope_units(role_name));
+END
+$$;
 COMMENT ON FUNCTION crm_internal.reaches_unit(text, bigint) IS
     'whether the role reaches the clients of the unit: an administrator, or the unit is one of its units or below one';
 
