@@ -76,6 +76,10 @@ SELECT count(*) AS other_units_clients FROM crm.client WHERE unit_id = 4 OR unit
 INSERT INTO crm.client (first_name, last_name) VALUES ('Ewa', 'Mazur') RETURNING unit_id;
 SELECT id AS ewa_id FROM crm.client WHERE last_name = 'Mazur' \gset
 SELECT * FROM regress.error_of($$INSERT INTO crm.client (first_name, last_name, unit_id) VALUES ('Ewa', 'Mazur', 4)$$);
+-- hiding is crm.hide_client()'s (a supervisor's, audited), not an UPDATE's
+SELECT * FROM regress.error_of('UPDATE crm.client SET hidden_at = now() WHERE id = 1');
+-- an agent's export of a client says what AC-2 left out of it
+SELECT crm.client_export(1) -> 'partial' AS partial;
 -- ids come from the sequences: a chosen one could probe for a hidden
 -- client (a duplicate key says it exists) or take the sequence's next ones
 SELECT * FROM regress.error_of($$INSERT INTO crm.client (id, first_name, last_name) VALUES (3, 'Ewa', 'Mazur')$$);
@@ -110,7 +114,14 @@ RESET ROLE;
 SET ROLE regress_agent_krk;
 SELECT id, summary FROM crm.contact_history ORDER BY id;
 SELECT id, subject FROM crm.ticket ORDER BY id;
+-- what an agent does not see it does not change either
+UPDATE crm.interaction SET summary = summary || ' (seen)';
+UPDATE crm.ticket SET priority = 'high';
 RESET ROLE;
+SELECT id, summary FROM crm.interaction WHERE summary LIKE '%(seen)' ORDER BY id;
+SELECT id, priority FROM crm.ticket WHERE priority = 'high' ORDER BY id;
+UPDATE crm.interaction SET summary = replace(summary, ' (seen)', '');
+UPDATE crm.ticket SET priority = 'normal';
 SET ROLE regress_admin;
 SELECT crm.grant_agent_permission('regress_agent_krk', p.permission) FROM crm.agent_permissions() p
 WHERE p.permission IN ('other_agents_contacts', 'tickets_unassigned');
@@ -127,6 +138,14 @@ SET ROLE regress_agent_krk;
 SELECT id, summary FROM crm.contact_history ORDER BY id;
 SELECT id, subject FROM crm.ticket ORDER BY id;
 RESET ROLE;
+-- the client's last contact is the latest of all its contacts, also those
+-- the agent does not see
+SET ROLE regress_agent_krk;
+UPDATE crm.interaction SET occurred_at = occurred_at - interval '1 day' WHERE id = 1;
+RESET ROLE;
+SELECT last_contact_at = (SELECT max(occurred_at) FROM crm.interaction WHERE client_id = 1 AND channel <> 'notification')
+       AS last_contact_right
+FROM crm.client WHERE id = 1;
 -- a supervisor sees all the work on the clients it reaches
 SET ROLE regress_sup_krk;
 SELECT count(*) AS contacts, (SELECT count(*) FROM crm.ticket) AS tickets FROM crm.interaction;
@@ -156,6 +175,19 @@ SELECT crm.merge_client(1, 2) AS merge_id \gset
 SELECT merged_by, target_id, source_ids FROM crm.merge_log;
 SELECT crm.hide_client(:ewa_id, 'left'), crm.unhide_client(:ewa_id), crm.delete_client(:ewa_id);
 RESET ROLE;
+-- unhiding runs the duplicate check on save with crm's rights: the
+-- supervisor hears only of the duplicates it reaches (Anna Nowak of Gdańsk
+-- has the same PESEL)
+INSERT INTO crm.client (id, first_name, last_name, pesel, unit_id, hidden_at) VALUES
+    (40, 'Anna', 'Nowak', '85020500028', 2, now()), (41, 'Anna', 'Nowak', '85020500028', 3, NULL);
+SET ROLE regress_sup_krk;
+SET crm.duplicate_check = notice;
+SELECT crm.unhide_client(40);
+RESET crm.duplicate_check;
+SELECT client_a, client_b, found_by FROM crm.possible_duplicate WHERE 40 IN (client_a, client_b) ORDER BY 1, 2;
+RESET ROLE;
+SELECT client_a, client_b, found_by FROM crm.possible_duplicate WHERE 40 IN (client_a, client_b) ORDER BY 1, 2;
+DELETE FROM crm.client WHERE id IN (40, 41);
 -- merges, hides and deletes are in the audit log: who, when, ids and counts
 SELECT actor, action, client_id, unit_id, detail FROM crm.audit_log
 WHERE action NOT LIKE '%unit' AND action NOT LIKE '%campaign' AND action NOT LIKE '%permission' ORDER BY id;

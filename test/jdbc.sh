@@ -2,8 +2,8 @@
 # test/jdbc.sh: crm from a real driver, pgjdbc (test/jdbc/CrmDriverTest.java).
 #
 # Makes a database with crm and its data model, and an application role
-# that is not a superuser, with the grants doc/schema.md and doc/merge.md
-# give a role that writes clients and merges them (crm_admin); then runs the
+# that is not a superuser, a member of crm_admin (doc/security.md: it writes
+# clients of every unit and merges them); then runs the
 # Java test over TCP on 127.0.0.1 as that role, on a default connection.  A
 # second login, a supervisor of one unit (crm_supervisor, crm.user_unit), is
 # what the Java test checks crm's refusals and row-level security through

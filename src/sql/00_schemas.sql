@@ -14,8 +14,8 @@
 --      release.
 --------------------------------------------------------------------------
 
--- The types and functions are for everyone; the tables are not: their
--- privileges are the DBA's to grant.
+-- The types and functions are for everyone; the tables are not:
+-- crm.create_roles() grants crm's roles what each needs (doc/security.md).
 GRANT USAGE ON SCHEMA crm TO PUBLIC;
 
 CREATE SCHEMA crm_internal;

@@ -762,15 +762,24 @@ CREATE FUNCTION crm.set_custom_value(client_id bigint, field text, value text) R
 COMMENT ON FUNCTION crm.set_custom_value(bigint, text, text) IS
     'sets a custom field (by name) on one client, parsing the value by the field''s type (NULL clears it)';
 
+-- SECURITY DEFINER: an agent's row-level security hides other agents'
+-- contacts (AC-2), and the client's last contact is the latest of all of
+-- them; for a client the session's role reaches only (any client where
+-- crm.client has no row-level security).
 CREATE FUNCTION crm_internal.client_last_contact(client_id bigint) RETURNS timestamptz
-    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT max(i.occurred_at) FROM crm.interaction i
-    WHERE i.client_id = client_last_contact.client_id AND i.channel <> 'notification';
+BEGIN
+    RETURN (SELECT max(i.occurred_at) FROM crm.interaction i
+            WHERE i.client_id = client_last_contact.client_id AND i.channel <> 'notification'
+              AND EXISTS (SELECT FROM crm.client c WHERE c.id = client_last_contact.client_id
+                            AND (NOT (SELECT k.relrowsecurity FROM pg_class k WHERE k.oid = 'crm.client'::regclass)
+                                 OR crm_internal.reaches_unit(crm_internal.session_role(), c.unit_id))));
+END
 $$;
 COMMENT ON FUNCTION crm_internal.client_last_contact(bigint) IS
-    'the latest contact with a client in its contact history (automatic notifications are not contacts)';
+    'the latest contact with a client in its contact history (automatic notifications are not contacts), whoever handled it; null for a client the session''s role does not reach';
 
 CREATE FUNCTION crm_internal.interaction_before_write() RETURNS trigger
     LANGUAGE plpgsql
@@ -779,6 +788,11 @@ AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         NEW.original_client_id := coalesce(NEW.original_client_id, NEW.client_id);
+        -- a contact an agent records is its own (AC-2 shows agents their own)
+        IF NEW.agent IS NULL AND NEW.channel <> 'notification'
+           AND row_security_active('crm.interaction'::regclass) THEN
+            NEW.agent := current_user;
+        END IF;
     ELSE
         NEW.original_client_id := OLD.original_client_id;
     END IF;

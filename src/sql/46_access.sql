@@ -65,6 +65,8 @@ COMMENT ON COLUMN crm.user_permission.granted_by IS 'the role that granted it';
 -- who works where is no secret inside the CRM, and the row-level security
 -- of every role reads it
 GRANT SELECT ON crm.user_unit, crm.user_campaign, crm.user_permission TO PUBLIC;
+-- the structure too: the row-level security of every role walks it
+GRANT SELECT ON crm.unit TO PUBLIC;
 $model$);
 
 --------------------------------------------------------------------------
@@ -102,11 +104,26 @@ CREATE FUNCTION crm_internal.is_trusted_role(role_id oid) RETURNS boolean
 AS $$
 BEGIN
     RETURN coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.oid = role_id), false)
-           OR role_id = crm_internal.model_owner();
+           OR coalesce(pg_has_role(role_id, crm_internal.model_owner(), 'USAGE'), false);
 END
 $$;
 COMMENT ON FUNCTION crm_internal.is_trusted_role(oid) IS
-    'internal: a superuser or the data model''s owner (crm runs code and names only such roles wrote)';
+    'internal: a superuser, or the data model''s owner or a role with its rights (crm runs code and names only such roles wrote)';
+
+-- Whether the role writing now (current_user: a trigger's writer, a
+-- restore) is trusted: crm's triggers let such a writer set what they set
+-- for anyone else (history times, who found a pair), so that a restore
+-- brings back the dumped values.
+CREATE FUNCTION crm_internal.writer_is_trusted() RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN crm_internal.is_trusted_role((SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user));
+END
+$$;
+COMMENT ON FUNCTION crm_internal.writer_is_trusted() IS
+    'internal: whether the current role is trusted (a superuser, the data model''s owner or a role with its rights): a restore''s writer';
 
 -- Whether a role acts with the rights of a crm group role (inherited:
 -- a member without INHERIT gets them after SET ROLE).
@@ -266,25 +283,26 @@ $$;
 COMMENT ON FUNCTION crm_internal.reaches_unit(text, bigint) IS
     'whether the role reaches the clients of the unit: an administrator, or the unit is one of its units or below one';
 
--- For a DBA's own tables: the same row-level security as crm's linked
--- tables, in one expression (USING (crm.client_visible(client_id))).
-CREATE FUNCTION crm.client_visible(client_id bigint) RETURNS boolean
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- plpgsql, so that without the data model it says so (55000) rather
-    -- than fail on a missing crm.client
-    PERFORM crm_internal.require_data_model();
-    RETURN EXISTS (SELECT FROM crm.client c WHERE c.id = client_visible.client_id);
-END
-$$;
-COMMENT ON FUNCTION crm.client_visible(bigint) IS
-    'whether the current role sees the client (row-level security of crm.client): the policy of crm''s linked tables, for your own';
-
 --------------------------------------------------------------------------
 -- Checks of crm's SECURITY DEFINER functions
 --------------------------------------------------------------------------
+
+-- One home for the refusal of what lies outside the caller's reach: the
+-- same words whether it exists or not.
+CREATE FUNCTION crm_internal.refuse_out_of_reach(what text, fact text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'permission denied to %', what
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = format('Role "%s" reaches only the clients of its units and the units below them; %s.',
+                              crm_internal.session_role(), fact),
+              HINT = 'An administrator assigns units with crm.user_unit(role, unit).';
+END
+$$;
+COMMENT ON FUNCTION crm_internal.refuse_out_of_reach(text, text) IS
+    'internal: raises 42501 "permission denied to <what>" for something outside the session''s role''s reach, saying no more than fact';
 
 -- One home for "the caller may act on these clients": they exist and lie
 -- in the caller's part of the structure.  A client out of reach gets the
@@ -307,10 +325,7 @@ BEGIN
     SELECT min(u.id) INTO outside FROM unnest(client_ids) AS u(id)
     WHERE NOT EXISTS (SELECT FROM crm.client c WHERE c.id = u.id AND c.unit_id = ANY (units));
     IF outside IS NOT NULL THEN
-        RAISE EXCEPTION 'permission denied to % client %', action, outside
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('Role %s reaches only the clients of its units and the units below them; this client does not exist or lies outside them.', caller),
-                  HINT = 'An administrator assigns units with crm.user_unit(role, unit).';
+        PERFORM crm_internal.refuse_out_of_reach(format('%s client %s', action, outside), 'this client does not exist or lies outside them');
     END IF;
 END
 $$;
@@ -325,15 +340,10 @@ AS $$
 DECLARE
     c record;
 BEGIN
-    PERFORM crm_internal.require_data_model();
-    IF client_id IS NULL THEN
-        RAISE EXCEPTION 'client id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    IF client_id IS NOT NULL THEN
+        PERFORM crm_internal.require_reach(ARRAY[client_id], action);
     END IF;
-    PERFORM crm_internal.require_reach(ARRAY[client_id], action);
-    SELECT * INTO c FROM crm.client cl WHERE cl.id = client_in_reach.client_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'client % does not exist', client_id USING ERRCODE = 'no_data_found';
-    END IF;
+    c := crm_internal.client_for_update(client_id);
     -- its unit was checked before the lock: check again under it
     PERFORM crm_internal.require_reach(ARRAY[client_id], action);
     RETURN c;
@@ -393,7 +403,7 @@ BEGIN
     IF NOT crm_internal.sees_all(crm_internal.session_role()) THEN
         RAISE EXCEPTION 'permission denied to %', action
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('Role %s is not a crm administrator.', crm_internal.session_role()),
+                  DETAIL = format('Role "%s" is not a crm administrator.', crm_internal.session_role()),
                   HINT = 'An administrator (a member of crm_admin) does this.';
     END IF;
 END
@@ -412,7 +422,7 @@ BEGIN
     IF NOT crm_internal.sees_all_work(crm_internal.session_role()) THEN
         RAISE EXCEPTION 'permission denied to %', action
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('Role %s is not a crm supervisor or administrator.', crm_internal.session_role()),
+                  DETAIL = format('Role "%s" is not a crm supervisor or administrator.', crm_internal.session_role()),
                   HINT = 'A supervisor (a member of crm_supervisor) does this within its units.';
     END IF;
 END
@@ -640,10 +650,13 @@ AS $$
     SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
     FROM pg_attribute a
     WHERE a.attrelid = to_regclass(relation) AND a.attnum > 0 AND NOT a.attisdropped
-      AND a.attidentity = '' AND a.attgenerated = '';
+      AND a.attidentity = '' AND a.attgenerated = ''
+      -- hiding, unhiding and anonymizing are crm's functions' (audited)
+      AND NOT (to_regclass(relation) = 'crm.client'::regclass
+               AND a.attname IN ('hidden_at', 'hidden_reason', 'anonymized_at'));
 $$;
 COMMENT ON FUNCTION crm_internal.writable_columns(text) IS
-    'internal: the columns of a table crm''s roles may insert and update (not identity or generated ones), as a list for GRANT';
+    'internal: the columns of a table crm''s roles may insert and update (not identity or generated ones, nor crm.client''s hidden_at, hidden_reason, anonymized_at), as a list for GRANT';
 
 -- The functions of crm's roles (revoked from PUBLIC where they are
 -- defined), with the role each needs.  crm.create_roles() grants EXECUTE on
@@ -791,7 +804,9 @@ AS $$
         'agent IS NULL OR agent = current_user::text',
         'campaign_id IS NULL OR campaign_id = ANY ((SELECT crm_internal.scope_campaigns(current_user::text))::bigint[])',
         '(SELECT crm_internal.has_agent_permission(current_user::text, ''other_agents_contacts''))',
-        '(SELECT crm_internal.has_agent_permission(current_user::text, ''history_all_campaigns''))'))
+        '(SELECT crm_internal.has_agent_permission(current_user::text, ''history_all_campaigns''))')),
+    -- what an agent does not see it does not change either
+    agent_commands(name, command) AS (VALUES ('crm_agent_grants', 'SELECT'), ('crm_agent_grants_update', 'UPDATE'))
     SELECT 'crm.client', 'crm_reach', format('FOR ALL USING (%1$s) WITH CHECK (%1$s)', reach.sql) FROM reach
     UNION ALL
     SELECT m.relation, 'crm_reach', format('FOR ALL USING (%1$s) WITH CHECK (%1$s)', linked.sql)
@@ -801,22 +816,23 @@ AS $$
     SELECT 'crm.order_line', 'crm_reach',
            'FOR ALL USING (EXISTS (SELECT FROM crm."order" o WHERE o.id = order_id)) WITH CHECK (EXISTS (SELECT FROM crm."order" o WHERE o.id = order_id))'
     UNION ALL
-    SELECT 'crm.interaction', 'crm_agent_grants',
-           format('AS RESTRICTIVE FOR SELECT USING ((SELECT crm_internal.sees_all_work(current_user::text)) OR ((%s OR %s) AND (%s OR %s)))',
-                  a.who, a.perm_other, a.campaign, a.perm_campaigns)
-    FROM agent_work a
+    SELECT 'crm.interaction', p.name,
+           format('AS RESTRICTIVE FOR %s USING ((SELECT crm_internal.sees_all_work(current_user::text)) OR ((%s OR %s) AND (%s OR %s)))',
+                  p.command, a.who, a.perm_other, a.campaign, a.perm_campaigns)
+    FROM agent_work a, agent_commands p
     UNION ALL
     -- an agent records the contacts it handles (or no one's), not another's
     SELECT 'crm.interaction', 'crm_agent_own_contacts',
            'AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT crm_internal.sees_all_work(current_user::text)) OR agent IS NULL OR agent = current_user::text)'
     UNION ALL
-    SELECT 'crm.ticket', 'crm_agent_grants',
-           'AS RESTRICTIVE FOR SELECT USING ((SELECT crm_internal.sees_all_work(current_user::text)) OR ('
+    SELECT 'crm.ticket', p.name,
+           'AS RESTRICTIVE FOR ' || p.command || ' USING ((SELECT crm_internal.sees_all_work(current_user::text)) OR ('
            || '(assignee = current_user::text'
            || ' OR (assignee IS NULL AND (SELECT crm_internal.has_agent_permission(current_user::text, ''tickets_unassigned'')))'
            || ' OR (assignee <> current_user::text AND (SELECT crm_internal.has_agent_permission(current_user::text, ''tickets_other_agents''))))'
            || ' AND (campaign_id IS NULL OR campaign_id = ANY ((SELECT crm_internal.scope_campaigns(current_user::text))::bigint[])'
            || ' OR (SELECT crm_internal.has_agent_permission(current_user::text, ''tickets_other_campaigns'')))))'
+    FROM agent_commands p
     UNION ALL
     -- crm's journals: a merge is seen with its target, a history with its client
     SELECT 'crm.merge_log', 'crm_reach',

@@ -72,8 +72,7 @@ CREATE FUNCTION crm_internal.settings_writer_check() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT (crm_internal.is_trusted_role((SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user))
-            OR coalesce(pg_has_role(current_user, crm_internal.model_owner(), 'USAGE'), false)) THEN
+    IF NOT crm_internal.writer_is_trusted() THEN
         RAISE EXCEPTION 'permission denied to change %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('crm''s settings are written only by the data model''s owner (%s) or a superuser, not by role %s.',
@@ -111,15 +110,27 @@ $$;
 COMMENT ON FUNCTION crm_internal.merge_handler(text) IS
     'internal: the function a stored merge handler names, if it is a function of (bigint, bigint, bigint); null otherwise';
 
+-- A handler's schema-qualified name, whatever the search path: stored with
+-- its arguments' types, called with them (they pick exactly this function).
+CREATE FUNCTION crm_internal.merge_handler_name(handler regprocedure) RETURNS text
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%I.%I', n.nspname, p.proname)
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = handler;
+$$;
+COMMENT ON FUNCTION crm_internal.merge_handler_name(regprocedure) IS
+    'internal: the schema-qualified name of a merge handler';
+
 -- Why a merge must not run this handler: null if it may.  Only code a
 -- trusted role (a superuser, the data model's owner) owns runs inside a
--- merge, whoever merges: a function of another owner would run with the
--- merging role's rights (or, SECURITY DEFINER, with its owner's).
+-- merge, whoever merges: a merge (SECURITY DEFINER) would run a function
+-- of another owner with crm's owner's rights.
 CREATE FUNCTION crm_internal.merge_handler_untrusted(handler regprocedure) RETURNS text
     LANGUAGE sql STABLE STRICT
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT format('Function %s belongs to role %s, which is neither a superuser nor the data model''s owner (%s); a merge would run it with the merging role''s rights.',
+    SELECT format('Function %s belongs to role %s, which is neither a superuser nor the data model''s owner (%s); a merge would run it with crm''s owner''s rights.',
                   handler, p.proowner::regrole, crm_internal.model_owner()::regrole)
     FROM pg_proc p
     WHERE p.oid = handler AND NOT crm_internal.is_trusted_role(p.proowner);
@@ -217,8 +228,7 @@ BEGIN
                 USING ERRCODE = 'null_value_not_allowed',
                       HINT = 'Give a function of (source_id bigint, target_id bigint, merge_id bigint).';
         END IF;
-        IF NOT EXISTS (SELECT FROM pg_proc p WHERE p.oid = handler AND p.prokind = 'f'
-                       AND p.proargtypes = '20 20 20'::oidvector) THEN
+        IF crm_internal.merge_handler(handler::text) IS NULL THEN
             RAISE EXCEPTION 'merge handler % is not a function of (bigint, bigint, bigint)', handler
                 USING ERRCODE = 'undefined_function',
                       HINT = 'A merge calls handler(source_id bigint, target_id bigint, merge_id bigint).';
@@ -232,8 +242,7 @@ BEGIN
                                     crm_internal.model_owner()::regrole, crm_internal.model_owner()::regrole);
         END IF;
         -- schema-qualified whatever the search path; the merge resolves it again
-        handler_text := (SELECT format('%I.%I(bigint,bigint,bigint)', n.nspname, p.proname)
-                         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = handler);
+        handler_text := crm_internal.merge_handler_name(handler) || '(bigint,bigint,bigint)';
     END IF;
     PERFORM crm_internal.write_setting('crm.merge_table_rule',
                                        jsonb_build_object('relation', relation, 'action', action, 'handler', handler_text),

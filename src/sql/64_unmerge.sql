@@ -57,19 +57,20 @@ BEGIN
     PERFORM crm_internal.require_supervisor('undo merges');
     scoped := NOT crm_internal.sees_all(caller);
     units := crm_internal.scope_units(caller);
-    SELECT * INTO m FROM crm.merge_log l WHERE l.id = unmerge.merge_id FOR UPDATE;
+    -- AC-3: a merge whose clients the caller does not reach gets the same
+    -- answer as one that does not exist; checked before the lock, so that a
+    -- refused caller never waits on another's undo of it
+    SELECT * INTO m FROM crm.merge_log l WHERE l.id = unmerge.merge_id;
     journaled := FOUND;
-    -- AC-3: a merge whose client the caller does not reach gets the same
-    -- answer as one that does not exist
     IF scoped AND (NOT journaled
                    OR NOT EXISTS (SELECT FROM crm.client c WHERE c.id = m.target_id AND c.unit_id = ANY (units))
                    OR EXISTS (SELECT FROM jsonb_array_elements(m.sources) AS s
                               WHERE NOT coalesce((s ->> 'unit_id')::bigint = ANY (units), false))) THEN
-        RAISE EXCEPTION 'permission denied to undo merge %', merge_id
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('Role %s reaches only the clients of its units and the units below them; this merge does not exist or its clients lie outside them.', caller),
-                  HINT = 'An administrator assigns units with crm.user_unit(role, unit).';
+        PERFORM crm_internal.refuse_out_of_reach(format('undo merge %s', merge_id),
+                                                 'this merge does not exist or its clients lie outside them');
     END IF;
+    SELECT * INTO m FROM crm.merge_log l WHERE l.id = unmerge.merge_id FOR UPDATE;
+    journaled := FOUND;
     IF NOT journaled THEN
         RAISE EXCEPTION 'merge % does not exist', merge_id USING ERRCODE = 'no_data_found';
     END IF;

@@ -131,6 +131,7 @@ DECLARE
     deleted bigint := 0;
     skipped jsonb := '[]';
     victim bigint;
+    units bigint[];
     started timestamptz := clock_timestamp();
 BEGIN
     PERFORM crm_internal.require_data_model();
@@ -145,10 +146,9 @@ BEGIN
     -- a role bound to the structure dedupes the clients it reaches: the
     -- others leave their groups, the oldest left is the one kept
     IF NOT crm_internal.sees_all(crm_internal.session_role()) THEN
+        units := crm_internal.scope_units(crm_internal.session_role());
         DELETE FROM pg_temp.crm_dedupe_group d
-        WHERE NOT EXISTS (SELECT FROM crm.client c
-                          WHERE c.id = d.client_id
-                            AND c.unit_id = ANY (crm_internal.scope_units(crm_internal.session_role())));
+        WHERE NOT EXISTS (SELECT FROM crm.client c WHERE c.id = d.client_id AND c.unit_id = ANY (units));
         DELETE FROM pg_temp.crm_dedupe_group d
         WHERE d.group_id IN (SELECT x.group_id FROM pg_temp.crm_dedupe_group x GROUP BY x.group_id HAVING count(*) < 2);
         UPDATE pg_temp.crm_dedupe_group d SET is_oldest = (d.client_id = k.keep)

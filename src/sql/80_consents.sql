@@ -109,7 +109,7 @@ CREATE FUNCTION crm_internal.consent_no_future_dates() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF crm_internal.is_trusted_role((SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)) THEN
+    IF crm_internal.writer_is_trusted() THEN
         RETURN NEW;
     END IF;
     -- the server's clock now, not the start of the transaction: a client's
@@ -203,21 +203,32 @@ COMMENT ON FUNCTION crm_internal.hide_on_consent_withdrawal() IS 'the setting cr
 
 -- GD-3, with the rights of whoever withdrew: a client who withdrew the last
 -- consent in force drops out of the working views, if the database says so
+-- (SECURITY DEFINER: hiding is crm's own act, audited; no role writes
+-- hidden_at itself)
 CREATE FUNCTION crm_internal.consent_hide_client() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a trigger function can be attached to any table: this one only to crm.consent
+    IF TG_RELID <> 'crm.consent'::regclass THEN
+        RAISE EXCEPTION 'crm_internal.consent_hide_client() hides for crm.consent only'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     IF crm_internal.hide_on_consent_withdrawal()
        AND NOT EXISTS (SELECT FROM crm.consent c WHERE c.client_id = NEW.client_id AND c.withdrawn_at IS NULL) THEN
         UPDATE crm.client c SET hidden_at = now(), hidden_reason = 'consent withdrawn'
         WHERE c.id = NEW.client_id AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at);
+        IF FOUND THEN
+            PERFORM crm_internal.audit('hide', NEW.client_id, '{"reason": "consent withdrawn"}');
+        END IF;
     END IF;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION crm_internal.consent_hide_client() IS
-    'trigger: hides a client whose last consent in force was withdrawn, if crm.hide_on_consent_withdrawal is on';
+    'trigger on crm.consent: hides (audited) a client whose last consent in force was withdrawn, if crm.hide_on_consent_withdrawal is on';
+REVOKE EXECUTE ON FUNCTION crm_internal.consent_hide_client() FROM PUBLIC;
 
 CREATE FUNCTION crm.grant_consent(client_id bigint, purpose text, document_id bigint DEFAULT NULL)
     RETURNS bigint

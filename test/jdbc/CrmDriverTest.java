@@ -291,7 +291,7 @@ public class CrmDriverTest {
                 expect(m != null, "no server error message");
                 expectEquals("42501", e.getSQLState(), "SQLSTATE");
                 expectEquals("permission denied to merge client " + other, m.getMessage(), "message");
-                expectEquals("Role " + supervisor + " reaches only the clients of its units and the units below them; "
+                expectEquals("Role \"" + supervisor + "\" reaches only the clients of its units and the units below them; "
                         + "this client does not exist or lies outside them.", m.getDetail(), "DETAIL");
                 expectEquals("An administrator assigns units with crm.user_unit(role, unit).", m.getHint(), "HINT");
                 // and nothing was merged
