@@ -237,6 +237,25 @@ SET ROLE regress_sup_krk;
 SELECT crm.unmerge(:merge_id) AS restored;
 RESET ROLE;
 
+-- the candidate search cuts a block at crm.max_block_size() clients,
+-- counting those the caller reaches: how many out of its reach share a
+-- value tells nothing (the second attacker review counted them by where
+-- the cut fell)
+CREATE TEMP TABLE shared_phone (id bigint, unit_id bigint);
+WITH c AS (INSERT INTO crm.client (first_name, last_name, unit_id)
+           SELECT 'Klient', 'Nr' || g, CASE WHEN g <= crm.max_block_size() - 1 THEN 2 ELSE 4 END
+           FROM generate_series(1, crm.max_block_size() + 1) AS g
+           RETURNING id, unit_id)
+INSERT INTO shared_phone SELECT id, unit_id FROM c;
+INSERT INTO crm.contact (client_id, kind, value) SELECT id, 'phone', '609 000 000' FROM shared_phone;
+SELECT unit_id, count(*) FROM shared_phone GROUP BY unit_id ORDER BY unit_id;
+SELECT min(id) AS probe FROM shared_phone \gset
+SET ROLE regress_agent_krk;
+SELECT count(*) > 0 AS block_kept FROM crm.duplicate_candidates(:probe);
+RESET ROLE;
+DELETE FROM crm.contact WHERE value = '+48609000000';
+DELETE FROM crm.client WHERE id IN (SELECT id FROM shared_phone);
+
 -- crm keeps no prepared statement in the session that a role could
 -- replace: crm.client_links() plans its count once per session in the
 -- backend's memory, so nothing planted under a name runs inside crm's
@@ -332,6 +351,14 @@ SET ROLE regress_sup_krk;
 SELECT crm.create_dedupe_plan(ARRAY['first_name', 'last_name']) AS plan_id \gset
 SELECT group_no, client_id, is_main FROM crm.dedupe_plan_item WHERE plan_id = :plan_id ORDER BY group_no, client_id;
 SELECT crm.dedupe(ARRAY['first_name', 'last_name'], 'merge') - 'skipped_detail' AS dedupe;
+-- a plan of its own naming clients out of its reach is refused before
+-- anything of them is looked at (a default phone chosen for Gdańsk's
+-- client would have told whether it has that phone, and changed it)
+INSERT INTO crm.dedupe_plan (origin) VALUES ('by hand') RETURNING id AS hand_plan \gset
+INSERT INTO crm.dedupe_plan_item (plan_id, group_no, client_id, is_main, action)
+VALUES (:hand_plan, 1, 3, true, 'merge'), (:hand_plan, 1, 5, false, 'delete');
+INSERT INTO crm.dedupe_plan_choice (plan_id, group_no, choice, value) VALUES (:hand_plan, 1, 'default_phone', '601000000');
+SELECT * FROM regress.error_of(format('SELECT crm.apply_dedupe_plan(%s)', :hand_plan));
 RESET ROLE;
 SELECT id, display_name, unit_id FROM crm.client ORDER BY id;
 SELECT actor, action, detail - 'criteria' AS detail FROM crm.audit_log WHERE action = 'dedupe';

@@ -28,7 +28,8 @@
  *	  lookups read only crm's tables with crm's functions and operators, in
  *	  plans made under the function's pinned search_path; nothing of theirs
  *	  is returned before the caller's check.  A block is cut at
- *	  crm.max_block_size() over crm's visible clients, whoever may see them.
+ *	  crm.max_block_size() over the visible clients the caller reaches by
+ *	  crm's structure (Q_REACH), so that its size tells nothing of others.
  *
  *-------------------------------------------------------------------------
  */
@@ -64,6 +65,25 @@
 	"       crm.max_block_size() AS crm_max_block, c.* " \
 	"FROM crm.client c WHERE c.id = $1 AND c.anonymized_at IS NULL"
 /*
+ * The lookups below run as the owner (see the head of this file) and cut
+ * each block at a cap: the cap counts the clients the caller reaches under
+ * crm's structure, passed in (all: everyone, or no row-level security on
+ * crm.client; else the caller's units), so that a block's size says
+ * nothing of clients out of reach.
+ */
+#define IN_REACH(alias, all, units) "(" all " OR " alias ".unit_id = ANY (" units "))"
+/*
+ * whether the caller reaches every client, and its units (as the caller):
+ * all where row-level security does not bind it on crm.client, or binds it
+ * by policies of the DBA's own rather than crm's (crm.enable_row_security())
+ */
+#define Q_REACH \
+	"SELECT NOT row_security_active('crm.client'::regclass) " \
+	"       OR NOT EXISTS (SELECT FROM pg_catalog.pg_policy p " \
+	"                      WHERE p.polrelid = 'crm.client'::regclass AND p.polname = 'crm_reach') " \
+	"       OR crm_internal.sees_all(current_user::text), " \
+	"       crm_internal.scope_units(current_user::text)"
+/*
  * The blocks of the phones and e-mails of client $1 (named, for the
  * evidence) and of its identifiers $3-$5: their visible clients, as in
  * crm.duplicate_pairs, each block cut at $2.
@@ -72,19 +92,19 @@
 	"SELECT x.kind || ':' || x.value, " \
 	"       ARRAY(SELECT y.client_id FROM crm.contact y JOIN crm.client o ON o.id = y.client_id " \
 	"             WHERE y.kind = x.kind AND lower(y.value) = x.value " \
-	"               AND " CRM_CLIENT_VISIBLE("o") " LIMIT $2) " \
+	"               AND " CRM_CLIENT_VISIBLE("o") " AND " IN_REACH("o", "$6", "$7") " LIMIT $2) " \
 	"FROM (SELECT DISTINCT c.kind, lower(c.value) AS value FROM crm.contact c WHERE c.client_id = $1) x " \
 	"UNION ALL " \
 	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.pesel = $3::crm.pesel " \
-	"                   AND " CRM_CLIENT_VISIBLE("o") " LIMIT $2) " \
+	"                   AND " CRM_CLIENT_VISIBLE("o") " AND " IN_REACH("o", "$6", "$7") " LIMIT $2) " \
 	"WHERE $3 IS NOT NULL " \
 	"UNION ALL " \
 	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.nip = $4::crm.nip " \
-	"                   AND " CRM_CLIENT_VISIBLE("o") " LIMIT $2) " \
+	"                   AND " CRM_CLIENT_VISIBLE("o") " AND " IN_REACH("o", "$6", "$7") " LIMIT $2) " \
 	"WHERE $4 IS NOT NULL " \
 	"UNION ALL " \
 	"SELECT NULL, ARRAY(SELECT o.id FROM crm.client o WHERE o.regon = $5::crm.regon " \
-	"                   AND " CRM_CLIENT_VISIBLE("o") " LIMIT $2) " \
+	"                   AND " CRM_CLIENT_VISIBLE("o") " AND " IN_REACH("o", "$6", "$7") " LIMIT $2) " \
 	"WHERE $5 IS NOT NULL"
 /*
  * The visible clients of each name and address key $1 (the GIN index
@@ -95,7 +115,7 @@
 	"LATERAL (SELECT o.* FROM crm.client o " \
 	"         WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, " \
 	"                              o.city, o.address) && ARRAY[k.key] " \
-	"           AND " CRM_CLIENT_VISIBLE("o") " LIMIT $2) o"
+	"           AND " CRM_CLIENT_VISIBLE("o") " AND " IN_REACH("o", "$3", "$4") " LIMIT $2) o"
 /* the other candidates: found by a contact or an identifier */
 #define Q_ROWS \
 	"SELECT c.* FROM crm.client c " \
@@ -106,7 +126,7 @@
 
 enum
 {
-	P_ME, P_BLOCKS, P_KEY_ROWS, P_ROWS, P_SEEN, NPLANS
+	P_ME, P_BLOCKS, P_KEY_ROWS, P_ROWS, P_SEEN, P_REACH, NPLANS
 };
 
 static SPIPlanPtr plans[NPLANS];
@@ -114,12 +134,14 @@ static SPIPlanPtr plans[NPLANS];
 static SPIPlanPtr
 plan(int which)
 {
-	static const char *const queries[NPLANS] = {Q_ME, Q_BLOCKS, Q_KEY_ROWS, Q_ROWS, Q_SEEN};
-	static const Oid types[NPLANS][5] = {
-		{INT8OID, FLOAT8OID}, {INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID}, {TEXTARRAYOID, INT4OID},
-		{INT8ARRAYOID}, {INT8ARRAYOID}
+	static const char *const queries[NPLANS] = {Q_ME, Q_BLOCKS, Q_KEY_ROWS, Q_ROWS, Q_SEEN, Q_REACH};
+	static const Oid types[NPLANS][7] = {
+		{INT8OID, FLOAT8OID},
+		{INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT8ARRAYOID},
+		{TEXTARRAYOID, INT4OID, BOOLOID, INT8ARRAYOID},
+		{INT8ARRAYOID}, {INT8ARRAYOID}, {0}
 	};
-	static const int nargs[NPLANS] = {2, 5, 2, 1, 1};
+	static const int nargs[NPLANS] = {2, 7, 4, 1, 1, 0};
 
 	if (plans[which] == NULL)
 	{
@@ -286,6 +308,8 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	Candidate  *cands;
 	int			ncands;
 	MemoryContext caller = CurrentMemoryContext;
+	Datum		reach_all;
+	Datum		reach_units;
 
 	crm_require_data_model();
 	InitMaterializedSRF(fcinfo, 0);
@@ -312,15 +336,22 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	crm_match_client_from_tuple(&me, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols,
 								CurrentMemoryContext);
 	crm_match_weights_load(&weights);
+	/* the caller's reach, for the caps of the lookups (as the caller) */
+	run(P_REACH, args, nulls);
+	reach_all = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	reach_units = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	reach_units = PointerGetDatum(DatumGetArrayTypePCopy(reach_units));
 
 	/* 1. the contact and identifier blocks */
 	{
-		Datum		bargs[5];
-		char		bnulls[5] = {' ', ' ', ' ', ' ', ' '};
+		Datum		bargs[7];
+		char		bnulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 		MatchField	idf[3] = {MF_PESEL, MF_NIP, MF_REGON};
 
 		bargs[0] = Int64GetDatum(client_id);
 		bargs[1] = Int32GetDatum(cap + 1);
+		bargs[5] = reach_all;
+		bargs[6] = reach_units;
 		for (int k = 0; k < 3; k++)
 		{
 			const char *v = crm_match_field(&me, idf[k]);
@@ -346,8 +377,8 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	if (nkeys > 0)
 	{
 		Datum		kd[CRM_MAX_NAME_KEYS];
-		Datum		kargs[2];
-		char		knulls[2] = {' ', ' '};
+		Datum		kargs[4];
+		char		knulls[4] = {' ', ' ', ' ', ' '};
 		int			per_key[CRM_MAX_NAME_KEYS + 1] = {0};
 		KeyRow	   *rows;
 		int			nrows = 0;
@@ -357,6 +388,8 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 			kd[k] = CStringGetTextDatum(keys[k]);
 		kargs[0] = PointerGetDatum(construct_array(kd, nkeys, TEXTOID, -1, false, TYPALIGN_INT));
 		kargs[1] = Int32GetDatum(cap + 1);
+		kargs[2] = reach_all;
+		kargs[3] = reach_units;
 		run_as_owner(P_KEY_ROWS, kargs, knulls);
 		keycol = SPI_fnumber(SPI_tuptable->tupdesc, "crm_key_no");
 		crm_match_columns(SPI_tuptable->tupdesc, &cols);

@@ -238,6 +238,12 @@ BEGIN
                          OR crm_internal.sees_all(crm_internal.session_role())) THEN
         RAISE EXCEPTION 'dedupe plan % does not exist', plan_id USING ERRCODE = 'no_data_found';
     END IF;
+    -- every client of the plan in the caller's reach, before anything of
+    -- them is looked at with crm's rights (the preview's rules, the
+    -- default contacts)
+    PERFORM crm_internal.require_reach(ARRAY(SELECT i.client_id FROM crm.dedupe_plan_item i
+                                             WHERE i.plan_id = p.id ORDER BY i.client_id),
+                                       'apply a dedupe plan with');
     IF p.applied_at IS NOT NULL THEN
         RAISE EXCEPTION 'dedupe plan % was already applied', plan_id
             USING ERRCODE = 'object_not_in_prerequisite_state',
