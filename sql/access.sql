@@ -336,6 +336,15 @@ SET ROLE regress_sup_krk;
 SELECT * FROM regress.error_of('SELECT crm.merge_client(2, 20)');
 RESET ROLE;
 DROP TABLE public.app_note;
+-- a partition of a table of crm's owner counts as well: a write reaches it
+CREATE TABLE public.app_visit (client_id bigint REFERENCES crm.client (id), at date) PARTITION BY RANGE (at);
+CREATE TABLE public.app_visit_2026 PARTITION OF public.app_visit FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+ALTER TABLE public.app_visit_2026 OWNER TO regress_app;
+INSERT INTO public.app_visit VALUES (2, '2026-05-05');
+SET ROLE regress_sup_krk;
+SELECT err_code, err_message, err_detail FROM regress.error_of('SELECT crm.merge_client(2, 20)');
+RESET ROLE;
+DROP TABLE public.app_visit;
 REVOKE CREATE ON SCHEMA public FROM regress_app;
 REVOKE ALL ON crm.client FROM regress_app;
 REVOKE USAGE ON SCHEMA crm FROM regress_app;

@@ -360,21 +360,26 @@ CREATE FUNCTION crm_internal.untrusted_code(relation regclass) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+    -- the table and, partitioned, every partition (a write reaches theirs)
+    WITH tables(oid) AS (SELECT relation::oid UNION SELECT t.relid FROM pg_partition_tree(relation) t)
     SELECT coalesce(
-        (SELECT format('It belongs to role %s.', c.relowner::regrole) FROM pg_class c
-         WHERE c.oid = relation AND NOT crm_internal.is_trusted_role(c.relowner)),
-        (SELECT format('Role %s may add triggers to it.', coalesce(nullif(a.grantee, 0)::regrole::text, 'PUBLIC'))
-         FROM pg_class c, aclexplode(c.relacl) a
-         WHERE c.oid = relation AND a.privilege_type = 'TRIGGER' AND NOT crm_internal.is_trusted_role(a.grantee)
+        (SELECT format('%s belongs to role %s.', CASE WHEN c.oid = relation THEN 'It' ELSE format('Its partition %s', c.oid::regclass) END,
+                       c.relowner::regrole)
+         FROM pg_class c JOIN tables USING (oid)
+         WHERE NOT crm_internal.is_trusted_role(c.relowner) ORDER BY c.oid::regclass::text LIMIT 1),
+        (SELECT format('Role %s may add triggers to %s.', coalesce(nullif(a.grantee, 0)::regrole::text, 'PUBLIC'), c.oid::regclass)
+         FROM pg_class c JOIN tables USING (oid), aclexplode(c.relacl) a
+         WHERE a.privilege_type = 'TRIGGER' AND NOT crm_internal.is_trusted_role(a.grantee)
          LIMIT 1),
-        (SELECT format('Its trigger %s runs function %s of role %s.', t.tgname, p.oid::regprocedure, p.proowner::regrole)
-         FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
-         WHERE t.tgrelid = relation AND NOT t.tgisinternal AND t.tgenabled <> 'D'
+        (SELECT format('Trigger %s of %s runs function %s of role %s.', t.tgname, t.tgrelid::regclass, p.oid::regprocedure,
+                       p.proowner::regrole)
+         FROM pg_trigger t JOIN tables ON tables.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+         WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'
            AND NOT crm_internal.is_trusted_role(p.proowner)
          ORDER BY t.tgname LIMIT 1));
 $$;
 COMMENT ON FUNCTION crm_internal.untrusted_code(regclass) IS
-    'internal: null if crm may write the table with its owner''s rights (its owner, trigger functions and TRIGGER grantees are trusted roles); else why not';
+    'internal: null if crm may write the table with its owner''s rights (its owner, trigger functions and TRIGGER grantees, its partitions'' too, are trusted roles); else why not';
 
 CREATE FUNCTION crm_internal.require_trusted_table(relation regclass, action text) RETURNS void
     LANGUAGE plpgsql STABLE
