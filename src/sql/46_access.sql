@@ -357,26 +357,44 @@ COMMENT ON FUNCTION crm_internal.client_in_reach(bigint, text) IS
 -- data model's owner), and no other role may add any.  NULL when it may;
 -- else why not, as a sentence for an errdetail.
 CREATE FUNCTION crm_internal.untrusted_code(relation regclass) RETURNS text
-    LANGUAGE sql STABLE
+    -- PL/pgSQL, step by step: the few tables first, then their owners, grants
+    -- and triggers (as one SQL query the planner checked every role in
+    -- pg_class: 0.6 ms a table, every merge)
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
     -- the table and, partitioned, every partition (a write reaches theirs)
-    WITH tables(oid) AS (SELECT relation::oid UNION SELECT t.relid FROM pg_partition_tree(relation) t)
-    SELECT coalesce(
-        (SELECT format('%s belongs to role %s.', CASE WHEN c.oid = relation THEN 'It' ELSE format('Its partition %s', c.oid::regclass) END,
-                       c.relowner::regrole)
-         FROM pg_class c JOIN tables USING (oid)
-         WHERE NOT crm_internal.is_trusted_role(c.relowner) ORDER BY c.oid::regclass::text LIMIT 1),
-        (SELECT format('Role %s may add triggers to %s.', coalesce(nullif(a.grantee, 0)::regrole::text, 'PUBLIC'), c.oid::regclass)
-         FROM pg_class c JOIN tables USING (oid), aclexplode(c.relacl) a
-         WHERE a.privilege_type = 'TRIGGER' AND NOT crm_internal.is_trusted_role(a.grantee)
-         LIMIT 1),
-        (SELECT format('Trigger %s of %s runs function %s of role %s.', t.tgname, t.tgrelid::regclass, p.oid::regprocedure,
-                       p.proowner::regrole)
-         FROM pg_trigger t JOIN tables ON tables.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
-         WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'
-           AND NOT crm_internal.is_trusted_role(p.proowner)
-         ORDER BY t.tgname LIMIT 1));
+    tables oid[] := ARRAY(SELECT relation::oid UNION SELECT t.relid FROM pg_partition_tree(relation) t);
+    r record;
+    g record;
+BEGIN
+    FOR r IN SELECT c.oid, c.relowner, c.relacl FROM pg_class c WHERE c.oid = ANY (tables)
+             ORDER BY c.oid::regclass::text LOOP
+        IF NOT crm_internal.is_trusted_role(r.relowner) THEN
+            RETURN format('%s belongs to role %s.',
+                          CASE WHEN r.oid = relation THEN 'It' ELSE format('Its partition %s', r.oid::regclass) END,
+                          r.relowner::regrole);
+        END IF;
+        FOR g IN SELECT a.grantee FROM aclexplode(r.relacl) a
+                 WHERE a.privilege_type = 'TRIGGER' AND a.grantee <> r.relowner LOOP
+            IF g.grantee = 0 OR NOT crm_internal.is_trusted_role(g.grantee) THEN
+                RETURN format('Role %s may add triggers to %s.',
+                              coalesce(nullif(g.grantee, 0)::regrole::text, 'PUBLIC'), r.oid::regclass);
+            END IF;
+        END LOOP;
+    END LOOP;
+    FOR r IN SELECT t.tgname, t.tgrelid, p.oid AS fn, p.proowner
+             FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+             WHERE t.tgrelid = ANY (tables) AND NOT t.tgisinternal AND t.tgenabled <> 'D'
+             ORDER BY t.tgname LOOP
+        IF NOT crm_internal.is_trusted_role(r.proowner) THEN
+            RETURN format('Trigger %s of %s runs function %s of role %s.', r.tgname, r.tgrelid::regclass,
+                          r.fn::regprocedure, r.proowner::regrole);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
 $$;
 COMMENT ON FUNCTION crm_internal.untrusted_code(regclass) IS
     'internal: null if crm may write the table with its owner''s rights (its owner, trigger functions and TRIGGER grantees, its partitions'' too, are trusted roles); else why not';
