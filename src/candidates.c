@@ -71,7 +71,8 @@
  * crm.client; else the caller's units), so that a block's size says
  * nothing of clients out of reach.
  */
-#define IN_REACH(alias, all, units) "(" all " OR " alias ".unit_id = ANY (" units "))"
+/* (unit_id + 0: a filter, never an index condition; the key's index finds the block) */
+#define IN_REACH(alias, all, units) "(" all " OR " alias ".unit_id + 0 = ANY (" units "))"
 /*
  * whether the caller reaches every client, and its units (as the caller):
  * all where row-level security does not bind it on crm.client, or binds it
