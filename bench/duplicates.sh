@@ -81,6 +81,9 @@
 # RESUME=2 (or 3) starts at step 2 (or 3) on the database a run left (after
 # a failure, or with KEEP=1), without building it again: to measure latency
 # again under another server configuration, say.
+# DUP_DB names the database (default crm_bench_dup); BUILD_ONLY=1 builds the
+# base and its truth, keeps the database and stops (bench/quality.sh's
+# polish set uses it).
 # KEEP=1 keeps the database (crm_bench_dup) for a closer look afterwards:
 # bench.truth, bench.found (our pairs), bench.fp, bench.fn (with the score
 # and reasons crm.match_score gives the missed pairs), bench.bl_found,
@@ -101,7 +104,8 @@ KEEP=${KEEP:-0}
 RESUME=${RESUME:-1}
 JOBS=${JOBS:-2}
 BIN=${PG_BINDIR:+$PG_BINDIR/}
-DB=crm_bench_dup
+DB=${DUP_DB:-crm_bench_dup}
+BUILD_ONLY=${BUILD_ONLY:-0}
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 PSQL=("${BIN}psql" -X -q -v ON_ERROR_STOP=1 -d "$DB")
 
@@ -128,33 +132,11 @@ SELECT crm.install_data_model();
 CREATE SCHEMA bench;
 CREATE TABLE bench.result (k text PRIMARY KEY, v text);
 
--- a uniform draw in [0, 1) from a key and a salt: the same on every run
-CREATE FUNCTION bench.rnd(k bigint, salt int) RETURNS float8
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN (hashint8extended(k, :seed::bigint * 1000 + salt) & 281474976710655)::float8 / 281474976710656;
-CREATE FUNCTION bench.upick(a text[], r float8) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN a[1 + floor(r * cardinality(a))::int];
--- a weighted draw: cum holds the lower bound of each name's share
-CREATE FUNCTION bench.wpick(a text[], cum float8[], r float8) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN a[width_bucket(r, cum)];
-CREATE FUNCTION bench.ascii(t text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN translate(t, 'ąćęłńóśźżĄĆĘŁŃÓŚŹŻ', 'acelnoszzACELNOSZZ');
+-- rnd, upick, wpick, ascii, pesel_check, pesel, typo, prf
+\i gen_common.sql
 CREATE FUNCTION bench.female_form(t text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN t ~ '(ski|cki|dzki)$' OR t ~ '[^aeiou]ny$' THEN left(t, -1) || 'a' ELSE t END;
-CREATE FUNCTION bench.pesel_check(s text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN s || ((10 - (substr(s, 1, 1)::int + 3 * substr(s, 2, 1)::int + 7 * substr(s, 3, 1)::int
-                        + 9 * substr(s, 4, 1)::int + substr(s, 5, 1)::int + 3 * substr(s, 6, 1)::int
-                        + 7 * substr(s, 7, 1)::int + 9 * substr(s, 8, 1)::int + substr(s, 9, 1)::int
-                        + 3 * substr(s, 10, 1)::int) % 10) % 10)::text;
--- YYMMDD (month + 20 from 2000), serial ZZZ, sex digit X (odd: male), check
-CREATE FUNCTION bench.pesel(bd date, zzz int, x int) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN bench.pesel_check(to_char(bd, 'YY')
-        || lpad((extract(month FROM bd)::int + CASE WHEN bd >= date '2000-01-01' THEN 20 ELSE 0 END)::text, 2, '0')
-        || to_char(bd, 'DD') || lpad(zzz::text, 3, '0') || x::text);
 CREATE FUNCTION bench.nip_sum(s text) RETURNS int
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN (6 * substr(s, 1, 1)::int + 5 * substr(s, 2, 1)::int + 7 * substr(s, 3, 1)::int
@@ -165,35 +147,6 @@ CREATE FUNCTION bench.nip(s8 text, d9 int) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN bench.nip_sum(s8 || d9) <> 10 THEN s8 || d9 || bench.nip_sum(s8 || d9)
                 ELSE s8 || ((d9 + 1) % 10) || bench.nip_sum(s8 || ((d9 + 1) % 10)) END;
--- one typo at a position after the first letter: substitution, transposition
--- of neighbours, deletion or a doubled letter
-CREATE FUNCTION bench.typo(s text, r1 float8, r2 float8) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-    n int := char_length(s);
-    p int := 2 + floor(r1 * (char_length(s) - 1))::int;
-    c text;
-BEGIN
-    IF n < 3 THEN
-        RETURN s;
-    END IF;
-    c := substr(s, p, 1);
-    IF r2 < 0.4 THEN
-        RETURN overlay(s PLACING CASE WHEN c = 'e' THEN 'a' WHEN c IN ('a', 'o') THEN 'e'
-                                      WHEN c = 'i' THEN 'y' WHEN c = 'y' THEN 'i'
-                                      WHEN c = 'k' THEN 'c' ELSE 'o' END FROM p FOR 1);
-    ELSIF r2 < 0.7 THEN
-        IF p = n THEN p := n - 1; END IF;
-        IF substr(s, p, 1) = substr(s, p + 1, 1) THEN
-            RETURN overlay(s PLACING '' FROM p FOR 1);
-        END IF;
-        RETURN overlay(s PLACING substr(s, p + 1, 1) || substr(s, p, 1) FROM p FOR 2);
-    ELSIF r2 < 0.9 THEN
-        RETURN overlay(s PLACING '' FROM p FOR 1);
-    END IF;
-    RETURN overlay(s PLACING c || c FROM p FOR 1);
-END
-$$;
 CREATE FUNCTION bench.phone_format(n text, r float8) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN r < 0.25 THEN substr(n, 1, 3) || '-' || substr(n, 4, 3) || '-' || substr(n, 7, 3)
@@ -639,19 +592,6 @@ WHERE v.value IS NOT NULL
 UNION ALL
 SELECT d.client_id, 'email', d.email, true, NULL FROM bench.dup d WHERE d.email IS NOT NULL;
 CREATE INDEX ON bench.contact_stage (client_id);
-CREATE PROCEDURE bench.load_contacts(step int, part int, parts int) LANGUAGE plpgsql AS $$
-DECLARE
-    top bigint := (SELECT max(client_id) FROM bench.contact_stage);
-BEGIN
-    FOR lo IN 0 .. top BY step LOOP
-        INSERT INTO crm.contact (client_id, kind, value, is_default, label)
-        SELECT s.client_id, s.kind, s.value, s.is_default, s.label FROM bench.contact_stage s
-        WHERE s.client_id > lo AND s.client_id <= lo + step AND s.client_id % parts = part
-        ORDER BY s.client_id, s.kind, NOT s.is_default;
-        COMMIT;
-    END LOOP;
-END
-$$;
 SQL
 parallel <<'SQL'
 CALL bench.load_contacts(1000 * :parts, :part, :parts);
@@ -681,6 +621,9 @@ SELECT format('built in %s s: %s clients (%s persons, %s companies), %s contacts
               (SELECT count(DISTINCT household) FROM bench.entity), (SELECT count(*) FROM bench.dup))
 FROM crm.client;
 SQL
+
+# BUILD_ONLY=1 (bench/quality.sh's polish set): the base and its truth only, kept
+if [ "$BUILD_ONLY" = 1 ]; then exit 0; fi
 
 # 1. quality of crm.duplicate_pairs() at its default threshold
 echo
@@ -760,10 +703,6 @@ CREATE FUNCTION bench.evidence(reason text) RETURNS text LANGUAGE sql IMMUTABLE
     RETURN CASE WHEN reason ~ '^same (phone|e-mail) ' THEN substring(reason FROM '^same \S+')
                 WHEN reason ~ '^same birth date' THEN 'same birth date'
                 ELSE regexp_replace(reason, ':.*| one typo away.*', '') END;
-CREATE FUNCTION bench.prf(tp bigint, fp bigint, fn bigint, OUT p numeric, OUT r numeric, OUT f1 numeric)
-    LANGUAGE sql IMMUTABLE
-    RETURN ROW(round(tp::numeric / nullif(tp + fp, 0), 4), round(tp::numeric / nullif(tp + fn, 0), 4),
-               round(2 * tp::numeric / nullif(2 * tp + fp + fn, 0), 4));
 
 CREATE TABLE bench.fp AS
 SELECT f.*, bench.relation(f.client_a, f.client_b) AS relation
