@@ -31,7 +31,7 @@ BEGIN
         s := regexp_replace(s, '(^|[\s-]|[' || vow || 'ьъ])е', '\1є', 'g');
         IF sys IN ('pl', 'pl2') AND lang <> 'ge' THEN
             -- and soft after a consonant: Siergiej, Lebiediew
-            s := regexp_replace(s, '([бвґгдзкмнпрстфх])е', '\1є', 'g');
+            s := regexp_replace(s, '([бвґгдзклмнпрстфх])е', '\1є', 'g');
         END IF;
     END IF;
     IF sys = 'de' THEN
@@ -50,10 +50,15 @@ BEGIN
     FOR i IN 1 .. 4 LOOP
         so := substr('яюєё', i, 1);
         io := substr('aueo', i, 1);
-        s := regexp_replace(s, '(^|[\s-]|[' || vow || 'ъ])' || so,
-                            '\1' || CASE sys WHEN 'en' THEN 'y' WHEN 'ua' THEN 'y' ELSE 'j' END || io, 'g');
         IF sys = 'en' THEN
             s := regexp_replace(s, '(і)' || so, '\1' || io, 'g');
+        END IF;
+        IF sys = 'ua' THEN
+            -- the national system: y- at the start of a word only
+            s := regexp_replace(s, '(^|[\s-])' || so, '\1y' || io, 'g');
+        ELSE
+            s := regexp_replace(s, '(^|[\s-]|[' || vow || 'ъ])' || so,
+                                '\1' || CASE sys WHEN 'en' THEN 'y' ELSE 'j' END || io, 'g');
         END IF;
         IF sys IN ('pl', 'pl2') THEN
             s := regexp_replace(s, 'л' || so, 'l' || io, 'g');
