@@ -129,7 +129,9 @@ SELECT e.eid, CASE WHEN e.role = 'spouse' THEN CASE hd.sex WHEN 'F' THEN 'M' ELS
        CASE WHEN hd.eid IS NOT NULL AND (e.role <> 'spouse' OR bench.rnd(e.eid, 25) < 0.8) THEN hd.last_name
             ELSE e.last_name END AS last_name,
        CASE e.role WHEN 'spouse' THEN hd.bd + (floor(bench.rnd(e.eid, 26) * 3000) - 1500)::int
-                   WHEN 'child' THEN least(hd.bd + (7300 + floor(bench.rnd(e.eid, 26) * 5500))::int, date '2007-12-31')
+                   WHEN 'child' THEN CASE WHEN hd.bd + (7300 + floor(bench.rnd(e.eid, 26) * 5500))::int <= date '2007-12-31'
+                                     THEN hd.bd + (7300 + floor(bench.rnd(e.eid, 26) * 5500))::int
+                                     ELSE date '2007-12-31' - floor(bench.rnd(e.eid, 65) * 2500)::int END
                    WHEN 'sibling' THEN hd.bd + (floor(bench.rnd(e.eid, 26) * 5800) - 2900)::int
                    ELSE e.bd END AS bd,
        coalesce(hd.suburb, e.suburb) AS suburb, coalesce(hd.pc0, e.pc0) AS pc0,

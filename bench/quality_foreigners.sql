@@ -254,7 +254,9 @@ SELECT e.eid, e.lang,
        e.first_cyr, e.patr_cyr,
        coalesce(hd.last_male, e.last_male) AS last_male,
        CASE e.role WHEN 'spouse' THEN hd.bd + (floor(bench.rnd(e.eid, 24) * 3000) - 1500)::int
-                   WHEN 'child' THEN least(hd.bd + (7300 + floor(bench.rnd(e.eid, 24) * 5500))::int, date '2007-12-31')
+                   WHEN 'child' THEN CASE WHEN hd.bd + (7300 + floor(bench.rnd(e.eid, 24) * 5500))::int <= date '2007-12-31'
+                                     THEN hd.bd + (7300 + floor(bench.rnd(e.eid, 24) * 5500))::int
+                                     ELSE date '2007-12-31' - floor(bench.rnd(e.eid, 65) * 2500)::int END
                    WHEN 'sibling' THEN hd.bd + (floor(bench.rnd(e.eid, 24) * 5800) - 2900)::int
                    ELSE e.bd END AS bd,
        coalesce(hd.city, e.city) AS city, coalesce(hd.pc2, e.pc2) AS pc2, coalesce(hd.address, e.address) AS address,
