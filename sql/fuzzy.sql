@@ -145,6 +145,18 @@ FROM crm.match_score(
     jsonb_populate_record(NULL::crm.client, '{"kind": "person", "first_name": "Pietr", "last_name": "Nowak"}'),
     '{}', crm.match_weights()) AS m;
 
+-- a birth date typed with one mistake (day and month swapped, two digits
+-- swapped, one digit different) is weak evidence for, not strong evidence
+-- against; two dates further apart are different
+SELECT to_char(b.born, 'YYYY-MM-DD') AS born, round(m.score::numeric, 2) AS score,
+       m.reasons[array_upper(m.reasons, 1)] AS birth_reason
+FROM unnest(ARRAY['1974-03-12', '1974-12-03', '1947-03-12', '1974-03-21', '1974-03-13', '1974-05-19']::date[]) AS b(born),
+     crm.match_score(
+         jsonb_populate_record(NULL::crm.client, '{"kind": "person", "first_name": "Oksana", "last_name": "Kovalenko", "birth_date": "1974-03-12"}'),
+         jsonb_populate_record(NULL::crm.client, jsonb_build_object('kind', 'person', 'first_name', 'Oksana',
+                                                                    'last_name', 'Kovalenko', 'birth_date', b.born)),
+         '{}', crm.match_weights()) AS m;
+
 -- match_score takes rows of crm.client; another row is refused, never
 -- read as if it were one (a city that is a number, a missing column, two
 -- rows of different types)

@@ -1,0 +1,40 @@
+/*-------------------------------------------------------------------------
+ *
+ * datematch.c
+ *	  Birth dates one typing mistake apart (datematch.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+
+#include "datematch.h"
+
+bool
+crm_dates_one_typo(int y1, int m1, int d1, int y2, int m2, int d2)
+{
+	char		a[9];
+	char		b[9];
+	int			differ = 0;
+	int			first = -1;
+
+	if (y1 < 1000 || y1 > 9999 || y2 < 1000 || y2 > 9999)
+		return false;
+	if (y1 == y2 && m1 == m2 && d1 == d2)
+		return false;
+	/* day and month swapped: 2074-03-12 for 2074-12-03 */
+	if (y1 == y2 && m1 == d2 && d1 == m2)
+		return true;
+	snprintf(a, sizeof a, "%04d%02d%02d", y1, m1, d1);
+	snprintf(b, sizeof b, "%04d%02d%02d", y2, m2, d2);
+	for (int k = 0; k < 8; k++)
+		if (a[k] != b[k])
+		{
+			if (differ++ == 0)
+				first = k;
+		}
+	/* one digit different */
+	if (differ == 1)
+		return true;
+	/* two neighbouring digits swapped */
+	return differ == 2 && first < 7 && a[first] == b[first + 1] && a[first + 1] == b[first];
+}
