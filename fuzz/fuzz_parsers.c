@@ -19,6 +19,7 @@
 
 #include "contactnorm.h"
 #include "idparse.h"
+#include "datematch.h"
 #include "namematch.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -219,6 +220,27 @@ check_name(const uint8_t *data, size_t size)
 				(out[k] == ' ' && k > 0 && k < n - 1 && out[k - 1] != ' '));
 	REQUIRE(crm_name_normalize(out, n, again, sizeof(again)) == n && strcmp(out, again) == 0);
 	REQUIRE(crm_company_strip_legal_form(again, n) <= n);
+	/* an address's matching form: never longer, and a fixed point */
+	{
+		char		addr[512];
+		char		addr2[512];
+		int			na;
+
+		memcpy(addr, out, (size_t) n + 1);
+		na = crm_address_canonical(addr, n);
+		REQUIRE(na >= 0 && na <= n && (size_t) na == strlen(addr));
+		memcpy(addr2, addr, (size_t) na + 1);
+		REQUIRE(crm_address_canonical(addr2, na) == na && strcmp(addr, addr2) == 0);
+	}
+	/* dates one typo apart: symmetric, never a date and itself */
+	if (size >= 6)
+	{
+		int			y1 = 1000 + data[0] * 35 % 9000, m1 = 1 + data[1] % 12, d1 = 1 + data[2] % 31;
+		int			y2 = 1000 + data[3] * 35 % 9000, m2 = 1 + data[4] % 12, d2 = 1 + data[5] % 31;
+
+		REQUIRE(crm_dates_one_typo(y1, m1, d1, y2, m2, d2) == crm_dates_one_typo(y2, m2, d2, y1, m1, d1));
+		REQUIRE(!crm_dates_one_typo(y1, m1, d1, y1, m1, d1));
+	}
 	sim = crm_jaro_winkler(out, n, (const char *) data, (int) size);
 	REQUIRE(sim >= 0.0 && sim <= 1.0);
 	REQUIRE(crm_jaro_winkler(out, n, out, n) == 1.0);

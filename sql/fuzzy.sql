@@ -157,6 +157,17 @@ FROM unnest(ARRAY['1974-03-12', '1974-12-03', '1947-03-12', '1974-03-21', '1974-
                                                                     'last_name', 'Kovalenko', 'birth_date', b.born)),
          '{}', crm.match_weights()) AS m;
 
+-- addresses in their matching form: a street type written one way, the
+-- word for street and the flat marker gone (the key of the same address)
+SELECT a.address, crm.match_keys('person', 'Jan', 'Nowak', NULL, 'Kraków', a.address) AS keys
+FROM unnest(ARRAY['ul. Długa 5 m. 3', 'Długa 5/3', 'ulica Długa 5/3', '53 Bellevue Avenue', '53 Bellevue Ave',
+                  'Aleja Róż 7', 'al. Róż 7']) AS a(address);
+SELECT m.reasons
+FROM crm.match_score(
+    jsonb_populate_record(NULL::crm.client, '{"kind": "person", "first_name": "John", "last_name": "Jones", "city": "Tuggeranong", "address": "53 Bellevue Ave"}'),
+    jsonb_populate_record(NULL::crm.client, '{"kind": "person", "first_name": "John", "last_name": "Jones", "city": "Tuggeranong", "address": "53 Bellevue Avenue"}'),
+    '{}', crm.match_weights()) AS m;
+
 -- match_score takes rows of crm.client; another row is refused, never
 -- read as if it were one (a city that is a number, a missing column, two
 -- rows of different types)

@@ -210,6 +210,8 @@ crm_match_client_from_tuple(MatchClient *c, HeapTuple tuple, TupleDesc desc,
 		f[MF_COMPANY_N][crm_company_strip_legal_form(f[MF_COMPANY_N], strlen(f[MF_COMPANY_N]))] = '\0';
 	f[MF_CITY_N] = normalized_or_null(f[MF_CITY]);
 	f[MF_ADDRESS_N] = normalized_or_null(f[MF_ADDRESS]);
+	if (f[MF_ADDRESS_N])
+		f[MF_ADDRESS_N][crm_address_canonical(f[MF_ADDRESS_N], strlen(f[MF_ADDRESS_N]))] = '\0';
 	f[MF_PESEL] = identifier_field(tuple, desc, cols->pesel, CRM_PESEL);
 	f[MF_NIP] = identifier_field(tuple, desc, cols->nip, CRM_NIP);
 	f[MF_REGON] = identifier_field(tuple, desc, cols->regon, CRM_REGON);

@@ -114,6 +114,8 @@ match_keys(PG_FUNCTION_ARGS)
 	}
 	if (forms[2])
 		forms[2][crm_company_strip_legal_form(forms[2], strlen(forms[2]))] = '\0';
+	if (forms[4])
+		forms[4][crm_address_canonical(forms[4], strlen(forms[4]))] = '\0';
 	nkeys = crm_match_keys_of(company, forms[0], forms[1], forms[2], forms[3], forms[4], keys);
 	if (nkeys == 0)
 		PG_RETURN_NULL();

@@ -183,6 +183,102 @@ crm_name_normalize(const char *utf8, size_t len, char *out, size_t cap)
 	return (int) o.n;
 }
 
+/*
+ * street types, long forms to the short one (never longer), sorted by word.
+ * crm.match_keys() is IMMUTABLE and indexed (crm.client_match_keys_idx): a
+ * change here after a release needs the REINDEX of diminutives.h's comment.
+ */
+static const char *const street_types[][2] = {
+	{"aleja", "al"}, {"aleje", "al"}, {"avenue", "ave"}, {"boulevard", "blvd"}, {"circuit", "cct"},
+	{"court", "ct"}, {"crescent", "cres"}, {"drive", "dr"}, {"highway", "hwy"}, {"lane", "ln"},
+	{"osiedle", "os"}, {"parade", "pde"}, {"place", "pl"}, {"plac", "pl"}, {"road", "rd"},
+	{"square", "sq"}, {"street", "st"}, {"terrace", "tce"},
+};
+
+static bool
+all_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (s[k] < '0' || s[k] > '9')
+			return false;
+	return true;
+}
+
+int
+crm_address_canonical(char *norm, int len)
+{
+	const char *words[64];
+	size_t		lens[64];
+	int			nwords = 0;
+	char	   *copy;
+	int			o = 0;
+
+	if (len <= 0)
+		return len;
+	copy = malloc((size_t) len + 1);
+	if (copy == NULL)
+		return len;
+	memcpy(copy, norm, (size_t) len);
+	copy[len] = '\0';
+	/* the words (normalized text: single spaces, none at the ends) */
+	for (char *p = copy; *p && nwords < 64;)
+	{
+		char	   *sp = strchr(p, ' ');
+		size_t		n = sp ? (size_t) (sp - p) : strlen(p);
+
+		words[nwords] = p;
+		lens[nwords++] = n;
+		if (!sp)
+			break;
+		p = sp + 1;
+	}
+	if (nwords == 64)
+	{
+		/* not an address: leave it as it is */
+		free(copy);
+		return len;
+	}
+	/* the word for street goes first, so that the flat marker's neighbours are final */
+	{
+		int			kept = 0;
+
+		for (int w = 0; w < nwords; w++)
+			if (!((lens[w] == 2 && memcmp(words[w], "ul", 2) == 0) ||
+				  (lens[w] == 5 && memcmp(words[w], "ulica", 5) == 0)))
+			{
+				words[kept] = words[w];
+				lens[kept++] = lens[w];
+			}
+		nwords = kept;
+	}
+	for (int w = 0; w < nwords; w++)
+	{
+		const char *word = words[w];
+		size_t		n = lens[w];
+
+		/* the flat marker between two numbers */
+		if (n == 1 && word[0] == 'm' && w > 0 && w + 1 < nwords &&
+			all_digits(words[w - 1], lens[w - 1]) && all_digits(words[w + 1], lens[w + 1]))
+			continue;
+		for (size_t k = 0; k < sizeof(street_types) / sizeof(street_types[0]); k++)
+			if (strlen(street_types[k][0]) == n && memcmp(street_types[k][0], word, n) == 0)
+			{
+				word = street_types[k][1];
+				n = strlen(word);
+				break;
+			}
+		if (o > 0)
+			norm[o++] = ' ';
+		memcpy(norm + o, word, n);
+		o += (int) n;
+	}
+	norm[o] = '\0';
+	free(copy);
+	return o;
+}
+
 int
 crm_company_strip_legal_form(char *norm, int len)
 {

@@ -25,6 +25,16 @@
 extern int	crm_name_normalize(const char *utf8, size_t len, char *out, size_t cap);
 
 /*
+ * A normalized address in its matching form, in place; returns the new
+ * length.  Street types are written one way (avenue and ave: ave; street:
+ * st; road: rd; aleja: al; osiedle: os ...), the word for street that
+ * Polish addresses may or may not carry (ul, ulica) goes, and so does the
+ * flat marker between a house and a flat number (5 m 3: 5 3, as 5/3 is).
+ * Never longer than its input.
+ */
+extern int	crm_address_canonical(char *norm, int len);
+
+/*
  * A normalized company name without its legal form ("sp z o o", "s a",
  * "spolka jawna", "sp j", "gmbh" ...), in place; returns the new length.
  */
