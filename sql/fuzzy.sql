@@ -168,6 +168,19 @@ FROM crm.match_score(
     jsonb_populate_record(NULL::crm.client, '{"kind": "person", "first_name": "John", "last_name": "Jones", "city": "Tuggeranong", "address": "53 Bellevue Avenue"}'),
     '{}', crm.match_weights()) AS m;
 
+-- one name from several transliterations, and a second name (patronymic)
+-- on one side only, are the same name
+SELECT x.a, x.b, m.reasons
+FROM (VALUES ('Mykhailo', 'Ovcharyk', 'Michajło', 'Owczaryk'), ('Vitaliy', 'Tsipuria', 'Witalij', 'Cipurija'),
+             ('Oksana', 'Kovalenko', 'Oksana Petrivna', 'Kowalenko')) AS n(af, al, bf, bl),
+     LATERAL (SELECT n.af || ' ' || n.al AS a, n.bf || ' ' || n.bl AS b) AS x(a, b),
+     crm.match_score(
+         jsonb_populate_record(NULL::crm.client, jsonb_build_object('kind', 'person', 'first_name', n.af, 'last_name', n.al)),
+         jsonb_populate_record(NULL::crm.client, jsonb_build_object('kind', 'person', 'first_name', n.bf, 'last_name', n.bl)),
+         '{}', crm.match_weights()) AS m;
+SELECT crm.match_keys('person', 'Mykhailo', 'Ovcharyk', NULL, NULL, NULL) = crm.match_keys('person', 'Michajło', 'Owczaryk', NULL, NULL, NULL)
+       AS same_keys;
+
 -- match_score takes rows of crm.client; another row is refused, never
 -- read as if it were one (a city that is a number, a missing column, two
 -- rows of different types)

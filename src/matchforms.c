@@ -154,6 +154,28 @@ identifier_field(HeapTuple tuple, TupleDesc desc, int col, CrmIdKind kind)
 	return buf;
 }
 
+char *
+crm_skeleton(const char *norm)
+{
+	char	   *out;
+
+	if (norm == NULL)
+		return NULL;
+	out = palloc(strlen(norm) + 1);
+	crm_name_skeleton(norm, out, strlen(norm) + 1);
+	return out;
+}
+
+char *
+crm_first_word_canonical(const char *first_n)
+{
+	const char *sp = strchr(first_n, ' ');
+	char	   *word = sp ? pnstrdup(first_n, sp - first_n) : pstrdup(first_n);
+	const char *full = crm_first_name_canonical(word);
+
+	return full ? pstrdup(full) : word;
+}
+
 static char *
 normalized_or_null(const char *s)
 {
@@ -212,6 +234,9 @@ crm_match_client_from_tuple(MatchClient *c, HeapTuple tuple, TupleDesc desc,
 	f[MF_ADDRESS_N] = normalized_or_null(f[MF_ADDRESS]);
 	if (f[MF_ADDRESS_N])
 		f[MF_ADDRESS_N][crm_address_canonical(f[MF_ADDRESS_N], strlen(f[MF_ADDRESS_N]))] = '\0';
+	f[MF_LAST_SK] = crm_skeleton(f[MF_LAST_N]);
+	f[MF_FIRST_SK] = crm_skeleton(f[MF_FIRST_CANON]);
+	f[MF_FIRST1_SK] = f[MF_FIRST_N] ? crm_skeleton(crm_first_word_canonical(f[MF_FIRST_N])) : NULL;
 	f[MF_PESEL] = identifier_field(tuple, desc, cols->pesel, CRM_PESEL);
 	f[MF_NIP] = identifier_field(tuple, desc, cols->nip, CRM_NIP);
 	f[MF_REGON] = identifier_field(tuple, desc, cols->regon, CRM_REGON);

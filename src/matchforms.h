@@ -27,6 +27,9 @@ typedef enum MatchField
 	MF_COMPANY_N,				/* the company name without legal form */
 	MF_CITY_N, MF_ADDRESS_N,
 	MF_PESEL, MF_NIP, MF_REGON, /* digits */
+	MF_LAST_SK,					/* skeleton of the last name (transliterations alike) */
+	MF_FIRST_SK,				/* skeleton of the canonical first name */
+	MF_FIRST1_SK,				/* skeleton of the canonical first word of the first name */
 	MF_COUNT
 } MatchField;
 
@@ -65,5 +68,11 @@ extern char *crm_normalized(const char *str, size_t len, int *outlen);
 
 /* the words of a matching form in alphabetical order, one space apart, palloc'd */
 extern char *crm_sorted_words(const char *s, int len);
+
+/* the skeleton of a matching form (crm_name_skeleton), palloc'd; NULL for NULL */
+extern char *crm_skeleton(const char *norm);
+
+/* the canonical form (a diminutive as the full name) of the first word of a first name, palloc'd */
+extern char *crm_first_word_canonical(const char *first_n);
 
 #endif							/* CRM_MATCHFORMS_H */

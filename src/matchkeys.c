@@ -16,8 +16,10 @@
 #include "namematch.h"
 
 /*
- * A person has
- *   n:<first and last name words, canonical, in alphabetical order>
+ * A person has, every name word canonical (a diminutive as the full name)
+ * and in its skeleton (crm_name_skeleton: the spellings of other
+ * transliterations alike),
+ *   n:<first and last name words, in alphabetical order>
  *     same name in any order, diminutive or spelling of diacritics;
  *   f:<canonical first name>|<first 3 letters of the last name>
  *     a typo after the third letter of the last name;
@@ -48,6 +50,8 @@ crm_match_keys_of(bool company, const char *first_n, const char *last_n,
 
 		if (last_n == NULL || *last_n == '\0')
 			return 0;
+		/* spellings of one name from other transliterations in one block */
+		last_n = crm_skeleton(last_n);
 		if (first_n)
 		{
 			/* each word of a double first name canonical: Kasia Ola */
@@ -56,8 +60,9 @@ crm_match_keys_of(bool company, const char *first_n, const char *last_n,
 			for (char *w = strtok(copy, " "); w != NULL; w = strtok(NULL, " "))
 			{
 				const char *full = crm_first_name_canonical(w);
+				char	   *sk = crm_skeleton(full ? full : w);
 
-				first = *first ? psprintf("%s %s", first, full ? full : w) : pstrdup(full ? full : w);
+				first = *first ? psprintf("%s %s", first, sk) : sk;
 			}
 		}
 		{

@@ -183,6 +183,60 @@ crm_name_normalize(const char *utf8, size_t len, char *out, size_t cap)
 	return (int) o.n;
 }
 
+int
+crm_name_skeleton(const char *norm, char *out, size_t cap)
+{
+	static const struct
+	{
+		const char *from;
+		const char *to;
+	}			rules[] = {
+		/* longest first */
+		{"shch", "sx"}, {"szcz", "sx"}, {"tsch", "x"},
+		{"sch", "s"},
+		{"kh", "x"}, {"ch", "x"}, {"cz", "x"}, {"sh", "s"}, {"sz", "s"}, {"zh", "z"},
+		{"ts", "c"}, {"tz", "c"},
+		{"h", "x"}, {"w", "v"}, {"y", "i"}, {"j", "i"},
+	};
+	size_t		n = strlen(norm);
+	size_t		o = 0;
+
+	if (cap == 0)
+		return -1;
+	for (size_t i = 0; i < n;)
+	{
+		const char *to = NULL;
+		size_t		used = 1;
+
+		for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++)
+		{
+			size_t		fl = strlen(rules[r].from);
+
+			if (i + fl <= n && memcmp(norm + i, rules[r].from, fl) == 0)
+			{
+				to = rules[r].to;
+				used = fl;
+				break;
+			}
+		}
+		for (const char *t = to ? to : norm + i; to ? *t != '\0' : t < norm + i + 1; t++)
+		{
+			/* a letter doubled is written once (nn, ll, ii from ij) */
+			if (o > 0 && out[o - 1] == *t && *t >= 'a' && *t <= 'z')
+				continue;
+			if (o + 1 >= cap)
+			{
+				out[o] = '\0';
+				return (int) o;
+			}
+			out[o++] = *t;
+		}
+		i += used;
+	}
+	out[o] = '\0';
+	return (int) o;
+}
+
 /*
  * street types, long forms to the short one (never longer), sorted by word.
  * crm.match_keys() is IMMUTABLE and indexed (crm.client_match_keys_idx): a

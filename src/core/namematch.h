@@ -25,6 +25,19 @@
 extern int	crm_name_normalize(const char *utf8, size_t len, char *out, size_t cap);
 
 /*
+ * The skeleton of a normalized name: the spellings one name gets from
+ * different transliterations of Cyrillic (Polish, English, German, the
+ * Ukrainian national system) written alike.  Michajło, Mychajło, Mykhailo
+ * and Mykhaylo are "mixailo"; Owczaryk, Ovcharyk and Owtscharyk "ovxarik";
+ * Witalij, Vitaliy, Vitalii "vitali"; Cipurija, Tsipuria "cipuria": kh, ch,
+ * cz, tsch and h one letter (x), shch and szcz "sx", sh, sz and sch "s",
+ * zh "z", ts and tz "c", w "v", y and j "i", and a letter doubled once.
+ * Writes at most cap - 1 bytes and a terminator; never longer than its
+ * input.  For blocking and for comparing names, never for display.
+ */
+extern int	crm_name_skeleton(const char *norm, char *out, size_t cap);
+
+/*
  * A normalized address in its matching form, in place; returns the new
  * length.  Street types are written one way (avenue and ave: ave; street:
  * st; road: rd; aleja: al; osiedle: os ...), the word for street that
