@@ -82,7 +82,7 @@ static const char *const noise[] = {
  * what the lookups assume (sorted diminutives for bsearch, entries in
  * matching form, no legal form ending another).
  */
-#define PINNED_DIMINUTIVES 54
+#define PINNED_DIMINUTIVES 145
 #define PINNED_LEGAL_FORMS 26
 
 static bool

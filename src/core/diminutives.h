@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * diminutives.h
- *	  Data table: Polish first-name diminutives and the full name each
- *	  stands for, in matching form (namematch.c, crm_first_name_canonical).
+ *	  Data table: Polish first-name diminutives, English nicknames and
+ *	  spelling variants (Bob, Liz, Kathryn), and the full name each stands
+ *	  for, in matching form (namematch.c, crm_first_name_canonical).
  *
  * CHANGING AN ENTRY CHANGES STORED INDEX KEYS.  The table decides the
  * output of IMMUTABLE functions that indexes are built on:
@@ -34,20 +35,43 @@
 
 /* {diminutive, full first name} */
 static const char *const diminutives[][2] = {
-	{"adas", "adam"}, {"aga", "agnieszka"}, {"ania", "anna"}, {"anka", "anna"},
-	{"antek", "antoni"}, {"asia", "joanna"}, {"bartek", "bartlomiej"}, {"basia", "barbara"},
-	{"bogus", "boguslaw"}, {"danka", "danuta"}, {"darek", "dariusz"}, {"edek", "edward"},
-	{"ela", "elzbieta"}, {"ewka", "ewa"}, {"franek", "franciszek"}, {"gabrysia", "gabriela"},
-	{"gosia", "malgorzata"}, {"grzes", "grzegorz"}, {"grzesiek", "grzegorz"}, {"hania", "hanna"},
-	{"heniek", "henryk"}, {"iza", "izabela"}, {"janek", "jan"}, {"jas", "jan"},
-	{"jola", "jolanta"}, {"julka", "julia"}, {"jurek", "jerzy"}, {"kasia", "katarzyna"},
-	{"kaska", "katarzyna"}, {"krzys", "krzysztof"}, {"krzysiek", "krzysztof"}, {"kuba", "jakub"},
-	{"maciek", "maciej"}, {"magda", "magdalena"}, {"malgosia", "malgorzata"}, {"marysia", "maria"},
-	{"mirek", "miroslaw"}, {"monia", "monika"}, {"natalka", "natalia"}, {"ola", "aleksandra"},
-	{"olek", "aleksander"}, {"piotrek", "piotr"}, {"renia", "renata"}, {"rysiek", "ryszard"},
-	{"slawek", "slawomir"}, {"staszek", "stanislaw"}, {"tadek", "tadeusz"}, {"tereska", "teresa"},
-	{"tomek", "tomasz"}, {"wlodek", "wlodzimierz"}, {"wojtek", "wojciech"}, {"zbyszek", "zbigniew"},
-	{"zenek", "zenon"}, {"zosia", "zofia"}
+	{"abby", "abigail"}, {"adas", "adam"}, {"aga", "agnieszka"}, {"alex", "alexander"},
+	{"ally", "alison"}, {"andy", "andrew"}, {"ania", "anna"}, {"anka", "anna"},
+	{"antek", "antoni"}, {"asia", "joanna"}, {"barb", "barbara"}, {"bartek", "bartlomiej"},
+	{"basia", "barbara"}, {"becky", "rebecca"}, {"ben", "benjamin"}, {"bess", "elizabeth"},
+	{"beth", "elizabeth"}, {"betty", "elizabeth"}, {"bill", "william"}, {"billy", "william"},
+	{"bob", "robert"}, {"bobby", "robert"}, {"bogus", "boguslaw"}, {"catherine", "katherine"},
+	{"cathy", "katherine"}, {"charlie", "charles"}, {"chris", "christopher"},
+	{"chuck", "charles"}, {"cindy", "cynthia"}, {"dan", "daniel"}, {"danka", "danuta"},
+	{"danny", "daniel"}, {"darek", "dariusz"}, {"dave", "david"}, {"davy", "david"},
+	{"debbie", "deborah"}, {"dick", "richard"}, {"don", "donald"}, {"drew", "andrew"},
+	{"ed", "edward"}, {"eddie", "edward"}, {"edek", "edward"}, {"ela", "elzbieta"},
+	{"em", "emily"}, {"ewka", "ewa"}, {"franek", "franciszek"}, {"fred", "frederick"},
+	{"freddie", "frederick"}, {"gabrysia", "gabriela"}, {"geoff", "geoffrey"},
+	{"gosia", "malgorzata"}, {"greg", "gregory"}, {"grzes", "grzegorz"}, {"grzesiek", "grzegorz"},
+	{"hal", "henry"}, {"hania", "hanna"}, {"harry", "henry"}, {"heniek", "henryk"},
+	{"iza", "izabela"}, {"jack", "john"}, {"jamie", "james"}, {"janek", "jan"}, {"jas", "jan"},
+	{"jeff", "jeffrey"}, {"jen", "jennifer"}, {"jenny", "jennifer"}, {"jerry", "gerald"},
+	{"jess", "jessica"}, {"jim", "james"}, {"jimmy", "james"}, {"joe", "joseph"},
+	{"joey", "joseph"}, {"johnny", "john"}, {"jola", "jolanta"}, {"julka", "julia"},
+	{"jurek", "jerzy"}, {"kasia", "katarzyna"}, {"kaska", "katarzyna"}, {"kate", "katherine"},
+	{"kathryn", "katherine"}, {"kathy", "katherine"}, {"katie", "katherine"}, {"kim", "kimberly"},
+	{"krzys", "krzysztof"}, {"krzysiek", "krzysztof"}, {"kuba", "jakub"}, {"larry", "lawrence"},
+	{"libby", "elizabeth"}, {"liz", "elizabeth"}, {"lizzie", "elizabeth"}, {"maciek", "maciej"},
+	{"magda", "magdalena"}, {"maggie", "margaret"}, {"malgosia", "malgorzata"},
+	{"mandy", "amanda"}, {"marysia", "maria"}, {"matt", "matthew"}, {"meg", "margaret"},
+	{"mick", "michael"}, {"mike", "michael"}, {"mikey", "michael"}, {"mirek", "miroslaw"},
+	{"monia", "monika"}, {"natalka", "natalia"}, {"nate", "nathan"}, {"nick", "nicholas"},
+	{"ola", "aleksandra"}, {"olek", "aleksander"}, {"pam", "pamela"}, {"peggy", "margaret"},
+	{"phil", "philip"}, {"piotrek", "piotr"}, {"renia", "renata"}, {"rich", "richard"},
+	{"richie", "richard"}, {"rick", "richard"}, {"ricky", "richard"}, {"rob", "robert"},
+	{"robbie", "robert"}, {"ron", "ronald"}, {"rysiek", "ryszard"}, {"sandy", "sandra"},
+	{"slawek", "slawomir"}, {"staszek", "stanislaw"}, {"stephen", "steven"}, {"steve", "steven"},
+	{"stevie", "steven"}, {"sue", "susan"}, {"susie", "susan"}, {"tadek", "tadeusz"},
+	{"ted", "edward"}, {"tereska", "teresa"}, {"tim", "timothy"}, {"tom", "thomas"},
+	{"tomek", "tomasz"}, {"tommy", "thomas"}, {"tony", "anthony"}, {"vicky", "victoria"},
+	{"will", "william"}, {"willy", "william"}, {"wlodek", "wlodzimierz"}, {"wojtek", "wojciech"},
+	{"zbyszek", "zbigniew"}, {"zenek", "zenon"}, {"zosia", "zofia"}
 };
 
 #endif							/* CRM_DIMINUTIVES_H */
