@@ -259,8 +259,12 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 		/* a person always has a last name, unless anonymized: no evidence */
 		bool		both = crm_match_field(a, MF_LAST_N) && crm_match_field(b, MF_LAST_N);
 
-		swapped = both && strcmp(al, bl) != 0 && same(al, crm_match_field(b, MF_FIRST_N)) &&
-			same(af, crm_match_field(b, MF_LAST_CANON));
+		swapped = both && strcmp(al, bl) != 0 &&
+			((same(al, crm_match_field(b, MF_FIRST_N)) && same(af, crm_match_field(b, MF_LAST_CANON))) ||
+			 /* spelled another way too */
+			 (!same(crm_match_field(a, MF_LAST_SK), crm_match_field(b, MF_LAST_SK)) &&
+			  same(crm_match_field(a, MF_LAST_SK), crm_match_field(b, MF_FIRST_SK)) &&
+			  same(crm_match_field(a, MF_FIRST_SK), crm_match_field(b, MF_LAST_SK))));
 		if (!both)
 			;
 		else if (strcmp(al, bl) == 0)

@@ -195,8 +195,8 @@ crm_name_skeleton(const char *norm, char *out, size_t cap)
 		{"shch", "sx"}, {"szcz", "sx"}, {"tsch", "x"},
 		{"sch", "s"},
 		{"kh", "x"}, {"ch", "x"}, {"cz", "x"}, {"sh", "s"}, {"sz", "s"}, {"zh", "z"},
-		{"ts", "c"}, {"tz", "c"},
-		{"h", "x"}, {"w", "v"}, {"y", "i"}, {"j", "i"},
+		{"ts", "x"}, {"tz", "x"},
+		{"c", "x"}, {"h", "x"}, {"w", "v"}, {"y", "i"}, {"j", "i"},
 	};
 	size_t		n = strlen(norm);
 	size_t		o = 0;

@@ -27,11 +27,13 @@ extern int	crm_name_normalize(const char *utf8, size_t len, char *out, size_t ca
 /*
  * The skeleton of a normalized name: the spellings one name gets from
  * different transliterations of Cyrillic (Polish, English, German, the
- * Ukrainian national system) written alike.  Michajło, Mychajło, Mykhailo
- * and Mykhaylo are "mixailo"; Owczaryk, Ovcharyk and Owtscharyk "ovxarik";
- * Witalij, Vitaliy, Vitalii "vitali"; Cipurija, Tsipuria "cipuria": kh, ch,
- * cz, tsch and h one letter (x), shch and szcz "sx", sh, sz and sch "s",
- * zh "z", ts and tz "c", w "v", y and j "i", and a letter doubled once.
+ * Ukrainian national system, the server's own transliteration of Cyrillic
+ * text) written alike.  Michajło, Mychajło, Mykhailo, Mykhaylo and Михайло
+ * are "mixailo"; Owczaryk, Ovcharyk, Owtscharyk and Овчарик "ovxarik";
+ * Witalij, Vitaliy, Vitalii "vitali"; Cipurija, Tsipuria "xipuria": kh, ch,
+ * cz, tsch, ts, tz, c and h one letter (x: the ASCII fold writes ч and ц
+ * alike), shch and szcz "sx", sh, sz and sch "s", zh "z", w "v", y and j
+ * "i", and a letter doubled once.
  * Writes at most cap - 1 bytes and a terminator; never longer than its
  * input.  For blocking and for comparing names, never for display.
  */
