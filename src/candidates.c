@@ -79,11 +79,13 @@
  * by policies of the DBA's own rather than crm's (crm.enable_row_security())
  */
 #define Q_REACH \
-	"SELECT NOT row_security_active('crm.client'::regclass) " \
-	"       OR NOT EXISTS (SELECT FROM pg_catalog.pg_policy p " \
-	"                      WHERE p.polrelid = 'crm.client'::regclass AND p.polname = 'crm_reach') " \
-	"       OR crm_internal.sees_all(current_user::text), " \
-	"       crm_internal.scope_units(current_user::text)"
+	"SELECT r.reach_all, CASE WHEN r.reach_all THEN '{}'::bigint[] " \
+	"                         ELSE crm_internal.scope_units(current_user::text) END " \
+	"FROM (SELECT CASE WHEN NOT row_security_active('crm.client'::regclass) THEN true " \
+	"                  WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_policy p " \
+	"                                   WHERE p.polrelid = 'crm.client'::regclass AND p.polname = 'crm_reach') " \
+	"                  THEN true " \
+	"                  ELSE crm_internal.sees_all(current_user::text) END AS reach_all) r"
 /*
  * The blocks of the phones and e-mails of client $1 (named, for the
  * evidence) and of its identifiers $3-$5: their visible clients, as in
