@@ -232,6 +232,17 @@ check_name(const uint8_t *data, size_t size)
 		memcpy(addr2, addr, (size_t) na + 1);
 		REQUIRE(crm_address_canonical(addr2, na) == na && strcmp(addr, addr2) == 0);
 	}
+	/* a name's skeleton: never longer, letters, digits and single spaces, a fixed point */
+	{
+		char		sk[512];
+		char		sk2[512];
+		int			ns = crm_name_skeleton(out, sk, sizeof(sk));
+
+		REQUIRE(ns >= 0 && ns <= n && (size_t) ns == strlen(sk));
+		for (int k = 0; k < ns; k++)
+			REQUIRE((sk[k] >= 'a' && sk[k] <= 'z') || (sk[k] >= '0' && sk[k] <= '9') || sk[k] == ' ');
+		REQUIRE(crm_name_skeleton(sk, sk2, sizeof(sk2)) == ns && strcmp(sk, sk2) == 0);
+	}
 	/* dates one typo apart: symmetric, never a date and itself */
 	if (size >= 6)
 	{

@@ -183,8 +183,41 @@ crm_name_normalize(const char *utf8, size_t len, char *out, size_t cap)
 	return (int) o.n;
 }
 
+static int skeleton_pass(const char *norm, char *out, size_t cap);
+
+/*
+ * One pass can make a pair a rule reads ("shz": "sz"), so passes repeat
+ * until nothing changes: a skeleton is its own skeleton.  Each pass is
+ * never longer than its input, and a pass that changes something shortens
+ * it or turns a letter into one of "sxzvi", so a few passes settle it.
+ */
 int
 crm_name_skeleton(const char *norm, char *out, size_t cap)
+{
+	char	   *tmp;
+	int			n;
+
+	n = skeleton_pass(norm, out, cap);
+	if (n <= 0)
+		return n;
+	tmp = malloc((size_t) n + 1);
+	if (tmp == NULL)
+		return n;
+	for (int pass = 0; pass < 8; pass++)
+	{
+		int			m = skeleton_pass(out, tmp, (size_t) n + 1);
+
+		if (m == n && memcmp(out, tmp, (size_t) n) == 0)
+			break;
+		memcpy(out, tmp, (size_t) m + 1);
+		n = m;
+	}
+	free(tmp);
+	return n;
+}
+
+static int
+skeleton_pass(const char *norm, char *out, size_t cap)
 {
 	static const struct
 	{
