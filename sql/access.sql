@@ -263,6 +263,12 @@ DELETE FROM crm.client WHERE id IN (SELECT id FROM shared_phone);
 SET ROLE regress_sup_krk;
 SELECT count(*) > 0 AS links FROM crm.client_links(2);
 SELECT count(*) AS prepared_statements FROM pg_prepared_statements;
+-- and a query that calls the cache again from inside (more times than it
+-- keeps plans) never frees the plan its caller is running (code review)
+SELECT count(*) AS nested_calls FROM generate_series(1, 40) AS g,
+  LATERAL crm_internal.client_link_counts(
+    format('SELECT NULL::regclass, NULL::name, NULL::text, NULL::boolean, (SELECT count(*) FROM crm_internal.client_link_counts(%L, 1)) + $1 * 0, NULL::name[], NULL::name[]',
+           format('SELECT NULL::regclass, NULL::name, NULL::text, NULL::boolean, %s::bigint + $1 * 0, NULL::name[], NULL::name[]', g)), 1);
 RESET ROLE;
 
 --

@@ -342,8 +342,12 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	/* the caller's reach, for the caps of the lookups (as the caller) */
 	run(P_REACH, args, nulls);
 	reach_all = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		reach_all = BoolGetDatum(false);
 	reach_units = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	reach_units = PointerGetDatum(DatumGetArrayTypePCopy(reach_units));
+	/* no units: none reached (the tuple lives until SPI_finish) */
+	if (isnull)
+		reach_units = PointerGetDatum(construct_empty_array(INT8OID));
 
 	/* 1. the contact and identifier blocks */
 	{

@@ -43,6 +43,13 @@ typedef struct LinkQuery
 
 static LinkQuery *link_queries = NULL;
 
+/*
+ * Calls under way: a query may call crm_internal.client_link_counts()
+ * itself, and a nested call must neither plan into the cache nor evict from
+ * it (the entry it would free may be the plan its caller is running).
+ */
+static int	link_depth = 0;
+
 /* a new foreign key or other privileges make another text: a handful per session */
 #define MAX_LINK_QUERIES 32
 
@@ -109,8 +116,27 @@ client_link_counts(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = link_query_plan(query);
-	ret = SPI_execute_plan(plan, values, nulls, true, 0);
+	PG_TRY();
+	{
+		if (link_depth++ == 0)
+			plan = link_query_plan(query);
+		else
+		{
+			/* nested: a plan of its own, gone with this call's SPI */
+			Oid			argtypes[1] = {INT8OID};
+
+			plan = SPI_prepare(query, 1, argtypes);
+			if (plan == NULL)
+				elog(ERROR, "could not plan crm.client_links()'s query: %s",
+					 SPI_result_code_string(SPI_result));
+		}
+		ret = SPI_execute_plan(plan, values, nulls, true, 0);
+	}
+	PG_FINALLY();
+	{
+		link_depth--;
+	}
+	PG_END_TRY();
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "crm.client_links()'s query failed: %s", SPI_result_code_string(ret));
 	if (SPI_tuptable->tupdesc->natts != rsinfo->setDesc->natts)

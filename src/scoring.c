@@ -327,13 +327,16 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 	if (a->has_birth && b->has_birth &&
 		(crm_match_field(a, MF_PESEL) == NULL || crm_match_field(b, MF_PESEL) == NULL))
 	{
-		int			ya, ma, da, yb, mb, db;
+		int			ya = 0, ma = 0, da = 0, yb = 0, mb = 0, db = 0;
 
-		j2date(a->birth + POSTGRES_EPOCH_JDATE, &ya, &ma, &da);
-		j2date(b->birth + POSTGRES_EPOCH_JDATE, &yb, &mb, &db);
+		if (a->birth != b->birth && !DATE_NOT_FINITE(a->birth) && !DATE_NOT_FINITE(b->birth))
+		{
+			j2date(a->birth + POSTGRES_EPOCH_JDATE, &ya, &ma, &da);
+			j2date(b->birth + POSTGRES_EPOCH_JDATE, &yb, &mb, &db);
+		}
 		if (a->birth == b->birth)
 			found(&s, 8, EV_BIRTH_DATE, "same birth date %s", s.explain ? date_text(a->birth) : "");
-		else if (crm_dates_one_typo(ya, ma, da, yb, mb, db))
+		else if (ya != 0 && crm_dates_one_typo(ya, ma, da, yb, mb, db))
 			found(&s, 8, EV_BIRTH_DATE_CLOSE, "birth dates one typo apart: %s, %s",
 				  s.explain ? date_text(a->birth) : "", s.explain ? date_text(b->birth) : "");
 		else

@@ -296,8 +296,8 @@ all_digits(const char *s, size_t n)
 int
 crm_address_canonical(char *norm, int len)
 {
-	const char *words[64];
-	size_t		lens[64];
+	const char *words[65];
+	size_t		lens[65];
 	int			nwords = 0;
 	char	   *copy;
 	int			o = 0;
@@ -310,7 +310,7 @@ crm_address_canonical(char *norm, int len)
 	memcpy(copy, norm, (size_t) len);
 	copy[len] = '\0';
 	/* the words (normalized text: single spaces, none at the ends) */
-	for (char *p = copy; *p && nwords < 64;)
+	for (char *p = copy; *p && nwords < 65;)
 	{
 		char	   *sp = strchr(p, ' ');
 		size_t		n = sp ? (size_t) (sp - p) : strlen(p);
@@ -321,7 +321,7 @@ crm_address_canonical(char *norm, int len)
 			break;
 		p = sp + 1;
 	}
-	if (nwords == 64)
+	if (nwords > 64)
 	{
 		/* not an address: leave it as it is */
 		free(copy);
