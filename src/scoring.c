@@ -270,7 +270,7 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 		else if (strcmp(al, bl) == 0)
 			found(&s, 5, EV_LAST_NAME, "same last name: %s", typed(a, MF_LAST));
 		else if (same(crm_match_field(a, MF_LAST_SK), crm_match_field(b, MF_LAST_SK)))
-			found(&s, 5, EV_LAST_NAME, "same last name, spelled another way: %s ~ %s",
+			found(&s, 5, EV_LAST_NAME_SPELLING, "same last name, spelled another way: %s ~ %s",
 				  typed(a, MF_LAST), typed(b, MF_LAST));
 		else if (swapped)
 			found(&s, 5, EV_NAMES_SWAPPED, "first and last name swapped: %s %s ~ %s %s",
@@ -294,12 +294,12 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 						  typed(a, MF_FIRST), typed(b, MF_FIRST));
 			}
 			else if (same(crm_match_field(a, MF_FIRST_SK), crm_match_field(b, MF_FIRST_SK)))
-				found(&s, 6, EV_FIRST_NAME, "same first name, spelled another way: %s ~ %s",
+				found(&s, 6, EV_FIRST_NAME_SPELLING, "same first name, spelled another way: %s ~ %s",
 					  typed(a, MF_FIRST), typed(b, MF_FIRST));
 			/* a second name (a patronymic) on one side only: Oksana ~ Oksana Petrivna */
 			else if ((strchr(af, ' ') != NULL) != (strchr(bf, ' ') != NULL) &&
 					 same(crm_match_field(a, MF_FIRST1_SK), crm_match_field(b, MF_FIRST1_SK)))
-				found(&s, 6, EV_FIRST_NAME, "same first name, a second name on one side: %s ~ %s",
+				found(&s, 6, EV_FIRST_NAME_SPELLING, "same first name, a second name on one side: %s ~ %s",
 					  typed(a, MF_FIRST), typed(b, MF_FIRST));
 			else if (at_least(similarity(af, bf), 0.9) ||
 					 crm_typo_distance(af, strlen(af), bf, strlen(bf), 3) <= 1)
