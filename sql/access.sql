@@ -56,6 +56,14 @@ SELECT * FROM regress.error_of($$SELECT crm.user_unit('regress_nobody', 2)$$);
 SELECT * FROM regress.error_of($$SELECT crm.grant_agent_permission('regress_agent_krk', 'everything')$$);
 RESET ROLE;
 SELECT actor, action, detail FROM crm.audit_log ORDER BY id;
+-- the roles' grants and the policies are the data model's owner's to make,
+-- even for a role given the functions by hand
+GRANT EXECUTE ON FUNCTION crm.create_roles(), crm.enable_row_security() TO regress_admin;
+SET ROLE regress_admin;
+SELECT * FROM regress.error_of('SELECT crm.create_roles()');
+SELECT * FROM regress.error_of('SELECT crm.enable_row_security()');
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION crm.create_roles(), crm.enable_row_security() FROM regress_admin;
 
 --
 -- AC-3: a role reaches the clients of its units and the units below them,

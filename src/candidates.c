@@ -167,24 +167,31 @@ run(int which, Datum *args, const char *nulls)
 		elog(ERROR, "duplicate_candidates: %s", SPI_result_code_string(rc));
 }
 
+/* the owner of crm.client, whom the key lookups run as */
+static Oid
+client_table_owner(void)
+{
+	Oid			relid = get_relname_relid("client", get_namespace_oid("crm", false));
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
 /*
  * Run a query as the owner of crm.client (the key lookups: see the head of
  * this file).  An error on the way is no concern: the transaction's or
  * subtransaction's abort restores the user.
  */
 static void
-run_as_owner(int which, Datum *args, const char *nulls)
+run_as_owner(Oid owner, int which, Datum *args, const char *nulls)
 {
-	Oid			relid = get_relname_relid("client", get_namespace_oid("crm", false));
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
 	Oid			save_user;
 	int			save_sec;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
 
 	GetUserIdAndSecContext(&save_user, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
@@ -313,6 +320,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;
 	Datum		reach_all;
 	Datum		reach_units;
+	Oid			owner;
 
 	crm_require_data_model();
 	InitMaterializedSRF(fcinfo, 0);
@@ -339,6 +347,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	crm_match_client_from_tuple(&me, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols,
 								CurrentMemoryContext);
 	crm_match_weights_load(&weights);
+	owner = client_table_owner();
 	/* the caller's reach, for the caps of the lookups (as the caller) */
 	run(P_REACH, args, nulls);
 	reach_all = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -366,7 +375,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 			bargs[2 + k] = v ? CStringGetTextDatum(v) : (Datum) 0;
 			bnulls[2 + k] = v ? ' ' : 'n';
 		}
-		run_as_owner(P_BLOCKS, bargs, bnulls);
+		run_as_owner(owner, P_BLOCKS, bargs, bnulls);
 	}
 	blocks = palloc(sizeof(Block) * Max(SPI_processed, 1));
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -397,7 +406,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 		kargs[1] = Int32GetDatum(cap + 1);
 		kargs[2] = reach_all;
 		kargs[3] = reach_units;
-		run_as_owner(P_KEY_ROWS, kargs, knulls);
+		run_as_owner(owner, P_KEY_ROWS, kargs, knulls);
 		keycol = SPI_fnumber(SPI_tuptable->tupdesc, "crm_key_no");
 		crm_match_columns(SPI_tuptable->tupdesc, &cols);
 		rows = palloc(sizeof(KeyRow) * Max(SPI_processed, 1));

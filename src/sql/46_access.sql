@@ -417,6 +417,24 @@ $$;
 COMMENT ON FUNCTION crm_internal.require_trusted_table(regclass, text) IS
     'internal: 42501 unless crm may write the table with its owner''s rights (crm_internal.untrusted_code())';
 
+-- Only the data model's owner (or a role with its rights): what changes
+-- its tables' grants and policies.
+CREATE FUNCTION crm_internal.require_model_owner(action text, why text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT pg_has_role(current_user, crm_internal.model_owner(), 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to %', action
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = why,
+                  HINT = format('Run it as %s, the owner of the data model.', crm_internal.model_owner()::regrole);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.require_model_owner(text, text) IS
+    'internal: 42501 unless the current role has the rights of the data model''s owner';
+
 -- Only administrators: settings, assignments, anonymization.
 CREATE FUNCTION crm_internal.require_admin(action text) RETURNS void
     LANGUAGE plpgsql STABLE
@@ -715,7 +733,7 @@ AS $$
     ('crm_admin', 'crm.set_personal_column(regclass, name, text, boolean)');
 $$;
 COMMENT ON FUNCTION crm_internal.role_functions() IS
-    'the functions only members of a crm role may call (crm.create_roles() grants them); the others are everyone''s';
+    'the functions of crm''s roles, with the role each needs: revoked from PUBLIC, granted by crm.create_roles() to every crm role (crm_internal''s to that role only), each checking the level itself';
 
 CREATE FUNCTION crm.create_roles() RETURNS text
     LANGUAGE plpgsql
@@ -726,12 +744,8 @@ DECLARE
     made text[] := '{}';
 BEGIN
     PERFORM crm_internal.require_data_model();
-    IF NOT pg_has_role(current_user, crm_internal.model_owner(), 'USAGE') THEN
-        RAISE EXCEPTION 'permission denied to create crm''s roles'
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The grants are on the data model''s tables, which only their owner grants.',
-                  HINT = format('Run it as %s, the owner of the data model.', crm_internal.model_owner()::regrole);
-    END IF;
+    PERFORM crm_internal.require_model_owner('create crm''s roles',
+                                             'The grants are on the data model''s tables, which only their owner grants.');
     FOR r IN SELECT * FROM unnest(ARRAY['crm_agent', 'crm_supervisor', 'crm_admin']) AS g(name) LOOP
         IF NOT EXISTS (SELECT FROM pg_roles x WHERE x.rolname = r.name) THEN
             EXECUTE format('CREATE ROLE %I NOLOGIN', r.name);
@@ -889,11 +903,8 @@ DECLARE
     tables text[] := '{}';
 BEGIN
     PERFORM crm_internal.require_data_model();
-    IF NOT pg_has_role(current_user, crm_internal.model_owner(), 'USAGE') THEN
-        RAISE EXCEPTION 'permission denied to enable row-level security on crm''s tables'
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = format('Run it as %s, the owner of the data model.', crm_internal.model_owner()::regrole);
-    END IF;
+    PERFORM crm_internal.require_model_owner('enable row-level security on crm''s tables',
+                                             'Policies are made on the data model''s tables, by their owner.');
     FOR p IN SELECT * FROM crm_internal.row_security_policies() LOOP
         IF NOT p.relation = ANY (tables) THEN
             EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', p.relation);

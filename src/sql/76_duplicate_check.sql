@@ -118,6 +118,7 @@ DECLARE
     found jsonb;
     best record;
     others text;
+    units bigint[];
 BEGIN
     IF mode = 'off' OR merging THEN
         RETURN;
@@ -137,12 +138,12 @@ BEGIN
     -- clients it reaches
     IF current_user::text <> crm_internal.session_role()
        AND NOT crm_internal.sees_all(crm_internal.session_role()) THEN
+        units := crm_internal.scope_units(crm_internal.session_role());
         SELECT coalesce(jsonb_agg(f ORDER BY (f ->> 'score')::double precision DESC, (f ->> 'candidate_id')::bigint), '[]')
         INTO found
         FROM jsonb_array_elements(found) AS f
         WHERE EXISTS (SELECT FROM crm.client c
-                      WHERE c.id = (f ->> 'candidate_id')::bigint
-                        AND c.unit_id = ANY (crm_internal.scope_units(crm_internal.session_role())));
+                      WHERE c.id = (f ->> 'candidate_id')::bigint AND c.unit_id = ANY (units));
     END IF;
 
     -- pairs of this client that no longer score are forgotten, dismissed ones kept
