@@ -156,3 +156,7 @@ SELECT relation, count(*), round(avg(score)::numeric, 3) AS avg_score FROM bench
 SELECT round(score::numeric, 3) AS score, why, bench.show(a) AS a, bench.show(b) AS b,
        array_to_string(labels, ',') AS labels
 FROM bench.fn ORDER BY hashint8(a + b), a LIMIT 6;
+\echo :set': 6 false positives (a sample), with the reasons'
+SELECT round(f.score::numeric, 3) AS score, f.relation, bench.show(f.client_a) AS a, bench.show(f.client_b) AS b,
+       array_to_string(f.reasons, '; ') AS reasons
+FROM bench.fp f ORDER BY hashint8(f.client_a + f.client_b), f.client_a LIMIT 6;

@@ -251,6 +251,23 @@ check_name(const uint8_t *data, size_t size)
 
 		REQUIRE(crm_dates_one_typo(y1, m1, d1, y2, m2, d2) == crm_dates_one_typo(y2, m2, d2, y1, m1, d1));
 		REQUIRE(!crm_dates_one_typo(y1, m1, d1, y1, m1, d1));
+		/* the blocking form: 8 digits; day and month swapped, and the year's
+		 * last two digits swapped, give the same */
+		{
+			char		f1[9],
+						f2[9];
+
+			REQUIRE(crm_date_block_form(y1, m1, d1, f1));
+			REQUIRE(strlen(f1) == 8 && strspn(f1, "0123456789") == 8);
+			if (d1 <= 12)
+			{
+				REQUIRE(crm_date_block_form(y1, d1, m1, f2));
+				REQUIRE(strcmp(f1, f2) == 0);
+			}
+			REQUIRE(crm_date_block_form(y1 - y1 % 100 + (y1 % 10) * 10 + (y1 / 10) % 10, m1, d1, f2));
+			REQUIRE(strcmp(f1, f2) == 0);
+			REQUIRE(!crm_date_block_form(y1 + 9000, m1, d1, f2));
+		}
 	}
 	sim = crm_jaro_winkler(out, n, (const char *) data, (int) size);
 	REQUIRE(sim >= 0.0 && sim <= 1.0);

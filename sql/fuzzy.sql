@@ -70,7 +70,7 @@ SELECT count(*) FROM crm.duplicate_candidates(999);
 -- the blocking keys are indexed
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM crm.client
-WHERE crm.match_keys(kind, first_name, last_name, company_name, city, address) && '{n:jan kowalski}';
+WHERE crm.match_keys(kind, first_name, last_name, company_name, city, address, postal_code, birth_date) && '{n:jan kowalski}';
 RESET enable_seqscan;
 
 --
@@ -180,6 +180,53 @@ FROM (VALUES ('Mykhailo', 'Ovcharyk', 'Michajło', 'Owczaryk'), ('Vitaliy', 'Tsi
          '{}', crm.match_weights()) AS m;
 SELECT crm.match_keys('person', 'Mykhailo', 'Ovcharyk', NULL, NULL, NULL) = crm.match_keys('person', 'Michajło', 'Owczaryk', NULL, NULL, NULL)
        AS same_keys;
+
+-- comparators with levels: a last name one typo apart, an initial, a first
+-- name in another language's form, names in another order with a second
+-- name, a city mistyped, a postal code (the city then not counted twice),
+-- an address mistyped or with a flat number on one side only
+SELECT n.case_, round(m.score::numeric, 3) AS score, m.reasons
+FROM (VALUES
+    ('typo in a short last name', '{"first_name": "James", "last_name": "Chen", "birth_date": "1969-10-24"}'::jsonb,
+                                  '{"first_name": "James", "last_name": "Chan", "birth_date": "1969-10-24"}'::jsonb),
+    ('an initial', '{"first_name": "J.", "last_name": "Fisher", "postal_code": "NR1 1LH"}',
+                   '{"first_name": "James", "last_name": "Fisher", "postal_code": "nr11lh"}'),
+    ('another language''s form', '{"first_name": "Alaksandr", "last_name": "Kowalczyk", "city": "Sopot"}',
+                                 '{"first_name": "Aleksander", "last_name": "Kowalczyk", "city": "Spot"}'),
+    ('another order, a second name', '{"first_name": "Hałyna", "last_name": "Oliferśka", "birth_date": "1987-12-11"}',
+                                     '{"first_name": "Oliferska", "last_name": "Halyna Jurijiwna", "birth_date": "1987-12-11"}'),
+    ('a postal code and its city', '{"first_name": "Jan", "last_name": "Nowak", "city": "Kraków", "postal_code": "31-042"}',
+                                   '{"first_name": "Jan", "last_name": "Nowak", "city": "Krakow", "postal_code": "31042"}'),
+    ('moved', '{"first_name": "Jan", "last_name": "Nowak", "city": "Kraków", "postal_code": "31-042"}',
+              '{"first_name": "Jan", "last_name": "Nowak", "city": "Gdańsk", "postal_code": "80-001"}'),
+    ('address typo', '{"first_name": "Robert", "last_name": "Fisher", "address": "10 Elm Close"}',
+                     '{"first_name": "Robert", "last_name": "Fisher", "address": "10 Em Cl"}'),
+    ('flat on one side', '{"first_name": "Jan", "last_name": "Nowak", "address": "ul. Długa 5"}',
+                         '{"first_name": "Jan", "last_name": "Nowak", "address": "Długa 5/3"}'),
+    ('another house', '{"first_name": "Jan", "last_name": "Nowak", "address": "ul. Długa 5"}',
+                      '{"first_name": "Jan", "last_name": "Nowak", "address": "ul. Długa 7"}')
+    ) AS n(case_, a, b),
+    crm.match_score(jsonb_populate_record(NULL::crm.client, n.a || '{"kind": "person"}'),
+                    jsonb_populate_record(NULL::crm.client, n.b || '{"kind": "person"}'),
+                    '{}', crm.match_weights()) AS m;
+-- a record without a postal_code column is still a client row
+SELECT (crm.match_score(r, r, '{}', crm.match_weights())).reasons
+FROM (SELECT 1::bigint AS id, 'person' AS kind, 'Jan' AS first_name, 'Nowak' AS last_name, NULL::text AS company_name,
+             'Kraków' AS city, NULL::text AS address, NULL::crm.pesel AS pesel, NULL::crm.nip AS nip,
+             NULL::crm.regon AS regon, '1980-01-01'::date AS birth_date) r;
+
+-- the birth-date key: dates one transposition apart (year digits, day and
+-- month) share it, with the initials of the names in any order; the postal
+-- code keys: with the last name, with the first name
+SELECT d.birth_date, k.keys
+FROM unnest(ARRAY['1974-03-12', '1947-03-12', '1974-12-03', '1974-03-13']::date[]) AS d(birth_date),
+     LATERAL (SELECT array_to_string(crm.match_keys('person', 'Halyna', 'Oliferska', NULL, NULL, NULL, NULL, d.birth_date),
+                                     ' ') AS keys) k;
+SELECT crm.match_keys('person', 'Halyna', 'Oliferska', NULL, NULL, NULL, NULL, '1987-12-11')
+       && crm.match_keys('person', 'Oliferska', 'Halyna Jurijiwna', NULL, NULL, NULL, NULL, '1987-12-11') AS swapped_share_a_key,
+       crm.match_keys('person', 'Anastasija', 'Karpenko', NULL, NULL, NULL, '87-549', NULL)
+       && crm.match_keys('person', 'Anastasija', 'Prychodak', NULL, NULL, NULL, '87549', NULL) AS married_share_a_key,
+       crm.match_keys('company', NULL, NULL, 'Agro-Pol', NULL, NULL, '31-042', '1990-01-01') AS company_keys;
 
 -- match_score takes rows of crm.client; another row is refused, never
 -- read as if it were one (a city that is a number, a missing column, two

@@ -117,7 +117,7 @@
 	"SELECT k.n AS crm_key_no, o.* FROM unnest($1::text[]) WITH ORDINALITY AS k(key, n), " \
 	"LATERAL (SELECT o.* FROM crm.client o " \
 	"         WHERE crm.match_keys(o.kind, o.first_name, o.last_name, o.company_name, " \
-	"                              o.city, o.address) && ARRAY[k.key] " \
+	"                              o.city, o.address, o.postal_code, o.birth_date) && ARRAY[k.key] " \
 	"           AND " CRM_CLIENT_VISIBLE("o") " AND " IN_REACH("o", "$3", "$4") " LIMIT $2) o"
 /* the other candidates: found by a contact or an identifier */
 #define Q_ROWS \
@@ -313,6 +313,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	int			nblocks = 0;
 	char	   *keys[CRM_MAX_NAME_KEYS];
 	int			nkeys;
+	MatchKeyFields kf;
 	int64	   *ids;
 	int			nids = 0;
 	Candidate  *cands;
@@ -385,9 +386,8 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 		qsort(blocks[k].ids, blocks[k].nids, sizeof(int64), compare_int64);
 
 	/* 2. the clients of the name and address keys, read once each */
-	nkeys = crm_match_keys_of(me.company, crm_match_field(&me, MF_FIRST_N), crm_match_field(&me, MF_LAST_N),
-							  crm_match_field(&me, MF_COMPANY_N), crm_match_field(&me, MF_CITY_N),
-							  crm_match_field(&me, MF_ADDRESS_N), keys);
+	crm_match_key_fields(&me, &kf);
+	nkeys = crm_match_keys_of(&kf, keys);
 	ncands = 0;
 	cands = NULL;
 	if (nkeys > 0)

@@ -47,7 +47,7 @@ crm_normalized(const char *str, size_t len, int *outlen)
  * column may also be varchar (the same representation).
  */
 static int
-column(TupleDesc desc, const char *name, Oid type)
+column_or_none(TupleDesc desc, const char *name, Oid type, bool required)
 {
 	for (int k = 0; k < desc->natts; k++)
 	{
@@ -63,11 +63,19 @@ column(TupleDesc desc, const char *name, Oid type)
 					 errhint("Duplicate matching reads rows of crm.client with its original column types.")));
 		return k;
 	}
+	if (!required)
+		return -1;
 	ereport(ERROR,
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
 			 errmsg("a client row has no column \"%s\"", name),
 			 errhint("Pass rows of crm.client.")));
 	return -1;					/* keep the compiler quiet */
+}
+
+static int
+column(TupleDesc desc, const char *name, Oid type)
+{
+	return column_or_none(desc, name, type, true);
 }
 
 /*
@@ -126,14 +134,20 @@ crm_match_columns(TupleDesc desc, MatchColumns *cols)
 	cols->nip = column(desc, "nip", types->nip);
 	cols->regon = column(desc, "regon", types->regon);
 	cols->birth_date = column(desc, "birth_date", DATEOID);
+	/* newer than the other columns: a record of crm.match_score may lack it */
+	cols->postal_code = column_or_none(desc, "postal_code", TEXTOID, false);
 }
 
-/* a text column as a C string in the server encoding, or NULL */
+/* a text column as a C string in the server encoding, or NULL (also for no column) */
 static char *
 text_field(HeapTuple tuple, TupleDesc desc, int col)
 {
 	bool		isnull;
-	Datum		d = heap_getattr(tuple, col + 1, desc, &isnull);
+	Datum		d;
+
+	if (col < 0)
+		return NULL;
+	d = heap_getattr(tuple, col + 1, desc, &isnull);
 
 	return isnull ? NULL : TextDatumGetCString(d);
 }
@@ -174,6 +188,29 @@ crm_first_word_canonical(const char *first_n)
 	const char *full = crm_first_name_canonical(word);
 
 	return full ? pstrdup(full) : word;
+}
+
+char *
+crm_postcode_form(const char *s)
+{
+	char	   *out;
+	int			n = 0;
+
+	if (s == NULL)
+		return NULL;
+	out = palloc(strlen(s) + 1);
+	for (; *s; s++)
+		if ((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z'))
+			out[n++] = *s;
+		else if (*s >= 'A' && *s <= 'Z')
+			out[n++] = *s - 'A' + 'a';
+	out[n] = '\0';
+	if (n == 0)
+	{
+		pfree(out);
+		return NULL;
+	}
+	return out;
 }
 
 static char *
@@ -237,6 +274,8 @@ crm_match_client_from_tuple(MatchClient *c, HeapTuple tuple, TupleDesc desc,
 	f[MF_LAST_SK] = crm_skeleton(f[MF_LAST_N]);
 	f[MF_FIRST_SK] = crm_skeleton(f[MF_FIRST_CANON]);
 	f[MF_FIRST1_SK] = f[MF_FIRST_N] ? crm_skeleton(crm_first_word_canonical(f[MF_FIRST_N])) : NULL;
+	f[MF_POSTAL] = text_field(tuple, desc, cols->postal_code);
+	f[MF_POSTCODE] = crm_postcode_form(f[MF_POSTAL]);
 	f[MF_PESEL] = identifier_field(tuple, desc, cols->pesel, CRM_PESEL);
 	f[MF_NIP] = identifier_field(tuple, desc, cols->nip, CRM_NIP);
 	f[MF_REGON] = identifier_field(tuple, desc, cols->regon, CRM_REGON);

@@ -30,6 +30,8 @@ typedef enum MatchField
 	MF_LAST_SK,					/* skeleton of the last name (transliterations alike) */
 	MF_FIRST_SK,				/* skeleton of the canonical first name */
 	MF_FIRST1_SK,				/* skeleton of the canonical first word of the first name */
+	MF_POSTAL,					/* the postal code as typed */
+	MF_POSTCODE,				/* the postal code: letters and digits, lower case */
 	MF_COUNT
 } MatchField;
 
@@ -57,6 +59,7 @@ typedef struct MatchColumns
 {
 	int			id, kind, first_name, last_name, company_name, city, address,
 				pesel, nip, regon, birth_date;
+	int			postal_code;	/* -1: a record without one (crm.match_score) */
 } MatchColumns;
 
 extern void crm_match_columns(TupleDesc desc, MatchColumns *cols);
@@ -65,6 +68,9 @@ extern void crm_match_client_from_tuple(MatchClient *c, HeapTuple tuple, TupleDe
 
 /* the matching form of some text in the server encoding, palloc'd */
 extern char *crm_normalized(const char *str, size_t len, int *outlen);
+
+/* a postal code's matching form: its letters and digits in lower case (22-276, NR1 1LH), palloc'd; NULL when none */
+extern char *crm_postcode_form(const char *s);
 
 /* the words of a matching form in alphabetical order, one space apart, palloc'd */
 extern char *crm_sorted_words(const char *s, int len);

@@ -18,6 +18,7 @@
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/memutils.h"
 
 #include "matchforms.h"
@@ -89,7 +90,11 @@ typo_distance(PG_FUNCTION_ARGS)
 									  VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), 3));
 }
 
-/* the blocking keys of a client: see crm_match_keys_of() in matchkeys.c */
+/*
+ * the blocking keys of a client: see crm_match_keys_of() in matchkeys.c;
+ * arguments kind, first name, last name, company, city, address, postal
+ * code, birth date (the last two newer: a call may leave them out)
+ */
 PG_FUNCTION_INFO_V1(match_keys);
 Datum
 match_keys(PG_FUNCTION_ARGS)
@@ -98,13 +103,9 @@ match_keys(PG_FUNCTION_ARGS)
 	char	   *keys[CRM_MAX_NAME_KEYS];
 	Datum		datums[CRM_MAX_NAME_KEYS];
 	int			nkeys;
-	bool		company = !PG_ARGISNULL(0) &&
-		strcmp(text_to_cstring(PG_GETARG_TEXT_PP(0)), "company") == 0;
+	MatchKeyFields f = {0};
 
-	/*
-	 * first name, last name, company, city, address; an install script of
-	 * 0.1.0 before the address key declared 4 arguments
-	 */
+	f.company = !PG_ARGISNULL(0) && strcmp(text_to_cstring(PG_GETARG_TEXT_PP(0)), "company") == 0;
 	for (int k = 0; k < 5 && k + 1 < PG_NARGS(); k++)
 	{
 		int			n;
@@ -116,7 +117,19 @@ match_keys(PG_FUNCTION_ARGS)
 		forms[2][crm_company_strip_legal_form(forms[2], strlen(forms[2]))] = '\0';
 	if (forms[4])
 		forms[4][crm_address_canonical(forms[4], strlen(forms[4]))] = '\0';
-	nkeys = crm_match_keys_of(company, forms[0], forms[1], forms[2], forms[3], forms[4], keys);
+	f.first_n = forms[0];
+	f.last_n = forms[1];
+	f.company_n = forms[2];
+	f.city_n = forms[3];
+	f.address_n = forms[4];
+	if (PG_NARGS() > 6 && !PG_ARGISNULL(6))
+		f.postcode = crm_postcode_form(text_to_cstring(PG_GETARG_TEXT_PP(6)));
+	if (PG_NARGS() > 7 && !PG_ARGISNULL(7))
+	{
+		f.has_birth = true;
+		f.birth = PG_GETARG_DATEADT(7);
+	}
+	nkeys = crm_match_keys_of(&f, keys);
 	if (nkeys == 0)
 		PG_RETURN_NULL();
 	for (int k = 0; k < nkeys; k++)

@@ -11,6 +11,9 @@
  */
 #include "postgres.h"
 
+#include "utils/datetime.h"
+
+#include "datematch.h"
 #include "matchforms.h"
 #include "matchkeys.h"
 #include "namematch.h"
@@ -25,44 +28,52 @@
  *     a typo after the third letter of the last name;
  *   l:<last name>|<initial of the canonical first name>
  *     a typo in the first name;
+ *   b:<birth date's block form>|<initials of the first and last name, in order>
+ *     names spelled far apart or swapped, born the same day, or on a day
+ *     typed with two digits swapped (crm_date_block_form);
+ *   p:<postal code>|l:<last name> and p:<postal code>|f:<canonical first name>
+ *     a first name missing or unlike, a last name changed (marriage) or
+ *     mistyped at its start, in one postal code;
  * a company c:<company name without legal form, words in order>; and
  * either, with an address:
  *   a:<city>|<address>
  *     a typo anywhere in the name of someone at the same address.
  */
 int
-crm_match_keys_of(bool company, const char *first_n, const char *last_n,
-				  const char *company_n, const char *city_n, const char *address_n,
-				  char **keys)
+crm_match_keys_of(const MatchKeyFields *f, char **keys)
 {
 	int			nkeys = 0;
 
-	if (company)
+	if (f->company)
 	{
-		if (company_n == NULL)
+		if (f->company_n == NULL)
 			return 0;
-		if (*company_n)
-			keys[nkeys++] = psprintf("c:%s", crm_sorted_words(company_n, strlen(company_n)));
+		if (*f->company_n)
+			keys[nkeys++] = psprintf("c:%s", crm_sorted_words(f->company_n, strlen(f->company_n)));
 	}
 	else
 	{
 		char	   *first = "";
+		char	   *last_n;
 
-		if (last_n == NULL || *last_n == '\0')
+		if (f->last_n == NULL || *f->last_n == '\0')
 			return 0;
 		/* spellings of one name from other transliterations in one block */
-		last_n = crm_skeleton(last_n);
-		if (first_n)
+		last_n = crm_skeleton(f->last_n);
+		if (*last_n == '\0')
+			return 0;
+		if (f->first_n)
 		{
 			/* each word of a double first name canonical: Kasia Ola */
-			char	   *copy = pstrdup(first_n);
+			char	   *copy = pstrdup(f->first_n);
 
 			for (char *w = strtok(copy, " "); w != NULL; w = strtok(NULL, " "))
 			{
 				const char *full = crm_first_name_canonical(w);
 				char	   *sk = crm_skeleton(full ? full : w);
 
-				first = *first ? psprintf("%s %s", first, sk) : sk;
+				if (*sk)
+					first = *first ? psprintf("%s %s", first, sk) : sk;
 			}
 		}
 		{
@@ -78,8 +89,48 @@ crm_match_keys_of(bool company, const char *first_n, const char *last_n,
 									 first, last_n);
 			keys[nkeys++] = psprintf("l:%s|%c", last_n, first[0]);
 		}
+		if (f->has_birth && !DATE_NOT_FINITE(f->birth))
+		{
+			int			y,
+						m,
+						d;
+			char		form[9];
+
+			j2date(f->birth + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+			if (crm_date_block_form(y, m, d, form))
+			{
+				char		i1 = *first ? first[0] : '-';
+				char		i2 = last_n[0];
+
+				keys[nkeys++] = psprintf("b:%s|%c%c", form, Min(i1, i2), Max(i1, i2));
+			}
+		}
+		if (f->postcode && *f->postcode)
+		{
+			const char *sp = strchr(first, ' ');
+
+			keys[nkeys++] = psprintf("p:%s|l:%s", f->postcode, last_n);
+			if (*first)
+				keys[nkeys++] = psprintf("p:%s|f:%.*s", f->postcode,
+										 sp ? (int) (sp - first) : (int) strlen(first), first);
+		}
 	}
-	if (nkeys > 0 && city_n && address_n && *city_n && *address_n)
-		keys[nkeys++] = psprintf("a:%s|%s", city_n, address_n);
+	if (nkeys > 0 && f->city_n && f->address_n && *f->city_n && *f->address_n)
+		keys[nkeys++] = psprintf("a:%s|%s", f->city_n, f->address_n);
+	Assert(nkeys <= CRM_MAX_NAME_KEYS);
 	return nkeys;
+}
+
+void
+crm_match_key_fields(const MatchClient *c, MatchKeyFields *f)
+{
+	f->company = c->company;
+	f->first_n = crm_match_field(c, MF_FIRST_N);
+	f->last_n = crm_match_field(c, MF_LAST_N);
+	f->company_n = crm_match_field(c, MF_COMPANY_N);
+	f->city_n = crm_match_field(c, MF_CITY_N);
+	f->address_n = crm_match_field(c, MF_ADDRESS_N);
+	f->postcode = crm_match_field(c, MF_POSTCODE);
+	f->has_birth = c->has_birth;
+	f->birth = c->birth;
 }

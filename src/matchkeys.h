@@ -12,13 +12,31 @@
 
 #include "postgres.h"
 
+#include "utils/date.h"
+
+/* what the keys are made of: matching forms (matchforms.h), NULL when none */
+typedef struct MatchKeyFields
+{
+	bool		company;
+	const char *first_n;
+	const char *last_n;
+	const char *company_n;
+	const char *city_n;
+	const char *address_n;		/* canonical (crm_address_canonical) */
+	const char *postcode;		/* crm_postcode_form */
+	bool		has_birth;
+	DateADT		birth;
+} MatchKeyFields;
+
 /*
  * The blocking keys of a client (see matchkeys.c); writes up to
  * CRM_MAX_NAME_KEYS palloc'd strings to keys and returns how many.
  */
-#define CRM_MAX_NAME_KEYS 4
-extern int	crm_match_keys_of(bool company, const char *first_n, const char *last_n,
-							  const char *company_n, const char *city_n, const char *address_n,
-							  char **keys);
+#define CRM_MAX_NAME_KEYS 7
+extern int	crm_match_keys_of(const MatchKeyFields *f, char **keys);
+
+/* the fields of the keys of a client read by matchforms.c */
+struct MatchClient;
+extern void crm_match_key_fields(const struct MatchClient *c, MatchKeyFields *f);
 
 #endif							/* CRM_MATCHKEYS_H */

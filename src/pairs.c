@@ -248,13 +248,13 @@ block_keys(Base *base, uint64 *nkeys_out)
 	{
 		const MatchClient *c = &base->clients[i];
 		char	   *names[CRM_MAX_NAME_KEYS + 3];
+		MatchKeyFields kf;
 		int			n;
 		MemoryContext old = MemoryContextSwitchTo(scratch);
 
 		CHECK_FOR_INTERRUPTS();
-		n = crm_match_keys_of(c->company, crm_match_field(c, MF_FIRST_N), crm_match_field(c, MF_LAST_N),
-							  crm_match_field(c, MF_COMPANY_N), crm_match_field(c, MF_CITY_N),
-							  crm_match_field(c, MF_ADDRESS_N), names);
+		crm_match_key_fields(c, &kf);
+		n = crm_match_keys_of(&kf, names);
 		if (crm_match_field(c, MF_PESEL))
 			names[n++] = psprintf("pesel:%s", crm_match_field(c, MF_PESEL));
 		if (crm_match_field(c, MF_NIP))

@@ -184,6 +184,190 @@ similar_or_differ(Scoring *s, int ord, MatchEvidence similar, MatchEvidence diff
 		found(s, ord, differ, "different %ss: %s, %s", label, at, bt);
 }
 
+/* one typo apart (crm_typo_distance), both of at least min_len letters */
+static bool
+one_typo(const char *a, const char *b, size_t min_len)
+{
+	return strlen(a) >= min_len && strlen(b) >= min_len &&
+		crm_typo_distance(a, strlen(a), b, strlen(b), 2) <= 1;
+}
+
+/*
+ * The consonants of a skeleton (crm_name_skeleton), in order: the forms of
+ * one name in two languages differ in their vowels (Alaksandr ~ Aleksander:
+ * lksndr).  Writes at most outlen - 1 letters.
+ */
+static int
+consonants(const char *sk, char *out, int outlen)
+{
+	int			n = 0;
+
+	for (; *sk && n < outlen - 1; sk++)
+		if (!strchr("aeiouy ", *sk))
+			out[n++] = *sk;
+	out[n] = '\0';
+	return n;
+}
+
+static bool
+same_consonants(const char *a, const char *b)
+{
+	char		ca[64];
+	char		cb[64];
+
+	if (a == NULL || b == NULL || strlen(a) >= sizeof ca || strlen(b) >= sizeof cb)
+		return false;
+	return consonants(a, ca, sizeof ca) >= 3 && consonants(b, cb, sizeof cb) >= 3 && strcmp(ca, cb) == 0;
+}
+
+/*
+ * An address (canonical matching form) split into its numbers and its
+ * words: "6 80 heather ct" -> numbers "6 80", words "heather ct".
+ */
+static void
+address_parts(const char *s, StringInfo numbers, StringInfo words)
+{
+	while (*s)
+	{
+		const char *w = s;
+		int			len;
+		bool		digits = true;
+
+		while (*s && *s != ' ')
+		{
+			if (*s < '0' || *s > '9')
+				digits = false;
+			s++;
+		}
+		len = s - w;
+		if (len > 0)
+		{
+			StringInfo	to = digits ? numbers : words;
+
+			if (to->len > 0)
+				appendStringInfoChar(to, ' ');
+			appendBinaryStringInfo(to, w, len);
+		}
+		while (*s == ' ')
+			s++;
+	}
+}
+
+/* every number of a among those of b ("80" in "6 80"), a not empty */
+static bool
+numbers_within(const char *a, const char *b)
+{
+	char	   *copy = pstrdup(a);
+	bool		all = *a != '\0';
+
+	for (char *n = strtok(copy, " "); n != NULL && all; n = strtok(NULL, " "))
+	{
+		const char *p = b;
+		size_t		len = strlen(n);
+		bool		found_it = false;
+
+		while ((p = strstr(p, n)) != NULL)
+		{
+			if ((p == b || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' '))
+			{
+				found_it = true;
+				break;
+			}
+			p += len;
+		}
+		all = found_it;
+	}
+	pfree(copy);
+	return all;
+}
+
+/*
+ * Two different addresses (canonical matching forms) that are one address
+ * typed apart: the same house numbers, or one's numbers all among the
+ * other's (a flat number on one side only), and street words at most two
+ * typos apart.
+ */
+static bool
+address_similar(const char *a, const char *b)
+{
+	StringInfoData na,
+				wa,
+				nb,
+				wb;
+	bool		result;
+
+	initStringInfo(&na);
+	initStringInfo(&wa);
+	initStringInfo(&nb);
+	initStringInfo(&wb);
+	address_parts(a, &na, &wa);
+	address_parts(b, &nb, &wb);
+	result = wa.len >= 3 && wb.len >= 3 &&
+		(numbers_within(na.data, nb.data) || numbers_within(nb.data, na.data)) &&
+		crm_typo_distance(wa.data, wa.len, wb.data, wb.len, 3) <= 2;
+	pfree(na.data);
+	pfree(wa.data);
+	pfree(nb.data);
+	pfree(wb.data);
+	return result;
+}
+
+/* the words of a's names (skeletons), at most max of them */
+static int
+name_words(const MatchClient *c, char **words, int max)
+{
+	int			n = 0;
+	MatchField	fields[2] = {MF_FIRST_SK, MF_LAST_SK};
+
+	for (int k = 0; k < 2; k++)
+	{
+		const char *f = crm_match_field(c, fields[k]);
+		char	   *copy;
+
+		if (f == NULL)
+			continue;
+		copy = pstrdup(f);
+		for (char *w = strtok(copy, " "); w != NULL && n < max; w = strtok(NULL, " "))
+			words[n++] = w;
+	}
+	return n;
+}
+
+/*
+ * Every name word of one among the other's, two words at least: the same
+ * person written in another order with a second name on one side (Halyna
+ * Oliferska ~ Oliferska Halyna Jurijiwna).
+ */
+static bool
+name_words_within(const MatchClient *a, const MatchClient *b)
+{
+	char	   *wa[8];
+	char	   *wb[8];
+	int			na = name_words(a, wa, lengthof(wa));
+	int			nb = name_words(b, wb, lengthof(wb));
+
+	if (na > nb)
+	{
+		const MatchClient *t = a;
+
+		a = b;
+		b = t;
+		return name_words_within(a, b);
+	}
+	if (na < 2)
+		return false;
+	for (int i = 0; i < na; i++)
+	{
+		bool		in = false;
+
+		for (int j = 0; j < nb && !in; j++)
+			in = strcmp(wa[i], wb[j]) == 0;
+		if (!in)
+			return false;
+	}
+	return true;
+}
+
 static char *
 date_text(DateADT d)
 {
@@ -213,6 +397,7 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 	};
 	bool		persons = a->person && b->person;
 	bool		swapped = false;
+	bool		reordered = false;
 
 	/* identifiers: same, one typo apart, different */
 	for (int k = 0; k < (int) lengthof(ids); k++)
@@ -261,10 +446,15 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 
 		swapped = both && strcmp(al, bl) != 0 &&
 			((same(al, crm_match_field(b, MF_FIRST_N)) && same(af, crm_match_field(b, MF_LAST_CANON))) ||
+			 /* a diminutive on the swapped side: Kingsby Betty ~ Elizabeth Kingsby */
+			 (same(crm_match_field(a, MF_LAST_CANON), bf) && same(af, crm_match_field(b, MF_LAST_CANON))) ||
 			 /* spelled another way too */
 			 (!same(crm_match_field(a, MF_LAST_SK), crm_match_field(b, MF_LAST_SK)) &&
 			  same(crm_match_field(a, MF_LAST_SK), crm_match_field(b, MF_FIRST_SK)) &&
 			  same(crm_match_field(a, MF_FIRST_SK), crm_match_field(b, MF_LAST_SK))));
+		reordered = both && !swapped && strcmp(al, bl) != 0 &&
+			!same(crm_match_field(a, MF_LAST_SK), crm_match_field(b, MF_LAST_SK)) &&
+			name_words_within(a, b);
 		if (!both)
 			;
 		else if (strcmp(al, bl) == 0)
@@ -275,15 +465,21 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 		else if (swapped)
 			found(&s, 5, EV_NAMES_SWAPPED, "first and last name swapped: %s %s ~ %s %s",
 				  typed(a, MF_FIRST), typed(a, MF_LAST), typed(b, MF_FIRST), typed(b, MF_LAST));
+		else if (reordered)
+			found(&s, 5, EV_NAMES_SWAPPED, "the same names in another order: %s %s ~ %s %s",
+				  typed(a, MF_FIRST), typed(a, MF_LAST), typed(b, MF_FIRST), typed(b, MF_LAST));
 		else if (gender_form(al) && gender_form(bl) && strlen(al) == strlen(bl) &&
 				 strncmp(al, bl, strlen(al) - 1) == 0)
 			found(&s, 5, EV_LAST_NAME_GENDER, "last name in the other gender form: %s ~ %s",
+				  typed(a, MF_LAST), typed(b, MF_LAST));
+		else if (one_typo(al, bl, 4))
+			found(&s, 5, EV_LAST_NAME_SIMILAR, "last name one typo away: %s ~ %s",
 				  typed(a, MF_LAST), typed(b, MF_LAST));
 		else
 			similar_or_differ(&s, 5, EV_LAST_NAME_SIMILAR, EV_LAST_NAME_DIFFER, 0.9, "last name", al, bl,
 							  typed(a, MF_LAST), typed(b, MF_LAST));
 
-		if (af && bf && *af && *bf && !swapped)
+		if (af && bf && *af && *bf && !swapped && !reordered)
 		{
 			if (strcmp(af, bf) == 0)
 			{
@@ -304,6 +500,13 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 			else if (at_least(similarity(af, bf), 0.9) ||
 					 crm_typo_distance(af, strlen(af), bf, strlen(bf), 3) <= 1)
 				found(&s, 6, EV_FIRST_NAME_SIMILAR, "first name similar: %s ~ %s",
+					  typed(a, MF_FIRST), typed(b, MF_FIRST));
+			/* an initial for the name: J. ~ James */
+			else if ((af[1] == '\0' || bf[1] == '\0') && af[0] == bf[0])
+				found(&s, 6, EV_FIRST_NAME_SIMILAR, "first name's initial: %s ~ %s",
+					  typed(a, MF_FIRST), typed(b, MF_FIRST));
+			else if (same_consonants(crm_match_field(a, MF_FIRST_SK), crm_match_field(b, MF_FIRST_SK)))
+				found(&s, 6, EV_FIRST_NAME_SIMILAR, "first name in another language's form: %s ~ %s",
 					  typed(a, MF_FIRST), typed(b, MF_FIRST));
 			else
 				found(&s, 6, EV_FIRST_NAME_DIFFER, "different first names: %s, %s",
@@ -344,17 +547,51 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 				  s.explain ? date_text(a->birth) : "", s.explain ? date_text(b->birth) : "");
 	}
 
-	if (crm_match_field(a, MF_CITY) && crm_match_field(b, MF_CITY))
+	/*
+	 * Where they live: the same postal code says it all (a postal code lies
+	 * in one town: counting the city too would count one fact twice);
+	 * otherwise the city, and a postal code mistyped or different.
+	 */
 	{
-		if (same(crm_match_field(a, MF_CITY_N), crm_match_field(b, MF_CITY_N)))
-			found(&s, 9, EV_CITY, "same city: %s", typed(a, MF_CITY));
-		else
-			found(&s, 9, EV_CITY_DIFFER, "different cities: %s, %s", typed(a, MF_CITY), typed(b, MF_CITY));
+		const char *ap = crm_match_field(a, MF_POSTCODE);
+		const char *bp = crm_match_field(b, MF_POSTCODE);
+		bool		same_postcode = same(ap, bp);
+
+		if (same_postcode)
+			found(&s, 9, EV_POSTCODE, "same postal code: %s", typed(a, MF_POSTAL));
+		else if (crm_match_field(a, MF_CITY) && crm_match_field(b, MF_CITY))
+		{
+			if (same(crm_match_field(a, MF_CITY_N), crm_match_field(b, MF_CITY_N)))
+				found(&s, 9, EV_CITY, "same city: %s", typed(a, MF_CITY));
+			else if (one_typo(typed(a, MF_CITY_N), typed(b, MF_CITY_N), 4))
+				found(&s, 9, EV_CITY_SIMILAR, "city one typo away: %s ~ %s", typed(a, MF_CITY), typed(b, MF_CITY));
+			else
+				found(&s, 9, EV_CITY_DIFFER, "different cities: %s, %s", typed(a, MF_CITY), typed(b, MF_CITY));
+		}
+		if (ap && bp && !same_postcode)
+		{
+			if (one_typo(ap, bp, 3))
+				found(&s, 10, EV_POSTCODE_CLOSE, "postal codes one typo apart: %s ~ %s",
+					  typed(a, MF_POSTAL), typed(b, MF_POSTAL));
+			else
+				found(&s, 10, EV_POSTCODE_DIFFER, "different postal codes: %s, %s",
+					  typed(a, MF_POSTAL), typed(b, MF_POSTAL));
+		}
 	}
 
-	if (same(crm_match_field(a, MF_ADDRESS_N), crm_match_field(b, MF_ADDRESS_N)) &&
-		*crm_match_field(a, MF_ADDRESS_N))
-		found(&s, 10, EV_ADDRESS, "same address: %s", typed(a, MF_ADDRESS));
+	{
+		const char *aa = crm_match_field(a, MF_ADDRESS_N);
+		const char *ba = crm_match_field(b, MF_ADDRESS_N);
+
+		if (aa && ba && *aa && *ba)
+		{
+			if (strcmp(aa, ba) == 0)
+				found(&s, 11, EV_ADDRESS, "same address: %s", typed(a, MF_ADDRESS));
+			else if (address_similar(aa, ba))
+				found(&s, 11, EV_ADDRESS_SIMILAR, "address similar: %s ~ %s",
+					  typed(a, MF_ADDRESS), typed(b, MF_ADDRESS));
+		}
+	}
 
 	if (reasons)
 	{

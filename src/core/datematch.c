@@ -38,3 +38,17 @@ crm_dates_one_typo(int y1, int m1, int d1, int y2, int m2, int d2)
 	/* two neighbouring digits swapped */
 	return differ == 2 && first < 7 && a[first] == b[first + 1] && a[first + 1] == b[first];
 }
+
+bool
+crm_date_block_form(int y, int m, int d, char out[9])
+{
+	int			y3 = (y / 10) % 10;
+	int			y4 = y % 10;
+	int			lo = m < d ? m : d;
+	int			hi = m < d ? d : m;
+
+	if (y < 1000 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+		return false;
+	snprintf(out, 9, "%02d%d%d%02d%02d", y / 100, y3 < y4 ? y3 : y4, y3 < y4 ? y4 : y3, lo, hi);
+	return true;
+}

@@ -20,4 +20,13 @@
  */
 extern bool crm_dates_one_typo(int y1, int m1, int d1, int y2, int m2, int d2);
 
+/*
+ * A form of a date (year 1000-9999, month, day) that the dates one
+ * transposition away share: 1974-03-12, 1947-03-12 and 1974-12-03 all give
+ * "19471203" (the year's last two digits in order, then month and day in
+ * order).  Writes 8 digits and a NUL to out; false (nothing written) for a
+ * year outside 1000-9999.  For blocking, not for comparing.
+ */
+extern bool crm_date_block_form(int y, int m, int d, char out[9]);
+
 #endif							/* CRM_DATEMATCH_H */

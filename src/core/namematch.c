@@ -276,10 +276,11 @@ skeleton_pass(const char *norm, char *out, size_t cap)
  * change here after a release needs the REINDEX of diminutives.h's comment.
  */
 static const char *const street_types[][2] = {
-	{"aleja", "al"}, {"aleje", "al"}, {"avenue", "ave"}, {"boulevard", "blvd"}, {"circuit", "cct"},
-	{"court", "ct"}, {"crescent", "cres"}, {"drive", "dr"}, {"highway", "hwy"}, {"lane", "ln"},
-	{"osiedle", "os"}, {"parade", "pde"}, {"place", "pl"}, {"plac", "pl"}, {"road", "rd"},
-	{"square", "sq"}, {"street", "st"}, {"terrace", "tce"},
+	{"aleja", "al"}, {"aleje", "al"}, {"avenue", "ave"}, {"boulevard", "blvd"},
+	{"circuit", "cct"}, {"close", "cl"}, {"court", "ct"}, {"crescent", "cres"}, {"drive", "dr"},
+	{"grove", "gr"}, {"highway", "hwy"}, {"lane", "ln"}, {"osiedle", "os"}, {"parade", "pde"},
+	{"place", "pl"}, {"plac", "pl"}, {"road", "rd"}, {"square", "sq"}, {"street", "st"},
+	{"terrace", "tce"},
 };
 
 static bool
