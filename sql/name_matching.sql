@@ -12,6 +12,19 @@ FROM (VALUES ('  Łukasz  ŻÓŁĆ-Brzęczyszczykiewicz '), ('Kowalski, Jan'), (
 SELECT crm.normalize_name('Żółć-Щукин') AS mixed,
        crm.normalize_name('Żółć-Щукин') = crm.normalize_name('Żółć') || ' ' || crm.normalize_name('Щукин') AS same;
 
+-- Cyrillic as its own countries romanize it (BGN/PCGN), the language told by
+-- its letters (ў Belarusian; і ї є ґ Ukrainian; else Russian), soft signs and
+-- apostrophes dropped; so a Cyrillic name and its Latin spellings share a
+-- skeleton, and the keys
+SELECT n AS name, crm.normalize_name(n) AS form
+FROM unnest(ARRAY['ЮРЧАК', 'Наталья', 'Андріївна', 'Ганна', 'Георгий', 'Сідароў', 'Мар’яна', 'Хрисанф']) AS n;
+SELECT crm.match_keys('person', 'Олена', 'Юрчак', NULL, NULL, NULL)
+       = crm.match_keys('person', 'Ołena', 'Jurczak', NULL, NULL, NULL) AS polish_spelling,
+       crm.match_keys('person', 'Олена', 'Юрчак', NULL, NULL, NULL)
+       = crm.match_keys('person', 'Olena', 'Yurchak', NULL, NULL, NULL) AS english_spelling,
+       crm.match_keys('person', 'Наталья', 'Овчарик', NULL, NULL, NULL)
+       = crm.match_keys('person', 'Natalja', 'Owczaryk', NULL, NULL, NULL) AS with_a_soft_sign;
+
 -- companies: the legal form goes, in every spelling
 SELECT input, crm.normalize_company(input)
 FROM (VALUES ('Kowalski i Syn Sp. z o.o.'), ('KOWALSKI I SYN SPÓŁKA Z OGRANICZONĄ ODPOWIEDZIALNOŚCIĄ'),

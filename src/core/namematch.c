@@ -27,6 +27,68 @@
 static UTransliterator *to_ascii;
 
 /*
+ * Cyrillic names the way their own countries romanize them (the BGN/PCGN
+ * systems: Ю -> Yu, Х -> Kh, Щ -> Shch, Ж -> Zh), so that a name typed in
+ * Cyrillic and the same name in a Latin passport meet in one skeleton
+ * (crm_name_skeleton): ЮРЧАК -> yurchak ~ Jurczak, Yurchak.  ICU's generic
+ * Any-Latin gives ISO 9 (Ю -> û -> u), which loses the sounds the Latin
+ * spellings keep.  The language is told by its own letters: ў Belarusian;
+ * і, ї, є, ґ Ukrainian; otherwise Russian.  Soft and hard signs and the
+ * apostrophe are dropped (Наталья -> Natalya, Мар'яна -> Maryana).
+ */
+typedef enum CyrillicKind
+{
+	CYR_RUSSIAN, CYR_UKRAINIAN, CYR_BELARUSIAN, CYR_KINDS
+} CyrillicKind;
+
+static UTransliterator *cyrillic_to_ascii[CYR_KINDS];
+
+static UTransliterator *
+cyrillic_transliterator(CyrillicKind kind)
+{
+	static const UChar *const rules[CYR_KINDS] = {
+		u"[\\u044C\\u042C\\u044A\\u042A\\u2019\\u02BC\\u0027] > ; ::Russian-Latin/BGN; ::Any-Latin; ::Latin-ASCII;",
+		u"[\\u044C\\u042C\\u044A\\u042A\\u2019\\u02BC\\u0027] > ; ::Ukrainian-Latin/BGN; ::Any-Latin; ::Latin-ASCII;",
+		u"[\\u044C\\u042C\\u044A\\u042A\\u2019\\u02BC\\u0027] > ; ::Belarusian-Latin/BGN; ::Any-Latin; ::Latin-ASCII;",
+	};
+
+	if (cyrillic_to_ascii[kind] == NULL)
+	{
+		UErrorCode	status = U_ZERO_ERROR;
+		UParseError parse_error;
+
+		cyrillic_to_ascii[kind] = utrans_openU(u"crm-cyrillic-ascii", -1, UTRANS_FORWARD, rules[kind], -1,
+											   &parse_error, &status);
+		if (U_FAILURE(status))
+			cyrillic_to_ascii[kind] = NULL;
+	}
+	return cyrillic_to_ascii[kind];
+}
+
+/* -1 when the text has no Cyrillic letter, else the language its letters tell */
+static int
+cyrillic_kind(const UChar *s, int32_t len)
+{
+	bool		cyrillic = false;
+	int			kind = CYR_RUSSIAN;
+
+	for (int32_t k = 0; k < len; k++)
+	{
+		UChar		c = s[k];
+
+		if (c < 0x0400 || c > 0x04FF)
+			continue;
+		cyrillic = true;
+		if (c == 0x045E || c == 0x040E)
+			return CYR_BELARUSIAN;
+		if (c == 0x0456 || c == 0x0406 || c == 0x0457 || c == 0x0407 || c == 0x0454 || c == 0x0404 ||
+			c == 0x0491 || c == 0x0490)
+			kind = CYR_UKRAINIAN;
+	}
+	return cyrillic ? kind : -1;
+}
+
+/*
  * The ASCII form of each code point below FAST_LIMIT (ASCII, Latin-1,
  * Latin Extended-A: every Polish letter), as ICU's transform gives it,
  * built once on first use: names written in these scripts, nearly all of
@@ -156,7 +218,7 @@ crm_name_normalize(const char *utf8, size_t len, char *out, size_t cap)
 		return (int) o.n;
 	}
 
-	/* other scripts: the whole name through ICU (Щукин -> sukin) */
+	/* other scripts: the whole name through ICU (Щукин -> shchukin) */
 	o.n = 0;
 	o.space = o.full = false;
 	/* transliteration lengthens text (ß -> ss, Щ -> Shch, 莊 -> zhuang) */
@@ -169,7 +231,13 @@ crm_name_normalize(const char *utf8, size_t len, char *out, size_t cap)
 		u_strFromUTF8Lenient(buf, ucap, &ulen, utf8, (int32_t) len, &status);
 		limit = ulen;
 		if (U_SUCCESS(status))
-			utrans_transUChars(trans, buf, &ulen, ucap, 0, &limit, &status);
+		{
+			int			kind = cyrillic_kind(buf, ulen);
+			UTransliterator *use = kind < 0 ? trans : cyrillic_transliterator(kind);
+
+			/* without the BGN systems (a reduced ICU data set): the generic one */
+			utrans_transUChars(use ? use : trans, buf, &ulen, ucap, 0, &limit, &status);
+		}
 		if (U_SUCCESS(status))
 			break;
 		free(buf);

@@ -43,8 +43,8 @@ CREATE TRIGGER possible_duplicate_stamp BEFORE INSERT OR UPDATE ON crm.possible_
 CREATE TRIGGER possible_duplicate_upsert BEFORE INSERT ON crm.possible_duplicate
     FOR EACH ROW EXECUTE FUNCTION crm_internal.possible_duplicate_upsert();
 CREATE TRIGGER client_check_duplicates
-    AFTER INSERT OR DELETE OR UPDATE OF kind, first_name, last_name, company_name, city, address,
-                                        pesel, nip, regon, birth_date, hidden_at
+    AFTER INSERT OR DELETE OR UPDATE OF kind, first_name, last_name, company_name, city, postal_code,
+                                        address, pesel, nip, regon, birth_date, hidden_at
     ON crm.client FOR EACH ROW EXECUTE FUNCTION crm_internal.client_check_duplicates();
 CREATE TRIGGER contact_check_duplicates AFTER INSERT OR UPDATE OF value, client_id ON crm.contact
     FOR EACH ROW EXECUTE FUNCTION crm_internal.contact_check_duplicates();
