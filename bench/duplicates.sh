@@ -674,15 +674,15 @@ fn AS (SELECT first_name, count(*) AS n FROM p WHERE first_name IS NOT NULL GROU
 full_name AS (SELECT first_name, last_name, count(*) AS n FROM p GROUP BY 1, 2)
 SELECT format('names: top last name %s %s%% of persons, top first name %s %s%%; last names with >= 100 bearers %s, '
               || '>= 10 %s, one bearer %s of %s; full names with >= 10 bearers %s, largest %s (%s)',
-              (SELECT last_name FROM ln ORDER BY n DESC, 1 LIMIT 1),
+              (SELECT l.last_name FROM ln l ORDER BY l.n DESC, l.last_name LIMIT 1),
               (SELECT round(100.0 * max(n) / (SELECT count(*) FROM p), 2) FROM ln),
-              (SELECT first_name FROM fn ORDER BY n DESC, 1 LIMIT 1),
+              (SELECT f.first_name FROM fn f ORDER BY f.n DESC, f.first_name LIMIT 1),
               (SELECT round(100.0 * max(n) / (SELECT count(*) FROM p), 2) FROM fn),
               (SELECT count(*) FROM ln WHERE n >= 100), (SELECT count(*) FROM ln WHERE n >= 10),
               (SELECT count(*) FROM ln WHERE n = 1), (SELECT count(*) FROM ln),
               (SELECT count(*) FROM full_name WHERE n >= 10),
               (SELECT max(n) FROM full_name),
-              (SELECT first_name || ' ' || last_name FROM full_name ORDER BY n DESC, 1, 2 LIMIT 1));
+              (SELECT f.first_name || ' ' || f.last_name FROM full_name f ORDER BY f.n DESC, f.first_name, f.last_name LIMIT 1));
 SQL
 
 # BUILD_ONLY=1 (bench/quality.sh's polish set): the base and its truth only, kept
