@@ -692,9 +692,14 @@ if [ "$BUILD_ONLY" = 1 ]; then exit 0; fi
 # version of crm has them: as a DBA runs it after a bulk load
 if [ "$TF" = 1 ]; then
 	T0=$(now)
-	"${PSQL[@]}" -At -c "SELECT CASE WHEN to_regprocedure('crm.refresh_match_frequencies()') IS NULL
-	                                 THEN 'no crm.refresh_match_frequencies() in this version: scores without frequencies'
-	                                 ELSE 'crm.refresh_match_frequencies(): ' || crm.refresh_match_frequencies()::text END"
+	"${PSQL[@]}" -At <<'SQL'
+SELECT to_regprocedure('crm.refresh_match_frequencies()') IS NOT NULL AS have_tf \gset
+\if :have_tf
+SELECT 'crm.refresh_match_frequencies(): ' || crm.refresh_match_frequencies()::text;
+\else
+SELECT 'no crm.refresh_match_frequencies() in this version: scores without frequencies';
+\endif
+SQL
 	T1=$(now)
 	result tf_refresh_s "$(secs "$T0" "$T1")"
 	echo "   in $(secs "$T0" "$T1") s"
