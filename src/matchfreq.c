@@ -37,12 +37,14 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "matchfreq.h"
 #include "namematch.h"
@@ -140,6 +142,9 @@ crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *c, MemoryC
 	MemoryContext old;
 
 	memset(freq, 0, sizeof(*freq));
+	/* crm.match_score() scores ROW(...) records without the data model too */
+	if (!OidIsValid(get_relname_relid("match_frequency_total", get_namespace_oid("crm", true))))
+		return;
 	if (c == NULL)
 	{
 		if (SPI_execute("SELECT t.field, t.clients::float8, t.u FROM crm.match_frequency_total t",
