@@ -691,18 +691,19 @@ if [ "$BUILD_ONLY" = 1 ]; then exit 0; fi
 # the frequencies of names and cities (frequency-aware evidence), when this
 # version of crm has them: as a DBA runs it after a bulk load
 if [ "$TF" = 1 ]; then
-	T0=$(now)
 	"${PSQL[@]}" -At <<'SQL'
 SELECT to_regprocedure('crm.refresh_match_frequencies()') IS NOT NULL AS have_tf \gset
 \if :have_tf
+SELECT clock_timestamp() AS t0 \gset
 SELECT 'crm.refresh_match_frequencies(): ' || crm.refresh_match_frequencies()::text;
+INSERT INTO bench.result
+VALUES ('tf_refresh_s', round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 1))
+ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;
+SELECT '   in ' || v || ' s' FROM bench.result WHERE k = 'tf_refresh_s';
 \else
 SELECT 'no crm.refresh_match_frequencies() in this version: scores without frequencies';
 \endif
 SQL
-	T1=$(now)
-	result tf_refresh_s "$(secs "$T0" "$T1")"
-	echo "   in $(secs "$T0" "$T1") s"
 fi
 
 # 1. quality of crm.duplicate_pairs() at its default threshold
