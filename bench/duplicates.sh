@@ -74,6 +74,27 @@
 #     Every draw is recorded in bench.dup.labels, so errors can be grouped;
 #   - bench.truth(a, b), a < b: every pair of records of one entity.
 #
+# NAMES chooses how common names are (issue 12: frequency-aware evidence):
+#   default    as above: 25% of last names from the ~220 common ones (Nowak about
+#              0.75% of persons, the top -ski form about 0.3%), the rest from the
+#              long tail; first names by their weights (Anna about 4% of persons);
+#   realistic  closer to Poland's: 10% of last names from the common ones (Nowak
+#              about 0.3%), the long tail drawn Zipf-like (every part of a
+#              generated name skewed to its first entries), so that names come
+#              in every frequency, from hundreds of bearers to one; first names
+#              as in default;
+#   common     a worst case: every name about as common as "Jan Kowalski" in
+#              the default base: last names drawn uniformly from the 110 most
+#              common, first names uniformly from the 50 most common of each
+#              sex (about 75 bearers of each full name per 1,000,000 clients),
+#              so that namesakes (other people of the same first and last name,
+#              in other cities and at other addresses, many without PESEL) are
+#              everywhere.
+# The names' distribution is printed after the build (top last and first name
+# shares, how many names have 100 or more bearers).
+# After the build (and before step 1) crm.refresh_match_frequencies() is run
+# when the extension has it, as a DBA would after a bulk load; TF=0 skips it.
+#
 # The base is loaded in JOBS (default 2) concurrent sessions, with
 # crm.duplicate_check = off as for any bulk load; its time includes VACUUM ANALYZE.
 #
@@ -106,6 +127,15 @@ JOBS=${JOBS:-2}
 BIN=${PG_BINDIR:+$PG_BINDIR/}
 DB=${DUP_DB:-crm_bench_dup}
 BUILD_ONLY=${BUILD_ONLY:-0}
+NAMES=${NAMES:-default}
+TF=${TF:-1}
+# the share of last names from the common list, and the skew of the long tail's parts
+case $NAMES in
+	default) LN_COMMON=0.25 TAIL_EXPO=1 ;;
+	realistic) LN_COMMON=0.10 TAIL_EXPO=2 ;;
+	common) LN_COMMON=1 TAIL_EXPO=1 ;;
+	*) echo "bench/duplicates.sh: NAMES must be default, realistic or common, not $NAMES" >&2; exit 1 ;;
+esac
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 PSQL=("${BIN}psql" -X -q -v ON_ERROR_STOP=1 -d "$DB")
 
@@ -122,9 +152,10 @@ result() { "${PSQL[@]}" -c "INSERT INTO bench.result VALUES ('$1', '$2') ON CONF
 
 if [ "$RESUME" -lt 2 ]; then
 "${BIN}psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-echo "building a base of $CLIENTS clients: $ENTITIES entities, $DUPS duplicates ($DUP2 entities with two), seed $SEED ..."
+echo "building a base of $CLIENTS clients: $ENTITIES entities, $DUPS duplicates ($DUP2 entities with two), seed $SEED, names $NAMES ..."
 T0=$(now)
-"${PSQL[@]}" -v seed="$SEED" -v entities="$ENTITIES" -v dup1="$DUP1" -v dup2="$DUP2" <<'SQL'
+"${PSQL[@]}" -v seed="$SEED" -v entities="$ENTITIES" -v dup1="$DUP1" -v dup2="$DUP2" \
+	-v names="$NAMES" -v ln_common="$LN_COMMON" -v tail_expo="$TAIL_EXPO" <<'SQL'
 -- bulk load: the check on save would look for candidates of every row
 SET crm.duplicate_check = off;
 CREATE EXTENSION crm;
@@ -326,6 +357,16 @@ INSERT INTO bench.pool (list, names) VALUES
     ('cprefix', '{P.H.U.,F.H.U.,P.P.H.U.,Zakład Usługowy,Przedsiębiorstwo Handlowe,Firma Handlowa}');
 UPDATE bench.pool SET names = (SELECT array_agg(btrim(x) ORDER BY o) FROM unnest(names) WITH ORDINALITY AS u(x, o))
 WHERE cum IS NULL;
+-- NAMES: the share of last names from the common list, the skew of the tail's parts
+CREATE TABLE bench.names_param AS SELECT :'names'::text AS names, :ln_common::float8 AS ln_common,
+                                         :tail_expo::float8 AS tail_expo;
+-- NAMES=common: the most common names only, each as likely (the lists are
+-- ordered most common first)
+UPDATE bench.pool
+SET names = names[1:CASE list WHEN 'last' THEN 110 ELSE 50 END],
+    cum = ARRAY(SELECT (k - 1)::float8 / CASE list WHEN 'last' THEN 110 ELSE 50 END
+                FROM generate_series(1, CASE list WHEN 'last' THEN 110 ELSE 50 END) k)
+WHERE :'names' = 'common' AND list IN ('last', 'female', 'male');
 
 -- entities lo..hi; households pair the entities 2p-1 (head) and 2p
 CREATE FUNCTION bench.entities(lo bigint, hi bigint)
@@ -345,7 +386,9 @@ WITH p AS (
            max(names) FILTER (WHERE list = 'mid') AS mi, max(names) FILTER (WHERE list = 'suffix') AS su,
            max(names) FILTER (WHERE list = 'mobile') AS mo, max(names) FILTER (WHERE list = 'brand1') AS b1,
            max(names) FILTER (WHERE list = 'brand2') AS b2, max(names) FILTER (WHERE list = 'word') AS wo,
-           max(names) FILTER (WHERE list = 'cprefix') AS cp
+           max(names) FILTER (WHERE list = 'cprefix') AS cp,
+           (SELECT n.ln_common FROM bench.names_param n) AS ln_common,
+           (SELECT n.tail_expo FROM bench.names_param n) AS tail_expo
     FROM bench.pool
 )
 SELECT g, k.kind, s.sex, nm.first_name,
@@ -387,11 +430,14 @@ LATERAL (SELECT CASE WHEN k.kind = 'company' THEN NULL
                                                        bench.rnd(CASE WHEN r.role = 'junior' THEN k.hk ELSE g END, 4))
                      ELSE bench.wpick(p.mal, p.mal_c, bench.rnd(CASE WHEN r.role = 'junior' THEN k.hk ELSE g END, 4))
                 END AS first_name,
-                CASE WHEN bench.rnd(k.hk, 5) < 0.25 THEN bench.wpick(p.ln, p.ln_c, bench.rnd(k.hk, 6))
-                     -- onset (skewed to the common ones), vowel, coda, middle, suffix: Krolikowski
-                     ELSE bench.upick(p.ons, bench.rnd(k.hk, 7) ^ 1.5) || bench.upick(p.vow, bench.rnd(k.hk, 60))
-                          || bench.upick(p.cod, bench.rnd(k.hk, 61)) || bench.upick(p.mi, bench.rnd(k.hk, 8))
-                          || bench.upick(p.su, bench.rnd(k.hk, 9)) END AS ln) nm,
+                CASE WHEN bench.rnd(k.hk, 5) < p.ln_common THEN bench.wpick(p.ln, p.ln_c, bench.rnd(k.hk, 6))
+                     -- onset (skewed to the common ones), vowel, coda, middle, suffix: Krolikowski;
+                     -- NAMES=realistic skews every part (tail_expo): a Zipf-like tail
+                     ELSE bench.upick(p.ons, bench.rnd(k.hk, 7) ^ (1.5 * p.tail_expo))
+                          || bench.upick(p.vow, bench.rnd(k.hk, 60) ^ p.tail_expo)
+                          || bench.upick(p.cod, bench.rnd(k.hk, 61) ^ p.tail_expo)
+                          || bench.upick(p.mi, bench.rnd(k.hk, 8) ^ p.tail_expo)
+                          || bench.upick(p.su, bench.rnd(k.hk, 9) ^ p.tail_expo) END AS ln) nm,
 LATERAL (SELECT width_bucket(bench.rnd(k.hk, 10), p.ci_c) AS ci) cx,
 LATERAL (SELECT p.ci[cx.ci] AS city, p.ci_area[cx.ci] AS area,
                 'ul. ' || bench.upick(p.st, bench.rnd(k.hk, 11)) || ' ' || (1 + floor(bench.rnd(k.hk, 12) * 120))
@@ -620,10 +666,45 @@ SELECT format('built in %s s: %s clients (%s persons, %s companies), %s contacts
               round(100.0 * count(pesel) / nullif(count(*) FILTER (WHERE kind = 'person'), 0), 1),
               (SELECT count(DISTINCT household) FROM bench.entity), (SELECT count(*) FROM bench.dup))
 FROM crm.client;
+-- how common the names are (NAMES): the top shares among persons, and how
+-- many last names (as typed, gender forms apart) and full names have many bearers
+WITH p AS (SELECT first_name, last_name FROM crm.client WHERE kind = 'person'),
+ln AS (SELECT last_name, count(*) AS n FROM p GROUP BY 1),
+fn AS (SELECT first_name, count(*) AS n FROM p WHERE first_name IS NOT NULL GROUP BY 1),
+full_name AS (SELECT first_name, last_name, count(*) AS n FROM p GROUP BY 1, 2)
+SELECT format('names: top last name %s %s%% of persons, top first name %s %s%%; last names with >= 100 bearers %s, '
+              || '>= 10 %s, one bearer %s of %s; full names with >= 10 bearers %s, largest %s (%s)',
+              (SELECT l.last_name FROM ln l ORDER BY l.n DESC, l.last_name LIMIT 1),
+              (SELECT round(100.0 * max(n) / (SELECT count(*) FROM p), 2) FROM ln),
+              (SELECT f.first_name FROM fn f ORDER BY f.n DESC, f.first_name LIMIT 1),
+              (SELECT round(100.0 * max(n) / (SELECT count(*) FROM p), 2) FROM fn),
+              (SELECT count(*) FROM ln WHERE n >= 100), (SELECT count(*) FROM ln WHERE n >= 10),
+              (SELECT count(*) FROM ln WHERE n = 1), (SELECT count(*) FROM ln),
+              (SELECT count(*) FROM full_name WHERE n >= 10),
+              (SELECT max(n) FROM full_name),
+              (SELECT f.first_name || ' ' || f.last_name FROM full_name f ORDER BY f.n DESC, f.first_name, f.last_name LIMIT 1));
 SQL
 
 # BUILD_ONLY=1 (bench/quality.sh's polish set): the base and its truth only, kept
 if [ "$BUILD_ONLY" = 1 ]; then exit 0; fi
+
+# the frequencies of names and cities (frequency-aware evidence), when this
+# version of crm has them: as a DBA runs it after a bulk load
+if [ "$TF" = 1 ]; then
+	"${PSQL[@]}" -At <<'SQL'
+SELECT to_regprocedure('crm.refresh_match_frequencies()') IS NOT NULL AS have_tf \gset
+\if :have_tf
+SELECT clock_timestamp() AS t0 \gset
+SELECT 'crm.refresh_match_frequencies(): ' || crm.refresh_match_frequencies()::text;
+INSERT INTO bench.result
+VALUES ('tf_refresh_s', round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 1))
+ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;
+SELECT '   in ' || v || ' s' FROM bench.result WHERE k = 'tf_refresh_s';
+\else
+SELECT 'no crm.refresh_match_frequencies() in this version: scores without frequencies';
+\endif
+SQL
+fi
 
 # 1. quality of crm.duplicate_pairs() at its default threshold
 echo
@@ -1017,6 +1098,7 @@ CREATE OR REPLACE FUNCTION bench.r(key text) RETURNS text LANGUAGE sql STABLE
 SELECT '  clients', format('%s (dup share %s, seed %s, %s true pairs)', :clients, :'share', :seed,
                            (SELECT count(*) FROM bench.truth))
 UNION ALL SELECT '  build', bench.r('build_s') || ' s'
+UNION ALL SELECT '  crm.refresh_match_frequencies()', bench.r('tf_refresh_s') || ' s'
 UNION ALL SELECT '  duplicate_pairs()', bench.r('pairs_s') || CASE WHEN bench.r('pairs_sample_s') = '-' THEN ' s'
                  ELSE '; candidates of the sample instead: ' || bench.r('pairs_sample_s') || ' s' END
 UNION ALL SELECT '  ours, ' || CASE (SELECT mode FROM bench.scope WHERE method = 'ours') WHEN 'full' THEN 'whole base'

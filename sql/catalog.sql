@@ -44,7 +44,8 @@ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
 ORDER BY 1;
 
 -- the C functions (types, normalization) are immutable, strict, parallel safe;
--- match_keys alone is not strict: a client has a key with some names null
+-- match_keys and crm_internal.match_frequency_keys are not strict: a client
+-- has keys with some names null
 SELECT p.oid::regprocedure AS c_function, p.provolatile, p.proparallel, p.proisstrict
 FROM pg_proc p
 WHERE p.pronamespace IN ('crm'::regnamespace, 'crm_internal'::regnamespace) AND p.prolang IN (13, 12) -- c, internal

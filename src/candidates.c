@@ -11,7 +11,9 @@
  *	     crm.duplicate_pairs;
  *	  2. the clients found read in one query, as the caller (row-level
  *	     security applies), and scored in C (scoring.c), the phones and
- *	     e-mails in common taken from the contact blocks themselves.
+ *	     e-mails in common taken from the contact blocks themselves, the
+ *	     frequencies of the client's own names and city looked up once
+ *	     (matchfreq.c: one indexed query).
  *
  *	  The queries are prepared once per session.
  *
@@ -51,6 +53,7 @@
 
 #include "datamodel.h"
 #include "matchforms.h"
+#include "matchfreq.h"
 #include "matchkeys.h"
 #include "matchweights.h"
 #include "scoring.h"
@@ -302,6 +305,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int64		client_id;
 	MatchWeights weights;
+	MatchFrequencies freq;
 	MatchColumns cols;
 	MatchClient me;
 	double		min_score;
@@ -348,6 +352,8 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	crm_match_client_from_tuple(&me, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols,
 								CurrentMemoryContext);
 	crm_match_weights_load(&weights);
+	/* how common the client's own names and city are: every agreement is on one of them */
+	crm_match_frequencies_load(&freq, &me, CurrentMemoryContext);
 	owner = client_table_owner();
 	/* the caller's reach, for the caps of the lookups (as the caller) */
 	run(P_REACH, args, nulls);
@@ -517,7 +523,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 			const char *shared[16];
 			int			nshared = shared_with(blocks, nblocks, cands[k].client.id, shared, lengthof(shared));
 
-			cands[k].score = crm_match_score(&me, &cands[k].client, shared, nshared, &weights, NULL);
+			cands[k].score = crm_match_score(&me, &cands[k].client, shared, nshared, &weights, &freq, NULL);
 			if (cands[k].score >= min_score)
 				cands[kept++] = cands[k];
 		}
@@ -534,7 +540,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 
 		values[0] = Int64GetDatum(cands[k].client.id);
 		values[1] = Float8GetDatum(crm_match_score(&me, &cands[k].client, shared, nshared, &weights,
-												   &values[2]));
+												   &freq, &values[2]));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, vnulls);
 	}
 	SPI_finish();

@@ -10,8 +10,9 @@
  *	     9-digit REGON, each phone and e-mail) as 64-bit hashes, sorted;
  *	     clients sharing a key are compared, except in blocks larger than
  *	     crm.max_block_size() (a call centre's number, the commonest names);
- *	  3. score each distinct pair (scoring.c) and return those at or above
- *	     min_score, best first, with their reasons.
+ *	  3. score each distinct pair (scoring.c), with the frequencies of
+ *	     names and cities (matchfreq.c, read once), and return those at or
+ *	     above min_score, best first, with their reasons.
  *
  *	  Memory: about 300 bytes per client and 8 per compared pair, freed at
  *	  the end.  Progress NOTICEs as crm_internal.report_progress() gives them.
@@ -33,6 +34,7 @@
 
 #include "datamodel.h"
 #include "matchforms.h"
+#include "matchfreq.h"
 #include "matchkeys.h"
 #include "matchweights.h"
 #include "progress.h"
@@ -389,6 +391,7 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 	char		argnulls[1];
 	bool		isnull;
 	MatchWeights weights;
+	MatchFrequencies freq;
 	double		min_score;
 	int			max_block;
 	Base		base = {0};
@@ -408,6 +411,8 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	crm_match_weights_load(&weights);
+	/* how common each name and city is: all of them, once */
+	crm_match_frequencies_load(&freq, NULL, work);
 	if (SPI_execute_with_args("SELECT coalesce($1, crm.default_min_score()), crm.max_block_size()",
 							  1, argtypes, args, argnulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the duplicate search settings");
@@ -438,7 +443,7 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 
 			CHECK_FOR_INTERRUPTS();
 			MemoryContextSwitchTo(scratch);
-			score = crm_match_score(&base.clients[a], &base.clients[b], shared, nshared, &weights, NULL);
+			score = crm_match_score(&base.clients[a], &base.clients[b], shared, nshared, &weights, &freq, NULL);
 			MemoryContextSwitchTo(work);
 			MemoryContextReset(scratch);
 			if (score >= min_score)
@@ -470,7 +475,7 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 			values[0] = Int64GetDatum(base.clients[found[k].a].id);
 			values[1] = Int64GetDatum(base.clients[found[k].b].id);
 			values[2] = Float8GetDatum(crm_match_score(&base.clients[found[k].a], &base.clients[found[k].b],
-													   shared, nshared, &weights, &values[3]));
+													   shared, nshared, &weights, &freq, &values[3]));
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			MemoryContextSwitchTo(work);
 			MemoryContextReset(row);

@@ -4,7 +4,9 @@
  *	  The score and reasons of a pair of clients (see doc/duplicates.md):
  *	  each piece of evidence adds its weight (matchweights.c), a log2
  *	  likelihood ratio, to the prior; the score is 1 / (1 + 2^-total).  The
- *	  clients are compared in their matching forms (matchforms.c).  And its
+ *	  clients are compared in their matching forms (matchforms.c); an exact
+ *	  agreement on a name is weighed by how common the value is in
+ *	  the base (matchfreq.c), when its frequencies were refreshed.  And its
  *	  SQL face:
  *	    crm.match_score(a crm.client, b crm.client, shared text[], w jsonb,
  *	                    OUT score double precision, OUT reasons text[])
@@ -18,6 +20,7 @@
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -64,6 +67,9 @@ typedef struct Reason
 typedef struct Scoring
 {
 	const MatchWeights *weights;
+	const MatchFrequencies *freq;
+	double		adjust;			/* for the next found(): frequency adjustment */
+	char	   *note;			/* and its words in the reason */
 	double		total;
 	bool		explain;		/* build the reasons too */
 	int			nreasons;
@@ -77,8 +83,11 @@ found(Scoring *s, int ord, MatchEvidence ev, const char *fmt,...) pg_attribute_p
 static void
 found(Scoring *s, int ord, MatchEvidence ev, const char *fmt,...)
 {
-	double		w = s->weights->w[ev];
+	double		w = s->weights->w[ev] + s->adjust;
+	char	   *note = s->note;
 
+	s->adjust = 0;
+	s->note = NULL;
 	s->total += w;
 	/* a neutral weight says nothing, but the gender form is worth showing */
 	if (!s->explain || (w == 0 && ev != EV_LAST_NAME_GENDER) || s->nreasons == lengthof(s->reasons))
@@ -98,9 +107,35 @@ found(Scoring *s, int ord, MatchEvidence ev, const char *fmt,...)
 				break;
 			enlargeStringInfo(&buf, needed);
 		}
+		if (note)
+			appendStringInfoString(&buf, note);
 		s->reasons[s->nreasons].ord = ord;
 		s->reasons[s->nreasons].text = buf.data;
 		s->nreasons++;
+	}
+}
+
+/*
+ * An exact agreement on field, whose value is v: its weight adjusted by how
+ * common v is (matchfreq.c), for the next found(), and said in its reason:
+ * "(common: 1 in 330, weighs 1 instead of 4)".
+ */
+static void
+frequency(Scoring *s, MatchTfField field, const char *v, MatchEvidence ev)
+{
+	double		bearers = 0;
+	double		clients = 0;
+	double		w = s->weights->w[ev];
+
+	s->adjust = crm_tf_adjustment(s->freq, field, v, w, &bearers, &clients);
+	if (s->explain && fabs(s->adjust) >= 0.05)
+	{
+		if (s->adjust < 0)
+			s->note = psprintf(" (common: 1 in %.0f, weighs %g instead of %g)",
+							   clients / bearers, w + s->adjust, w);
+		else
+			s->note = psprintf(" (uncommon: %.0f of %.0f, weighs %g instead of %g)",
+							   bearers, clients, w + s->adjust, w);
 	}
 }
 
@@ -384,9 +419,9 @@ date_text(DateADT d)
 double
 crm_match_score(const MatchClient *a, const MatchClient *b,
 				const char *const *shared, int nshared,
-				const MatchWeights *weights, Datum *reasons)
+				const MatchWeights *weights, const MatchFrequencies *freq, Datum *reasons)
 {
-	Scoring		s = {.weights = weights, .total = weights->w[EV_PRIOR], .explain = reasons != NULL};
+	Scoring		s = {.weights = weights, .freq = freq, .total = weights->w[EV_PRIOR], .explain = reasons != NULL};
 	static const struct
 	{
 		MatchField	field;
@@ -458,7 +493,10 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 		if (!both)
 			;
 		else if (strcmp(al, bl) == 0)
+		{
+			frequency(&s, TF_LAST_NAME, al, EV_LAST_NAME);
 			found(&s, 5, EV_LAST_NAME, "same last name: %s", typed(a, MF_LAST));
+		}
 		else if (same(crm_match_field(a, MF_LAST_SK), crm_match_field(b, MF_LAST_SK)))
 			found(&s, 5, EV_LAST_NAME_SPELLING, "same last name, spelled another way: %s ~ %s",
 				  typed(a, MF_LAST), typed(b, MF_LAST));
@@ -483,6 +521,7 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 		{
 			if (strcmp(af, bf) == 0)
 			{
+				frequency(&s, TF_FIRST_NAME, af, EV_FIRST_NAME);
 				if (same(crm_match_field(a, MF_FIRST_N), crm_match_field(b, MF_FIRST_N)))
 					found(&s, 6, EV_FIRST_NAME, "same first name: %s", typed(a, MF_FIRST));
 				else
@@ -642,6 +681,7 @@ match_score(PG_FUNCTION_ARGS)
 	Jsonb	   *json;
 	MatchClient a;
 	MatchClient b;
+	MatchFrequencies freq;
 	char	  **shared = NULL;
 	int			nshared = 0;
 	TupleDesc	result_desc;
@@ -737,8 +777,16 @@ match_score(PG_FUNCTION_ARGS)
 			shared[k] = enulls[k] ? "" : TextDatumGetCString(elems[k]);
 	}
 
+	/* how common a's names and city are (an agreement is on one of a's values) */
+	{
+		MemoryContext here = CurrentMemoryContext;
+
+		SPI_connect();
+		crm_match_frequencies_load(&freq, &a, here);
+		SPI_finish();
+	}
 	values[0] = Float8GetDatum(crm_match_score(&a, &b, (const char *const *) shared, nshared,
-											   &cache->weights, &values[1]));
+											   &cache->weights, &freq, &values[1]));
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "crm.match_score must return a record");
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(result_desc), values, nulls)));

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "matchforms.h"
+#include "matchfreq.h"
 #include "matchweights.h"
 
 /* Jaro-Winkler similarity of two matching forms, word order ignored */
@@ -22,11 +23,13 @@ extern double crm_name_similarity(const char *a, int la, const char *b, int lb);
 
 /*
  * The score (0..1) of a pair.  shared: the phones and e-mails they have in
- * common as "phone:+48601234567", "email:jan@x.pl".  With reasons non-NULL
- * also the readable reasons, as a text[] Datum.
+ * common as "phone:+48601234567", "email:jan@x.pl".  freq: how common the
+ * names and cities are (matchfreq.h), NULL for no frequency adjustment.
+ * With reasons non-NULL also the readable reasons, as a text[] Datum.
  */
 extern double crm_match_score(const MatchClient *a, const MatchClient *b,
 							  const char *const *shared, int nshared,
-							  const MatchWeights *weights, Datum *reasons);
+							  const MatchWeights *weights, const MatchFrequencies *freq,
+							  Datum *reasons);
 
 #endif							/* CRM_SCORING_H */

@@ -165,6 +165,11 @@ END $$;
 DO $$ BEGIN
     PERFORM crm.set_match_weight('email', 9);
 END $$;
+-- how common each name is, for frequency-aware scores (run after a load and
+-- on a schedule)
+DO $$ BEGIN
+    PERFORM crm.refresh_match_frequencies();
+END $$;
 -- a dedupe plan under review: the two records of the company, the name
 -- taken from the newer one
 DO $$ BEGIN

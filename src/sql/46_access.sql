@@ -673,6 +673,7 @@ AS $$
     ('crm.merge_rule', 'setting'), ('crm.merge_table_rule', 'setting'), ('crm.match_weight', 'setting'),
     ('crm.personal_column', 'setting'), ('crm.user_unit', 'setting'), ('crm.user_campaign', 'setting'),
     ('crm.user_permission', 'setting'), ('crm.data_model', 'setting'),
+    ('crm.match_frequency', 'setting'), ('crm.match_frequency_total', 'setting'),
     -- the views read the tables with the reader's rights (security_invoker)
     ('crm.unit_tree', 'view'), ('crm.client_overview', 'view'), ('crm.client_report', 'view'),
     ('crm.client_policy', 'view'), ('crm.contact_history', 'view'), ('crm.client_custom_value', 'view'),
@@ -730,6 +731,7 @@ AS $$
     ('crm_admin', 'crm.set_merge_rule(text, boolean)'),
     ('crm_admin', 'crm.set_merge_table_rule(regclass, text, regprocedure)'),
     ('crm_admin', 'crm.set_match_weight(text, double precision)'),
+    ('crm_admin', 'crm.refresh_match_frequencies()'),
     ('crm_admin', 'crm.set_personal_column(regclass, name, text, boolean)');
 $$;
 COMMENT ON FUNCTION crm_internal.role_functions() IS

@@ -42,6 +42,51 @@ COMMENT ON COLUMN crm.match_weights_in_use.description IS 'what the evidence is'
 -- everyone who may search for duplicates reads the weights; administrators
 -- change them (crm.set_match_weight())
 GRANT SELECT ON crm.match_weight, crm.match_weights_in_use TO PUBLIC;
+
+-- Frequency-aware evidence (doc/duplicates.md): how common each last name
+-- and first name of a person is in this base, counted by
+-- crm.refresh_match_frequencies() (administrators, on demand or on a
+-- schedule; no trigger: an insert must not pay for it, nor wait on the
+-- counter of a common name).  Values held by one client are not kept (they
+-- cannot agree with another; and a name held by one client would tell who
+-- is in the base): they, and values new since the refresh, get no
+-- adjustment.
+CREATE TABLE crm.match_frequency (
+    field       text NOT NULL CHECK (field IN ('last_name', 'first_name')),
+    value       text NOT NULL,
+    bearers     bigint NOT NULL CHECK (bearers >= 2),
+    PRIMARY KEY (field, value)
+);
+COMMENT ON TABLE crm.match_frequency IS
+    'how many visible persons have each last name and first name held by two or more (matching forms), for frequency-aware duplicate scores; written by crm.refresh_match_frequencies()';
+COMMENT ON COLUMN crm.match_frequency.field IS
+    'last_name or first_name (diminutives as the full name), of persons';
+COMMENT ON COLUMN crm.match_frequency.value IS
+    'the value in matching form, as the scoring compares it (crm.normalize_name(), crm.first_name_canonical())';
+COMMENT ON COLUMN crm.match_frequency.bearers IS 'how many visible persons had it at the refresh (2 or more)';
+CREATE TRIGGER match_frequency_writer BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.match_frequency
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.refresh_match_frequencies()');
+
+CREATE TABLE crm.match_frequency_total (
+    field           text PRIMARY KEY CHECK (field IN ('last_name', 'first_name')),
+    clients         bigint NOT NULL CHECK (clients > 0),
+    distinct_values bigint NOT NULL,
+    u               double precision NOT NULL CHECK (u > 0 AND u <= 1),
+    refreshed_at    timestamptz NOT NULL
+);
+COMMENT ON TABLE crm.match_frequency_total IS
+    'per field of crm.match_frequency: the persons counted and the chance u that two of them agree; a field without a row gets no frequency adjustment; written by crm.refresh_match_frequencies()';
+COMMENT ON COLUMN crm.match_frequency_total.field IS 'last_name or first_name';
+COMMENT ON COLUMN crm.match_frequency_total.clients IS 'visible persons with the field at the refresh';
+COMMENT ON COLUMN crm.match_frequency_total.distinct_values IS 'how many values they had, those held by one client included';
+COMMENT ON COLUMN crm.match_frequency_total.u IS
+    'sum of p(v)^2 over the values: the chance that two persons agree on the field; an agreement on v weighs log2(u / p(v)) more, in whole bits, from -3 to 0';
+COMMENT ON COLUMN crm.match_frequency_total.refreshed_at IS 'when crm.refresh_match_frequencies() counted them';
+CREATE TRIGGER match_frequency_total_writer BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.match_frequency_total
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.refresh_match_frequencies()');
+-- counts, readable as the weights are (doc/security.md: they count the
+-- whole base, whatever the reader's reach)
+GRANT SELECT ON crm.match_frequency, crm.match_frequency_total TO PUBLIC;
 $model$);
 
 -- Name matching (fuzzy duplicates).  IMMUTABLE like fold_text: the forms
@@ -158,6 +203,57 @@ CREATE FUNCTION crm.match_score(a record, b record, shared text[], w jsonb,
     AS 'MODULE_PATHNAME', 'match_score' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm.match_score(record, record, text[], jsonb) IS
     'score (0..1) and readable reasons of one pair of clients under the weights w; shared lists their common phones and e-mails';
+
+-- The values crm.refresh_match_frequencies() counts, in the matching forms
+-- the scoring compares (src/matchfreq.c).
+CREATE FUNCTION crm_internal.match_frequency_keys(kind text, first_name text, last_name text)
+    RETURNS text[]
+    AS 'MODULE_PATHNAME', 'match_frequency_keys' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_internal.match_frequency_keys(text, text, text) IS
+    'internal: ''last_name:<form>'' and ''first_name:<canonical form>'' of a person, the values whose frequencies weigh duplicate evidence';
+
+-- Count how common each last name and first name is (administrators):
+-- one pass over the visible clients, grouped; the tables are replaced in one
+-- transaction (readers keep the old counts until it commits).  Run after a
+-- bulk load and on a schedule (pg_cron: nightly); see doc/duplicates.md.
+CREATE FUNCTION crm.refresh_match_frequencies() RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    counted jsonb;
+BEGIN
+    PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_admin('refresh the frequencies of names');
+    -- one refresh at a time; readers are not blocked
+    LOCK TABLE crm.match_frequency, crm.match_frequency_total IN SHARE ROW EXCLUSIVE MODE;
+    DELETE FROM crm.match_frequency;
+    DELETE FROM crm.match_frequency_total;
+    CREATE TEMP TABLE crm_match_frequency_count ON COMMIT DROP AS
+    SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS bearers
+    FROM crm.client c,
+         unnest(crm_internal.match_frequency_keys(c.kind, c.first_name, c.last_name)) AS k(key)
+    WHERE c.kind = 'person' AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at)
+    GROUP BY 1, 2;
+    INSERT INTO crm.match_frequency_total (field, clients, distinct_values, u, refreshed_at)
+    SELECT f.field, sum(f.bearers), count(*), sum(f.bearers::float8 ^ 2) / (sum(f.bearers)::float8 ^ 2), now()
+    FROM pg_temp.crm_match_frequency_count f GROUP BY f.field;
+    INSERT INTO crm.match_frequency (field, value, bearers)
+    SELECT f.field, f.value, f.bearers FROM pg_temp.crm_match_frequency_count f WHERE f.bearers >= 2;
+    DROP TABLE pg_temp.crm_match_frequency_count;
+    SELECT jsonb_object_agg(t.field, jsonb_build_object('clients', t.clients, 'values', t.distinct_values,
+                                                        'kept', (SELECT count(*) FROM crm.match_frequency f
+                                                                 WHERE f.field = t.field))
+                            ORDER BY t.field)
+    INTO counted FROM crm.match_frequency_total t;
+    counted := coalesce(counted, '{}');
+    PERFORM crm_internal.audit('match frequencies', NULL, counted);
+    RETURN counted;
+END
+$$;
+COMMENT ON FUNCTION crm.refresh_match_frequencies() IS
+    'administrators: count how common each last name and first name is among the visible persons (crm.match_frequency), for frequency-aware duplicate scores; returns and audits the counts';
+REVOKE ALL ON FUNCTION crm.refresh_match_frequencies() FROM PUBLIC;
 
 -- the default threshold of the candidate searches
 CREATE FUNCTION crm.default_min_score() RETURNS double precision

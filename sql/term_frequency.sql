@@ -1,0 +1,95 @@
+--
+-- term_frequency: frequency-aware evidence (issue 12).  An exact agreement
+-- on a last name or first name weighs its weight plus log2(u / p(value)),
+-- in whole bits from -3 to 0, once crm.refresh_match_frequencies() has
+-- counted the base: a common name says less; the reasons say so.
+-- Administrators refresh; everyone reads the counts.
+--
+SELECT regress.reset();
+SET client_min_messages = warning;
+SELECT crm.create_roles() IS NOT NULL AS roles;
+RESET client_min_messages;
+CREATE ROLE regress_tf_agent NOLOGIN;
+CREATE ROLE regress_tf_admin NOLOGIN;
+GRANT crm_agent TO regress_tf_agent;
+GRANT crm_admin TO regress_tf_admin;
+
+-- the values counted, in the forms the scoring compares (diminutives as the
+-- full name, names of persons only)
+SELECT crm_internal.match_frequency_keys('person', 'Kasia', 'ŻÓŁĆ-Nowak') AS person,
+       crm_internal.match_frequency_keys('company', NULL, NULL) AS company,
+       crm_internal.match_frequency_keys('person', NULL, NULL) AS nothing;
+
+-- a base of 100 persons: 10 Nowaks in Kraków (two of them Jan), two Jan
+-- Brzęczyszczykiewicz in Kraków, 88 people of other, distinct names in Poznań
+INSERT INTO crm.client (id, kind, first_name, last_name, city, address)
+SELECT g, 'person', CASE WHEN g <= 2 THEN 'Jan' ELSE (ARRAY['Anna', 'Piotr', 'Ewa'])[1 + g % 3] END,
+       'Nowak', 'Kraków', 'ul. Długa ' || g
+FROM generate_series(1, 10) g;
+INSERT INTO crm.client (id, kind, first_name, last_name, city, address) VALUES
+    (101, 'person', 'Jan', 'Brzęczyszczykiewicz', 'Kraków', 'ul. Polna 1'),
+    (102, 'person', 'Jan', 'Brzęczyszczykiewicz', 'Kraków', 'ul. Leśna 7');
+INSERT INTO crm.client (id, kind, first_name, last_name, city)
+SELECT 200 + g, 'person', 'Ewa', 'Inna' || chr(97 + g % 26) || chr(97 + g / 26), 'Poznań'
+FROM generate_series(1, 88) g;
+-- the same pattern for a common and a rare name: same first and last name,
+-- same city, other addresses (Jan Nowak 1 and 2; the two Brzęczyszczykiewicz)
+CREATE VIEW regress.tf_pair AS
+SELECT p.label, round(s.score::numeric, 4) AS score, s.reasons
+FROM (VALUES ('common', 1, 2), ('rare', 101, 102)) AS p(label, a, b),
+     LATERAL crm.match_score((SELECT c FROM crm.client c WHERE c.id = p.a),
+                             (SELECT c FROM crm.client c WHERE c.id = p.b), NULL, crm.match_weights()) s;
+
+-- never refreshed: no adjustment, both pairs score alike
+SELECT count(*) AS frequencies FROM crm.match_frequency;
+SELECT * FROM regress.tf_pair ORDER BY label;
+
+-- an agent reads the counts but may not refresh them, nor write them
+SET ROLE regress_tf_agent;
+SELECT count(*) AS frequencies, (SELECT count(*) FROM crm.match_frequency_total) AS totals FROM crm.match_frequency;
+SELECT err_code, err_message, err_detail, err_hint FROM regress.error_of('SELECT crm.refresh_match_frequencies()');
+SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.match_frequency VALUES ('last_name', 'nowak', 1000)$$);
+RESET ROLE;
+-- nor does an administrator write them by hand: only through crm's function
+SET ROLE regress_tf_admin;
+SELECT err_code, err_message, err_hint FROM regress.error_of($$DELETE FROM crm.match_frequency$$);
+
+-- the administrator refreshes: one pass, counts returned and audited
+SELECT crm.refresh_match_frequencies();
+RESET ROLE;
+SELECT action, actor, client_id, detail FROM crm.audit_log WHERE action = 'match frequencies' ORDER BY id;
+SELECT field, clients, distinct_values, round(u::numeric, 4) AS u FROM crm.match_frequency_total ORDER BY field;
+SELECT field, value, bearers FROM crm.match_frequency ORDER BY field, bearers DESC, value;
+
+-- now the common name weighs less (Nowak: 1 in 10, u 0.019: log2(0.019 /
+-- 0.1) = -2.4, -2 in whole bits) and the reason says how common it is; Jan
+-- (4 of 100) is rarer than average and Brzęczyszczykiewicz about average:
+-- they weigh their weights, no more
+SELECT * FROM regress.tf_pair ORDER BY label;
+-- the searches score alike
+SELECT client_a, client_b, round(score::numeric, 4) AS score, reasons
+FROM crm.duplicate_pairs(0) WHERE (client_a, client_b) IN ((1, 2), (101, 102)) ORDER BY 1;
+SELECT candidate_id, round(score::numeric, 4) AS score, reasons
+FROM crm.duplicate_candidates(1, 0) WHERE candidate_id = 2;
+SELECT candidate_id, round(score::numeric, 4) AS score
+FROM crm.duplicate_candidates(101, 0) WHERE candidate_id = 102;
+
+-- a name new since the refresh (not counted) gets no adjustment
+INSERT INTO crm.client (id, kind, first_name, last_name, city) VALUES
+    (301, 'person', 'Zenobia', 'Zzyzx', 'Poznań'), (302, 'person', 'Zenobia', 'Zzyzx', 'Poznań');
+SELECT round(s.score::numeric, 4) AS score, s.reasons
+FROM crm.match_score((SELECT c FROM crm.client c WHERE c.id = 301), (SELECT c FROM crm.client c WHERE c.id = 302),
+                     NULL, crm.match_weights()) s;
+
+-- a common value's agreement still counts: the adjustment is at least -3
+-- bits and leaves at least 1 bit, or the weight itself if smaller (this
+-- site's 0.5 for the last name stays 0.5, and the reason says nothing)
+SELECT crm.set_match_weight('last_name', 0.5);
+SELECT * FROM regress.tf_pair WHERE label = 'common';
+SELECT crm.set_match_weight('last_name', NULL);
+
+-- cleanup
+DROP VIEW regress.tf_pair;
+SELECT regress.reset();
+DROP OWNED BY regress_tf_admin, regress_tf_agent;
+DROP ROLE regress_tf_admin, regress_tf_agent;

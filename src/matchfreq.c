@@ -1,0 +1,319 @@
+/*-------------------------------------------------------------------------
+ *
+ * matchfreq.c
+ *	  Frequency-aware evidence (see doc/duplicates.md): an exact agreement
+ *	  on a last name or first name weighs its evidence's weight plus
+ *	  log2(u / p(value)), where p(value) is the share of the base's persons
+ *	  with that value and u = sum of p(v)^2 the chance that two of them
+ *	  agree at all, as Splink's term-frequency adjustment does: "Jan
+ *	  Kowalski" is weak evidence in a base with a hundred of them.  Bounded
+ *	  (matchfreq.h), each bound measured on bench/duplicates.sh and
+ *	  bench/quality.sh (bench/README.md):
+ *	  - whole bits, toward zero: crm's weights are whole numbers, so many
+ *	    true pairs score exactly 0 bits, 0.5, the default threshold; a name
+ *	    1.4 times as common as average cost them half a bit and recall
+ *	    fell from 0.975 to 0.953 (20,000 clients, realistic names); in whole
+ *	    bits only values at least twice as common as average lose a bit;
+ *	  - at most 0: a rarer value weighs no more than its weight.  +1 or +2
+ *	    for rare names made a parent and a child of one rare name at one
+ *	    address one person (precision 0.9971 -> 0.9905 with +1, 0.9828
+ *	    with +2), and the weights were set over all true pairs, rare names
+ *	    among them;
+ *	  - at least -3 bits, and a positive weight keeps at least 1 bit (or
+ *	    itself, if smaller): the commonest name still counts.
+ *	  Cities are not adjusted: same city weighs 1 by default, so a common
+ *	  city cannot weigh less, and a small town's boost made households
+ *	  (spouses, a parent and a child at one address) one person.  The
+ *	  frequencies are counted by crm.refresh_match_frequencies() (SQL) into
+ *	  crm.match_frequency and crm.match_frequency_total; a value not there
+ *	  (held by one client at the refresh, or new since) and every value of
+ *	  a field never refreshed get no adjustment.  And the SQL face of the
+ *	  values counted:
+ *	    crm_internal.match_frequency_keys(kind, first_name, last_name) -> text[]
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "matchfreq.h"
+#include "namematch.h"
+
+static const char *const field_names[TF_COUNT] = {"last_name", "first_name"};
+
+const char *
+crm_tf_field_name(MatchTfField field)
+{
+	return field_names[field];
+}
+
+static int
+field_of(const char *name)
+{
+	for (int k = 0; k < TF_COUNT; k++)
+		if (strcmp(field_names[k], name) == 0)
+			return k;
+	return -1;
+}
+
+const char *
+crm_tf_value(const MatchClient *c, MatchTfField field)
+{
+	const char *v = NULL;
+
+	switch (field)
+	{
+		case TF_LAST_NAME:
+			v = c->person ? crm_match_field(c, MF_LAST_N) : NULL;
+			break;
+		case TF_FIRST_NAME:
+			v = c->person ? crm_match_field(c, MF_FIRST_CANON) : NULL;
+			break;
+		case TF_COUNT:
+			break;
+	}
+	return v && *v ? v : NULL;
+}
+
+static uint64
+entry_hash(int field, const char *value)
+{
+	return hash_bytes_extended((const unsigned char *) value, strlen(value), (uint64) field + 0x746601);
+}
+
+static int
+compare_entries(const void *x, const void *y)
+{
+	const MatchFreqEntry *a = x;
+	const MatchFreqEntry *b = y;
+
+	return a->hash < b->hash ? -1 : a->hash > b->hash;
+}
+
+/* the totals of crm.match_frequency_total in the current SPI result */
+static void
+read_totals(MatchFrequencies *freq, int fieldcol, int clientscol, int ucol)
+{
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, fieldcol);
+		int			f = name ? field_of(name) : -1;
+		double		clients;
+		double		u;
+
+		if (f < 0 || freq->known[f])
+			continue;
+		clients = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, clientscol, &isnull));
+		if (isnull)
+			continue;
+		u = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, ucol, &isnull));
+		if (isnull || clients <= 0 || u <= 0)
+			continue;
+		freq->known[f] = true;
+		freq->clients[f] = clients;
+		freq->u[f] = u;
+	}
+}
+
+/* the one client's values and their totals, in one indexed look-up per field */
+#define Q_ONE \
+	"SELECT t.field, t.clients::float8, t.u, f.bearers::float8 " \
+	"FROM crm.match_frequency_total t LEFT JOIN crm.match_frequency f " \
+	"  ON f.field OPERATOR(pg_catalog.=) t.field " \
+	" AND f.value OPERATOR(pg_catalog.=) ($1::text[])[CASE t.field WHEN 'last_name' THEN 1 " \
+	"                                                              WHEN 'first_name' THEN 2 END]"
+
+static SPIPlanPtr one_plan;
+
+void
+crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *c, MemoryContext dest)
+{
+	MemoryContext old;
+
+	memset(freq, 0, sizeof(*freq));
+	/* crm.match_score() scores ROW(...) records without the data model too */
+	if (!OidIsValid(get_relname_relid("match_frequency_total", get_namespace_oid("crm", true))))
+		return;
+	if (c == NULL)
+	{
+		if (SPI_execute("SELECT t.field, t.clients::float8, t.u FROM crm.match_frequency_total t",
+						true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read crm.match_frequency_total");
+		read_totals(freq, 1, 2, 3);
+		SPI_freetuptable(SPI_tuptable);
+		if (!freq->known[TF_LAST_NAME] && !freq->known[TF_FIRST_NAME])
+			return;
+		if (SPI_execute("SELECT f.field, f.value, f.bearers::float8 FROM crm.match_frequency f",
+						true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read crm.match_frequency");
+		old = MemoryContextSwitchTo(dest);
+		freq->entries = MemoryContextAllocHuge(dest, sizeof(MatchFreqEntry) * Max(SPI_processed, 1));
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			HeapTuple	t = SPI_tuptable->vals[r];
+			char	   *name = SPI_getvalue(t, SPI_tuptable->tupdesc, 1);
+			int			f = name ? field_of(name) : -1;
+			char	   *value;
+
+			if (f < 0 || !freq->known[f])
+				continue;
+			value = TextDatumGetCString(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+			freq->entries[freq->nentries].hash = entry_hash(f, value);
+			freq->entries[freq->nentries].field = f;
+			freq->entries[freq->nentries].value = value;
+			freq->entries[freq->nentries].bearers = DatumGetFloat8(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
+			freq->nentries++;
+		}
+		MemoryContextSwitchTo(old);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	else
+	{
+		Datum		vals[TF_COUNT];
+		bool		nulls[TF_COUNT];
+		int			dims[1] = {TF_COUNT};
+		int			lbs[1] = {1};
+		Datum		arg;
+		const char *values[TF_COUNT];
+
+		for (int k = 0; k < TF_COUNT; k++)
+		{
+			values[k] = crm_tf_value(c, k);
+			nulls[k] = values[k] == NULL;
+			vals[k] = values[k] ? CStringGetTextDatum(values[k]) : (Datum) 0;
+		}
+		arg = PointerGetDatum(construct_md_array(vals, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+		if (one_plan == NULL)
+		{
+			Oid			argtypes[1] = {TEXTARRAYOID};
+			SPIPlanPtr	p = SPI_prepare(Q_ONE, 1, argtypes);
+
+			if (p == NULL)
+				elog(ERROR, "could not prepare \"%s\": %s", Q_ONE, SPI_result_code_string(SPI_result));
+			SPI_keepplan(p);
+			one_plan = p;
+		}
+		if (SPI_execute_plan(one_plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read crm.match_frequency");
+		read_totals(freq, 1, 2, 3);
+		freq->entries = MemoryContextAlloc(dest, sizeof(MatchFreqEntry) * TF_COUNT);
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			HeapTuple	t = SPI_tuptable->vals[r];
+			char	   *name = SPI_getvalue(t, SPI_tuptable->tupdesc, 1);
+			int			f = name ? field_of(name) : -1;
+			double		bearers = DatumGetFloat8(SPI_getbinval(t, SPI_tuptable->tupdesc, 4, &isnull));
+
+			if (f < 0 || !freq->known[f] || isnull || values[f] == NULL || freq->nentries == TF_COUNT)
+				continue;
+			freq->entries[freq->nentries].hash = entry_hash(f, values[f]);
+			freq->entries[freq->nentries].field = f;
+			freq->entries[freq->nentries].value = MemoryContextStrdup(dest, values[f]);
+			freq->entries[freq->nentries].bearers = bearers;
+			freq->nentries++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	if (freq->nentries > 1)
+		qsort(freq->entries, freq->nentries, sizeof(MatchFreqEntry), compare_entries);
+}
+
+static const MatchFreqEntry *
+lookup(const MatchFrequencies *freq, int field, const char *value)
+{
+	uint64		h = entry_hash(field, value);
+	int			lo = 0;
+	int			hi = freq->nentries;
+
+	/* the first entry of hash h or more */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (freq->entries[mid].hash < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < freq->nentries && freq->entries[lo].hash == h; lo++)
+		if (freq->entries[lo].field == field && strcmp(freq->entries[lo].value, value) == 0)
+			return &freq->entries[lo];
+	return NULL;
+}
+
+double
+crm_tf_adjustment(const MatchFrequencies *freq, MatchTfField field, const char *value,
+				  double weight, double *bearers, double *clients)
+{
+	const MatchFreqEntry *e;
+	double		adj;
+
+	/* the adjustment scales evidence for a duplicate, not a site's odd weight */
+	if (freq == NULL || value == NULL || *value == '\0' || !freq->known[field] || weight <= 0)
+		return 0;
+	e = lookup(freq, field, value);
+	if (e == NULL || e->bearers <= 0)
+		return 0;
+	adj = log2(freq->u[field] * freq->clients[field] / e->bearers);
+	/* whole bits, toward zero: see TF_MIN_ADJUST */
+	adj = trunc(adj);
+	adj = Max(adj, TF_MIN_ADJUST);
+	adj = Min(adj, TF_MAX_ADJUST);
+	if (weight + adj < Min(weight, TF_MIN_WEIGHT))
+		adj = Min(weight, TF_MIN_WEIGHT) - weight;
+	if (bearers)
+		*bearers = e->bearers;
+	if (clients)
+		*clients = freq->clients[field];
+	return adj;
+}
+
+/*
+ * crm_internal.match_frequency_keys(kind, first_name, last_name) of a
+ * person: 'last_name:<form>', 'first_name:<canonical form>', the values
+ * crm.refresh_match_frequencies() counts, in the very matching forms the
+ * scoring compares (matchforms.c).
+ */
+PG_FUNCTION_INFO_V1(match_frequency_keys);
+Datum
+match_frequency_keys(PG_FUNCTION_ARGS)
+{
+	Datum		keys[TF_COUNT];
+	int			n = 0;
+	bool		person = !PG_ARGISNULL(0) && strcmp(TextDatumGetCString(PG_GETARG_DATUM(0)), "person") == 0;
+	int			len;
+
+	if (person && !PG_ARGISNULL(2))
+	{
+		char	   *s = TextDatumGetCString(PG_GETARG_DATUM(2));
+		char	   *norm = crm_normalized(s, strlen(s), &len);
+
+		if (*norm)
+			keys[n++] = CStringGetTextDatum(psprintf("%s:%s", field_names[TF_LAST_NAME], norm));
+	}
+	if (person && !PG_ARGISNULL(1))
+	{
+		char	   *s = TextDatumGetCString(PG_GETARG_DATUM(1));
+		char	   *norm = crm_normalized(s, strlen(s), &len);
+		const char *full = crm_first_name_canonical(norm);
+
+		if (full == NULL)
+			full = norm;
+		if (*full)
+			keys[n++] = CStringGetTextDatum(psprintf("%s:%s", field_names[TF_FIRST_NAME], full));
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(keys, n, TEXTOID, -1, false, TYPALIGN_INT));
+}

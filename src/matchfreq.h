@@ -1,0 +1,77 @@
+/*-------------------------------------------------------------------------
+ *
+ * matchfreq.h
+ *	  Frequency-aware evidence (matchfreq.c, doc/duplicates.md): how common
+ *	  a last name or first name is in this base, from
+ *	  crm.match_frequency (written by crm.refresh_match_frequencies()), and
+ *	  the term-frequency adjustment of an exact agreement on it.  The
+ *	  scoring (scoring.c) takes them as a MatchFrequencies, NULL for none.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CRM_MATCHFREQ_H
+#define CRM_MATCHFREQ_H
+
+#include "postgres.h"
+
+#include "matchforms.h"
+
+/* the fields whose values' frequencies are kept, in the order of their names */
+typedef enum MatchTfField
+{
+	TF_LAST_NAME,				/* MF_LAST_N of persons */
+	TF_FIRST_NAME,				/* MF_FIRST_CANON of persons */
+	TF_COUNT
+} MatchTfField;
+
+/*
+ * Bounds of the adjustment log2(u / p(value)), in bits added to the
+ * agreement's weight (measured: matchfreq.c): whole bits toward zero, at
+ * least TF_MIN_ADJUST, at most TF_MAX_ADJUST (a rare value weighs no more
+ * than the weight), and an adjusted positive weight never under
+ * TF_MIN_WEIGHT (or its own weight, if smaller).
+ */
+#define TF_MIN_ADJUST	(-3.0)
+#define TF_MAX_ADJUST	0.0
+#define TF_MIN_WEIGHT	1.0
+
+typedef struct MatchFreqEntry
+{
+	uint64		hash;			/* of the field and the value */
+	int			field;
+	const char *value;
+	double		bearers;		/* clients with the value */
+} MatchFreqEntry;
+
+typedef struct MatchFrequencies
+{
+	bool		known[TF_COUNT];	/* the field's frequencies were refreshed */
+	double		clients[TF_COUNT];	/* clients with the field, at the refresh */
+	double		u[TF_COUNT];	/* sum of p(v)^2: two persons' chance agreement */
+	MatchFreqEntry *entries;	/* sorted by hash */
+	int			nentries;
+} MatchFrequencies;
+
+/* the name of a field in crm.match_frequency */
+extern const char *crm_tf_field_name(MatchTfField field);
+
+/* the matching form of client c's field, as the frequencies count it, or NULL */
+extern const char *crm_tf_value(const MatchClient *c, MatchTfField field);
+
+/*
+ * Load the frequencies (SPI connected), into memory of dest: all of them
+ * (c NULL: crm.duplicate_pairs) or only those of client c's values (the
+ * candidates of c, crm.match_score: every agreement is on one of c's
+ * values).  Nothing refreshed: every field unknown, no adjustment.
+ */
+extern void crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *c, MemoryContext dest);
+
+/*
+ * The adjustment (bits) of an exact agreement on value of field, bounded
+ * (see above) given the evidence's weight; 0 when the field or the value is
+ * not known.  bearers and clients (may be NULL) say how common it is.
+ */
+extern double crm_tf_adjustment(const MatchFrequencies *freq, MatchTfField field, const char *value,
+								double weight, double *bearers, double *clients);
+
+#endif							/* CRM_MATCHFREQ_H */
