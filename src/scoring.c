@@ -66,6 +66,7 @@ typedef struct Scoring
 	const MatchWeights *weights;
 	double		total;
 	bool		explain;		/* build the reasons too */
+	MatchEvidenceSet found;		/* the kinds of evidence found */
 	int			nreasons;
 	Reason		reasons[16];
 } Scoring;
@@ -80,6 +81,7 @@ found(Scoring *s, int ord, MatchEvidence ev, const char *fmt,...)
 	double		w = s->weights->w[ev];
 
 	s->total += w;
+	s->found |= CRM_EVIDENCE_BIT(ev);
 	/* a neutral weight says nothing, but the gender form is worth showing */
 	if (!s->explain || (w == 0 && ev != EV_LAST_NAME_GENDER) || s->nreasons == lengthof(s->reasons))
 		return;
@@ -198,9 +200,9 @@ date_text(DateADT d)
 }
 
 double
-crm_match_score(const MatchClient *a, const MatchClient *b,
-				const char *const *shared, int nshared,
-				const MatchWeights *weights, Datum *reasons)
+crm_match_score_found(const MatchClient *a, const MatchClient *b,
+					  const char *const *shared, int nshared,
+					  const MatchWeights *weights, Datum *reasons, MatchEvidenceSet *evidence)
 {
 	Scoring		s = {.weights = weights, .total = weights->w[EV_PRIOR], .explain = reasons != NULL};
 	static const struct
@@ -365,6 +367,8 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 			texts[k] = CStringGetTextDatum(s.reasons[k].text);
 		*reasons = PointerGetDatum(construct_array(texts, s.nreasons, TEXTOID, -1, false, TYPALIGN_INT));
 	}
+	if (evidence)
+		*evidence = s.found;
 	return 1.0 / (1.0 + pow(2.0, -s.total));
 }
 
