@@ -25,14 +25,14 @@ echo "== building $CLIENTS clients (bench/duplicates.sh, seed $SEED) ..."
 DUP_DB=$DB BUILD_ONLY=1 CLIENTS=$CLIENTS SEED=$SEED bash duplicates.sh >/dev/null
 "${PSQL[@]}" -P footer=off <<'SQL'
 SET crm.duplicate_check = off;
-CREATE OR REPLACE FUNCTION bench.score(found regclass) RETURNS TABLE (tp bigint, fp bigint, fn bigint, p numeric, r numeric, f1 numeric)
+CREATE OR REPLACE FUNCTION bench.score(pairs regclass) RETURNS TABLE (tp bigint, fp bigint, fn bigint, p numeric, r numeric, f1 numeric)
 LANGUAGE plpgsql AS $$
 BEGIN
     RETURN QUERY EXECUTE format(
         'SELECT c.tp, c.fp, c.fn, round(c.tp::numeric / nullif(c.tp + c.fp, 0), 3), round(c.tp::numeric / nullif(c.tp + c.fn, 0), 3),
                 round(2 * c.tp::numeric / nullif(2 * c.tp + c.fp + c.fn, 0), 3)
          FROM (SELECT count(t.a) AS tp, count(*) - count(t.a) AS fp, (SELECT count(*) FROM bench.truth) - count(t.a) AS fn
-               FROM %s f LEFT JOIN bench.truth t ON t.a = f.client_a AND t.b = f.client_b) c', found);
+               FROM %s f LEFT JOIN bench.truth t ON t.a = f.client_a AND t.b = f.client_b) c', pairs);
 END
 $$;
 \timing on

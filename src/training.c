@@ -16,9 +16,11 @@
  *	  4. EM over the patterns, from the current weights: the first E-step
  *	     takes each pattern's posterior as its score under the weights in
  *	     use; each M-step estimates the match share lambda and m and u of
- *	     every level of every comparison (the level "none", no evidence,
- *	     among them); each E-step the posteriors from them; until no
- *	     parameter moves by tolerance or more, or max_iterations.
+ *	     every level of every comparison (none_is_missing(): "none" is
+ *	     missing data in a comparison of several levels, a level "not in
+ *	     common" in one of a single level); each E-step the posteriors from
+ *	     them; until no parameter moves by tolerance or more, or
+ *	     max_iterations.
  *
  *	  The weight of a level is log2(m/u) and the prior's log2(lambda / (1 -
  *	  lambda)), clamped to -100..100.  m and u are smoothed by half a pair
@@ -26,6 +28,10 @@
  *	  weight, not log(0)).  Levels shown by fewer than MIN_LEVEL_PAIRS
  *	  pairs are not trained: their weight stays the default.  Scoring gives
  *	  the level "none" no weight (absent is no evidence), as the defaults.
+ *
+ *	  Measured (bench/quality.sh, doc/duplicates.md): on the bench's sets
+ *	  the trained weights are worse than the defaults; the duplicates'
+ *	  class takes in households (same address, surname, landline).
  *
  *	    crm_internal.estimate_match_weights(max_iterations integer,
  *	        tolerance double precision, min_pairs bigint, sample_pairs integer)
@@ -130,6 +136,21 @@ level_in(const Model *model, int c, MatchEvidenceSet set)
 	return model->nlevels[c];
 }
 
+/*
+ * Whether the level "none" of comparison c is missing data, no evidence
+ * either way, as the score counts it: so for a comparison of several
+ * levels (PESEL: same, a typo, different; none: one of the two has none).
+ * Counted as a level of its own, it made the class of a client (a company
+ * has no first name, a person no company name) the estimate's "match" at
+ * 1,000,000 clients.  A comparison of one level (a phone in common) has
+ * no other way to say "not the same": there none is a level.
+ */
+static bool
+none_is_missing(const Model *model, int c)
+{
+	return model->nlevels[c] >= 2;
+}
+
 static double
 clamp_weight(double w)
 {
@@ -166,13 +187,28 @@ m_step(const Model *model, Pattern *patterns, uint8 *levels, const double *post,
 	}
 	next.lambda = matches / (matches + others);
 	for (int c = 0; c < model->ncomp; c++)
-		for (int l = 0; l <= model->nlevels[c]; l++)
+	{
+		int			none = model->nlevels[c];
+		bool		missing = none_is_missing(model, c);
+
+		/* a missing comparison: m and u over the pairs that have it */
+		double		m_total = missing ? matches - next.m[c][none] : matches;
+		double		u_total = missing ? others - next.u[c][none] : others;
+		int			nlevels = missing ? none : none + 1;
+
+		for (int l = 0; l <= none; l++)
 		{
-			next.m[c][l] = (next.m[c][l] + SMOOTHING) / (matches + SMOOTHING * (model->nlevels[c] + 1));
-			next.u[c][l] = (next.u[c][l] + SMOOTHING) / (others + SMOOTHING * (model->nlevels[c] + 1));
+			if (missing && l == none)
+				next.m[c][l] = next.u[c][l] = 1;	/* no evidence */
+			else
+			{
+				next.m[c][l] = (next.m[c][l] + SMOOTHING) / (m_total + SMOOTHING * nlevels);
+				next.u[c][l] = (next.u[c][l] + SMOOTHING) / (u_total + SMOOTHING * nlevels);
+			}
 			change = Max(change, fabs(next.m[c][l] - p->m[c][l]));
 			change = Max(change, fabs(next.u[c][l] - p->u[c][l]));
 		}
+	}
 	change = Max(change, fabs(next.lambda - p->lambda));
 	*p = next;
 	return change;
