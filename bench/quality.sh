@@ -22,6 +22,9 @@
 # precision, recall, F1 of each; the missed true pairs by cause (no blocking
 # key, identifier, phone or e-mail in common vs shares one and scored under
 # the threshold, from crm.match_score) and by label.  One summary table at the end.
+# TRAIN=1 (the default) also trains the weights on each set (crm.train_match_weights(),
+# timed) and runs crm.duplicate_pairs() again with them ("trained" in the summary),
+# then forgets them; TRAIN=0 skips that.
 # KEEP=1 keeps the databases (bench.found, bench.fn, bench.fp, bench.rec ...).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -30,6 +33,8 @@ SEED=${SEED:-42}
 DUP_SHARE=${DUP_SHARE:-0.07}
 SETS=${SETS:-polish foreigners english}
 KEEP=${KEEP:-0}
+TRAIN=${TRAIN:-1}
+[ "$TRAIN" = 1 ] && TRAIN_VAR=true || TRAIN_VAR=false
 BIN=${PG_BINDIR:+$PG_BINDIR/}
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 now() { date +%s.%N; }
@@ -91,18 +96,19 @@ for set in $SETS; do
 		SELECT 'e.g. ' || string_agg(concat_ws(' | ', display_name, birth_date, city, postal_code, address), E'\n     ' ORDER BY id)
 		FROM (SELECT * FROM crm.client ORDER BY hashint8(id) LIMIT 4) c;
 	SQL
-	"${PSQL[@]}" -P footer=off -v set="$set" -f quality_eval.sql
+	"${PSQL[@]}" -P footer=off -v set="$set" -v train="$TRAIN_VAR" -f quality_eval.sql
 done
 
 echo
 echo "Summary: $CLIENTS clients per set, seed $SEED, $(secs "$T_ALL" "$(now)") s in all"
 {
-	printf 'set|clients|true pairs|crm P|crm R|crm F1|trgm P|trgm R|trgm F1|bd+trgm P|bd+trgm R|bd+trgm F1|crm pairs s\n'
+	printf 'set|clients|true pairs|crm P|crm R|crm F1|trained P|trained R|trained F1|train s|trgm P|trgm R|trgm F1|bd+trgm P|bd+trgm R|bd+trgm F1|crm pairs s\n'
 	for set in $SETS; do
 		"${BIN}psql" -X -q -At -F '|' -d "crm_q_$set" -v set="$set" <<-'SQL'
 			CREATE OR REPLACE FUNCTION bench.r(key text) RETURNS text LANGUAGE sql STABLE
 			    RETURN coalesce((SELECT v FROM bench.result WHERE k = key), '-');
 			SELECT :'set', bench.r('clients'), bench.r('true_pairs'), bench.r('crm_p'), bench.r('crm_r'), bench.r('crm_f1'),
+			       bench.r('tr_p'), bench.r('tr_r'), bench.r('tr_f1'), bench.r('train_s'),
 			       bench.r('bl_p'), bench.r('bl_r'), bench.r('bl_f1'), bench.r('bd_p'), bench.r('bd_r'), bench.r('bd_f1'),
 			       bench.r('pairs_s');
 		SQL

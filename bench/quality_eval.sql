@@ -167,3 +167,41 @@ FROM bench.fn ORDER BY hashint8(a + b), a LIMIT 6;
 SELECT round(f.score::numeric, 3) AS score, f.relation, bench.show(f.client_a) AS a, bench.show(f.client_b) AS b,
        array_to_string(f.reasons, '; ') AS reasons
 FROM bench.fp f ORDER BY hashint8(f.client_a + f.client_b), f.client_a LIMIT 6;
+
+-- 4. trained weights (crm.train_match_weights(), timed), then crm.duplicate_pairs()
+-- again with them; the weights forgotten after (TRAIN=0: skipped)
+\if :train
+SELECT clock_timestamp() AS t0 \gset
+CREATE TABLE bench.trained AS SELECT * FROM crm.train_match_weights();
+INSERT INTO bench.result VALUES ('train_s', round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 2));
+INSERT INTO bench.result
+SELECT 'train_' || k, v FROM crm.match_training r,
+    LATERAL (VALUES ('pairs', r.pairs::text), ('patterns', r.patterns::text), ('iterations', r.iterations::text),
+                    ('converged', r.converged::text), ('lambda', round(r.match_share::numeric, 5)::text),
+                    ('stored', r.stored::text)) AS v(k, v)
+WHERE r.id = (SELECT max(id) FROM crm.match_training);
+SELECT clock_timestamp() AS t0 \gset
+CREATE TABLE bench.tr_found AS SELECT client_a, client_b, score FROM crm.duplicate_pairs();
+INSERT INTO bench.result VALUES ('tr_pairs_s', round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 2));
+INSERT INTO bench.result
+SELECT 'tr_' || k, v FROM (
+    SELECT count(t.a) AS tp, count(*) - count(t.a) AS fp, (SELECT count(*) FROM bench.truth) - count(t.a) AS fn
+    FROM bench.tr_found f LEFT JOIN bench.truth t ON t.a = f.client_a AND t.b = f.client_b) c,
+    LATERAL bench.prf(c.tp, c.fp, c.fn) m,
+    LATERAL (VALUES ('tp', c.tp::text), ('fp', c.fp::text), ('fn', c.fn::text),
+                    ('p', m.p::text), ('r', m.r::text), ('f1', m.f1::text)) AS v(k, v);
+\echo :set': crm.train_match_weights(): the run, and crm.duplicate_pairs() with the trained weights'
+SELECT max(v) FILTER (WHERE k = 'train_s') AS train_s, max(v) FILTER (WHERE k = 'train_pairs') AS pairs,
+       max(v) FILTER (WHERE k = 'train_patterns') AS patterns, max(v) FILTER (WHERE k = 'train_iterations') AS iterations,
+       max(v) FILTER (WHERE k = 'train_converged') AS converged, max(v) FILTER (WHERE k = 'train_lambda') AS lambda,
+       max(v) FILTER (WHERE k = 'train_stored') AS stored,
+       max(v) FILTER (WHERE k = 'tr_tp') AS tp, max(v) FILTER (WHERE k = 'tr_fp') AS fp, max(v) FILTER (WHERE k = 'tr_fn') AS fn,
+       max(v) FILTER (WHERE k = 'tr_p') AS precision, max(v) FILTER (WHERE k = 'tr_r') AS recall,
+       max(v) FILTER (WHERE k = 'tr_f1') AS f1
+FROM bench.result;
+\echo :set': the weights that changed most'
+SELECT evidence, pairs, round(m::numeric, 4) AS m, round(u::numeric, 5) AS u, round(u_random::numeric, 6) AS u_random,
+       old_weight, round(new_weight::numeric, 2) AS new_weight
+FROM bench.trained WHERE source = 'trained' ORDER BY abs(new_weight - old_weight) DESC LIMIT 12;
+SELECT crm.forget_trained_match_weights() AS forgotten \gset
+\endif

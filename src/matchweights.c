@@ -69,21 +69,72 @@ static const struct
 
 StaticAssertDecl(lengthof(evidence) == EV_COUNT, "one entry for each kind of evidence");
 
-/* the default weights, and the site's own from crm.match_weight (SPI connected) */
+/*
+ * The comparisons scoring.c makes, each with its levels: the kinds of
+ * evidence it may find for a pair, at most one (or none).  A new kind of
+ * evidence goes into the comparison that finds it (the training checks
+ * that every kind is in exactly one).  Names swapped is a level of the
+ * last name: a pair with swapped names has no first-name comparison.
+ */
+const MatchComparison crm_match_comparisons[] = {
+	{"pesel", {EV_PESEL, EV_PESEL_TYPO, EV_PESEL_DIFFER}},
+	{"nip", {EV_NIP, EV_NIP_TYPO, EV_NIP_DIFFER}},
+	{"regon", {EV_REGON, EV_REGON_TYPO, EV_REGON_DIFFER}},
+	{"phone", {EV_PHONE}},
+	{"email", {EV_EMAIL}},
+	{"last_name", {EV_LAST_NAME, EV_LAST_NAME_SPELLING, EV_NAMES_SWAPPED, EV_LAST_NAME_GENDER,
+	EV_LAST_NAME_SIMILAR, EV_LAST_NAME_DIFFER}},
+	{"first_name", {EV_FIRST_NAME, EV_FIRST_NAME_SPELLING, EV_FIRST_NAME_SIMILAR, EV_FIRST_NAME_DIFFER}},
+	{"company", {EV_COMPANY, EV_COMPANY_SIMILAR, EV_COMPANY_DIFFER}},
+	{"birth_date", {EV_BIRTH_DATE, EV_BIRTH_DATE_CLOSE, EV_BIRTH_DATE_DIFFER}},
+	/* a shared postal code stands for the city (scoring.c) */
+	{"location", {EV_POSTCODE, EV_CITY, EV_CITY_SIMILAR, EV_CITY_DIFFER}},
+	{"postcode", {EV_POSTCODE_CLOSE, EV_POSTCODE_DIFFER}},
+	{"address", {EV_ADDRESS, EV_ADDRESS_SIMILAR}},
+};
+
+const int	crm_match_ncomparisons = lengthof(crm_match_comparisons);
+
+const char *
+crm_match_evidence_name(MatchEvidence ev)
+{
+	Assert(ev >= 0 && ev < EV_COUNT);
+	return evidence[ev].name;
+}
+
+double
+crm_match_evidence_default(MatchEvidence ev)
+{
+	Assert(ev >= 0 && ev < EV_COUNT);
+	return evidence[ev].weight;
+}
+
+/*
+ * The weights in use (SPI connected): the site's own from crm.match_weight
+ * (pinned), else the trained one from crm.match_weight_trained
+ * (crm.train_match_weights()), else the default; as the view
+ * crm.match_weights_in_use shows them.
+ */
 void
 crm_match_weights_load(MatchWeights *weights)
 {
 	for (int k = 0; k < EV_COUNT; k++)
 		weights->w[k] = evidence[k].weight;
-	if (SPI_execute("SELECT w.evidence, w.weight FROM crm.match_weight w", true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read crm.match_weight");
+	/* trained first, pinned after: the pinned weight wins */
+	if (SPI_execute("SELECT t.evidence, t.weight, 1 FROM crm.match_weight_trained t "
+					"UNION ALL SELECT w.evidence, w.weight, 2 FROM crm.match_weight w ORDER BY 3",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read crm.match_weight and crm.match_weight_trained");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		bool		isnull;
 		char	   *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
 		double		w = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
 
-		/* crm_internal.match_weight_check refuses unknown names: skip any left over */
+		/*
+		 * crm_internal.match_weight_check refuses unknown names: skip any
+		 * left over (a kind of evidence a later version dropped)
+		 */
 		for (int k = 0; k < EV_COUNT; k++)
 			if (strcmp(evidence[k].name, name) == 0)
 				weights->w[k] = w;

@@ -36,10 +36,38 @@ typedef enum MatchEvidence
 	EV_COUNT
 } MatchEvidence;
 
+StaticAssertDecl(EV_COUNT <= 64, "a set of evidence kinds fits in a uint64 (MatchEvidenceSet)");
+
+/* a set of kinds of evidence: bit k for MatchEvidence k */
+typedef uint64 MatchEvidenceSet;
+
+#define CRM_EVIDENCE_BIT(ev) (UINT64CONST(1) << (ev))
+
+/*
+ * The comparisons of a pair (scoring.c), each with the kinds of evidence
+ * it may find, at most one of them per pair (its level; none found: the
+ * level "none").  Every kind but EV_PRIOR is in exactly one comparison.
+ * The training (training.c) estimates m and u per comparison over these.
+ */
+#define CRM_MAX_LEVELS 8
+
+typedef struct MatchComparison
+{
+	const char *name;
+	MatchEvidence levels[CRM_MAX_LEVELS];	/* ends at the first EV_PRIOR */
+} MatchComparison;
+
+extern const MatchComparison crm_match_comparisons[];
+extern const int crm_match_ncomparisons;
+
 typedef struct MatchWeights
 {
 	double		w[EV_COUNT];
 } MatchWeights;
+
+/* a kind of evidence's name and default weight */
+extern const char *crm_match_evidence_name(MatchEvidence ev);
+extern double crm_match_evidence_default(MatchEvidence ev);
 
 /* the weights in use: defaults and crm.match_weight (SPI connected) */
 extern void crm_match_weights_load(MatchWeights *weights);

@@ -72,6 +72,7 @@ typedef struct Scoring
 	char	   *note;			/* and its words in the reason */
 	double		total;
 	bool		explain;		/* build the reasons too */
+	MatchEvidenceSet found;		/* the kinds of evidence found */
 	int			nreasons;
 	Reason		reasons[16];
 } Scoring;
@@ -89,6 +90,7 @@ found(Scoring *s, int ord, MatchEvidence ev, const char *fmt,...)
 	s->adjust = 0;
 	s->note = NULL;
 	s->total += w;
+	s->found |= CRM_EVIDENCE_BIT(ev);
 	/* a neutral weight says nothing, but the gender form is worth showing */
 	if (!s->explain || (w == 0 && ev != EV_LAST_NAME_GENDER) || s->nreasons == lengthof(s->reasons))
 		return;
@@ -417,9 +419,10 @@ date_text(DateADT d)
 }
 
 double
-crm_match_score(const MatchClient *a, const MatchClient *b,
-				const char *const *shared, int nshared,
-				const MatchWeights *weights, const MatchFrequencies *freq, Datum *reasons)
+crm_match_score_found(const MatchClient *a, const MatchClient *b,
+					  const char *const *shared, int nshared,
+					  const MatchWeights *weights, const MatchFrequencies *freq,
+					  Datum *reasons, MatchEvidenceSet *evidence)
 {
 	Scoring		s = {.weights = weights, .freq = freq, .total = weights->w[EV_PRIOR], .explain = reasons != NULL};
 	static const struct
@@ -641,6 +644,8 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 			texts[k] = CStringGetTextDatum(s.reasons[k].text);
 		*reasons = PointerGetDatum(construct_array(texts, s.nreasons, TEXTOID, -1, false, TYPALIGN_INT));
 	}
+	if (evidence)
+		*evidence = s.found;
 	return 1.0 / (1.0 + pow(2.0, -s.total));
 }
 

@@ -24,12 +24,24 @@ extern double crm_name_similarity(const char *a, int la, const char *b, int lb);
 /*
  * The score (0..1) of a pair.  shared: the phones and e-mails they have in
  * common as "phone:+48601234567", "email:jan@x.pl".  freq: how common the
- * names and cities are (matchfreq.h), NULL for no frequency adjustment.
- * With reasons non-NULL also the readable reasons, as a text[] Datum.
+ * names are (matchfreq.h), NULL for no frequency adjustment.  With reasons
+ * non-NULL also the readable reasons, as a text[] Datum.  With evidence
+ * non-NULL also the kinds of evidence found (one bit per MatchEvidence, at
+ * most one per comparison of crm_match_comparisons), for the training of
+ * the weights (training.c).
  */
-extern double crm_match_score(const MatchClient *a, const MatchClient *b,
-							  const char *const *shared, int nshared,
-							  const MatchWeights *weights, const MatchFrequencies *freq,
-							  Datum *reasons);
+extern double crm_match_score_found(const MatchClient *a, const MatchClient *b,
+									const char *const *shared, int nshared,
+									const MatchWeights *weights, const MatchFrequencies *freq,
+									Datum *reasons, MatchEvidenceSet *evidence);
+
+/* the score (and reasons) only */
+static inline double
+crm_match_score(const MatchClient *a, const MatchClient *b,
+				const char *const *shared, int nshared,
+				const MatchWeights *weights, const MatchFrequencies *freq, Datum *reasons)
+{
+	return crm_match_score_found(a, b, shared, nshared, weights, freq, reasons, NULL);
+}
 
 #endif							/* CRM_SCORING_H */

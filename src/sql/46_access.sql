@@ -670,7 +670,9 @@ AS $$
     ('crm.merge_log', 'journal'), ('crm.merge_log_row', 'journal'), ('crm.consent_history', 'journal'),
     ('crm.audit_log', 'audit'),
     ('crm.anonymization_code', 'secret'),
+    ('crm.match_training', 'journal'),
     ('crm.merge_rule', 'setting'), ('crm.merge_table_rule', 'setting'), ('crm.match_weight', 'setting'),
+    ('crm.match_weight_trained', 'setting'),
     ('crm.personal_column', 'setting'), ('crm.user_unit', 'setting'), ('crm.user_campaign', 'setting'),
     ('crm.user_permission', 'setting'), ('crm.data_model', 'setting'),
     ('crm.match_frequency', 'setting'), ('crm.match_frequency_total', 'setting'),
@@ -732,6 +734,8 @@ AS $$
     ('crm_admin', 'crm.set_merge_table_rule(regclass, text, regprocedure)'),
     ('crm_admin', 'crm.set_match_weight(text, double precision)'),
     ('crm_admin', 'crm.refresh_match_frequencies()'),
+    ('crm_admin', 'crm.train_match_weights(integer, double precision, bigint, integer)'),
+    ('crm_admin', 'crm.forget_trained_match_weights()'),
     ('crm_admin', 'crm.set_personal_column(regclass, name, text, boolean)');
 $$;
 COMMENT ON FUNCTION crm_internal.role_functions() IS

@@ -26,22 +26,89 @@ CREATE TRIGGER match_weight_check BEFORE INSERT OR UPDATE ON crm.match_weight
 CREATE TRIGGER match_weight_writer BEFORE INSERT OR UPDATE OR DELETE ON crm.match_weight
     FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.set_match_weight()');
 
+-- The weights learnt from this base by crm.train_match_weights() (EM over
+-- the blocked pairs, doc/duplicates.md): used where no weight is pinned in
+-- crm.match_weight; crm.forget_trained_match_weights() empties it.
+CREATE TABLE crm.match_weight_trained (
+    evidence    text PRIMARY KEY,
+    weight      double precision NOT NULL CHECK (weight BETWEEN -100 AND 100),
+    m           double precision CHECK (m BETWEEN 0 AND 1),
+    u           double precision CHECK (u BETWEEN 0 AND 1),
+    trained_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE crm.match_weight_trained IS
+    'weights of duplicate evidence learnt from this base by crm.train_match_weights(): used unless pinned in crm.match_weight; crm.forget_trained_match_weights() goes back to the defaults';
+COMMENT ON COLUMN crm.match_weight_trained.evidence IS
+    'a kind of duplicate evidence, one that crm.match_weight_defaults() lists (prior: the match share of the blocked pairs)';
+COMMENT ON COLUMN crm.match_weight_trained.weight IS
+    'the trained weight, log2(m/u) (the prior: log2 of the match share''s odds), from -100 to 100';
+COMMENT ON COLUMN crm.match_weight_trained.m IS
+    'estimated share of the duplicate pairs among the blocked pairs that show the evidence (null for the prior)';
+COMMENT ON COLUMN crm.match_weight_trained.u IS
+    'estimated share of the other blocked pairs that show the evidence (null for the prior)';
+COMMENT ON COLUMN crm.match_weight_trained.trained_at IS 'when crm.train_match_weights() stored it';
+CREATE TRIGGER match_weight_trained_check BEFORE INSERT OR UPDATE ON crm.match_weight_trained
+    FOR EACH ROW EXECUTE FUNCTION crm_internal.match_weight_check();
+CREATE TRIGGER match_weight_trained_writer BEFORE INSERT OR UPDATE OR DELETE ON crm.match_weight_trained
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.train_match_weights()');
+
+-- one row per run of crm.train_match_weights(): what it saw and found,
+-- stored or not (counts and estimates only, no personal data)
+CREATE TABLE crm.match_training (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    trained_at    timestamptz NOT NULL DEFAULT now(),
+    trained_by    text NOT NULL,
+    clients       bigint NOT NULL,
+    pairs         bigint NOT NULL,
+    patterns      integer NOT NULL,
+    iterations    integer NOT NULL,
+    converged     boolean NOT NULL,
+    match_share   double precision,
+    stored        boolean NOT NULL,
+    note          text
+);
+COMMENT ON TABLE crm.match_training IS
+    'the runs of crm.train_match_weights(): clients and blocked pairs seen, distinct comparison patterns, EM iterations, convergence, the match share, whether the weights were stored and why not';
+COMMENT ON COLUMN crm.match_training.id IS 'the run';
+COMMENT ON COLUMN crm.match_training.trained_at IS 'when it ran';
+COMMENT ON COLUMN crm.match_training.trained_by IS 'the session''s role that ran it (an administrator)';
+COMMENT ON COLUMN crm.match_training.clients IS 'the visible clients read (the whole base: it runs as crm''s owner)';
+COMMENT ON COLUMN crm.match_training.pairs IS 'the pairs of clients sharing a blocking key: the pairs crm.duplicate_pairs() compares';
+COMMENT ON COLUMN crm.match_training.patterns IS 'the distinct comparison vectors among them (the EM runs over these, with their counts)';
+COMMENT ON COLUMN crm.match_training.iterations IS 'EM iterations done (0: not estimated)';
+COMMENT ON COLUMN crm.match_training.converged IS 'true when no parameter moved by the tolerance or more before max_iterations';
+COMMENT ON COLUMN crm.match_training.match_share IS 'the estimated share of duplicates among the pairs (lambda)';
+COMMENT ON COLUMN crm.match_training.stored IS 'whether the weights were stored in crm.match_weight_trained';
+COMMENT ON COLUMN crm.match_training.note IS 'why the weights were not stored, if they were not';
+CREATE TRIGGER match_training_writer BEFORE INSERT OR UPDATE OR DELETE ON crm.match_training
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.train_match_weights()');
+
 CREATE VIEW crm.match_weights_in_use WITH (security_invoker = true) AS
-    SELECT d.evidence, coalesce(w.weight, d.weight) AS weight, d.weight AS default_weight,
-           w.weight IS NOT NULL AS changed, d.description
-    FROM crm.match_weight_defaults() d LEFT JOIN crm.match_weight w USING (evidence);
-COMMENT ON VIEW crm.match_weights_in_use IS 'the weights duplicate scoring uses now: the site''s own or the default';
+    SELECT d.evidence, coalesce(w.weight, t.weight, d.weight) AS weight, d.weight AS default_weight,
+           w.weight IS NOT NULL AS changed, d.description,
+           CASE WHEN w.weight IS NOT NULL THEN 'pinned' WHEN t.weight IS NOT NULL THEN 'trained' ELSE 'default' END
+               AS source,
+           t.weight AS trained_weight
+    FROM crm.match_weight_defaults() d
+    LEFT JOIN crm.match_weight w USING (evidence)
+    LEFT JOIN crm.match_weight_trained t USING (evidence);
+COMMENT ON VIEW crm.match_weights_in_use IS
+    'the weights duplicate scoring uses now: the site''s pinned one, else the trained one, else the default';
 COMMENT ON COLUMN crm.match_weights_in_use.evidence IS 'a kind of duplicate evidence';
 COMMENT ON COLUMN crm.match_weights_in_use.weight IS
-    'the weight scoring uses: this site''s own, else the default (log2 likelihood ratio)';
+    'the weight scoring uses: this site''s pinned one, else the trained one, else the default (log2 likelihood ratio)';
 COMMENT ON COLUMN crm.match_weights_in_use.default_weight IS
     'crm''s default weight for the evidence';
 COMMENT ON COLUMN crm.match_weights_in_use.changed IS
-    'true when this site set its own weight (crm.match_weight)';
+    'true when this site pinned its own weight (crm.match_weight)';
 COMMENT ON COLUMN crm.match_weights_in_use.description IS 'what the evidence is';
+COMMENT ON COLUMN crm.match_weights_in_use.source IS
+    'where the weight comes from: pinned (crm.set_match_weight()), trained (crm.train_match_weights()) or default';
+COMMENT ON COLUMN crm.match_weights_in_use.trained_weight IS
+    'the weight crm.train_match_weights() learnt, if any (in use unless pinned)';
 -- everyone who may search for duplicates reads the weights; administrators
--- change them (crm.set_match_weight())
-GRANT SELECT ON crm.match_weight, crm.match_weights_in_use TO PUBLIC;
+-- change them (crm.set_match_weight(), crm.train_match_weights())
+GRANT SELECT ON crm.match_weight, crm.match_weight_trained, crm.match_training, crm.match_weights_in_use TO PUBLIC;
 
 -- Frequency-aware evidence (doc/duplicates.md): how common each last name
 -- and first name of a person is in this base, counted by
@@ -192,6 +259,115 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.match_weights() IS 'the weights in use as one jsonb object: the w of crm.match_score()';
+
+-- Training the weights on this base (doc/duplicates.md, "Training the
+-- weights"): the estimate in C (src/training.c), over exactly the pairs
+-- crm.duplicate_pairs() compares; one row per kind of evidence, the run's
+-- figures on each, and refusal: why nothing is to be stored.
+CREATE FUNCTION crm_internal.estimate_match_weights(max_iterations integer, tolerance double precision,
+                                                    min_pairs bigint, sample_pairs integer)
+    RETURNS TABLE (ord integer, evidence text, comparison text, pairs bigint, m double precision,
+                   u double precision, u_random double precision, old_weight double precision,
+                   weight double precision, note text, clients bigint, blocked_pairs bigint,
+                   patterns integer, iterations integer, converged boolean, match_share double precision,
+                   refusal text)
+    AS 'MODULE_PATHNAME', 'estimate_match_weights' LANGUAGE C VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION crm_internal.estimate_match_weights(integer, double precision, bigint, integer) IS
+    'internal, for crm.train_match_weights(): Fellegi-Sunter m and u by EM over the blocked pairs of the visible base, one row per kind of evidence';
+REVOKE ALL ON FUNCTION crm_internal.estimate_match_weights(integer, double precision, bigint, integer) FROM PUBLIC;
+
+-- Administrators: learn the weights from the base (EM) and use them where
+-- no weight is pinned.  SECURITY DEFINER: it reads the whole base as crm's
+-- owner (every client, whatever the caller's units), but stores and
+-- returns only weights and counts.  A base too small (fewer than min_pairs
+-- blocked pairs) or one where the estimate finds almost no duplicates
+-- stores nothing (a WARNING says why): the weights in use stay.
+CREATE FUNCTION crm.train_match_weights(max_iterations integer DEFAULT 25,
+                                        tolerance double precision DEFAULT 0.0001,
+                                        min_pairs bigint DEFAULT 1000,
+                                        sample_pairs integer DEFAULT 100000)
+    RETURNS TABLE (evidence text, pairs bigint, m double precision, u double precision,
+                   u_random double precision, old_weight double precision, new_weight double precision,
+                   source text, note text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    est jsonb;
+    run record;
+BEGIN
+    PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_admin('train the weights of duplicate evidence');
+    IF max_iterations IS NULL OR tolerance IS NULL OR min_pairs IS NULL OR sample_pairs IS NULL THEN
+        RAISE EXCEPTION 'the arguments of crm.train_match_weights() must not be null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Leave an argument out for its default.';
+    END IF;
+    SELECT jsonb_agg(to_jsonb(e) ORDER BY e.ord) INTO est
+    FROM crm_internal.estimate_match_weights(max_iterations, tolerance, min_pairs, sample_pairs) e;
+    SELECT * INTO run
+    FROM jsonb_to_record(est -> 0) AS r(clients bigint, blocked_pairs bigint, patterns integer, iterations integer,
+                                        converged boolean, match_share double precision, refusal text);
+    INSERT INTO crm.match_training (trained_by, clients, pairs, patterns, iterations, converged, match_share,
+                                    stored, note)
+    VALUES (crm_internal.session_role(), run.clients, run.blocked_pairs, run.patterns, run.iterations,
+            run.converged, run.match_share, run.refusal IS NULL, run.refusal);
+    IF run.refusal IS NULL THEN
+        DELETE FROM crm.match_weight_trained;
+        INSERT INTO crm.match_weight_trained (evidence, weight, m, u)
+        SELECT x.evidence, x.weight, x.m, x.u
+        FROM jsonb_to_recordset(est) AS x(evidence text, weight double precision, m double precision, u double precision)
+        WHERE x.weight IS NOT NULL;
+        IF NOT run.converged THEN
+            RAISE WARNING 'the estimate did not converge within max_iterations (%)', run.iterations
+                USING DETAIL = 'The weights of the last iteration are stored.',
+                      HINT = 'Call crm.train_match_weights() again with more max_iterations or a larger tolerance.';
+        END IF;
+    ELSE
+        RAISE WARNING 'the weights of duplicate evidence were not trained'
+            USING DETAIL = run.refusal || '.  The weights in use stay as they were.',
+                  HINT = 'Train on a larger base, or pin weights with crm.set_match_weight().';
+    END IF;
+    PERFORM crm_internal.audit('train match weights', NULL,
+                               jsonb_build_object('clients', run.clients, 'pairs', run.blocked_pairs,
+                                                  'patterns', run.patterns, 'iterations', run.iterations,
+                                                  'converged', run.converged, 'stored', run.refusal IS NULL));
+    RETURN QUERY
+    SELECT x.evidence, x.pairs, x.m, x.u, x.u_random, x.old_weight, w.weight, w.source, x.note
+    FROM jsonb_to_recordset(est) AS x(ord integer, evidence text, pairs bigint, m double precision,
+                                      u double precision, u_random double precision,
+                                      old_weight double precision, note text)
+    JOIN crm.match_weights_in_use w ON w.evidence = x.evidence
+    ORDER BY x.ord;
+END
+$$;
+COMMENT ON FUNCTION crm.train_match_weights(integer, double precision, bigint, integer) IS
+    'administrators: learns the weights of duplicate evidence from the whole base (Fellegi-Sunter m and u by EM over the blocked pairs) and uses them where none is pinned; one row per evidence with m, u, the old and the new weight; audited (counts only)';
+REVOKE ALL ON FUNCTION crm.train_match_weights(integer, double precision, bigint, integer) FROM PUBLIC;
+
+-- Administrators: back to the defaults (the pinned weights stay)
+CREATE FUNCTION crm.forget_trained_match_weights() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    forgotten bigint;
+BEGIN
+    PERFORM crm_internal.require_data_model();
+    PERFORM crm_internal.require_admin('forget the trained weights of duplicate evidence');
+    DELETE FROM crm.match_weight_trained;
+    GET DIAGNOSTICS forgotten = ROW_COUNT;
+    IF forgotten > 0 THEN
+        PERFORM crm_internal.audit('forget trained match weights', NULL, jsonb_build_object('weights', forgotten));
+    END IF;
+    RETURN forgotten;
+END
+$$;
+COMMENT ON FUNCTION crm.forget_trained_match_weights() IS
+    'administrators: drops the weights crm.train_match_weights() learnt (scoring goes back to the defaults; pinned weights stay); the number dropped; audited';
+REVOKE ALL ON FUNCTION crm.forget_trained_match_weights() FROM PUBLIC;
 
 -- The score and the reasons of one pair of clients, in C (src/scoring.c,
 -- which the searches use directly).  shared: the phones and e-mails they

@@ -1,0 +1,352 @@
+/*-------------------------------------------------------------------------
+ *
+ * matchbase.c
+ *	  The visible base in memory, and its blocked pairs (matchbase.h), for
+ *	  crm.duplicate_pairs() (pairs.c) and crm.train_match_weights()
+ *	  (training.c):
+ *
+ *	  1. read every visible client that is not anonymized (as the current
+ *	     role: row-level security applies) and its phones and e-mails, and
+ *	     compute each one's matching forms once;
+ *	  2. blocking: every client's keys (crm.match_keys, PESEL, NIP, the
+ *	     9-digit REGON, each phone and e-mail) as 64-bit hashes, sorted;
+ *	     clients sharing a key are a pair, except in blocks larger than
+ *	     crm.max_block_size() (a call centre's number, the commonest names).
+ *
+ *	  Memory: about 300 bytes per client and 8 per pair.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "datamodel.h"
+#include "matchbase.h"
+#include "matchkeys.h"
+#include "progress.h"
+
+#define FETCH_ROWS 10000
+
+typedef struct KeyEntry
+{
+	uint64		hash;
+	uint32		client;			/* index in MatchBase.clients */
+} KeyEntry;
+
+static uint64
+key_hash(const char *s)
+{
+	return hash_bytes_extended((const unsigned char *) s, strlen(s), 0x63726d);
+}
+
+static int
+compare_keys(const void *x, const void *y)
+{
+	const KeyEntry *a = x;
+	const KeyEntry *b = y;
+
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	return a->client < b->client ? -1 : a->client > b->client;
+}
+
+static int
+compare_uint64(const void *x, const void *y)
+{
+	uint64		a = *(const uint64 *) x;
+	uint64		b = *(const uint64 *) y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* a growing array in the current context */
+void *
+crm_grow_array(void *array, Size elem, uint64 *cap, uint64 needed)
+{
+	if (needed <= *cap)
+		return array;
+	*cap = Max(needed, *cap * 2);
+	return array ? repalloc_huge(array, *cap * elem) : MemoryContextAllocHuge(CurrentMemoryContext, *cap * elem);
+}
+
+/* 1. the visible clients, by id, with their matching forms */
+static void
+read_clients(MatchBase *base, MemoryContext work, const char *what, TimestampTz started)
+{
+	Portal		portal;
+	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "crm base scratch",
+												  ALLOCSET_DEFAULT_SIZES);
+	MatchColumns cols;
+	bool		have_cols = false;
+	uint64		cap = 0;
+	int64		total;
+	bool		isnull;
+	char	   *label = psprintf("%s: reading clients", what);
+
+	if (SPI_execute("SELECT count(*) FROM crm.client c WHERE " CRM_CLIENT_VISIBLE("c"), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count the clients");
+	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT c.* FROM crm.client c "
+									   "WHERE " CRM_CLIENT_VISIBLE("c") " ORDER BY c.id",
+									   0, NULL, NULL, NULL, true, CURSOR_OPT_NO_SCROLL);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		if (!have_cols)
+		{
+			crm_match_columns(SPI_tuptable->tupdesc, &cols);
+			have_cols = true;
+		}
+		{
+			MemoryContext old = MemoryContextSwitchTo(work);
+
+			base->clients = crm_grow_array(base->clients, sizeof(MatchClient), &cap,
+								 (uint64) base->nclients + SPI_processed);
+			MemoryContextSwitchTo(old);
+		}
+		for (uint64 k = 0; k < SPI_processed; k++)
+		{
+			MemoryContext old = MemoryContextSwitchTo(scratch);
+
+			CHECK_FOR_INTERRUPTS();
+			crm_match_client_from_tuple(&base->clients[base->nclients], SPI_tuptable->vals[k],
+										SPI_tuptable->tupdesc, &cols, work);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(scratch);
+			base->nclients++;
+			crm_report_progress(label, base->nclients, total, started);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(scratch);
+	pfree(label);
+}
+
+static int
+compare_client_id(const void *key, const void *elem)
+{
+	int64		id = *(const int64 *) key;
+	int64		other = ((const MatchClient *) elem)->id;
+
+	return id < other ? -1 : id > other;
+}
+
+/* the phones and e-mails of the clients read, grouped by client */
+static void
+read_contacts(MatchBase *base, MemoryContext work)
+{
+	Portal		portal;
+	uint64		cap = 0;
+	uint32		next = 0;		/* the client whose contacts come next */
+
+	base->first_contact = MemoryContextAllocHuge(work, sizeof(uint32) * ((Size) base->nclients + 1));
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT DISTINCT x.client_id, x.kind || ':' || lower(x.value) COLLATE \"C\" "
+									   "FROM crm.contact x ORDER BY 1, 2",
+									   0, NULL, NULL, NULL, true, CURSOR_OPT_NO_SCROLL);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 k = 0; k < SPI_processed; k++)
+		{
+			bool		isnull;
+			int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &isnull));
+			MatchClient *c = bsearch(&id, base->clients, base->nclients, sizeof(MatchClient),
+									 compare_client_id);
+			MemoryContext old;
+			uint32		idx;
+
+			CHECK_FOR_INTERRUPTS();
+			if (c == NULL)
+				continue;		/* hidden, or not visible to the caller */
+			idx = (uint32) (c - base->clients);
+			while (next <= idx)
+				base->first_contact[next++] = base->ncontacts;
+			old = MemoryContextSwitchTo(work);
+			base->contacts = crm_grow_array(base->contacts, sizeof(MatchContact), &cap, (uint64) base->ncontacts + 1);
+			base->contacts[base->ncontacts].text = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[k],
+																					 SPI_tuptable->tupdesc, 2,
+																					 &isnull));
+			MemoryContextSwitchTo(old);
+			base->contacts[base->ncontacts].hash = key_hash(base->contacts[base->ncontacts].text);
+			base->ncontacts++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	while (next <= base->nclients)
+		base->first_contact[next++] = base->ncontacts;
+}
+
+/* 2. every client's keys, sorted by hash */
+static KeyEntry *
+block_keys(MatchBase *base, uint64 *nkeys_out)
+{
+	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "crm base keys",
+												  ALLOCSET_DEFAULT_SIZES);
+	KeyEntry   *keys = NULL;
+	uint64		cap = 0;
+	uint64		nkeys = 0;
+
+	for (uint32 i = 0; i < base->nclients; i++)
+	{
+		const MatchClient *c = &base->clients[i];
+		char	   *names[CRM_MAX_NAME_KEYS + 3];
+		MatchKeyFields kf;
+		int			n;
+		MemoryContext old = MemoryContextSwitchTo(scratch);
+
+		CHECK_FOR_INTERRUPTS();
+		crm_match_key_fields(c, &kf);
+		n = crm_match_keys_of(&kf, names);
+		if (crm_match_field(c, MF_PESEL))
+			names[n++] = psprintf("pesel:%s", crm_match_field(c, MF_PESEL));
+		if (crm_match_field(c, MF_NIP))
+			names[n++] = psprintf("nip:%s", crm_match_field(c, MF_NIP));
+		if (crm_match_field(c, MF_REGON))
+			names[n++] = psprintf("regon:%.9s", crm_match_field(c, MF_REGON));
+		MemoryContextSwitchTo(old);
+
+		keys = crm_grow_array(keys, sizeof(KeyEntry), &cap,
+					nkeys + n + (base->first_contact[i + 1] - base->first_contact[i]));
+		for (int k = 0; k < n; k++)
+		{
+			keys[nkeys].hash = key_hash(names[k]);
+			keys[nkeys++].client = i;
+		}
+		for (uint32 k = base->first_contact[i]; k < base->first_contact[i + 1]; k++)
+		{
+			keys[nkeys].hash = base->contacts[k].hash;
+			keys[nkeys++].client = i;
+		}
+		MemoryContextReset(scratch);
+	}
+	MemoryContextDelete(scratch);
+	if (nkeys > 1)
+		qsort(keys, nkeys, sizeof(KeyEntry), compare_keys);
+	*nkeys_out = nkeys;
+	return keys;
+}
+
+/* the pairs of clients sharing a key in a block of at most max_block, distinct */
+static uint64 *
+block_pairs(MatchBase *base, KeyEntry *keys, uint64 nkeys, int max_block, uint64 *npairs_out)
+{
+	uint64		npairs = 0;
+	uint64		commoncap = 0;
+	uint64	   *pairs;
+	uint64		start;
+
+	/* how many, to allocate once */
+	for (start = 0; start < nkeys;)
+	{
+		uint64		end = start + 1;
+		uint64		n;
+
+		while (end < nkeys && keys[end].hash == keys[start].hash)
+			end++;
+		n = end - start;
+		if (n >= 2 && n <= (uint64) max_block)
+			npairs += n * (n - 1) / 2;
+		start = end;
+	}
+	pairs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * Max(npairs, 1));
+	npairs = 0;
+	for (start = 0; start < nkeys;)
+	{
+		uint64		end = start + 1;
+		uint64		n;
+
+		CHECK_FOR_INTERRUPTS();
+		while (end < nkeys && keys[end].hash == keys[start].hash)
+			end++;
+		n = end - start;
+		if (n >= 2 && n <= (uint64) max_block)
+		{
+			for (uint64 i = start; i < end; i++)
+				for (uint64 j = i + 1; j < end; j++)
+					if (keys[i].client != keys[j].client)
+						pairs[npairs++] = ((uint64) keys[i].client << 32) | keys[j].client;
+		}
+		else if (n > (uint64) max_block)
+		{
+			/* a phone or e-mail this common is no evidence either */
+			base->common = crm_grow_array(base->common, sizeof(uint64), &commoncap, (uint64) base->ncommon + 1);
+			base->common[base->ncommon++] = keys[start].hash;
+		}
+		start = end;
+	}
+	if (npairs > 1)
+		qsort(pairs, npairs, sizeof(uint64), compare_uint64);
+	/* distinct: clients sharing several keys are one pair */
+	{
+		uint64		kept = 0;
+
+		for (uint64 k = 0; k < npairs; k++)
+			if (kept == 0 || pairs[kept - 1] != pairs[k])
+				pairs[kept++] = pairs[k];
+		npairs = kept;
+	}
+	*npairs_out = npairs;
+	return pairs;
+}
+
+/* the phones and e-mails clients a and b have in common (not too common ones) */
+int
+crm_match_base_shared(const MatchBase *base, uint32 a, uint32 b, const char **shared, int cap)
+{
+	uint32		i = base->first_contact[a];
+	uint32		j = base->first_contact[b];
+	int			n = 0;
+
+	while (i < base->first_contact[a + 1] && j < base->first_contact[b + 1] && n < cap)
+	{
+		int			cmp = strcmp(base->contacts[i].text, base->contacts[j].text);
+
+		if (cmp == 0)
+		{
+			uint64		h = base->contacts[i].hash;
+
+			if (base->ncommon == 0 ||
+				bsearch(&h, base->common, base->ncommon, sizeof(uint64), compare_uint64) == NULL)
+				shared[n++] = base->contacts[i].text;
+			i++, j++;
+		}
+		else if (cmp < 0)
+			i++;
+		else
+			j++;
+	}
+	return n;
+}
+
+void
+crm_match_base_read(MatchBase *base, MemoryContext work, const char *what, TimestampTz started)
+{
+	read_clients(base, work, what, started);
+	read_contacts(base, work);
+}
+
+uint64 *
+crm_match_base_pairs(MatchBase *base, int max_block, uint64 *npairs)
+{
+	uint64		nkeys;
+	KeyEntry   *keys = block_keys(base, &nkeys);
+	uint64	   *pairs = block_pairs(base, keys, nkeys, max_block, npairs);
+
+	if (keys)
+		pfree(keys);
+	return pairs;
+}

@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ *
+ * matchbase.h
+ *	  The visible base in memory for duplicate search over the whole base
+ *	  (matchbase.c): every visible client's matching forms, phones and
+ *	  e-mails, and the blocked pairs (clients sharing a blocking key).
+ *	  Shared by crm.duplicate_pairs() (pairs.c) and the training of the
+ *	  weights (training.c), so that both see exactly the same pairs.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CRM_MATCHBASE_H
+#define CRM_MATCHBASE_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+
+#include "matchforms.h"
+
+typedef struct MatchContact
+{
+	uint64		hash;			/* of "kind:value" */
+	char	   *text;			/* "kind:value", value in lower case */
+} MatchContact;
+
+typedef struct MatchBase
+{
+	MatchClient *clients;		/* by id */
+	uint32		nclients;
+	MatchContact *contacts;		/* by client, then text */
+	uint32	   *first_contact;	/* of client k: first_contact[k] up to
+								 * first_contact[k + 1] */
+	uint32		ncontacts;
+	uint64	   *common;			/* hashes of contacts in too large blocks, sorted */
+	uint32		ncommon;
+} MatchBase;
+
+/*
+ * Read every visible client that is not anonymized (with the current
+ * role's rights: row-level security applies) and its phones and e-mails
+ * into base, allocated in work (SPI connected).  what names the run in the
+ * progress NOTICEs ("duplicate_pairs").
+ */
+extern void crm_match_base_read(MatchBase *base, MemoryContext work, const char *what,
+								TimestampTz started);
+
+/*
+ * The distinct pairs of clients sharing a blocking key in a block of at
+ * most max_block clients, sorted, each as (a << 32) | b with a < b
+ * (indexes in base->clients), allocated in the current context.  Records
+ * the too common phones and e-mails in base->common.
+ */
+extern uint64 *crm_match_base_pairs(MatchBase *base, int max_block, uint64 *npairs);
+
+/* the phones and e-mails clients a and b have in common (not too common ones) */
+extern int	crm_match_base_shared(const MatchBase *base, uint32 a, uint32 b,
+								  const char **shared, int cap);
+
+/* a growing array in the current context */
+extern void *crm_grow_array(void *array, Size elem, uint64 *cap, uint64 needed);
+
+#endif							/* CRM_MATCHBASE_H */
