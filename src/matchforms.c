@@ -190,6 +190,56 @@ crm_first_word_canonical(const char *first_n)
 	return full ? pstrdup(full) : word;
 }
 
+/*
+ * An address in matching form split into its numbers and its other words,
+ * each in order one space apart: "6 80 heather ct" gives "6 80" and
+ * "heather ct" (for address_similar() of scoring.c); NULL, NULL for none.
+ */
+static void
+address_parts(const char *s, char **numbers, char **words)
+{
+	size_t		len = s ? strlen(s) : 0;
+	char	   *nums;
+	char	   *rest;
+	int			nn = 0;
+	int			nw = 0;
+
+	*numbers = *words = NULL;
+	if (s == NULL)
+		return;
+	nums = palloc(len + 1);
+	rest = palloc(len + 1);
+	while (*s)
+	{
+		const char *w;
+		bool		digits = true;
+		char	   *to;
+		int		   *n;
+
+		while (*s == ' ')
+			s++;
+		w = s;
+		while (*s && *s != ' ')
+		{
+			if (*s < '0' || *s > '9')
+				digits = false;
+			s++;
+		}
+		if (s == w)
+			break;
+		to = digits ? nums : rest;
+		n = digits ? &nn : &nw;
+		if (*n > 0)
+			to[(*n)++] = ' ';
+		memcpy(to + *n, w, s - w);
+		*n += s - w;
+	}
+	nums[nn] = '\0';
+	rest[nw] = '\0';
+	*numbers = nums;
+	*words = rest;
+}
+
 char *
 crm_postcode_form(const char *s)
 {
@@ -274,6 +324,7 @@ crm_match_client_from_tuple(MatchClient *c, HeapTuple tuple, TupleDesc desc,
 	f[MF_LAST_SK] = crm_skeleton(f[MF_LAST_N]);
 	f[MF_FIRST_SK] = crm_skeleton(f[MF_FIRST_CANON]);
 	f[MF_FIRST1_SK] = f[MF_FIRST_N] ? crm_skeleton(crm_first_word_canonical(f[MF_FIRST_N])) : NULL;
+	address_parts(f[MF_ADDRESS_N], &f[MF_ADDRESS_NUMS], &f[MF_ADDRESS_WORDS]);
 	f[MF_POSTAL] = text_field(tuple, desc, cols->postal_code);
 	f[MF_POSTCODE] = crm_postcode_form(f[MF_POSTAL]);
 	f[MF_PESEL] = identifier_field(tuple, desc, cols->pesel, CRM_PESEL);

@@ -30,6 +30,8 @@ typedef enum MatchField
 	MF_LAST_SK,					/* skeleton of the last name (transliterations alike) */
 	MF_FIRST_SK,				/* skeleton of the canonical first name */
 	MF_FIRST1_SK,				/* skeleton of the canonical first word of the first name */
+	MF_ADDRESS_NUMS,			/* the numbers of MF_ADDRESS_N: "6 80" of "6 80 heather ct" */
+	MF_ADDRESS_WORDS,			/* its other words: "heather ct" */
 	MF_POSTAL,					/* the postal code as typed */
 	MF_POSTCODE,				/* the postal code: letters and digits, lower case */
 	MF_COUNT

@@ -257,131 +257,110 @@ same_consonants(const char *a, const char *b)
 	return consonants(a, ca, sizeof ca) >= 3 && consonants(b, cb, sizeof cb) >= 3 && strcmp(ca, cb) == 0;
 }
 
-/*
- * An address (canonical matching form) split into its numbers and its
- * words: "6 80 heather ct" -> numbers "6 80", words "heather ct".
- */
-static void
-address_parts(const char *s, StringInfo numbers, StringInfo words)
-{
-	while (*s)
-	{
-		const char *w = s;
-		int			len;
-		bool		digits = true;
-
-		while (*s && *s != ' ')
-		{
-			if (*s < '0' || *s > '9')
-				digits = false;
-			s++;
-		}
-		len = s - w;
-		if (len > 0)
-		{
-			StringInfo	to = digits ? numbers : words;
-
-			if (to->len > 0)
-				appendStringInfoChar(to, ' ');
-			appendBinaryStringInfo(to, w, len);
-		}
-		while (*s == ' ')
-			s++;
-	}
-}
-
-/* every number of a among those of b ("80" in "6 80"), a not empty */
-static bool
-numbers_within(const char *a, const char *b)
-{
-	char	   *copy = pstrdup(a);
-	bool		all = *a != '\0';
-
-	for (char *n = strtok(copy, " "); n != NULL && all; n = strtok(NULL, " "))
-	{
-		const char *p = b;
-		size_t		len = strlen(n);
-		bool		found_it = false;
-
-		while ((p = strstr(p, n)) != NULL)
-		{
-			if ((p == b || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' '))
-			{
-				found_it = true;
-				break;
-			}
-			p += len;
-		}
-		all = found_it;
-	}
-	pfree(copy);
-	return all;
-}
-
-/*
- * Two different addresses (canonical matching forms) that are one address
- * typed apart: the same house numbers, or one's numbers all among the
- * other's (a flat number on one side only), and street words at most two
- * typos apart.
- */
-static bool
-address_similar(const char *a, const char *b)
-{
-	StringInfoData na,
-				wa,
-				nb,
-				wb;
-	bool		result;
-
-	initStringInfo(&na);
-	initStringInfo(&wa);
-	initStringInfo(&nb);
-	initStringInfo(&wb);
-	address_parts(a, &na, &wa);
-	address_parts(b, &nb, &wb);
-	result = wa.len >= 3 && wb.len >= 3 &&
-		(numbers_within(na.data, nb.data) || numbers_within(nb.data, na.data)) &&
-		crm_typo_distance(wa.data, wa.len, wb.data, wb.len, 3) <= 2;
-	pfree(na.data);
-	pfree(wa.data);
-	pfree(nb.data);
-	pfree(wb.data);
-	return result;
-}
-
-/* the words of a's names (skeletons), at most max of them */
+/* the next word of s at or after *pos (spaces apart): its start and length, 0 at the end */
 static int
-name_words(const MatchClient *c, char **words, int max)
+next_word(const char *s, int *pos, const char **word)
 {
-	int			n = 0;
-	MatchField	fields[2] = {MF_FIRST_SK, MF_LAST_SK};
+	int			p = *pos;
+	int			start;
 
-	for (int k = 0; k < 2; k++)
+	while (s[p] == ' ')
+		p++;
+	start = p;
+	while (s[p] && s[p] != ' ')
+		p++;
+	*pos = p;
+	*word = s + start;
+	return p - start;
+}
+
+/* whether the word w (len letters) is among the words of s */
+static bool
+has_word(const char *s, const char *w, int len)
+{
+	const char *x;
+	int			pos = 0;
+	int			n;
+
+	while ((n = next_word(s, &pos, &x)) > 0)
+		if (n == len && memcmp(x, w, len) == 0)
+			return true;
+	return false;
+}
+
+/* every word of a among those of b, a not empty */
+static bool
+words_within(const char *a, const char *b)
+{
+	const char *w;
+	int			pos = 0;
+	int			n;
+	bool		any = false;
+
+	while ((n = next_word(a, &pos, &w)) > 0)
 	{
-		const char *f = crm_match_field(c, fields[k]);
-		char	   *copy;
-
-		if (f == NULL)
-			continue;
-		copy = pstrdup(f);
-		for (char *w = strtok(copy, " "); w != NULL && n < max; w = strtok(NULL, " "))
-			words[n++] = w;
+		if (!has_word(b, w, n))
+			return false;
+		any = true;
 	}
+	return any;
+}
+
+/*
+ * Two different addresses that are one address typed apart: the same house
+ * numbers, or one's numbers all among the other's (a flat number on one
+ * side only), and street words at most two typos apart.  The numbers and
+ * the words of each address are its MF_ADDRESS_NUMS and MF_ADDRESS_WORDS
+ * (matchforms.c), made once per client.
+ */
+static bool
+address_similar(const MatchClient *a, const MatchClient *b)
+{
+	const char *na = crm_match_field(a, MF_ADDRESS_NUMS);
+	const char *nb = crm_match_field(b, MF_ADDRESS_NUMS);
+	const char *wa = crm_match_field(a, MF_ADDRESS_WORDS);
+	const char *wb = crm_match_field(b, MF_ADDRESS_WORDS);
+
+	if (na == NULL || nb == NULL || wa == NULL || wb == NULL || strlen(wa) < 3 || strlen(wb) < 3)
+		return false;
+	return (words_within(na, nb) || words_within(nb, na)) &&
+		crm_typo_distance(wa, strlen(wa), wb, strlen(wb), 3) <= 2;
+}
+
+/*
+ * Every name word (skeletons) of one among the other's, two words at least:
+ * the same person written in another order with a second name on one side
+ * (Halyna Oliferska ~ Oliferska Halyna Jurijiwna).
+ */
+static int
+count_words(const char *s)
+{
+	const char *w;
+	int			pos = 0;
+	int			n = 0;
+
+	if (s == NULL)
+		return 0;
+	while (next_word(s, &pos, &w) > 0)
+		n++;
 	return n;
 }
 
-/*
- * Every name word of one among the other's, two words at least: the same
- * person written in another order with a second name on one side (Halyna
- * Oliferska ~ Oliferska Halyna Jurijiwna).
- */
+static bool
+name_words_in(const MatchClient *c, const char *w, int len)
+{
+	const char *first = crm_match_field(c, MF_FIRST_SK);
+	const char *last = crm_match_field(c, MF_LAST_SK);
+
+	return (first && has_word(first, w, len)) || (last && has_word(last, w, len));
+}
+
 static bool
 name_words_within(const MatchClient *a, const MatchClient *b)
 {
-	char	   *wa[8];
-	char	   *wb[8];
-	int			na = name_words(a, wa, lengthof(wa));
-	int			nb = name_words(b, wb, lengthof(wb));
+	MatchField	fields[2] = {MF_FIRST_SK, MF_LAST_SK};
+	int			na = count_words(crm_match_field(a, MF_FIRST_SK)) + count_words(crm_match_field(a, MF_LAST_SK));
+	int			nb = count_words(crm_match_field(b, MF_FIRST_SK)) + count_words(crm_match_field(b, MF_LAST_SK));
 
 	if (na > nb)
 	{
@@ -389,18 +368,22 @@ name_words_within(const MatchClient *a, const MatchClient *b)
 
 		a = b;
 		b = t;
-		return name_words_within(a, b);
+		na = nb;
 	}
 	if (na < 2)
 		return false;
-	for (int i = 0; i < na; i++)
+	for (int k = 0; k < 2; k++)
 	{
-		bool		in = false;
+		const char *f = crm_match_field(a, fields[k]);
+		const char *w;
+		int			pos = 0;
+		int			n;
 
-		for (int j = 0; j < nb && !in; j++)
-			in = strcmp(wa[i], wb[j]) == 0;
-		if (!in)
-			return false;
+		if (f == NULL)
+			continue;
+		while ((n = next_word(f, &pos, &w)) > 0)
+			if (!name_words_in(b, w, n))
+				return false;
 	}
 	return true;
 }
@@ -629,7 +612,7 @@ crm_match_score_found(const MatchClient *a, const MatchClient *b,
 		{
 			if (strcmp(aa, ba) == 0)
 				found(&s, 11, EV_ADDRESS, "same address: %s", typed(a, MF_ADDRESS));
-			else if (address_similar(aa, ba))
+			else if (address_similar(a, b))
 				found(&s, 11, EV_ADDRESS_SIMILAR, "address similar: %s ~ %s",
 					  typed(a, MF_ADDRESS), typed(b, MF_ADDRESS));
 		}
