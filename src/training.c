@@ -37,10 +37,10 @@
  *	  Measured (bench/quality.sh, doc/duplicates.md): on the bench's sets
  *	  the trained weights are still worse than the defaults.  Without the
  *	  constraints the duplicates' class takes in households (same address,
- *	  surname, landline); with them it comes close to the true pairs, but
- *	  the positive weights it learns are too high for the households that
- *	  remain.  The prior's row says how the match share compares with what
- *	  the weights in use before implied.
+ *	  surname, landline); with them it comes close to the true pairs and
+ *	  beats the defaults on the foreigners' set, but loses recall on the
+ *	  Polish and English ones.  The prior's row says how the match share
+ *	  compares with what the weights in use before implied.
  *
  *	    crm_internal.estimate_match_weights(max_iterations integer,
  *	        tolerance double precision, min_pairs bigint, sample_pairs integer,
@@ -106,7 +106,7 @@ typedef struct Model
 	int			nlevels[MAX_COMPARISONS];
 	int			comparison_of[EV_COUNT];	/* -1: the prior */
 	int			level_of[EV_COUNT];
-	/* the levels whose m is bounded (match_constraint()) */
+	/* levels whose default weight is 0 or less; levels "*_differ" (m_step()) */
 	bool		bounded[MAX_COMPARISONS][CRM_MAX_LEVELS + 1];
 	bool		differ[MAX_COMPARISONS][CRM_MAX_LEVELS + 1];
 } Model;
@@ -255,7 +255,6 @@ m_step(const Model *model, Pattern *patterns, uint8 *levels, const double *post,
 			double		bounded = 0;
 			double		unbounded = 0;
 			bool		capped = false;
-
 			bool		constrained[CRM_MAX_LEVELS + 1];
 
 			for (int l = 0; l < nlevels; l++)
