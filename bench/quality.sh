@@ -24,7 +24,11 @@
 # the threshold, from crm.match_score) and by label.  One summary table at the end.
 # TRAIN=1 (the default) also trains the weights on each set (crm.train_match_weights(),
 # timed) and runs crm.duplicate_pairs() again with them ("trained" in the summary),
-# then forgets them; TRAIN=0 skips that.
+# then forgets them; TRAIN=0 skips that.  TRAIN_ARGS: its arguments, e.g.
+# TRAIN_ARGS="max_differ_m => 1" (the unconstrained EM).  TRAIN_VARIANTS: more
+# argument lists, separated by ';', each trained and scored on each set after
+# the rest (bench/quality_variants.sql, one line each), e.g.
+#   TRAIN_VARIANTS="max_differ_m => 0.02;prior_pairs => 100" tools/dev.sh bench quality
 # KEEP=1 keeps the databases (bench.found, bench.fn, bench.fp, bench.rec ...).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -34,6 +38,8 @@ DUP_SHARE=${DUP_SHARE:-0.07}
 SETS=${SETS:-polish foreigners english}
 KEEP=${KEEP:-0}
 TRAIN=${TRAIN:-1}
+TRAIN_ARGS=${TRAIN_ARGS:-}
+TRAIN_VARIANTS=${TRAIN_VARIANTS:-}
 [ "$TRAIN" = 1 ] && TRAIN_VAR=true || TRAIN_VAR=false
 BIN=${PG_BINDIR:+$PG_BINDIR/}
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
@@ -96,7 +102,13 @@ for set in $SETS; do
 		SELECT 'e.g. ' || string_agg(concat_ws(' | ', display_name, birth_date, city, postal_code, address), E'\n     ' ORDER BY id)
 		FROM (SELECT * FROM crm.client ORDER BY hashint8(id) LIMIT 4) c;
 	SQL
-	"${PSQL[@]}" -P footer=off -v set="$set" -v train="$TRAIN_VAR" -f quality_eval.sql
+	"${PSQL[@]}" -P footer=off -v set="$set" -v train="$TRAIN_VAR" -v train_args="$TRAIN_ARGS" -f quality_eval.sql
+	if [ -n "$TRAIN_VARIANTS" ]; then
+		IFS=';' read -r -a variants <<<"$TRAIN_VARIANTS"
+		for args in "${variants[@]}"; do
+			"${PSQL[@]}" -P footer=off -v set="$set" -v args="$args" -f quality_variants.sql
+		done
+	fi
 done
 
 echo

@@ -172,7 +172,7 @@ FROM bench.fp f ORDER BY hashint8(f.client_a + f.client_b), f.client_a LIMIT 6;
 -- again with them; the weights forgotten after (TRAIN=0: skipped)
 \if :train
 SELECT clock_timestamp() AS t0 \gset
-CREATE TABLE bench.trained AS SELECT * FROM crm.train_match_weights();
+CREATE TABLE bench.trained AS SELECT * FROM crm.train_match_weights(:train_args);
 INSERT INTO bench.result VALUES ('train_s', round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 2));
 INSERT INTO bench.result
 SELECT 'train_' || k, v FROM crm.match_training r,

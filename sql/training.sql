@@ -86,7 +86,7 @@ SET ROLE regress_train_agent;
 SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM crm.train_match_weights()$$);
 SELECT err_code, err_message FROM regress.error_of($$SELECT crm.forget_trained_match_weights()$$);
 SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.match_weight_trained VALUES ('prior', 100)$$);
-SELECT err_code FROM regress.error_of($$SELECT * FROM crm_internal.estimate_match_weights(25, 0.0001, 1000, 100)$$);
+SELECT err_code FROM regress.error_of($$SELECT * FROM crm_internal.estimate_match_weights(25, 0.0001, 1000, 100, 0.05, 0, false)$$);
 -- it reads the weights
 SELECT count(*) AS trained FROM crm.match_weight_trained;
 SET ROLE regress_train_supervisor;
@@ -108,6 +108,10 @@ SET ROLE regress_train_admin;
 SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM crm.train_match_weights(max_iterations => 0)$$);
 SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM crm.train_match_weights(tolerance => 0)$$);
 SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM crm.train_match_weights(sample_pairs => NULL)$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM crm.train_match_weights(max_differ_m => 0)$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM crm.train_match_weights(max_differ_m => 1.5)$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM crm.train_match_weights(prior_pairs => -1)$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM crm.train_match_weights(differ_default => NULL)$$);
 CREATE TEMP TABLE report AS SELECT * FROM crm.train_match_weights();
 RESET ROLE;
 -- the run: the whole base (it runs as crm's owner), converged, about as
@@ -121,6 +125,17 @@ SELECT evidence, pairs >= 20 AS seen, m IS NOT NULL AS estimated, source,
        CASE WHEN source = 'trained' THEN sign(new_weight) END AS sign,
        new_weight = old_weight AS unchanged, note IS NOT NULL AS noted
 FROM report ORDER BY evidence <> 'prior', evidence;
+-- the constraint: a duplicate rarely shows a disagreement (differ_default:
+-- a level whose default weight is 0 or less is not trained above it)
+SELECT count(*) AS bounded_levels, count(*) FILTER (WHERE r.new_weight <= d.weight + 1e-9) AS within_bound
+FROM report r JOIN crm.match_weight_defaults() d USING (evidence)
+WHERE d.weight <= 0 AND r.evidence <> 'prior' AND r.source = 'trained';
+-- max_differ_m bounds m of every *_differ level (the estimate alone: nothing stored)
+SELECT count(*) AS differ_levels, count(*) FILTER (WHERE m <= 0.02 + 1e-9) AS within_bound
+FROM crm_internal.estimate_match_weights(25, 0.0001, 1000, 100000, 0.02, 0, true)
+WHERE evidence LIKE '%\_differ' AND m IS NOT NULL;
+-- the prior's note: the match share against what the weights in use before implied
+SELECT regexp_replace(note, '[0-9.]+', 'N', 'g') AS prior_note FROM report WHERE evidence = 'prior';
 SELECT count(*) FILTER (WHERE m BETWEEN 0 AND 1 AND u BETWEEN 0 AND 1) = count(m) AS probabilities,
        count(*) FILTER (WHERE u_random BETWEEN 0 AND 1) = count(*) - 1 AS sampled
 FROM report;

@@ -734,7 +734,7 @@ AS $$
     ('crm_admin', 'crm.set_merge_table_rule(regclass, text, regprocedure)'),
     ('crm_admin', 'crm.set_match_weight(text, double precision)'),
     ('crm_admin', 'crm.refresh_match_frequencies()'),
-    ('crm_admin', 'crm.train_match_weights(integer, double precision, bigint, integer)'),
+    ('crm_admin', 'crm.train_match_weights(integer, double precision, bigint, integer, double precision, double precision, boolean)'),
     ('crm_admin', 'crm.forget_trained_match_weights()'),
     ('crm_admin', 'crm.set_personal_column(regclass, name, text, boolean)');
 $$;

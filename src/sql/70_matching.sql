@@ -265,7 +265,9 @@ COMMENT ON FUNCTION crm.match_weights() IS 'the weights in use as one jsonb obje
 -- crm.duplicate_pairs() compares; one row per kind of evidence, the run's
 -- figures on each, and refusal: why nothing is to be stored.
 CREATE FUNCTION crm_internal.estimate_match_weights(max_iterations integer, tolerance double precision,
-                                                    min_pairs bigint, sample_pairs integer)
+                                                    min_pairs bigint, sample_pairs integer,
+                                                    max_differ_m double precision, prior_pairs double precision,
+                                                    differ_default boolean)
     RETURNS TABLE (ord integer, evidence text, comparison text, pairs bigint, m double precision,
                    u double precision, u_random double precision, old_weight double precision,
                    weight double precision, note text, clients bigint, blocked_pairs bigint,
@@ -273,9 +275,9 @@ CREATE FUNCTION crm_internal.estimate_match_weights(max_iterations integer, tole
                    refusal text)
     AS 'MODULE_PATHNAME', 'estimate_match_weights' LANGUAGE C VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION crm_internal.estimate_match_weights(integer, double precision, bigint, integer) IS
+COMMENT ON FUNCTION crm_internal.estimate_match_weights(integer, double precision, bigint, integer, double precision, double precision, boolean) IS
     'internal, for crm.train_match_weights(): Fellegi-Sunter m and u by EM over the blocked pairs of the visible base, one row per kind of evidence';
-REVOKE ALL ON FUNCTION crm_internal.estimate_match_weights(integer, double precision, bigint, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm_internal.estimate_match_weights(integer, double precision, bigint, integer, double precision, double precision, boolean) FROM PUBLIC;
 
 -- Administrators: learn the weights from the base (EM) and use them where
 -- no weight is pinned.  SECURITY DEFINER: it reads the whole base as crm's
@@ -286,7 +288,10 @@ REVOKE ALL ON FUNCTION crm_internal.estimate_match_weights(integer, double preci
 CREATE FUNCTION crm.train_match_weights(max_iterations integer DEFAULT 25,
                                         tolerance double precision DEFAULT 0.0001,
                                         min_pairs bigint DEFAULT 1000,
-                                        sample_pairs integer DEFAULT 100000)
+                                        sample_pairs integer DEFAULT 100000,
+                                        max_differ_m double precision DEFAULT 1,
+                                        prior_pairs double precision DEFAULT 0,
+                                        differ_default boolean DEFAULT true)
     RETURNS TABLE (evidence text, pairs bigint, m double precision, u double precision,
                    u_random double precision, old_weight double precision, new_weight double precision,
                    source text, note text)
@@ -300,13 +305,16 @@ DECLARE
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_admin('train the weights of duplicate evidence');
-    IF max_iterations IS NULL OR tolerance IS NULL OR min_pairs IS NULL OR sample_pairs IS NULL THEN
+    IF max_iterations IS NULL OR tolerance IS NULL OR min_pairs IS NULL OR sample_pairs IS NULL
+       OR max_differ_m IS NULL OR prior_pairs IS NULL
+       OR differ_default IS NULL THEN
         RAISE EXCEPTION 'the arguments of crm.train_match_weights() must not be null'
             USING ERRCODE = 'null_value_not_allowed',
                   HINT = 'Leave an argument out for its default.';
     END IF;
     SELECT jsonb_agg(to_jsonb(e) ORDER BY e.ord) INTO est
-    FROM crm_internal.estimate_match_weights(max_iterations, tolerance, min_pairs, sample_pairs) e;
+    FROM crm_internal.estimate_match_weights(max_iterations, tolerance, min_pairs, sample_pairs, max_differ_m, prior_pairs,
+                                             differ_default) e;
     SELECT * INTO run
     FROM jsonb_to_record(est -> 0) AS r(clients bigint, blocked_pairs bigint, patterns integer, iterations integer,
                                         converged boolean, match_share double precision, refusal text);
@@ -343,9 +351,9 @@ BEGIN
     ORDER BY x.ord;
 END
 $$;
-COMMENT ON FUNCTION crm.train_match_weights(integer, double precision, bigint, integer) IS
+COMMENT ON FUNCTION crm.train_match_weights(integer, double precision, bigint, integer, double precision, double precision, boolean) IS
     'administrators: learns the weights of duplicate evidence from the whole base (Fellegi-Sunter m and u by EM over the blocked pairs) and uses them where none is pinned; one row per evidence with m, u, the old and the new weight; audited (counts only)';
-REVOKE ALL ON FUNCTION crm.train_match_weights(integer, double precision, bigint, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm.train_match_weights(integer, double precision, bigint, integer, double precision, double precision, boolean) FROM PUBLIC;
 
 -- Administrators: back to the defaults (the pinned weights stay)
 CREATE FUNCTION crm.forget_trained_match_weights() RETURNS bigint
