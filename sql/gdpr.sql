@@ -167,7 +167,10 @@ SELECT crm.anonymize(1, lower(replace((SELECT code FROM code), '-', ' ')));
 -- every table is read whole as text (any column type: text, dates, arrays,
 -- json, identifiers), and bytea columns decoded; both sides in their
 -- matching form (Wąsowicz-Kmieć, WASOWICZ KMIEC alike), and numbers also
--- with every separator taken out (601 234 567, 601-234-567).
+-- with the spaces and dashes between their digits taken out (601 234 567,
+-- 601-234-567); times of day are left out first (a timestamp's digits,
+-- 07:55:21.963001, once held 96300, a postal code searched for), and other
+-- punctuation separates numbers (fields of a row never run together).
 CREATE FUNCTION regress.find_values(vals text[])
 RETURNS TABLE (table_name text, hits bigint)
 LANGUAGE plpgsql AS $$
@@ -194,7 +197,8 @@ BEGIN
             'SELECT count(*) FROM (SELECT t::text || '' '' || %s AS x FROM %s t) t, unnest($1) AS v(value)
              WHERE crm.normalize_name(t.x) LIKE ''%%'' || crm.normalize_name(v.value) || ''%%''
                 OR (v.value ~ ''^[0-9 -]+$''
-                    AND regexp_replace(t.x, ''[^0-9]'', '''', ''g'')
+                    AND regexp_replace(regexp_replace(t.x, ''[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?'', '' '', ''g''),
+                                       ''([0-9])[ -]+(?=[0-9])'', ''\1'', ''g'')
                         LIKE ''%%'' || regexp_replace(v.value, ''[^0-9]'', '''', ''g'') || ''%%'')',
             coalesce(r.bytea_text, ''''''), r.tbl)
             INTO hits USING vals;
