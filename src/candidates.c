@@ -15,7 +15,8 @@
  *	     frequencies of the client's own names and city looked up once
  *	     (matchfreq.c: one indexed query).
  *
- *	  The queries are prepared once per session.
+ *	  The queries are prepared once per session, with generic plans (see
+ *	  plan()).
  *
  *	  The key lookups of step 1 run as the owner of crm.client.  Under
  *	  row-level security the planner may not use an index for a condition
