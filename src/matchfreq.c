@@ -126,13 +126,19 @@ read_totals(MatchFrequencies *freq, int fieldcol, int clientscol, int ucol)
 	}
 }
 
-/* the one client's values and their totals, in one indexed look-up per field */
+/*
+ * The one client's values and their totals, in one indexed look-up per
+ * field: a subquery by the primary key, not a join, whose plan (generic
+ * after the first runs) could be a hash join over the whole of
+ * crm.match_frequency, as it was: 1 ms per call at 17,000 names kept.
+ */
 #define Q_ONE \
-	"SELECT t.field, t.clients::float8, t.u, f.bearers::float8 " \
-	"FROM crm.match_frequency_total t LEFT JOIN crm.match_frequency f " \
-	"  ON f.field OPERATOR(pg_catalog.=) t.field " \
-	" AND f.value OPERATOR(pg_catalog.=) ($1::text[])[CASE t.field WHEN 'last_name' THEN 1 " \
-	"                                                              WHEN 'first_name' THEN 2 END]"
+	"SELECT t.field, t.clients::float8, t.u, " \
+	"       (SELECT f.bearers::float8 FROM crm.match_frequency f " \
+	"        WHERE f.field OPERATOR(pg_catalog.=) t.field " \
+	"          AND f.value OPERATOR(pg_catalog.=) ($1::text[])[CASE t.field WHEN 'last_name' THEN 1 " \
+	"                                                                       WHEN 'first_name' THEN 2 END]) " \
+	"FROM crm.match_frequency_total t"
 
 static SPIPlanPtr one_plan;
 

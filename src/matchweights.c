@@ -115,15 +115,33 @@ crm_match_evidence_default(MatchEvidence ev)
  * (crm.train_match_weights()), else the default; as the view
  * crm.match_weights_in_use shows them.
  */
+/* trained first, pinned after: the pinned weight wins */
+#define Q_WEIGHTS \
+	"SELECT t.evidence, t.weight, 1 FROM crm.match_weight_trained t " \
+	"UNION ALL SELECT w.evidence, w.weight, 2 FROM crm.match_weight w ORDER BY 3"
+
+static SPIPlanPtr weights_plan;
+
 void
 crm_match_weights_load(MatchWeights *weights)
 {
 	for (int k = 0; k < EV_COUNT; k++)
 		weights->w[k] = evidence[k].weight;
-	/* trained first, pinned after: the pinned weight wins */
-	if (SPI_execute("SELECT t.evidence, t.weight, 1 FROM crm.match_weight_trained t "
-					"UNION ALL SELECT w.evidence, w.weight, 2 FROM crm.match_weight w ORDER BY 3",
-					true, 0) != SPI_OK_SELECT)
+	/*
+	 * Read on every call (a weight changed in this transaction counts at
+	 * once), with a plan prepared once per session: parsing and planning it
+	 * on every call was most of its cost in the check on save.
+	 */
+	if (weights_plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(Q_WEIGHTS, 0, NULL);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", Q_WEIGHTS, SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		weights_plan = p;
+	}
+	if (SPI_execute_plan(weights_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read crm.match_weight and crm.match_weight_trained");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
