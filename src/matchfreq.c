@@ -221,10 +221,13 @@ crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *c, MemoryC
 			HeapTuple	t = SPI_tuptable->vals[r];
 			char	   *name = SPI_getvalue(t, SPI_tuptable->tupdesc, 1);
 			int			f = name ? field_of(name) : -1;
-			double		bearers = DatumGetFloat8(SPI_getbinval(t, SPI_tuptable->tupdesc, 4, &isnull));
+			Datum		d = SPI_getbinval(t, SPI_tuptable->tupdesc, 4, &isnull);
+			double		bearers;
 
+			/* NULL: a value not counted (the common case); never read as a number */
 			if (f < 0 || !freq->known[f] || isnull || values[f] == NULL || freq->nentries == TF_COUNT)
 				continue;
+			bearers = DatumGetFloat8(d);
 			freq->entries[freq->nentries].hash = entry_hash(f, values[f]);
 			freq->entries[freq->nentries].field = f;
 			freq->entries[freq->nentries].value = MemoryContextStrdup(dest, values[f]);

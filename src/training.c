@@ -362,10 +362,10 @@ estimate_match_weights(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_iterations must be at least 1")));
-	if (!(tolerance > 0))
+	if (!(tolerance > 0) || isinf(tolerance))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("tolerance must be greater than zero")));
+				 errmsg("tolerance must be a finite number greater than zero")));
 	if (sample_pairs < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -374,10 +374,10 @@ estimate_match_weights(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_differ_m must be greater than 0 and at most 1")));
-	if (!(prior_pairs >= 0))
+	if (!(prior_pairs >= 0) || isinf(prior_pairs))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("prior_pairs must not be negative")));
+				 errmsg("prior_pairs must be a finite number, not negative")));
 
 	SPI_connect();
 	crm_match_weights_load(&weights);

@@ -23,7 +23,7 @@ COMMENT ON COLUMN crm.match_weight.weight IS
     'this site''s weight for it, a log2 likelihood ratio from -100 to 100: positive speaks for a duplicate, negative against';
 CREATE TRIGGER match_weight_check BEFORE INSERT OR UPDATE ON crm.match_weight
     FOR EACH ROW EXECUTE FUNCTION crm_internal.match_weight_check();
-CREATE TRIGGER match_weight_writer BEFORE INSERT OR UPDATE OR DELETE ON crm.match_weight
+CREATE TRIGGER match_weight_writer BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.match_weight
     FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.set_match_weight()');
 
 -- The weights learnt from this base by crm.train_match_weights() (EM over
@@ -49,7 +49,7 @@ COMMENT ON COLUMN crm.match_weight_trained.u IS
 COMMENT ON COLUMN crm.match_weight_trained.trained_at IS 'when crm.train_match_weights() stored it';
 CREATE TRIGGER match_weight_trained_check BEFORE INSERT OR UPDATE ON crm.match_weight_trained
     FOR EACH ROW EXECUTE FUNCTION crm_internal.match_weight_check();
-CREATE TRIGGER match_weight_trained_writer BEFORE INSERT OR UPDATE OR DELETE ON crm.match_weight_trained
+CREATE TRIGGER match_weight_trained_writer BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.match_weight_trained
     FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.train_match_weights()');
 
 -- one row per run of crm.train_match_weights(): what it saw and found,
@@ -80,7 +80,7 @@ COMMENT ON COLUMN crm.match_training.converged IS 'true when no parameter moved 
 COMMENT ON COLUMN crm.match_training.match_share IS 'the estimated share of duplicates among the pairs (lambda)';
 COMMENT ON COLUMN crm.match_training.stored IS 'whether the weights were stored in crm.match_weight_trained';
 COMMENT ON COLUMN crm.match_training.note IS 'why the weights were not stored, if they were not';
-CREATE TRIGGER match_training_writer BEFORE INSERT OR UPDATE OR DELETE ON crm.match_training
+CREATE TRIGGER match_training_writer BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.match_training
     FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.train_match_weights()');
 
 CREATE VIEW crm.match_weights_in_use WITH (security_invoker = true) AS
