@@ -27,6 +27,7 @@
 
 #include "datamodel.h"
 #include "matchbase.h"
+#include "scoring.h"
 #include "matchkeys.h"
 #include "progress.h"
 
@@ -330,6 +331,23 @@ crm_match_base_shared(const MatchBase *base, uint32 a, uint32 b, const char **sh
 			j++;
 	}
 	return n;
+}
+
+double
+crm_match_base_score(const MatchBase *base, uint64 pair, const MatchWeights *weights,
+					 const MatchFrequencies *freq, MemoryContext scratch, MatchEvidenceSet *evidence)
+{
+	uint32		a = (uint32) (pair >> 32);
+	uint32		b = (uint32) pair;
+	const char *shared[16];
+	int			nshared = crm_match_base_shared(base, a, b, shared, lengthof(shared));
+	MemoryContext old = MemoryContextSwitchTo(scratch);
+	double		score = crm_match_score_found(&base->clients[a], &base->clients[b], shared, nshared,
+											  weights, freq, NULL, evidence);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scratch);
+	return score;
 }
 
 void

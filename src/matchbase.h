@@ -17,6 +17,8 @@
 #include "datatype/timestamp.h"
 
 #include "matchforms.h"
+#include "matchfreq.h"
+#include "matchweights.h"
 
 typedef struct MatchContact
 {
@@ -56,6 +58,17 @@ extern uint64 *crm_match_base_pairs(MatchBase *base, int max_block, uint64 *npai
 /* the phones and e-mails clients a and b have in common (not too common ones) */
 extern int	crm_match_base_shared(const MatchBase *base, uint32 a, uint32 b,
 								  const char **shared, int cap);
+
+/*
+ * The score of pair (a << 32) | b (a < b, indexes in base->clients, as
+ * crm_match_base_pairs() gives them), with the
+ * phones and e-mails the two have in common, and the kinds of evidence
+ * found when evidence is not NULL (crm_match_score_found); what scoring
+ * allocates goes in scratch, reset before returning.
+ */
+extern double crm_match_base_score(const MatchBase *base, uint64 pair, const MatchWeights *weights,
+								   const MatchFrequencies *freq, MemoryContext scratch,
+								   MatchEvidenceSet *evidence);
 
 /* a growing array in the current context */
 extern void *crm_grow_array(void *array, Size elem, uint64 *cap, uint64 needed);

@@ -109,22 +109,15 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 
 		for (uint64 k = 0; k < npairs; k++)
 		{
-			uint32		a = (uint32) (pairs[k] >> 32);
-			uint32		b = (uint32) pairs[k];
-			const char *shared[16];
-			int			nshared = crm_match_base_shared(&base, a, b, shared, lengthof(shared));
 			double		score;
 
 			CHECK_FOR_INTERRUPTS();
-			MemoryContextSwitchTo(scratch);
-			score = crm_match_score(&base.clients[a], &base.clients[b], shared, nshared, &weights, &freq, NULL);
-			MemoryContextSwitchTo(work);
-			MemoryContextReset(scratch);
+			score = crm_match_base_score(&base, pairs[k], &weights, &freq, scratch, NULL);
 			if (score >= min_score)
 			{
 				found = crm_grow_array(found, sizeof(Found), &foundcap, nfound + 1);
-				found[nfound].a = a;
-				found[nfound].b = b;
+				found[nfound].a = (uint32) (pairs[k] >> 32);
+				found[nfound].b = (uint32) pairs[k];
 				found[nfound++].score = score;
 			}
 			crm_report_progress("duplicate_pairs: scoring pairs", k + 1, npairs, started);

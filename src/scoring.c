@@ -522,8 +522,7 @@ crm_match_score_found(const MatchClient *a, const MatchClient *b,
 					 same(crm_match_field(a, MF_FIRST1_SK), crm_match_field(b, MF_FIRST1_SK)))
 				found(&s, 6, EV_FIRST_NAME_SPELLING, "same first name, a second name on one side: %s ~ %s",
 					  typed(a, MF_FIRST), typed(b, MF_FIRST));
-			else if (at_least(similarity(af, bf), 0.9) ||
-					 crm_typo_distance(af, strlen(af), bf, strlen(bf), 3) <= 1)
+			else if (at_least(similarity(af, bf), 0.9) || one_typo(af, bf, 1))
 				found(&s, 6, EV_FIRST_NAME_SIMILAR, "first name similar: %s ~ %s",
 					  typed(a, MF_FIRST), typed(b, MF_FIRST));
 			/* an initial for the name: J. ~ James */

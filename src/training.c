@@ -412,19 +412,12 @@ estimate_match_weights(PG_FUNCTION_ARGS)
 
 		for (uint64 k = 0; k < npairs; k++)
 		{
-			uint32		a = (uint32) (pairs[k] >> 32);
-			uint32		b = (uint32) pairs[k];
-			const char *shared[16];
-			int			nshared = crm_match_base_shared(&base, a, b, shared, lengthof(shared));
 			MatchEvidenceSet set;
 			Pattern    *pattern;
 			bool		found;
 
 			CHECK_FOR_INTERRUPTS();
-			MemoryContextSwitchTo(scratch);
-			crm_match_score_found(&base.clients[a], &base.clients[b], shared, nshared, &weights, NULL, NULL, &set);
-			MemoryContextSwitchTo(work);
-			MemoryContextReset(scratch);
+			crm_match_base_score(&base, pairs[k], &weights, NULL, scratch, &set);
 			pattern = hash_search(groups, &set, HASH_ENTER, &found);
 			if (!found)
 				pattern->count = 0;
@@ -445,8 +438,6 @@ estimate_match_weights(PG_FUNCTION_ARGS)
 			{
 				uint32		a = (uint32) pg_prng_uint64_range(&rng, 0, base.nclients - 1);
 				uint32		b = (uint32) pg_prng_uint64_range(&rng, 0, base.nclients - 2);
-				const char *shared[16];
-				int			nshared;
 				MatchEvidenceSet set;
 
 				CHECK_FOR_INTERRUPTS();
@@ -459,11 +450,7 @@ estimate_match_weights(PG_FUNCTION_ARGS)
 					a = b;
 					b = t;
 				}
-				nshared = crm_match_base_shared(&base, a, b, shared, lengthof(shared));
-				MemoryContextSwitchTo(scratch);
-				crm_match_score_found(&base.clients[a], &base.clients[b], shared, nshared, &weights, NULL, NULL, &set);
-				MemoryContextSwitchTo(work);
-				MemoryContextReset(scratch);
+				crm_match_base_score(&base, ((uint64) a << 32) | b, &weights, NULL, scratch, &set);
 				for (int ev = 1; ev < EV_COUNT; ev++)
 					if (set & CRM_EVIDENCE_BIT(ev))
 						u_random[ev]++;
