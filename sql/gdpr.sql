@@ -114,6 +114,8 @@ INSERT INTO crm.client_price_list (client_id, price_list_id) VALUES (1, 1);
 INSERT INTO crm."order" (id, client_id, number) VALUES (1, 1, 'ZAM/1');
 INSERT INTO crm.order_line (order_id, product_id, quantity, unit_price) VALUES (1, 1, 1, 1200);
 INSERT INTO public.gdpr_note VALUES (1, 1, 'Zdzisław woli kontakt po 17, ul. Lipowa 7/3', 'agent_smith');
+-- the counts of names count both (crm.anonymize() must take them out)
+SELECT crm.refresh_match_frequencies() AS counted;
 -- a pair recorded by the check on save, a dedupe plan and a merge of 2 into 1 all copy names
 INSERT INTO crm.possible_duplicate (client_a, client_b, score, reasons)
 VALUES (1, 3, 0.6, '{"same address: ul. Lipowa 7/3"}');

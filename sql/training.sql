@@ -87,10 +87,12 @@ SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM crm.train_mat
 SELECT err_code, err_message FROM regress.error_of($$SELECT crm.forget_trained_match_weights()$$);
 SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.match_weight_trained VALUES ('prior', 100)$$);
 SELECT err_code FROM regress.error_of($$SELECT * FROM crm_internal.estimate_match_weights(25, 0.0001, 1000, 100, 0.05, 0, false)$$);
--- it reads the weights
+-- it reads the weights, not the runs (which name the administrators who ran them)
 SELECT count(*) AS trained FROM crm.match_weight_trained;
+SELECT err_code, err_message FROM regress.error_of($$SELECT trained_by FROM crm.match_training$$);
 SET ROLE regress_train_supervisor;
 SELECT err_code, err_message, err_detail FROM regress.error_of($$SELECT * FROM crm.train_match_weights()$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT count(*) FROM crm.match_training$$);
 RESET ROLE;
 -- a broad grant does not let a role write them either
 GRANT INSERT, DELETE ON crm.match_weight_trained, crm.match_training TO regress_train_agent;
@@ -113,6 +115,8 @@ SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM crm.train_mat
 SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM crm.train_match_weights(prior_pairs => -1)$$);
 SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM crm.train_match_weights(differ_default => NULL)$$);
 CREATE TEMP TABLE report AS SELECT * FROM crm.train_match_weights();
+-- an administrator reads the runs (agents and supervisors do not: above)
+SELECT count(*) AS runs, max(trained_by) AS by FROM crm.match_training;
 RESET ROLE;
 -- the run: the whole base (it runs as crm's owner), converged, about as
 -- many duplicates as there are (300 pairs)

@@ -39,7 +39,6 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -49,7 +48,6 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 #include "datamodel.h"
@@ -187,36 +185,29 @@ run(int which, Datum *args, const char *nulls)
 		elog(ERROR, "duplicate_candidates: %s", SPI_result_code_string(rc));
 }
 
-/* the owner of crm.client, whom the key lookups run as */
-static Oid
-client_table_owner(void)
+/* one of the plans, run as the owner of crm.client (crm_as_owner()) */
+typedef struct OwnerRun
 {
-	Oid			relid = get_relname_relid("client", get_namespace_oid("crm", false));
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
+	int			which;
+	Datum	   *args;
+	const char *nulls;
+} OwnerRun;
 
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
+static void
+owner_run(void *arg)
+{
+	OwnerRun   *r = arg;
+
+	run(r->which, r->args, r->nulls);
 }
 
-/*
- * Run a query as the owner of crm.client (the key lookups: see the head of
- * this file).  An error on the way is no concern: the transaction's or
- * subtransaction's abort restores the user.
- */
+/* Run a query as the owner of crm.client (the key lookups: see the head of this file). */
 static void
 run_as_owner(Oid owner, int which, Datum *args, const char *nulls)
 {
-	Oid			save_user;
-	int			save_sec;
+	OwnerRun	r = {which, args, nulls};
 
-	GetUserIdAndSecContext(&save_user, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	run(which, args, nulls);
-	SetUserIdAndSecContext(save_user, save_sec);
+	crm_as_owner(owner, owner_run, &r);
 }
 
 typedef struct Block
@@ -382,8 +373,8 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 								CurrentMemoryContext);
 	crm_match_weights_load(&weights);
 	/* how common the client's own names and city are: every agreement is on one of them */
-	crm_match_frequencies_load(&freq, &me, CurrentMemoryContext);
-	owner = client_table_owner();
+	crm_match_frequencies_load(&freq, &me, 1, CurrentMemoryContext);
+	owner = crm_table_owner("client");
 
 	/* 1. the contact and identifier blocks */
 	{

@@ -16,16 +16,23 @@
  * checked anew.  The upgrade script that changes the extension's version
  * migrates the model in the same transaction, so a cached "yes" stays true.
  *
+ * And the one home of running a lookup with a table owner's rights
+ * (crm_as_owner()): the duplicate search's key lookups (candidates.c) and
+ * the counts of names (matchfreq.c), which no crm role may read itself.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "datamodel.h"
 
@@ -78,4 +85,44 @@ require_data_model(PG_FUNCTION_ARGS)
 {
 	crm_require_data_model();
 	PG_RETURN_VOID();
+}
+
+Oid
+crm_table_owner(const char *relname)
+{
+	Oid			relid = get_relname_relid(relname, get_namespace_oid("crm", false));
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"crm.%s\" does not exist", relname),
+				 errhint("Run SELECT crm.install_data_model(); as a superuser.")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+void
+crm_as_owner(Oid owner, CrmOwnerWork work, void *arg)
+{
+	Oid			save_user;
+	int			save_sec;
+
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		work(arg);
+	}
+	PG_FINALLY();
+	{
+		/* also on error: whoever catches it (a PL/pgSQL handler) is the caller again */
+		SetUserIdAndSecContext(save_user, save_sec);
+	}
+	PG_END_TRY();
 }

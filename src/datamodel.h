@@ -13,6 +13,22 @@
 /* raise a clear error unless crm.install_data_model() has run at this version */
 extern void crm_require_data_model(void);
 
+/* the owner of table crm.<relname> of the data model */
+extern Oid	crm_table_owner(const char *relname);
+
+/*
+ * Run work(arg) as role owner (a table's owner, crm_table_owner()): with
+ * its rights, as the server's RI triggers run their checks, and in a
+ * restricted operation (no SET ROLE, no temporary objects).  The caller's
+ * user id and security context are back when it returns, and when it
+ * raises an error too (PG_FINALLY), before anything else runs.  The work
+ * must read only crm's tables with schema-qualified names and pg_catalog's
+ * operators and types (OPERATOR(pg_catalog.=), pg_catalog.float8): nothing
+ * of the caller's search_path may run with the owner's rights.
+ */
+typedef void (*CrmOwnerWork) (void *arg);
+extern void crm_as_owner(Oid owner, CrmOwnerWork work, void *arg);
+
 /*
  * A visible client of crm.client, as an SQL condition on the row under
  * alias a (a string literal): neither hidden (crm.hide_client(), a last

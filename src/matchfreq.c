@@ -27,8 +27,12 @@
  *	  frequencies are counted by crm.refresh_match_frequencies() (SQL) into
  *	  crm.match_frequency and crm.match_frequency_total; a value not there
  *	  (held by one client at the refresh, or new since) and every value of
- *	  a field never refreshed get no adjustment.  And the SQL face of the
- *	  values counted:
+ *	  a field never refreshed get no adjustment.  The counts are of the
+ *	  whole base, whatever the caller reaches, so no crm role but
+ *	  administrators reads them: they are read here with the tables'
+ *	  owner's rights (crm_as_owner(), datamodel.c), only those of the
+ *	  values being scored, and leave this file only as the bounded
+ *	  adjustment.  And the SQL face of the values counted:
  *	    crm_internal.match_frequency_keys(kind, first_name, last_name) -> text[]
  *
  *-------------------------------------------------------------------------
@@ -46,6 +50,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "datamodel.h"
 #include "matchfreq.h"
 #include "namematch.h"
 
@@ -127,43 +132,99 @@ read_totals(MatchFrequencies *freq, int fieldcol, int clientscol, int ucol)
 }
 
 /*
- * The one client's values and their totals, in one indexed look-up per
- * field: a subquery by the primary key, not a join, whose plan (generic
- * after the first runs) could be a hash join over the whole of
- * crm.match_frequency, as it was: 1 ms per call at 17,000 names kept.
+ * The queries run as the owner of crm.match_frequency (crm_as_owner():
+ * no crm role reads the counts, doc/duplicates.md), so every name in them
+ * is schema-qualified, operators and types too: nothing the caller put on
+ * its search_path may run with the owner's rights.
+ *
+ * Q_ONE: the one client's values ($1: last name, first name) and the
+ * totals, in one indexed look-up per field: a subquery by the primary key,
+ * not a join, whose plan (generic after the first runs) could be a hash
+ * join over the whole of crm.match_frequency, as it was: 1 ms per call at
+ * 17,000 names kept.
  */
 #define Q_ONE \
-	"SELECT t.field, t.clients::float8, t.u, " \
-	"       (SELECT f.bearers::float8 FROM crm.match_frequency f " \
+	"SELECT t.field, t.clients::pg_catalog.float8, t.u, " \
+	"       (SELECT f.bearers::pg_catalog.float8 FROM crm.match_frequency f " \
 	"        WHERE f.field OPERATOR(pg_catalog.=) t.field " \
-	"          AND f.value OPERATOR(pg_catalog.=) ($1::text[])[CASE t.field WHEN 'last_name' THEN 1 " \
-	"                                                                       WHEN 'first_name' THEN 2 END]) " \
+	"          AND f.value OPERATOR(pg_catalog.=) ($1::pg_catalog.text[])[" \
+	"                CASE WHEN t.field OPERATOR(pg_catalog.=) 'last_name' THEN 1 " \
+	"                     WHEN t.field OPERATOR(pg_catalog.=) 'first_name' THEN 2 END]) " \
 	"FROM crm.match_frequency_total t"
+/* Q_TOTALS and Q_MANY: the totals, and the counts of the values $1 (last names) and $2 (first names) */
+#define Q_TOTALS \
+	"SELECT t.field, t.clients::pg_catalog.float8, t.u FROM crm.match_frequency_total t"
+#define Q_MANY \
+	"SELECT f.field, f.value, f.bearers::pg_catalog.float8 FROM crm.match_frequency f " \
+	"WHERE (f.field OPERATOR(pg_catalog.=) 'last_name' " \
+	"       AND f.value OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])) " \
+	"   OR (f.field OPERATOR(pg_catalog.=) 'first_name' " \
+	"       AND f.value OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]))"
+
+StaticAssertDecl(TF_LAST_NAME == 0 && TF_FIRST_NAME == 1 && TF_COUNT == 2,
+				 "Q_ONE and Q_MANY take the last names first, then the first names");
 
 static SPIPlanPtr one_plan;
 
-void
-crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *c, MemoryContext dest)
+typedef struct FreqLoad
 {
-	MemoryContext old;
+	MatchFrequencies *freq;
+	const MatchClient *clients;
+	uint32		nclients;
+	MemoryContext dest;
+} FreqLoad;
 
-	memset(freq, 0, sizeof(*freq));
-	/* crm.match_score() scores ROW(...) records without the data model too */
-	if (!OidIsValid(get_relname_relid("match_frequency_total", get_namespace_oid("crm", true))))
-		return;
-	if (c == NULL)
+static int
+compare_strings(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *) x, *(const char *const *) y);
+}
+
+/* the distinct values of field among the clients, as a text[] */
+static Datum
+distinct_values(const MatchClient *clients, uint32 nclients, MatchTfField field)
+{
+	const char **v = palloc(sizeof(char *) * Max(nclients, 1));
+	Datum	   *d = palloc(sizeof(Datum) * Max(nclients, 1));
+	uint32		n = 0;
+	uint32		m = 0;
+
+	for (uint32 k = 0; k < nclients; k++)
+		if ((v[n] = crm_tf_value(&clients[k], field)) != NULL)
+			n++;
+	if (n > 1)
+		qsort(v, n, sizeof(char *), compare_strings);
+	for (uint32 k = 0; k < n; k++)
+		if (k == 0 || strcmp(v[k], v[k - 1]) != 0)
+			d[m++] = CStringGetTextDatum(v[k]);
+	pfree(v);
+	return PointerGetDatum(construct_array(d, m, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* crm_match_frequencies_load()'s reads, as the owner (crm_as_owner()) */
+static void
+load_as_owner(void *arg)
+{
+	FreqLoad   *l = arg;
+	MatchFrequencies *freq = l->freq;
+	MemoryContext dest = l->dest;
+
+	if (l->nclients != 1)
 	{
-		if (SPI_execute("SELECT t.field, t.clients::float8, t.u FROM crm.match_frequency_total t",
-						true, 0) != SPI_OK_SELECT)
+		Oid			argtypes[TF_COUNT] = {TEXTARRAYOID, TEXTARRAYOID};
+		Datum		args[TF_COUNT];
+
+		if (SPI_execute(Q_TOTALS, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read crm.match_frequency_total");
 		read_totals(freq, 1, 2, 3);
 		SPI_freetuptable(SPI_tuptable);
 		if (!freq->known[TF_LAST_NAME] && !freq->known[TF_FIRST_NAME])
 			return;
-		if (SPI_execute("SELECT f.field, f.value, f.bearers::float8 FROM crm.match_frequency f",
-						true, 0) != SPI_OK_SELECT)
+		/* only the counts of the values the clients have: no other is ever looked up */
+		for (int k = 0; k < TF_COUNT; k++)
+			args[k] = distinct_values(l->clients, l->nclients, k);
+		if (SPI_execute_with_args(Q_MANY, TF_COUNT, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read crm.match_frequency");
-		old = MemoryContextSwitchTo(dest);
 		freq->entries = MemoryContextAllocHuge(dest, sizeof(MatchFreqEntry) * Max(SPI_processed, 1));
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
@@ -178,15 +239,15 @@ crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *c, MemoryC
 			value = TextDatumGetCString(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
 			freq->entries[freq->nentries].hash = entry_hash(f, value);
 			freq->entries[freq->nentries].field = f;
-			freq->entries[freq->nentries].value = value;
+			freq->entries[freq->nentries].value = MemoryContextStrdup(dest, value);
 			freq->entries[freq->nentries].bearers = DatumGetFloat8(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
 			freq->nentries++;
 		}
-		MemoryContextSwitchTo(old);
 		SPI_freetuptable(SPI_tuptable);
 	}
 	else
 	{
+		const MatchClient *c = &l->clients[0];
 		Datum		vals[TF_COUNT];
 		bool		nulls[TF_COUNT];
 		int			dims[1] = {TF_COUNT};
@@ -236,6 +297,21 @@ crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *c, MemoryC
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
+}
+
+void
+crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *clients, uint32 nclients,
+						   MemoryContext dest)
+{
+	FreqLoad	l = {freq, clients, nclients, dest};
+
+	memset(freq, 0, sizeof(*freq));
+	/* crm.match_score() scores ROW(...) records without the data model too */
+	if (!OidIsValid(get_relname_relid("match_frequency_total", get_namespace_oid("crm", true))))
+		return;
+	if (nclients == 0)
+		return;
+	crm_as_owner(crm_table_owner("match_frequency"), load_as_owner, &l);
 	if (freq->nentries > 1)
 		qsort(freq->entries, freq->nentries, sizeof(MatchFreqEntry), compare_entries);
 }
@@ -264,8 +340,7 @@ lookup(const MatchFrequencies *freq, int field, const char *value)
 }
 
 double
-crm_tf_adjustment(const MatchFrequencies *freq, MatchTfField field, const char *value,
-				  double weight, double *bearers, double *clients)
+crm_tf_adjustment(const MatchFrequencies *freq, MatchTfField field, const char *value, double weight)
 {
 	const MatchFreqEntry *e;
 	double		adj;
@@ -283,10 +358,6 @@ crm_tf_adjustment(const MatchFrequencies *freq, MatchTfField field, const char *
 	adj = Min(adj, TF_MAX_ADJUST);
 	if (weight + adj < Min(weight, TF_MIN_WEIGHT))
 		adj = Min(weight, TF_MIN_WEIGHT) - weight;
-	if (bearers)
-		*bearers = e->bearers;
-	if (clients)
-		*clients = freq->clients[field];
 	return adj;
 }
 

@@ -59,19 +59,24 @@ extern const char *crm_tf_field_name(MatchTfField field);
 extern const char *crm_tf_value(const MatchClient *c, MatchTfField field);
 
 /*
- * Load the frequencies (SPI connected), into memory of dest: all of them
- * (c NULL: crm.duplicate_pairs) or only those of client c's values (the
- * candidates of c, crm.match_score: every agreement is on one of c's
- * values).  Nothing refreshed: every field unknown, no adjustment.
+ * Load the frequencies (SPI connected), into memory of dest: those of the
+ * values of the nclients clients (crm.duplicate_pairs: the whole visible
+ * base; the candidates of one client, crm.match_score: that client, since
+ * every agreement is on one of its values), and the totals.  Read with the
+ * rights of crm.match_frequency's owner (no crm role reads the counts:
+ * doc/duplicates.md), restored before it returns or raises.  Nothing
+ * refreshed: every field unknown, no adjustment.
  */
-extern void crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *c, MemoryContext dest);
+extern void crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *clients, uint32 nclients,
+									   MemoryContext dest);
 
 /*
  * The adjustment (bits) of an exact agreement on value of field, bounded
  * (see above) given the evidence's weight; 0 when the field or the value is
- * not known.  bearers and clients (may be NULL) say how common it is.
+ * not known.  Only this leaves the counts (no count itself: see
+ * doc/duplicates.md).
  */
 extern double crm_tf_adjustment(const MatchFrequencies *freq, MatchTfField field, const char *value,
-								double weight, double *bearers, double *clients);
+								double weight);
 
 #endif							/* CRM_MATCHFREQ_H */

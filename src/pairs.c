@@ -89,8 +89,6 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	crm_match_weights_load(&weights);
-	/* how common each name is: all of them, once */
-	crm_match_frequencies_load(&freq, NULL, work);
 	if (SPI_execute_with_args("SELECT coalesce($1, crm.default_min_score()), crm.max_block_size()",
 							  1, argtypes, args, argnulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the duplicate search settings");
@@ -98,6 +96,8 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 	max_block = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
 	crm_match_base_read(&base, work, "duplicate_pairs", started);
+	/* how common the base's names are: those of its clients, once */
+	crm_match_frequencies_load(&freq, base.clients, base.nclients, work);
 
 	old = MemoryContextSwitchTo(work);
 	pairs = crm_match_base_pairs(&base, max_block, &npairs);

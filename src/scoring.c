@@ -120,25 +120,19 @@ found(Scoring *s, int ord, MatchEvidence ev, const char *fmt,...)
 /*
  * An exact agreement on field, whose value is v: its weight adjusted by how
  * common v is (matchfreq.c), for the next found(), and said in its reason:
- * "(common: 1 in 330, weighs 1 instead of 4)".
+ * "(common, weighs 1 instead of 4)".  Not how common: the counts are of the
+ * whole base, which the caller may not reach (doc/duplicates.md); the
+ * reason tells no more than the score does.
  */
 static void
 frequency(Scoring *s, MatchTfField field, const char *v, MatchEvidence ev)
 {
-	double		bearers = 0;
-	double		clients = 0;
 	double		w = s->weights->w[ev];
 
-	s->adjust = crm_tf_adjustment(s->freq, field, v, w, &bearers, &clients);
+	s->adjust = crm_tf_adjustment(s->freq, field, v, w);
 	if (s->explain && fabs(s->adjust) >= 0.05)
-	{
-		if (s->adjust < 0)
-			s->note = psprintf(" (common: 1 in %.0f, weighs %g instead of %g)",
-							   clients / bearers, w + s->adjust, w);
-		else
-			s->note = psprintf(" (uncommon: %.0f of %.0f, weighs %g instead of %g)",
-							   bearers, clients, w + s->adjust, w);
-	}
+		s->note = psprintf(" (%s, weighs %g instead of %g)",
+						   s->adjust < 0 ? "common" : "uncommon", w + s->adjust, w);
 }
 
 static int
@@ -769,7 +763,7 @@ match_score(PG_FUNCTION_ARGS)
 		MemoryContext here = CurrentMemoryContext;
 
 		SPI_connect();
-		crm_match_frequencies_load(&freq, &a, here);
+		crm_match_frequencies_load(&freq, &a, 1, here);
 		SPI_finish();
 	}
 	values[0] = Float8GetDatum(crm_match_score(&a, &b, (const char *const *) shared, nshared,

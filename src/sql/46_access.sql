@@ -670,19 +670,22 @@ AS $$
     ('crm.merge_log', 'journal'), ('crm.merge_log_row', 'journal'), ('crm.consent_history', 'journal'),
     ('crm.audit_log', 'audit'),
     ('crm.anonymization_code', 'secret'),
-    ('crm.match_training', 'journal'),
+    -- crm's own state about the whole base, whatever a role reaches, or
+    -- naming administrators: read by administrators only (the counts of
+    -- names, which would tell of clients out of reach; the training runs,
+    -- with the role that ran each)
+    ('crm.match_training', 'admin'), ('crm.match_frequency', 'admin'), ('crm.match_frequency_total', 'admin'),
     ('crm.merge_rule', 'setting'), ('crm.merge_table_rule', 'setting'), ('crm.match_weight', 'setting'),
     ('crm.match_weight_trained', 'setting'),
     ('crm.personal_column', 'setting'), ('crm.user_unit', 'setting'), ('crm.user_campaign', 'setting'),
     ('crm.user_permission', 'setting'), ('crm.data_model', 'setting'),
-    ('crm.match_frequency', 'setting'), ('crm.match_frequency_total', 'setting'),
     -- the views read the tables with the reader's rights (security_invoker)
     ('crm.unit_tree', 'view'), ('crm.client_overview', 'view'), ('crm.client_report', 'view'),
     ('crm.client_policy', 'view'), ('crm.contact_history', 'view'), ('crm.client_custom_value', 'view'),
     ('crm.match_weights_in_use', 'view'), ('crm.personal_data', 'view');
 $$;
 COMMENT ON FUNCTION crm_internal.model_tables() IS
-    'the data model''s tables and views by category (reference, client, client own, business, pairs, plan, journal, audit, secret, setting, view): what crm.create_roles() grants and crm.enable_row_security() protects';
+    'the data model''s tables and views by category (reference, client, client own, business, pairs, plan, journal, audit, secret, admin, setting, view): what crm.create_roles() grants and crm.enable_row_security() protects';
 
 -- The columns roles may write: all but identity and generated ones, as a
 -- list for GRANT (a column a DBA adds later is granted by the next
@@ -777,7 +780,8 @@ BEGIN
              WHERE to_regclass(m.relation) IS NOT NULL LOOP
         IF r.category <> 'secret' THEN
             EXECUTE format('GRANT SELECT ON %s TO %I', r.relation,
-                           CASE WHEN r.category IN ('audit', 'plan') THEN 'crm_supervisor' ELSE 'crm_agent' END);
+                           CASE WHEN r.category IN ('audit', 'plan') THEN 'crm_supervisor'
+                                WHEN r.category = 'admin' THEN 'crm_admin' ELSE 'crm_agent' END);
         END IF;
         -- rows get their ids from their sequences: a role that chose ids
         -- could take those of rows it cannot see (and learn they exist) or

@@ -53,7 +53,8 @@ CREATE TRIGGER match_weight_trained_writer BEFORE INSERT OR UPDATE OR DELETE OR 
     FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.train_match_weights()');
 
 -- one row per run of crm.train_match_weights(): what it saw and found,
--- stored or not (counts and estimates only, no personal data)
+-- stored or not (counts and estimates only, no personal data); read by
+-- administrators only (crm_internal.model_tables(): trained_by names them)
 CREATE TABLE crm.match_training (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     trained_at    timestamptz NOT NULL DEFAULT now(),
@@ -68,7 +69,7 @@ CREATE TABLE crm.match_training (
     note          text
 );
 COMMENT ON TABLE crm.match_training IS
-    'the runs of crm.train_match_weights(): clients and blocked pairs seen, distinct comparison patterns, EM iterations, convergence, the match share, whether the weights were stored and why not';
+    'the runs of crm.train_match_weights(): clients and blocked pairs seen, distinct comparison patterns, EM iterations, convergence, the match share, whether the weights were stored and why not; read by administrators only';
 COMMENT ON COLUMN crm.match_training.id IS 'the run';
 COMMENT ON COLUMN crm.match_training.trained_at IS 'when it ran';
 COMMENT ON COLUMN crm.match_training.trained_by IS 'the session''s role that ran it (an administrator)';
@@ -108,7 +109,7 @@ COMMENT ON COLUMN crm.match_weights_in_use.trained_weight IS
     'the weight crm.train_match_weights() learnt, if any (in use unless pinned)';
 -- everyone who may search for duplicates reads the weights; administrators
 -- change them (crm.set_match_weight(), crm.train_match_weights())
-GRANT SELECT ON crm.match_weight, crm.match_weight_trained, crm.match_training, crm.match_weights_in_use TO PUBLIC;
+GRANT SELECT ON crm.match_weight, crm.match_weight_trained, crm.match_weights_in_use TO PUBLIC;
 
 -- Frequency-aware evidence (doc/duplicates.md): how common each last name
 -- and first name of a person is in this base, counted by
@@ -117,7 +118,11 @@ GRANT SELECT ON crm.match_weight, crm.match_weight_trained, crm.match_training, 
 -- counter of a common name).  Values held by one client are not kept (they
 -- cannot agree with another; and a name held by one client would tell who
 -- is in the base): they, and values new since the refresh, get no
--- adjustment.
+-- adjustment.  The counts are of the whole base, whatever a reader
+-- reaches: only administrators read them (crm_internal.model_tables());
+-- the scoring reads those of the names it scores with the owner's rights
+-- (src/matchfreq.c), and crm.anonymize() takes an erased client's names
+-- out (crm_internal.uncount_match_frequencies()).
 CREATE TABLE crm.match_frequency (
     field       text NOT NULL CHECK (field IN ('last_name', 'first_name')),
     value       text NOT NULL,
@@ -125,7 +130,7 @@ CREATE TABLE crm.match_frequency (
     PRIMARY KEY (field, value)
 );
 COMMENT ON TABLE crm.match_frequency IS
-    'how many visible persons have each last name and first name held by two or more (matching forms), for frequency-aware duplicate scores; written by crm.refresh_match_frequencies()';
+    'how many visible persons have each last name and first name held by two or more (matching forms), for frequency-aware duplicate scores; written by crm.refresh_match_frequencies(), read by administrators only (they count clients out of other roles'' reach)';
 COMMENT ON COLUMN crm.match_frequency.field IS
     'last_name or first_name (diminutives as the full name), of persons';
 COMMENT ON COLUMN crm.match_frequency.value IS
@@ -142,7 +147,7 @@ CREATE TABLE crm.match_frequency_total (
     refreshed_at    timestamptz NOT NULL
 );
 COMMENT ON TABLE crm.match_frequency_total IS
-    'per field of crm.match_frequency: the persons counted and the chance u that two of them agree; a field without a row gets no frequency adjustment; written by crm.refresh_match_frequencies()';
+    'per field of crm.match_frequency: the persons counted and the chance u that two of them agree; a field without a row gets no frequency adjustment; written by crm.refresh_match_frequencies(), read by administrators only';
 COMMENT ON COLUMN crm.match_frequency_total.field IS 'last_name or first_name';
 COMMENT ON COLUMN crm.match_frequency_total.clients IS 'visible persons with the field at the refresh';
 COMMENT ON COLUMN crm.match_frequency_total.distinct_values IS 'how many values they had, those held by one client included';
@@ -151,9 +156,6 @@ COMMENT ON COLUMN crm.match_frequency_total.u IS
 COMMENT ON COLUMN crm.match_frequency_total.refreshed_at IS 'when crm.refresh_match_frequencies() counted them';
 CREATE TRIGGER match_frequency_total_writer BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.match_frequency_total
     FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.refresh_match_frequencies()');
--- counts, readable as the weights are (doc/security.md: they count the
--- whole base, whatever the reader's reach)
-GRANT SELECT ON crm.match_frequency, crm.match_frequency_total TO PUBLIC;
 $model$);
 
 -- Name matching (fuzzy duplicates).  IMMUTABLE like fold_text: the forms
@@ -395,6 +397,32 @@ CREATE FUNCTION crm_internal.match_frequency_keys(kind text, first_name text, la
     AS 'MODULE_PATHNAME', 'match_frequency_keys' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm_internal.match_frequency_keys(text, text, text) IS
     'internal: ''last_name:<form>'' and ''first_name:<canonical form>'' of a person, the values whose frequencies weigh duplicate evidence';
+
+-- An erased client's names out of the counts (crm.anonymize()): keys are
+-- crm_internal.match_frequency_keys() of the names, one per person counted
+-- at the refresh.  Each count falls by the times its key comes; a name left
+-- to fewer than two goes, as the refresh keeps none held by one (it would
+-- say who is in the base).  Called with the data model's owner's rights
+-- (crm_internal.anonymize_crm_data()); the totals, which hold no name,
+-- stay as counted until the next refresh.
+CREATE FUNCTION crm_internal.uncount_match_frequencies(keys text[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM crm.match_frequency f
+    USING (SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS n
+           FROM unnest(keys) AS k(key) GROUP BY 1, 2) u
+    WHERE f.field = u.field AND f.value = u.value AND f.bearers - u.n < 2;
+    UPDATE crm.match_frequency f SET bearers = f.bearers - u.n
+    FROM (SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS n
+          FROM unnest(keys) AS k(key) GROUP BY 1, 2) u
+    WHERE f.field = u.field AND f.value = u.value;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.uncount_match_frequencies(text[]) IS
+    'internal, called by crm.anonymize(): takes the keys (crm_internal.match_frequency_keys()) of an erased client''s names out of crm.match_frequency; a name left to fewer than two persons goes';
+REVOKE ALL ON FUNCTION crm_internal.uncount_match_frequencies(text[]) FROM PUBLIC;
 
 -- Count how common each last name and first name is (administrators):
 -- one pass over the visible clients, grouped; the tables are replaced in one

@@ -175,6 +175,20 @@ BEGIN
     )
     SELECT array_agg(m.id ORDER BY m.id) INTO ids FROM merged m;
 
+    -- the counts of names (crm.match_frequency) forget the client's names,
+    -- and those of the clients merged into it since the counts were
+    -- refreshed (they were counted as persons of their own): no count
+    -- keeps an erased person, and a name left to one person goes
+    PERFORM crm_internal.uncount_match_frequencies(ARRAY(
+        SELECT k.key
+        FROM (SELECT c.kind, c.first_name, c.last_name
+              UNION ALL
+              SELECT s ->> 'kind', s ->> 'first_name', s ->> 'last_name'
+              FROM crm.merge_log l, jsonb_array_elements(l.sources) AS s
+              WHERE l.target_id = ANY (ids) AND l.undone_at IS NULL AND l.sources IS NOT NULL
+                AND l.merged_at > (SELECT max(t.refreshed_at) FROM crm.match_frequency_total t)) p,
+             unnest(crm_internal.match_frequency_keys(p.kind, p.first_name, p.last_name)) AS k(key)));
+
     -- the journal keeps that merges happened, not what they copied of these
     -- clients: crm.unmerge() can never bring any of it back.  A merge still
     -- in place into them held only their data; one undone since holds
