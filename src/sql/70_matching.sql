@@ -115,10 +115,11 @@ GRANT SELECT ON crm.match_weight, crm.match_weight_trained, crm.match_weights_in
 -- and first name of a person is in this base, counted by
 -- crm.refresh_match_frequencies() (administrators, on demand or on a
 -- schedule; no trigger: an insert must not pay for it, nor wait on the
--- counter of a common name).  Values held by one client are not kept (they
--- cannot agree with another; and a name held by one client would tell who
--- is in the base): they, and values new since the refresh, get no
--- adjustment.  The counts are of the whole base, whatever a reader
+-- counter of a common name).  Only the names common enough to weigh less
+-- are kept (crm_internal.common_name_bearers()): a rare name would weigh
+-- its full weight anyway, and whether it is kept would tell whether
+-- someone else bears it; rare names and values new since the refresh get
+-- no adjustment.  The counts are of the whole base, whatever a reader
 -- reaches: only administrators read them (crm_internal.model_tables());
 -- the scoring reads those of the names it scores with the owner's rights
 -- (src/matchfreq.c), and crm.anonymize() takes an erased client's names
@@ -130,7 +131,7 @@ CREATE TABLE crm.match_frequency (
     PRIMARY KEY (field, value)
 );
 COMMENT ON TABLE crm.match_frequency IS
-    'how many visible persons have each last name and first name held by two or more (matching forms), for frequency-aware duplicate scores; written by crm.refresh_match_frequencies(), read by administrators only (they count clients out of other roles'' reach)';
+    'how many visible persons have each common last name and first name (matching forms; only those common enough to weigh less, crm_internal.common_name_bearers()), for frequency-aware duplicate scores; written by crm.refresh_match_frequencies(), read by administrators only (they count clients out of other roles'' reach)';
 COMMENT ON COLUMN crm.match_frequency.field IS
     'last_name or first_name (diminutives as the full name), of persons';
 COMMENT ON COLUMN crm.match_frequency.value IS
@@ -398,11 +399,22 @@ CREATE FUNCTION crm_internal.match_frequency_keys(kind text, first_name text, la
 COMMENT ON FUNCTION crm_internal.match_frequency_keys(text, text, text) IS
     'internal: ''last_name:<form>'' and ''first_name:<canonical form>'' of a person, the values whose frequencies weigh duplicate evidence';
 
+-- How many bearers make a name common enough to weigh less: its share of
+-- the persons at least twice the chance u that two persons agree on the
+-- field, the least share whose adjustment (src/matchfreq.c, whole bits
+-- toward zero) is not zero.  crm.match_frequency keeps only such names.
+CREATE FUNCTION crm_internal.common_name_bearers(u double precision, clients bigint)
+    RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN 2 * u * clients;
+COMMENT ON FUNCTION crm_internal.common_name_bearers(double precision, bigint) IS
+    'internal: the bearers from which a name of a field with chance u of agreement among clients persons weighs less (crm.match_frequency keeps only those)';
+
 -- An erased client's names out of the counts (crm.anonymize()): keys are
 -- crm_internal.match_frequency_keys() of the names, one per person counted
--- at the refresh.  Each count falls by the times its key comes; a name left
--- to fewer than two goes, as the refresh keeps none held by one (it would
--- say who is in the base).  Called with the data model's owner's rights
+-- at the refresh.  Each count falls by the times its key comes; a name no
+-- longer common goes, as the refresh would not keep it.  Called with the data model's owner's rights
 -- (crm_internal.anonymize_crm_data()); the totals, which hold no name,
 -- stay as counted until the next refresh.
 CREATE FUNCTION crm_internal.uncount_match_frequencies(keys text[]) RETURNS void
@@ -412,8 +424,9 @@ AS $$
 BEGIN
     DELETE FROM crm.match_frequency f
     USING (SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS n
-           FROM unnest(keys) AS k(key) GROUP BY 1, 2) u
-    WHERE f.field = u.field AND f.value = u.value AND f.bearers - u.n < 2;
+           FROM unnest(keys) AS k(key) GROUP BY 1, 2) u, crm.match_frequency_total t
+    WHERE f.field = u.field AND f.value = u.value AND t.field = f.field
+      AND (f.bearers - u.n < 2 OR f.bearers - u.n < crm_internal.common_name_bearers(t.u, t.clients));
     UPDATE crm.match_frequency f SET bearers = f.bearers - u.n
     FROM (SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS n
           FROM unnest(keys) AS k(key) GROUP BY 1, 2) u
@@ -421,7 +434,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm_internal.uncount_match_frequencies(text[]) IS
-    'internal, called by crm.anonymize(): takes the keys (crm_internal.match_frequency_keys()) of an erased client''s names out of crm.match_frequency; a name left to fewer than two persons goes';
+    'internal, called by crm.anonymize(): takes the keys (crm_internal.match_frequency_keys()) of an erased client''s names out of crm.match_frequency; a name no longer common goes';
 REVOKE ALL ON FUNCTION crm_internal.uncount_match_frequencies(text[]) FROM PUBLIC;
 
 -- Count how common each last name and first name is (administrators):
@@ -450,8 +463,14 @@ BEGIN
     INSERT INTO crm.match_frequency_total (field, clients, distinct_values, u, refreshed_at)
     SELECT f.field, sum(f.bearers), count(*), sum(f.bearers::float8 ^ 2) / (sum(f.bearers)::float8 ^ 2), now()
     FROM pg_temp.crm_match_frequency_count f GROUP BY f.field;
+    -- only the names common enough to weigh less (crm_tf_adjustment(),
+    -- src/matchfreq.c: log2(u / share) is -1 or less, so bearers >= 2 u
+    -- clients): whether a name is kept, which any role could tell from the
+    -- lookups' statistics, then says no more than its score does
     INSERT INTO crm.match_frequency (field, value, bearers)
-    SELECT f.field, f.value, f.bearers FROM pg_temp.crm_match_frequency_count f WHERE f.bearers >= 2;
+    SELECT f.field, f.value, f.bearers
+    FROM pg_temp.crm_match_frequency_count f JOIN crm.match_frequency_total t USING (field)
+    WHERE f.bearers >= 2 AND f.bearers >= crm_internal.common_name_bearers(t.u, t.clients);
     DROP TABLE pg_temp.crm_match_frequency_count;
     SELECT jsonb_object_agg(t.field, jsonb_build_object('clients', t.clients, 'values', t.distinct_values,
                                                         'kept', (SELECT count(*) FROM crm.match_frequency f

@@ -178,16 +178,22 @@ BEGIN
     -- the counts of names (crm.match_frequency) forget the client's names,
     -- and those of the clients merged into it since the counts were
     -- refreshed (they were counted as persons of their own): no count
-    -- keeps an erased person, and a name left to one person goes
+    -- keeps an erased person, and a name no longer common goes.  Only
+    -- persons the refresh counted are taken out (there before it, and not
+    -- hidden then): merging clients made since into one to be erased must
+    -- not lower a name's count below its bearers
     PERFORM crm_internal.uncount_match_frequencies(ARRAY(
         SELECT k.key
-        FROM (SELECT c.kind, c.first_name, c.last_name
+        FROM (SELECT c.kind, c.first_name, c.last_name, c.created_at, c.hidden_at
               UNION ALL
-              SELECT s ->> 'kind', s ->> 'first_name', s ->> 'last_name'
+              SELECT s ->> 'kind', s ->> 'first_name', s ->> 'last_name',
+                     (s ->> 'created_at')::timestamptz, (s ->> 'hidden_at')::timestamptz
               FROM crm.merge_log l, jsonb_array_elements(l.sources) AS s
               WHERE l.target_id = ANY (ids) AND l.undone_at IS NULL AND l.sources IS NOT NULL
                 AND l.merged_at > (SELECT max(t.refreshed_at) FROM crm.match_frequency_total t)) p,
-             unnest(crm_internal.match_frequency_keys(p.kind, p.first_name, p.last_name)) AS k(key)));
+             unnest(crm_internal.match_frequency_keys(p.kind, p.first_name, p.last_name)) AS k(key)
+        WHERE p.created_at <= (SELECT max(t.refreshed_at) FROM crm.match_frequency_total t)
+          AND (p.hidden_at IS NULL OR p.hidden_at > (SELECT max(t.refreshed_at) FROM crm.match_frequency_total t))));
 
     -- the journal keeps that merges happened, not what they copied of these
     -- clients: crm.unmerge() can never bring any of it back.  A merge still
