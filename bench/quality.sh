@@ -29,6 +29,9 @@
 # argument lists, separated by ';', each trained and scored on each set after
 # the rest (bench/quality_variants.sql, one line each), e.g.
 #   TRAIN_VARIANTS="max_differ_m => 0.02;prior_pairs => 100" tools/dev.sh bench quality
+# BASELINE=on|off|auto (auto: on up to 200,000 clients per set): the pg_trgm
+# baselines; their self-joins take too long on larger sets, e.g.
+#   CLIENTS=1000000 SETS="foreigners english" TRAIN=0 tools/dev.sh bench quality
 # KEEP=1 keeps the databases (bench.found, bench.fn, bench.fp, bench.rec ...).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,6 +43,8 @@ KEEP=${KEEP:-0}
 TRAIN=${TRAIN:-1}
 TRAIN_ARGS=${TRAIN_ARGS:-}
 TRAIN_VARIANTS=${TRAIN_VARIANTS:-}
+BASELINE=${BASELINE:-auto}
+[ "$BASELINE" = auto ] && { [ "$CLIENTS" -le 200000 ] && BASELINE=on || BASELINE=off; }
 [ "$TRAIN" = 1 ] && TRAIN_VAR=true || TRAIN_VAR=false
 BIN=${PG_BINDIR:+$PG_BINDIR/}
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
@@ -102,7 +107,7 @@ for set in $SETS; do
 		SELECT 'e.g. ' || string_agg(concat_ws(' | ', display_name, birth_date, city, postal_code, address), E'\n     ' ORDER BY id)
 		FROM (SELECT * FROM crm.client ORDER BY hashint8(id) LIMIT 4) c;
 	SQL
-	"${PSQL[@]}" -P footer=off -v set="$set" -v train="$TRAIN_VAR" -v train_args="$TRAIN_ARGS" -f quality_eval.sql
+	"${PSQL[@]}" -P footer=off -v set="$set" -v train="$TRAIN_VAR" -v train_args="$TRAIN_ARGS" -v baseline="$BASELINE" -f quality_eval.sql
 	if [ -n "$TRAIN_VARIANTS" ]; then
 		IFS=';' read -r -a variants <<<"$TRAIN_VARIANTS"
 		for args in "${variants[@]}"; do
