@@ -40,6 +40,18 @@ INSERT INTO crm.client (id, kind, first_name, last_name, company_name, pesel, ni
     (12, 'person',  'Tomek', 'Kowalczyk', NULL, NULL, NULL, NULL,
          'Kraków', NULL, NULL, 4, 'agent_anna', false, 'call-centre', '2025-11-11 11:11+01');
 UPDATE crm.client SET birth_date = '1980-07-04', language = 'en' WHERE id = 9;
+-- the direct channel's clients, from a web form: namesakes (Nowak is common
+-- here, as it is in Poland), not duplicates: different people, towns and
+-- phones; crm.match_frequency counts them as a common name
+INSERT INTO crm.client (id, kind, first_name, last_name, city, postal_code, address, unit_id, source, created_at) VALUES
+    (13, 'person', 'Anna',      'Nowak',     'Poznań',   '60-001', 'ul. Święty Marcin 12', 6, 'web-form', '2025-02-01 10:00+01'),
+    (14, 'person', 'Jan',       'Nowak',     'Wrocław',  '50-001', 'ul. Świdnicka 3',      6, 'web-form', '2025-02-03 11:00+01'),
+    (15, 'person', 'Ewa',       'Nowak',     'Lublin',   '20-001', 'ul. Lipowa 8',         6, 'web-form', '2025-03-14 09:30+01'),
+    (16, 'person', 'Marek',     'Nowak',     'Gdynia',   '81-001', 'ul. Starowiejska 40',  6, 'web-form', '2025-04-22 17:45+02'),
+    (17, 'person', 'Barbara',   'Nowak',     'Opole',    '45-001', 'ul. Ozimska 2',        6, 'web-form', '2025-05-30 08:15+02'),
+    (18, 'person', 'Anna',      'Mazur',     'Rzeszów',  '35-001', 'ul. Grunwaldzka 5',    6, 'web-form', '2025-06-11 12:00+02'),
+    (19, 'person', 'Anna',      'Krawczyk',  'Kielce',   '25-001', 'ul. Sienkiewicza 20',  6, 'web-form', '2025-07-07 19:20+02'),
+    (20, 'person', 'Krzysztof', 'Dąbrowski', 'Toruń',    '87-100', 'ul. Szeroka 15',       6, 'web-form', '2025-08-19 13:05+02');
 
 INSERT INTO crm.contact (client_id, kind, value, label) VALUES
     (1, 'phone', '601 234 567', 'mobile'), (1, 'email', 'k.wisniewska@gmail.com', NULL),
@@ -209,7 +221,7 @@ END $$;
 -- identity columns continue after the ids given above
 DO $$ BEGIN
     PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence(t, 'id'), n)
-    FROM (VALUES ('crm.unit', 6), ('crm.client', 12), ('crm.segment', 2), ('crm.campaign', 2),
+    FROM (VALUES ('crm.unit', 6), ('crm.client', 20), ('crm.segment', 2), ('crm.campaign', 2),
                  ('crm.custom_field', 3), ('crm.document', 3), ('crm.vehicle', 3), ('crm.invoice', 2),
                  ('crm.product', 3), ('crm.price_list', 1), ('crm.order', 1)) AS v(t, n);
 END $$;
