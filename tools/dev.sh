@@ -3,6 +3,7 @@
 #
 #   tools/dev.sh demo      the product on a small realistic sample (tools/demo.sql)
 #   tools/dev.sh test      the whole test suite; exits non-zero on any failure
+#   tools/dev.sh test NAME...  while developing: build, then only pg_regress's setup and sql/NAME.sql
 #   tools/dev.sh bench [NAME...]  the benchmarks of bench/, or only bench/NAME.sh (long; not part of test)
 #   tools/dev.sh fuzz [N]  libFuzzer on the identifier parsers, N inputs (default 10 million)
 #   tools/dev.sh psql [ARGS]  psql on a fresh cluster with crm installed (ARGS go to psql)
@@ -135,6 +136,13 @@ case "$cmd" in
 		say "src/core/ free of server headers; parser fuzz smoke test (gcc, ASan + UBSan)"
 		make -s PG_CONFIG="$PG_CONFIG" fuzz-smoke
 		start_cluster
+		if [ $# -gt 0 ]; then
+			for name in "$@"; do [ -f "sql/$name.sql" ] || die "no test sql/$name.sql"; done
+			say "pg_regress: setup $* (only these; the whole suite is tools/dev.sh test)"
+			make -s PG_CONFIG="$PG_CONFIG" installcheck ENCODING=UTF8 NO_LOCALE=1 REGRESS="setup $*" ISOLATION= ||
+				{ cat regression.diffs 2>/dev/null | head -300; exit 1; }
+			exit 0
+		fi
 		say "pg_regress and isolation tests"
 		make -s PG_CONFIG="$PG_CONFIG" installcheck ENCODING=UTF8 NO_LOCALE=1 ||
 			{ cat regression.diffs output_iso/regression.diffs 2>/dev/null | head -300; exit 1; }
