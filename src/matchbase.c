@@ -45,24 +45,45 @@ key_hash(const char *s)
 	return hash_bytes_extended((const unsigned char *) s, strlen(s), 0x63726d);
 }
 
-static int
-compare_keys(const void *x, const void *y)
+/*
+ * The sorts of the blocking (millions of keys and pairs at 1,000,000
+ * clients) are sort_template.h's, specialized to their element types: no
+ * comparison through a function pointer.  Each order is total, so the
+ * result is that of any other correct sort.
+ */
+#define ST_SORT sort_key_entries
+#define ST_ELEMENT_TYPE KeyEntry
+#define ST_COMPARE(x, y) \
+	((x)->hash != (y)->hash ? ((x)->hash < (y)->hash ? -1 : 1) : \
+	 ((x)->client < (y)->client ? -1 : (x)->client > (y)->client))
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT sort_uint64
+#define ST_ELEMENT_TYPE uint64
+#define ST_COMPARE(x, y) (*(x) < *(y) ? -1 : *(x) > *(y))
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/* whether h is in the sorted array v of n */
+static bool
+in_sorted_uint64(const uint64 *v, uint32 n, uint64 h)
 {
-	const KeyEntry *a = x;
-	const KeyEntry *b = y;
+	uint32		lo = 0;
+	uint32		hi = n;
 
-	if (a->hash != b->hash)
-		return a->hash < b->hash ? -1 : 1;
-	return a->client < b->client ? -1 : a->client > b->client;
-}
+	while (lo < hi)
+	{
+		uint32		mid = lo + (hi - lo) / 2;
 
-static int
-compare_uint64(const void *x, const void *y)
-{
-	uint64		a = *(const uint64 *) x;
-	uint64		b = *(const uint64 *) y;
-
-	return a < b ? -1 : a > b;
+		if (v[mid] < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo] == h;
 }
 
 /* a growing array in the current context */
@@ -236,7 +257,7 @@ block_keys(MatchBase *base, uint64 *nkeys_out)
 	}
 	MemoryContextDelete(scratch);
 	if (nkeys > 1)
-		qsort(keys, nkeys, sizeof(KeyEntry), compare_keys);
+		sort_key_entries(keys, nkeys);
 	*nkeys_out = nkeys;
 	return keys;
 }
@@ -290,7 +311,7 @@ block_pairs(MatchBase *base, KeyEntry *keys, uint64 nkeys, int max_block, uint64
 		start = end;
 	}
 	if (npairs > 1)
-		qsort(pairs, npairs, sizeof(uint64), compare_uint64);
+		sort_uint64(pairs, npairs);
 	/* distinct: clients sharing several keys are one pair */
 	{
 		uint64		kept = 0;
@@ -304,31 +325,58 @@ block_pairs(MatchBase *base, KeyEntry *keys, uint64 nkeys, int max_block, uint64
 	return pairs;
 }
 
-/* the phones and e-mails clients a and b have in common (not too common ones) */
+/*
+ * The phones and e-mails clients a and b have in common (not too common
+ * ones), in the order of a's (by text).  Most compared pairs share none,
+ * and a client has few: each of a's is looked for among b's by its hash
+ * first, the text compared only when the hashes agree.
+ */
 int
 crm_match_base_shared(const MatchBase *base, uint32 a, uint32 b, const char **shared, int cap)
 {
-	uint32		i = base->first_contact[a];
-	uint32		j = base->first_contact[b];
+	uint32		bfrom = base->first_contact[b];
+	uint32		bto = base->first_contact[b + 1];
+	uint32		ato = base->first_contact[a + 1];
 	int			n = 0;
 
-	while (i < base->first_contact[a + 1] && j < base->first_contact[b + 1] && n < cap)
+	/* many on both sides: one merge of the two sorted lists */
+	if ((uint64) (ato - base->first_contact[a]) * (bto - bfrom) > 64)
 	{
-		int			cmp = strcmp(base->contacts[i].text, base->contacts[j].text);
+		uint32		i = base->first_contact[a];
+		uint32		j = bfrom;
 
-		if (cmp == 0)
+		while (i < ato && j < bto && n < cap)
 		{
-			uint64		h = base->contacts[i].hash;
+			int			cmp = strcmp(base->contacts[i].text, base->contacts[j].text);
 
-			if (base->ncommon == 0 ||
-				bsearch(&h, base->common, base->ncommon, sizeof(uint64), compare_uint64) == NULL)
-				shared[n++] = base->contacts[i].text;
-			i++, j++;
+			if (cmp == 0)
+			{
+				uint64		h = base->contacts[i].hash;
+
+				if (base->ncommon == 0 || !in_sorted_uint64(base->common, base->ncommon, h))
+					shared[n++] = base->contacts[i].text;
+				i++, j++;
+			}
+			else if (cmp < 0)
+				i++;
+			else
+				j++;
 		}
-		else if (cmp < 0)
-			i++;
-		else
-			j++;
+		return n;
+	}
+	for (uint32 i = base->first_contact[a]; i < ato && n < cap; i++)
+	{
+		uint64		h = base->contacts[i].hash;
+
+		/* a client's contacts are distinct: one of b's at most */
+		for (uint32 j = bfrom; j < bto; j++)
+		{
+			if (base->contacts[j].hash != h || strcmp(base->contacts[i].text, base->contacts[j].text) != 0)
+				continue;
+			if (base->ncommon == 0 || !in_sorted_uint64(base->common, base->ncommon, h))
+				shared[n++] = base->contacts[i].text;
+			break;
+		}
 	}
 	return n;
 }

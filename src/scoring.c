@@ -220,7 +220,7 @@ static bool
 one_typo(const char *a, const char *b, size_t min_len)
 {
 	return strlen(a) >= min_len && strlen(b) >= min_len &&
-		crm_typo_distance(a, strlen(a), b, strlen(b), 2) <= 1;
+		crm_typo_at_most_one(a, strlen(a), b, strlen(b));
 }
 
 /*
@@ -425,7 +425,8 @@ crm_match_score_found(const MatchClient *a, const MatchClient *b,
 		/* a 14-digit local unit agrees with its 9-digit unit */
 		if (strcmp(av, bv) == 0 || (ids[k].field == MF_REGON && strncmp(av, bv, 9) == 0))
 			found(&s, 1 + k, ids[k].ev, "same %s", ids[k].label);
-		else if (crm_typo_distance(av, strlen(av), bv, strlen(bv), 3) == 1)
+		/* not equal: at most one typo is one */
+		else if (crm_typo_at_most_one(av, strlen(av), bv, strlen(bv)))
 			found(&s, 1 + k, ids[k].ev + 1, "%s one typo away: %s ~ %s", ids[k].label, av, bv);
 		else
 			found(&s, 1 + k, ids[k].ev + 2, "different %s: %s, %s", ids[k].label, av, bv);

@@ -581,3 +581,43 @@ crm_typo_distance(const char *a, int la, const char *b, int lb, int max)
 	}
 	return prev[lb] > max ? max + 1 : prev[lb];
 }
+
+/*
+ * crm_typo_distance(a, la, b, lb, 1) <= 1 in one pass: equal, or one
+ * substitution, one transposition of neighbours, one byte more or less.
+ * Past their common prefix the rest must then agree after that one edit.
+ * Strings longer than JW_MAX are never near, as there; and as there an
+ * empty b is never near a non-empty a (its rows have no column to count).
+ */
+bool
+crm_typo_at_most_one(const char *a, int la, const char *b, int lb)
+{
+	int			p = 0;
+
+	if (la > JW_MAX || lb > JW_MAX)
+		return false;
+	if (lb == 0)
+		return la == 0;
+	if (la < lb)
+	{
+		const char *t = a;
+		int			tl = la;
+
+		a = b, la = lb;
+		b = t, lb = tl;
+	}
+	/* now la >= lb */
+	if (la - lb > 1)
+		return false;
+	while (p < lb && a[p] == b[p])
+		p++;
+	if (p == lb)
+		return true;			/* equal, or one byte more at the end */
+	if (la != lb)				/* the byte a[p] left out */
+		return memcmp(a + p + 1, b + p, lb - p) == 0;
+	/* a substitution at p, or a[p], a[p + 1] swapped */
+	if (memcmp(a + p + 1, b + p + 1, lb - p - 1) == 0)
+		return true;
+	return p + 1 < lb && a[p] == b[p + 1] && a[p + 1] == b[p] &&
+		memcmp(a + p + 2, b + p + 2, lb - p - 2) == 0;
+}

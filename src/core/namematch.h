@@ -68,4 +68,7 @@ extern double crm_jaro_winkler(const char *a, int la, const char *b, int lb);
  */
 extern int	crm_typo_distance(const char *a, int la, const char *b, int lb, int max);
 
+/* crm_typo_distance(a, la, b, lb, 1) <= 1, in linear time */
+extern bool crm_typo_at_most_one(const char *a, int la, const char *b, int lb);
+
 #endif							/* CRM_NAMEMATCH_H */
