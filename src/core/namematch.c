@@ -284,38 +284,71 @@ crm_name_skeleton(const char *norm, char *out, size_t cap)
 	return n;
 }
 
+/* the rules of a skeleton pass, longest first: the first that matches applies */
+static const struct
+{
+	const char *from;
+	const char *to;
+}			skeleton_rules[] = {
+	{"shch", "sx"}, {"szcz", "sx"}, {"tsch", "x"},
+	{"sch", "s"},
+	{"kh", "x"}, {"ch", "x"}, {"cz", "x"}, {"sh", "s"}, {"sz", "s"}, {"zh", "z"},
+	{"ts", "x"}, {"tz", "x"},
+	{"c", "x"}, {"h", "x"}, {"w", "v"}, {"y", "i"}, {"j", "i"},
+};
+
+#define SKELETON_NRULES (sizeof(skeleton_rules) / sizeof(skeleton_rules[0]))
+
+/*
+ * The rules by their first letter, in the order above (only rules that
+ * start with a letter can match at it), with the lengths of their "from":
+ * a letter no rule starts with costs one look-up.  Made on first use.
+ */
+static struct
+{
+	bool		made;
+	unsigned char nrules[256];
+	unsigned char rule[256][SKELETON_NRULES];
+	unsigned char len[SKELETON_NRULES];
+}			skeleton_index;
+
+static void
+skeleton_index_make(void)
+{
+	for (size_t r = 0; r < SKELETON_NRULES; r++)
+	{
+		unsigned char c = (unsigned char) skeleton_rules[r].from[0];
+
+		skeleton_index.len[r] = (unsigned char) strlen(skeleton_rules[r].from);
+		skeleton_index.rule[c][skeleton_index.nrules[c]++] = (unsigned char) r;
+	}
+	skeleton_index.made = true;
+}
+
 static int
 skeleton_pass(const char *norm, char *out, size_t cap)
 {
-	static const struct
-	{
-		const char *from;
-		const char *to;
-	}			rules[] = {
-		/* longest first */
-		{"shch", "sx"}, {"szcz", "sx"}, {"tsch", "x"},
-		{"sch", "s"},
-		{"kh", "x"}, {"ch", "x"}, {"cz", "x"}, {"sh", "s"}, {"sz", "s"}, {"zh", "z"},
-		{"ts", "x"}, {"tz", "x"},
-		{"c", "x"}, {"h", "x"}, {"w", "v"}, {"y", "i"}, {"j", "i"},
-	};
 	size_t		n = strlen(norm);
 	size_t		o = 0;
 
 	if (cap == 0)
 		return -1;
+	if (!skeleton_index.made)
+		skeleton_index_make();
 	for (size_t i = 0; i < n;)
 	{
 		const char *to = NULL;
 		size_t		used = 1;
+		unsigned char c = (unsigned char) norm[i];
 
-		for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++)
+		for (int k = 0; k < skeleton_index.nrules[c]; k++)
 		{
-			size_t		fl = strlen(rules[r].from);
+			int			r = skeleton_index.rule[c][k];
+			size_t		fl = skeleton_index.len[r];
 
-			if (i + fl <= n && memcmp(norm + i, rules[r].from, fl) == 0)
+			if (i + fl <= n && memcmp(norm + i, skeleton_rules[r].from, fl) == 0)
 			{
-				to = rules[r].to;
+				to = skeleton_rules[r].to;
 				used = fl;
 				break;
 			}
