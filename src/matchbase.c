@@ -398,6 +398,23 @@ crm_match_base_score(const MatchBase *base, uint64 pair, const MatchWeights *wei
 	return score;
 }
 
+double
+crm_match_base_score_bounded(const MatchBase *base, uint64 pair, const MatchWeights *weights,
+							 const MatchFrequencies *freq, MemoryContext scratch, const MatchBound *bound)
+{
+	uint32		a = (uint32) (pair >> 32);
+	uint32		b = (uint32) pair;
+	const char *shared[16];
+	int			nshared = crm_match_base_shared(base, a, b, shared, lengthof(shared));
+	MemoryContext old = MemoryContextSwitchTo(scratch);
+	double		score = crm_match_score_bounded(&base->clients[a], &base->clients[b], shared, nshared,
+												weights, freq, bound);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scratch);
+	return score;
+}
+
 void
 crm_match_base_read(MatchBase *base, MemoryContext work, const char *what, TimestampTz started)
 {

@@ -19,6 +19,7 @@
 #include "matchforms.h"
 #include "matchfreq.h"
 #include "matchweights.h"
+#include "scoring.h"
 
 typedef struct MatchContact
 {
@@ -69,6 +70,14 @@ extern int	crm_match_base_shared(const MatchBase *base, uint32 a, uint32 b,
 extern double crm_match_base_score(const MatchBase *base, uint64 pair, const MatchWeights *weights,
 								   const MatchFrequencies *freq, MemoryContext scratch,
 								   MatchEvidenceSet *evidence);
+
+/*
+ * The same, or 0 as soon as the pair can no longer reach bound's min_score
+ * (crm_match_score_bounded): for crm.duplicate_pairs().
+ */
+extern double crm_match_base_score_bounded(const MatchBase *base, uint64 pair, const MatchWeights *weights,
+										   const MatchFrequencies *freq, MemoryContext scratch,
+										   const MatchBound *bound);
 
 /* a growing array in the current context */
 extern void *crm_grow_array(void *array, Size elem, uint64 *cap, uint64 needed);

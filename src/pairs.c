@@ -45,18 +45,28 @@ typedef struct Found
 	double		score;
 } Found;
 
-static int
-compare_found(const void *x, const void *y)
-{
-	const Found *a = x;
-	const Found *b = y;
+/* best first, then by a and b: a total order (sort_template.h, inlined) */
+#define ST_SORT sort_found
+#define ST_ELEMENT_TYPE Found
+#define ST_COMPARE(x, y) \
+	((x)->score != (y)->score ? ((x)->score > (y)->score ? -1 : 1) : \
+	 (x)->a != (y)->a ? ((x)->a < (y)->a ? -1 : 1) : \
+	 ((x)->b < (y)->b ? -1 : (x)->b > (y)->b))
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
-	if (a->score != b->score)
-		return a->score > b->score ? -1 : 1;
-	if (a->a != b->a)
-		return a->a < b->a ? -1 : 1;
-	return a->b < b->b ? -1 : a->b > b->b;
-}
+/*
+ * The pairs go by a: b is the client far away in memory.  The scoring loop
+ * prefetches the second client of the pair PREFETCH_AHEAD * 2 ahead, and
+ * its fields (buf) PREFETCH_AHEAD ahead.
+ */
+#define PREFETCH_AHEAD 8
+#if defined(__GNUC__) || defined(__clang__)
+#define crm_prefetch(p) __builtin_prefetch(p)
+#else
+#define crm_prefetch(p) ((void) 0)
+#endif
 
 PG_FUNCTION_INFO_V1(duplicate_pairs);
 Datum
@@ -75,6 +85,7 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 	double		min_score;
 	int			max_block;
 	MatchBase	base = {0};
+	MatchBound	bound;
 	uint64	   *pairs;
 	uint64		npairs;
 	Found	   *found = NULL;
@@ -102,7 +113,12 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(work);
 	pairs = crm_match_base_pairs(&base, max_block, &npairs);
 
-	/* 3. score every pair; what scoring allocates goes with each pair */
+	/*
+	 * 3. score every pair, giving up on a pair as soon as it cannot reach
+	 * min_score (crm_match_score_bounded: the pairs kept have the very score
+	 * of crm_match_score); what scoring allocates goes with each pair
+	 */
+	crm_match_bound_init(&bound, &weights, min_score);
 	started = GetCurrentTimestamp();
 	{
 		MemoryContext scratch = AllocSetContextCreate(work, "crm pairs scoring", ALLOCSET_DEFAULT_SIZES);
@@ -112,7 +128,11 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 			double		score;
 
 			CHECK_FOR_INTERRUPTS();
-			score = crm_match_base_score(&base, pairs[k], &weights, &freq, scratch, NULL);
+			if (k + 2 * PREFETCH_AHEAD < npairs)
+				crm_prefetch(&base.clients[(uint32) pairs[k + 2 * PREFETCH_AHEAD]]);
+			if (k + PREFETCH_AHEAD < npairs)
+				crm_prefetch(base.clients[(uint32) pairs[k + PREFETCH_AHEAD]].buf);
+			score = crm_match_base_score_bounded(&base, pairs[k], &weights, &freq, scratch, &bound);
 			if (score >= min_score)
 			{
 				found = crm_grow_array(found, sizeof(Found), &foundcap, nfound + 1);
@@ -125,7 +145,7 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 		MemoryContextDelete(scratch);
 	}
 	if (nfound > 1)
-		qsort(found, nfound, sizeof(Found), compare_found);
+		sort_found(found, nfound);
 
 	/* the pairs found, best first, with their reasons */
 	{

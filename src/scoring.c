@@ -72,6 +72,8 @@ typedef struct Scoring
 	char	   *note;			/* and its words in the reason */
 	double		total;
 	bool		explain;		/* build the reasons too */
+	const MatchBound *bound;	/* stop early below it (crm_match_score_bounded) */
+	int			section;		/* the comparisons being made, for the Assert in found() */
 	MatchEvidenceSet found;		/* the kinds of evidence found */
 	int			nreasons;
 	Reason		reasons[16];
@@ -87,6 +89,8 @@ found(Scoring *s, int ord, MatchEvidence ev, const char *fmt,...)
 	double		w = s->weights->w[ev] + s->adjust;
 	char	   *note = s->note;
 
+	/* bounded: no evidence of a section whose gain was already counted out */
+	Assert(s->bound == NULL || s->bound->section_of[ev] >= s->section);
 	s->adjust = 0;
 	s->note = NULL;
 	s->total += w;
@@ -130,6 +134,8 @@ frequency(Scoring *s, MatchTfField field, const char *v, MatchEvidence ev)
 	double		w = s->weights->w[ev];
 
 	s->adjust = crm_tf_adjustment(s->freq, field, v, w);
+	/* crm_match_score_bounded() counts on it */
+	Assert(s->adjust <= 0);
 	if (s->explain && fabs(s->adjust) >= 0.05)
 		s->note = psprintf(" (%s, weighs %g instead of %g)",
 						   s->adjust < 0 ? "common" : "uncommon", w + s->adjust, w);
@@ -395,13 +401,158 @@ date_text(DateADT d)
 	return psprintf("%04d-%02d-%02d", y, m, day);
 }
 
+/*-------------------------------------------------------------------------
+ * Bounded scoring (crm_match_score_bounded): crm.duplicate_pairs() keeps
+ * only the pairs whose score reaches min_score, and most blocked pairs are
+ * far below it.  Between the sections of the scoring (identifiers, phones
+ * and e-mails, names, company, birth date, location, address), a pair whose
+ * total so far plus the most the remaining sections could add is below the
+ * total that min_score needs is given up.  The most a section can add is the
+ * largest weight of its comparisons' levels, 0 when negative (a comparison
+ * may find nothing), counted only where the section applies to the pair
+ * (persons' names, companies' names, a birth date on both sides ...).  A
+ * pair not given up is scored in full, in the same order: its score is the
+ * one crm_match_score() gives, bit for bit.
+ *
+ * This holds only while nothing but the weights adds to the total: the
+ * term-frequency adjustment (matchfreq.c) may only lower a weight
+ * (TF_MAX_ADJUST <= 0: the bound is off otherwise, and frequency() asserts
+ * it of every adjustment).  Every comparison
+ * of crm_match_comparisons must belong to a section below, and every kind
+ * of evidence to a comparison: otherwise the bound is off (crm_match_bound_init
+ * says so), and found() asserts that no section finds evidence of one
+ * already counted out.
+ *-------------------------------------------------------------------------
+ */
+
+enum
+{
+	SEC_IDS, SEC_CONTACTS, SEC_NAMES, SEC_COMPANY, SEC_BIRTH, SEC_LOCATION, SEC_ADDRESS, SEC_END
+};
+
+static const struct
+{
+	const char *comparison;
+	int			section;
+}			comparison_sections[] = {
+	{"pesel", SEC_IDS}, {"nip", SEC_IDS}, {"regon", SEC_IDS},
+	{"phone", SEC_CONTACTS}, {"email", SEC_CONTACTS},
+	{"last_name", SEC_NAMES}, {"first_name", SEC_NAMES},
+	{"company", SEC_COMPANY},
+	{"birth_date", SEC_BIRTH},
+	{"location", SEC_LOCATION}, {"postcode", SEC_LOCATION},
+	{"address", SEC_ADDRESS},
+};
+
+/* the largest weight of a comparison's levels, 0 at least */
+static double
+comparison_gain(const MatchWeights *weights, const char *name)
+{
+	double		gain = 0;
+
+	for (int k = 0; k < crm_match_ncomparisons; k++)
+		if (strcmp(crm_match_comparisons[k].name, name) == 0)
+			for (int l = 0; l < CRM_MAX_LEVELS && crm_match_comparisons[k].levels[l] != EV_PRIOR; l++)
+				gain = Max(gain, weights->w[crm_match_comparisons[k].levels[l]]);
+	return gain;
+}
+
+void
+crm_match_bound_init(MatchBound *bound, const MatchWeights *weights, double min_score)
+{
+	bool		covered[EV_COUNT] = {false};
+
+	memset(bound, 0, sizeof(*bound));
+	/* scores at the ends: no bound (1.0 needs a total past 53 bits) */
+	if (!(min_score > 0 && min_score < 1))
+		return;
+	/* an adjustment that could raise a weight: no bound (a float constant: no StaticAssert) */
+	if (TF_MAX_ADJUST > 0)
+		return;
+	for (int ev = 0; ev < EV_COUNT; ev++)
+		bound->section_of[ev] = SEC_END;
+	for (int k = 0; k < crm_match_ncomparisons; k++)
+	{
+		int			section = -1;
+
+		for (int c = 0; c < (int) lengthof(comparison_sections); c++)
+			if (strcmp(crm_match_comparisons[k].name, comparison_sections[c].comparison) == 0)
+				section = comparison_sections[c].section;
+		if (section < 0)
+		{
+			elog(DEBUG1, "comparison %s has no section: scoring unbounded", crm_match_comparisons[k].name);
+			return;
+		}
+		for (int l = 0; l < CRM_MAX_LEVELS && crm_match_comparisons[k].levels[l] != EV_PRIOR; l++)
+		{
+			covered[crm_match_comparisons[k].levels[l]] = true;
+			bound->section_of[crm_match_comparisons[k].levels[l]] = section;
+		}
+	}
+	for (int ev = EV_PRIOR + 1; ev < EV_COUNT; ev++)
+		if (!covered[ev])
+		{
+			elog(DEBUG1, "evidence %s is in no comparison: scoring unbounded", crm_match_evidence_name(ev));
+			return;
+		}
+	bound->phone = comparison_gain(weights, "phone");
+	bound->email = comparison_gain(weights, "email");
+	bound->names = comparison_gain(weights, "last_name") + comparison_gain(weights, "first_name");
+	bound->company = comparison_gain(weights, "company");
+	bound->birth = comparison_gain(weights, "birth_date");
+	/* a shared postal code stands for the city; else the city and the postal codes' level */
+	bound->location = Max(Max(weights->w[EV_POSTCODE], 0),
+						  comparison_gain(weights, "location") + comparison_gain(weights, "postcode"));
+	bound->address = comparison_gain(weights, "address");
+	/* 1 / (1 + 2^-total) >= min_score; a margin far above the sums' rounding */
+	bound->need = log2(min_score / (1 - min_score)) - 1e-6;
+	bound->on = true;
+}
+
+/*
+ * Whether the pair can no longer reach the bound: its total so far and the
+ * most the sections still to come can add (rest[section], sections from
+ * the next on) fall short.
+ */
+#define GIVE_UP(s, rest, next) \
+	((s).bound != NULL && ((s).section = (next), (s).total + (rest)[(next)] < (s).bound->need))
+
+static double score_pair(const MatchClient *a, const MatchClient *b,
+						 const char *const *shared, int nshared,
+						 const MatchWeights *weights, const MatchFrequencies *freq,
+						 Datum *reasons, MatchEvidenceSet *evidence, const MatchBound *bound);
+
 double
 crm_match_score_found(const MatchClient *a, const MatchClient *b,
 					  const char *const *shared, int nshared,
 					  const MatchWeights *weights, const MatchFrequencies *freq,
 					  Datum *reasons, MatchEvidenceSet *evidence)
 {
-	Scoring		s = {.weights = weights, .freq = freq, .total = weights->w[EV_PRIOR], .explain = reasons != NULL};
+	return score_pair(a, b, shared, nshared, weights, freq, reasons, evidence, NULL);
+}
+
+double
+crm_match_score_bounded(const MatchClient *a, const MatchClient *b,
+						const char *const *shared, int nshared,
+						const MatchWeights *weights, const MatchFrequencies *freq,
+						const MatchBound *bound)
+{
+	return score_pair(a, b, shared, nshared, weights, freq, NULL, NULL, bound->on ? bound : NULL);
+}
+
+/*
+ * The score; with bound non-NULL (never with reasons or evidence: those
+ * need every comparison) 0 as soon as the pair cannot reach it.
+ */
+static double
+score_pair(const MatchClient *a, const MatchClient *b,
+		   const char *const *shared, int nshared,
+		   const MatchWeights *weights, const MatchFrequencies *freq,
+		   Datum *reasons, MatchEvidenceSet *evidence, const MatchBound *bound)
+{
+	Scoring		s = {.weights = weights, .freq = freq, .total = weights->w[EV_PRIOR], .explain = reasons != NULL,
+	.bound = bound};
+	double		rest[SEC_END + 1] = {0};
 	static const struct
 	{
 		MatchField	field;
@@ -413,6 +564,25 @@ crm_match_score_found(const MatchClient *a, const MatchClient *b,
 	bool		persons = a->person && b->person;
 	bool		swapped = false;
 	bool		reordered = false;
+
+	Assert(bound == NULL || (reasons == NULL && evidence == NULL));
+	if (bound)
+	{
+		const char *aa = crm_match_field(a, MF_ADDRESS_N);
+		const char *ba = crm_match_field(b, MF_ADDRESS_N);
+
+		/* rest[k]: the most sections k and after can add to this pair */
+		rest[SEC_END] = 0;
+		rest[SEC_ADDRESS] = (aa && ba && *aa && *ba) ? bound->address : 0;
+		rest[SEC_LOCATION] = rest[SEC_ADDRESS] + bound->location;
+		rest[SEC_BIRTH] = rest[SEC_LOCATION] +
+			(a->has_birth && b->has_birth &&
+			 (crm_match_field(a, MF_PESEL) == NULL || crm_match_field(b, MF_PESEL) == NULL) ? bound->birth : 0);
+		rest[SEC_COMPANY] = rest[SEC_BIRTH] + (a->company && b->company ? bound->company : 0);
+		rest[SEC_NAMES] = rest[SEC_COMPANY] + (persons ? bound->names : 0);
+		rest[SEC_CONTACTS] = rest[SEC_NAMES] + (nshared > 0 ? bound->phone + bound->email : 0);
+		rest[SEC_IDS] = rest[SEC_CONTACTS];		/* not used */
+	}
 
 	/* identifiers: same, one typo apart, different */
 	for (int k = 0; k < (int) lengthof(ids); k++)
@@ -431,6 +601,8 @@ crm_match_score_found(const MatchClient *a, const MatchClient *b,
 		else
 			found(&s, 1 + k, ids[k].ev + 2, "different %s: %s, %s", ids[k].label, av, bv);
 	}
+	if (GIVE_UP(s, rest, SEC_CONTACTS))
+		return 0;
 
 	/* phones and e-mails in common: each kind counts once, shown by its least value */
 	{
@@ -449,6 +621,8 @@ crm_match_score_found(const MatchClient *a, const MatchClient *b,
 		if (email)
 			found(&s, 4, EV_EMAIL, "same e-mail %s", email);
 	}
+	if (GIVE_UP(s, rest, SEC_NAMES))
+		return 0;
 
 	if (persons)
 	{
@@ -533,6 +707,8 @@ crm_match_score_found(const MatchClient *a, const MatchClient *b,
 		}
 	}
 
+	if (GIVE_UP(s, rest, SEC_COMPANY))
+		return 0;
 	if (a->company && b->company && crm_match_field(a, MF_COMPANY_N) && crm_match_field(b, MF_COMPANY_N))
 	{
 		const char *ac = typed(a, MF_COMPANY_N);
@@ -545,6 +721,8 @@ crm_match_score_found(const MatchClient *a, const MatchClient *b,
 							  typed(a, MF_COMPANY), typed(b, MF_COMPANY));
 	}
 
+	if (GIVE_UP(s, rest, SEC_BIRTH))
+		return 0;
 	/* a birth date says something of its own only where a PESEL does not */
 	if (a->has_birth && b->has_birth &&
 		(crm_match_field(a, MF_PESEL) == NULL || crm_match_field(b, MF_PESEL) == NULL))
@@ -565,6 +743,9 @@ crm_match_score_found(const MatchClient *a, const MatchClient *b,
 			found(&s, 8, EV_BIRTH_DATE_DIFFER, "different birth dates: %s, %s",
 				  s.explain ? date_text(a->birth) : "", s.explain ? date_text(b->birth) : "");
 	}
+
+	if (GIVE_UP(s, rest, SEC_LOCATION))
+		return 0;
 
 	/*
 	 * Where they live: the same postal code says it all (a postal code lies
@@ -598,6 +779,8 @@ crm_match_score_found(const MatchClient *a, const MatchClient *b,
 		}
 	}
 
+	if (GIVE_UP(s, rest, SEC_ADDRESS))
+		return 0;
 	{
 		const char *aa = crm_match_field(a, MF_ADDRESS_N);
 		const char *ba = crm_match_field(b, MF_ADDRESS_N);

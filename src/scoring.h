@@ -44,4 +44,30 @@ crm_match_score(const MatchClient *a, const MatchClient *b,
 	return crm_match_score_found(a, b, shared, nshared, weights, freq, reasons, NULL);
 }
 
+/*
+ * For crm_match_score_bounded(): the total that min_score needs, and the
+ * most each section of the scoring can add with these weights
+ * (crm_match_bound_init; scoring.c says how).
+ */
+typedef struct MatchBound
+{
+	bool		on;				/* false: no bound (min_score at an end, or an
+								 * unknown comparison) */
+	double		need;
+	double		phone, email, names, company, birth, location, address;
+	int			section_of[EV_COUNT];	/* for an Assert */
+} MatchBound;
+
+extern void crm_match_bound_init(MatchBound *bound, const MatchWeights *weights, double min_score);
+
+/*
+ * The score of crm_match_score(), or 0 as soon as the pair can no longer
+ * reach bound's min_score: only for a search that keeps the pairs at or
+ * above min_score (crm.duplicate_pairs()).  No reasons, no evidence.
+ */
+extern double crm_match_score_bounded(const MatchClient *a, const MatchClient *b,
+									  const char *const *shared, int nshared,
+									  const MatchWeights *weights, const MatchFrequencies *freq,
+									  const MatchBound *bound);
+
 #endif							/* CRM_SCORING_H */
