@@ -346,7 +346,13 @@ skeleton_pass(const char *norm, char *out, size_t cap)
 			int			r = skeleton_index.rule[c][k];
 			size_t		fl = skeleton_index.len[r];
 
-			if (i + fl <= n && memcmp(norm + i, skeleton_rules[r].from, fl) == 0)
+			const char *from = skeleton_rules[r].from;
+			size_t		q = 1;		/* its first letter is norm[i] */
+
+			/* at most four letters: compared here, not by a call */
+			while (q < fl && i + q < n && norm[i + q] == from[q])
+				q++;
+			if (q == fl)
 			{
 				to = skeleton_rules[r].to;
 				used = fl;
