@@ -10,6 +10,8 @@
 #     column of the table, no join, no filter, no order;
 #   - same_columns: crm.export_clients('{}', <every column of crm.client>):
 #     the same columns through the export's view (visible clients, by id);
+#   - client_search: COPY (SELECT * FROM crm.client_search('{}')), the same
+#     rows from a set-returning function (collected whole before COPY reads);
 #   - default: crm.export_clients('{}'), the default columns (default phone
 #     and e-mail, unit path: three joins);
 #   - chosen: a filter ({"kind": "person"}) and six columns with the custom field;
@@ -31,9 +33,10 @@ export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-"${PSQL[@]}" <<SQL
-CREATE EXTENSION IF NOT EXISTS crm;
-SELECT crm.install_data_model();
+"${PSQL[@]}" -c "CREATE EXTENSION IF NOT EXISTS crm" -c "SELECT crm.install_data_model()" >/dev/null
+# a base of N clients made by an earlier run is used again
+HAVE=$("${PSQL[@]}" -At -c "SELECT count(*) FROM crm.client")
+[ "$HAVE" = "$N" ] || "${PSQL[@]}" <<SQL
 SET crm.duplicate_check = off;
 TRUNCATE crm.client, crm.contact, crm.custom_value, crm.custom_field, crm.unit RESTART IDENTITY CASCADE;
 INSERT INTO crm.unit (id, parent_id, kind, name) VALUES
@@ -99,6 +102,10 @@ for round in $(seq 1 "$ROUNDS"); do
 		"COPY crm.client TO STDOUT WITH (FORMAT csv, HEADER)" >> "$OUT/results"
 	run_copy same_columns "SELECT crm.export_clients('{}', '$CLIENT_COLUMNS')" \
 		"COPY (SELECT * FROM client_export) TO STDOUT WITH (FORMAT csv, HEADER)" >> "$OUT/results"
+	# crm.client_search('{}'): the same rows from a set-returning function,
+	# which the executor collects whole before COPY reads the first
+	run_copy client_search "SELECT 1" \
+		"COPY (SELECT * FROM crm.client_search('{}')) TO STDOUT WITH (FORMAT csv, HEADER)" >> "$OUT/results"
 	run_copy default "SELECT crm.export_clients('{}')" \
 		"COPY (SELECT * FROM client_export) TO STDOUT WITH (FORMAT csv, HEADER)" >> "$OUT/results"
 	run_copy chosen "SELECT crm.export_clients('{\"kind\": \"person\"}', '{id,first_name,last_name,city,phone,custom:Liczba aut}')" \
@@ -109,8 +116,8 @@ sort -k1,1 -k2,2n "$OUT/results" | awk -v rounds="$ROUNDS" '
 	{ n[$1]++; if (n[$1] == int((rounds + 1) / 2)) { t[$1] = $2; m[$1] = $3; h[$1] = $4; tb[$1] = $5; r[$1] = $6 } }
 	END {
 		printf "%-13s %9s %9s %14s %12s %16s %9s\n", "variant", "median s", "ratio", "RssAnon peak", "VmHWM", "temp files MB", "rows"
-		split("baseline same_columns default chosen", order, " ")
-		for (i = 1; i <= 4; i++) { v = order[i]
+		split("baseline same_columns client_search default chosen", order, " ")
+		for (i = 1; i <= 5; i++) { v = order[i]
 			printf "%-13s %9.2f %8.2fx %11.1f MB %9.1f MB %16.1f %9d\n", v, t[v], t[v] / t["baseline"], m[v] / 1024, h[v] / 1024, tb[v] / 1048576, r[v] }
 	}'
 "${PSQL[@]}" -At -c "SHOW work_mem" -c "SHOW shared_buffers" | paste -sd' ' | sed 's/^/work_mem, shared_buffers: /'

@@ -318,6 +318,18 @@ write_cell(ExportWriter *w, int i, Datum value, uint64 client)
 	write_text(w, col, OidOutputFunctionCall(c->typoutput, value), client);
 }
 
+/* the server's temporary-file directory (base/pgsql_tmp), made if need be */
+static void
+temporary_directory(char *dir)
+{
+	TempTablespacePath(dir, DEFAULTTABLESPACE_OID);
+	/* made by the first temporary file the server needs; maybe not yet */
+	if (MakePGDirectory(dir) < 0 && errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", dir)));
+}
+
 /*
  * Write the export of (filter, columns) into a workbook at path; returns
  * the number of clients written.  Runs inside the caller's SPI connection.
@@ -345,7 +357,7 @@ write_workbook(Datum filter, Datum columns, bool columns_null, const char *path)
 	query = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	/* libxlsxwriter's row files go where the server's temporary files go */
-	TempTablespacePath(tmpdir, DEFAULTTABLESPACE_OID);
+	temporary_directory(tmpdir);
 	options.tmpdir = tmpdir;
 
 	portal = SPI_cursor_open_with_args(NULL, query, 0, NULL, NULL, NULL, true, CURSOR_OPT_NO_SCROLL);
@@ -437,12 +449,7 @@ temporary_workbook_path(void)
 	static uint32 counter = 0;
 	char		dir[MAXPGPATH];
 
-	TempTablespacePath(dir, DEFAULTTABLESPACE_OID);
-	/* made by the first temporary file a backend needs; maybe not yet */
-	if (MakePGDirectory(dir) < 0 && errno != EEXIST)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create directory \"%s\": %m", dir)));
+	temporary_directory(dir);
 	/* the prefix of the server's temporary files: a restart removes it */
 	return psprintf("%s/%s%d.crm_export.%u.xlsx", dir, PG_TEMP_FILE_PREFIX, MyProcPid, counter++);
 }
