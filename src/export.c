@@ -529,6 +529,7 @@ export_clients_xlsx_file(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to write an xlsx file on the server"),
 				 errdetail("Only superusers and roles with the privileges of pg_write_server_files may write files on the server."),
 				 errhint("crm.export_clients_xlsx() returns the workbook to the client instead.")));
+	crm_require_data_model();
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -545,7 +546,6 @@ export_clients_xlsx_file(PG_FUNCTION_ARGS)
 				 errmsg("relative path not allowed for an xlsx file on the server"),
 				 errdetail("The path given was \"%s\".", path),
 				 errhint("Give an absolute path, as COPY TO a file needs.")));
-	crm_require_data_model();
 
 	/*
 	 * Written beside its place and renamed into it when whole, so that a
