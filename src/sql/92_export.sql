@@ -5,14 +5,15 @@
 
 -- The one home of an export's query: the columns, checked against the
 -- catalog, and the filter of crm.client_search() (its condition comes from
--- crm_internal.client_search_condition(), the filter quoted as a literal).
--- Nothing the caller gives is pasted into the text: column names become
--- quoted identifiers (%I) of columns found in pg_attribute, custom fields
--- are referred to by id, the filter is a quoted literal (%L).  The text
--- names crm's types without their schema and compares them with crm's
--- operators: it runs where crm is on the search_path, as in the view that
--- crm.export_clients() makes and in crm.export_clients_xlsx().
-CREATE FUNCTION crm.export_clients_sql(filter jsonb, columns text[] DEFAULT NULL) RETURNS text
+-- crm_internal.client_search_condition(), reaching the filter through the
+-- SQL expression filter_sql).  Nothing the caller gives is pasted into the
+-- text: column names become quoted identifiers (%I) of columns found in
+-- pg_attribute, custom fields are referred to by id, the filter is reached
+-- through filter_sql.  The text names crm's types without their schema
+-- and compares them with crm's operators: it runs where crm is on the
+-- search_path, as in the view that crm.export_clients() makes and in
+-- crm.export_clients_xlsx().
+CREATE FUNCTION crm_internal.export_query(filter jsonb, columns text[], filter_sql text) RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, crm, pg_temp
 AS $$
@@ -91,9 +92,17 @@ BEGIN
                   (SELECT string_agg(format('%s AS %I', e, h), ', ' ORDER BY i)
                    FROM unnest(exprs, headers) WITH ORDINALITY AS x(e, h, i)),
                   joins,
-                  crm_internal.client_search_condition(filter, format('%L::jsonb', filter)));
+                  crm_internal.client_search_condition(filter, filter_sql));
 END
 $$;
+COMMENT ON FUNCTION crm_internal.export_query(jsonb, text[], text) IS
+    'internal to the exports: the query of crm.export_clients_sql(), the filter reached through the SQL expression filter_sql';
+
+-- the filter as a quoted literal: the text stands alone
+CREATE FUNCTION crm.export_clients_sql(filter jsonb, columns text[] DEFAULT NULL) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, crm, pg_temp
+RETURN crm_internal.export_query(filter, columns, format('%L::jsonb', filter));
 COMMENT ON FUNCTION crm.export_clients_sql(jsonb, text[]) IS
     'the query of an export: the clients crm.client_search(filter) selects, with the columns named (a column of crm.client, phone, email, unit_path, custom:<field name>; NULL: a default set), ordered by id; run it with crm on the search_path';
 
@@ -106,13 +115,20 @@ CREATE FUNCTION crm.export_clients(filter jsonb, columns text[] DEFAULT NULL,
     SET search_path = pg_catalog, crm, pg_temp
 AS $$
 DECLARE
-    query text := crm.export_clients_sql(filter, columns);
+    -- The filter is kept in a setting of this session, which the view
+    -- reads, and not written into the view: a view's text is in the
+    -- catalog, which every role of the database reads (pg_views), and a
+    -- filter may hold personal data (a PESEL, a phone number).  The
+    -- setting is the session's own; a rolled back call restores it.
+    setting text := 'crm_export.filter_' || md5(coalesce(view_name, ''));
+    query text := crm_internal.export_query(filter, columns, format('current_setting(%L)::jsonb', setting));
 BEGIN
     IF coalesce(view_name, '') = '' THEN
         RAISE EXCEPTION 'the export''s view needs a name'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Leave view_name out for the default, client_export.';
     END IF;
+    PERFORM set_config(setting, filter::text, false);
     -- the session's own temporary view, made again on every call (another
     -- kind of relation of that name is not dropped: DROP VIEW refuses it)
     IF to_regclass(format('pg_temp.%I', view_name)) IS NOT NULL THEN
