@@ -69,7 +69,7 @@ endif
 else ifneq ($(filter-out $(DEV_GOALS),$(or $(MAKECMDGOALS),all)),)
 $(error no PostgreSQL build files: "$(PG_CONFIG) --pgxs" found nothing.  \
 Install PostgreSQL's server development package and ICU's headers \
-(Debian/Ubuntu: apt-get install postgresql-server-dev-15 libicu-dev make gcc), \
+(Debian/Ubuntu: apt-get install postgresql-server-dev-15 libicu-dev libxlsxwriter-dev pkg-config make gcc), \
 or name your server's pg_config: make PG_CONFIG=/path/to/pg_config.  \
 `make demo` and `make test` install all of it themselves (tools/dev.sh, as root or with sudo))
 endif
