@@ -14,7 +14,8 @@ OBJS        = $(CORE_SRC:.c=.o) \
               src/crm.o src/textinput.o src/identifier.o src/pesel.o src/nip.o src/regon.o \
               src/contact.o src/textfold.o src/matching.o \
               src/matchweights.o src/matchfreq.o src/matchforms.o src/matchkeys.o src/scoring.o \
-              src/matchbase.o src/pairs.o src/training.o src/candidates.o src/progress.o src/datamodel.o src/linkcounts.o
+              src/matchbase.o src/pairs.o src/training.o src/candidates.o src/progress.o src/datamodel.o src/linkcounts.o \
+              src/export.o
 
 # The install script is built from the SQL sources, one concept per file,
 # joined in the order of their numbers; upgrade scripts crm--A--B.sql are
@@ -34,16 +35,20 @@ DATA       += $(filter-out releases/$(DATA_built),$(wildcard releases/$(EXTENSIO
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup data_model pesel nip regon identifier_ops identifier_unicode identifier_encoding \
-               contact client drivers linked delete_hide search reporting merge duplicates name_matching name_tables fuzzy dedupe gdpr access_gdpr security access_settings term_frequency training access catalog
+               contact client drivers linked delete_hide search reporting merge duplicates name_matching name_tables fuzzy dedupe gdpr access_gdpr security access_settings term_frequency training access export catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
 ISOLATION      = install_concurrent contact_default last_contact unit_kind merge_concurrent anonymize_merge
 ISOLATION_OPTS = --load-extension=crm
 
-PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src/core $(ICU_CFLAGS)
+# libxlsxwriter (Debian's libxlsxwriter-dev) writes the xlsx exports (src/export.c)
+XLSXWRITER_CFLAGS := $(shell pkg-config --cflags xlsxwriter 2>/dev/null)
+XLSXWRITER_LIBS   := $(shell pkg-config --libs xlsxwriter 2>/dev/null || echo -lxlsxwriter)
+
+PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src/core $(ICU_CFLAGS) $(XLSXWRITER_CFLAGS)
 # -Wextra on our code; PostgreSQL 15's own headers trip -Wunused-parameter
 PG_CFLAGS   = -Wextra -Wno-unused-parameter $(CRM_CFLAGS)
-SHLIB_LINK  = $(ICU_LIBS)
+SHLIB_LINK  = $(ICU_LIBS) $(XLSXWRITER_LIBS)
 
 EXTRA_CLEAN = fuzz/fuzz_parsers fuzz/smoke_parsers bench/gen_pesel src/sql/.sources
 
@@ -64,7 +69,7 @@ endif
 else ifneq ($(filter-out $(DEV_GOALS),$(or $(MAKECMDGOALS),all)),)
 $(error no PostgreSQL build files: "$(PG_CONFIG) --pgxs" found nothing.  \
 Install PostgreSQL's server development package and ICU's headers \
-(Debian/Ubuntu: apt-get install postgresql-server-dev-15 libicu-dev make gcc), \
+(Debian/Ubuntu: apt-get install postgresql-server-dev-15 libicu-dev libxlsxwriter-dev pkg-config make gcc), \
 or name your server's pg_config: make PG_CONFIG=/path/to/pg_config.  \
 `make demo` and `make test` install all of it themselves (tools/dev.sh, as root or with sudo))
 endif

@@ -20,7 +20,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-PACKAGES="postgresql-15 postgresql-server-dev-15 libicu-dev make gcc libc6-dev"
+# libxlsxwriter-dev and pkg-config: the xlsx exports (src/export.c)
+PACKAGES="postgresql-15 postgresql-server-dev-15 libicu-dev libxlsxwriter-dev pkg-config make gcc libc6-dev"
 
 say() { printf '\n== %s\n' "$*"; }
 die() { printf 'tools/dev.sh: %s\n' "$*" >&2; exit 1; }
@@ -130,7 +131,8 @@ case "$cmd" in
 	test)
 		# the driver test: pgjdbc, and a Java runtime unless there is one;
 		# the reflection and ORM tests: Debian's SQLAlchemy and psycopg2
-		ensure_packages libpostgresql-jdbc-java python3 python3-sqlalchemy python3-psycopg2
+		# the xlsx export's reader: Debian's openpyxl
+		ensure_packages libpostgresql-jdbc-java python3 python3-sqlalchemy python3-psycopg2 python3-openpyxl
 		command -v java >/dev/null || ensure_packages default-jre-headless
 		build_and_install
 		say "src/core/ free of server headers; parser fuzz smoke test (gcc, ASan + UBSan)"
@@ -160,6 +162,8 @@ case "$cmd" in
 		/usr/bin/python3 test/reflection.py
 		say "an ORM's cascading delete (SQLAlchemy automap) against crm's roles"
 		/usr/bin/python3 test/orm_cascade.py
+		say "the xlsx export read by openpyxl"
+		/usr/bin/python3 test/export_xlsx.py
 		;;
 	bench)
 		build_and_install

@@ -166,9 +166,16 @@ $$;
 COMMENT ON FUNCTION crm_internal.search_predicate(text, text, text, regtype, text, jsonb) IS
     'internal to crm.client_search(): the SQL predicate for one filter field';
 
--- The ids of the clients a filter selects; crm.client_search() (part of
--- the data model above: it returns rows of crm.client) returns their rows.
-CREATE FUNCTION crm_internal.client_search_ids(filter jsonb) RETURNS SETOF bigint
+-- The condition on crm.client c that a filter makes, as SQL text: the
+-- one home of the filter language, shared by crm.client_search() (through
+-- client_search_ids() below) and the exports (src/sql/92_export.sql).
+-- filter_sql is the SQL expression that reaches the filter where the
+-- condition runs: '$1' for a parameter, or the filter quoted as a literal
+-- (format('%L::jsonb', filter)) for a view; filter itself is read only for
+-- its keys and the shapes of its values.  The text names crm's types
+-- without their schema and compares them with crm's operators: it is
+-- resolved under search_path pg_catalog, crm (as the callers pin it).
+CREATE FUNCTION crm_internal.client_search_condition(filter jsonb, filter_sql text) RETURNS text
     LANGUAGE plpgsql STABLE
     -- the predicates compare crm's types, whose operators live in crm
     SET search_path = pg_catalog, crm, pg_temp
@@ -192,7 +199,7 @@ BEGIN
     END IF;
 
     FOR key, val IN SELECT * FROM jsonb_each(filter) LOOP
-        src := format('($1 -> %L)', key);
+        src := format('(%s -> %L)', filter_sql, key);
         exists_sql := NULL;
         IF key = 'hidden' THEN
             hidden := CASE val WHEN 'true' THEN 'hidden' WHEN 'false' THEN 'visible'
@@ -264,9 +271,22 @@ BEGIN
     ELSIF hidden = 'hidden' THEN
         conds := conds || 'c.hidden_at IS NOT NULL'::text;
     END IF;
+    RETURN CASE WHEN cardinality(conds) = 0 THEN 'true'
+                ELSE array_to_string(conds, ' AND ') END;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.client_search_condition(jsonb, text) IS
+    'internal to crm.client_search() and the exports: the SQL condition on crm.client c that a filter makes, reaching the filter through filter_sql';
+
+-- The ids of the clients a filter selects; crm.client_search() (part of
+-- the data model above: it returns rows of crm.client) returns their rows.
+CREATE FUNCTION crm_internal.client_search_ids(filter jsonb) RETURNS SETOF bigint
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+BEGIN
     RETURN QUERY EXECUTE format('SELECT c.id FROM crm.client c WHERE %s',
-                                CASE WHEN cardinality(conds) = 0 THEN 'true'
-                                     ELSE array_to_string(conds, ' AND ') END)
+                                crm_internal.client_search_condition(filter, '$1'))
         USING filter;
 END
 $$;
