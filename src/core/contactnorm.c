@@ -16,7 +16,8 @@
  * ("+44 (0)20 7946 0958") is the national trunk prefix, which is not
  * dialled from abroad: it is dropped; so is a trunk prefix typed without
  * parentheses ("+44 020 ...") when no number of the country starts with
- * its digit.  A Polish number (+48) has exactly 9 digits after the prefix;
+ * its digit, or when only the number without it has a possible length
+ * ("+7 8 800 555 35 35").  A Polish number (+48) has exactly 9 digits after the prefix;
  * any other has at most 15 digits with its country code (E.164) and after
  * the code one of the lengths libphonenumber gives as possible for the
  * country (lengths dialled only locally, such as 7-digit numbers in +1,
@@ -88,6 +89,12 @@ crm_phone_country_lengths(int code)
 	return cc ? cc->lengths : 0;
 }
 
+static bool
+length_possible(const CrmCallingCode *cc, int nlen)
+{
+	return nlen >= 0 && nlen < 32 && (cc->lengths & (1u << nlen)) != 0;
+}
+
 /*
  * Write "+" and the m digits at p (country code first), checking them
  * against the numbering plan of the country code.
@@ -125,23 +132,26 @@ phone_international(const uint8_t *p, int m, char *out, CrmPhoneError *err)
 
 	/*
 	 * "+44 020 ...": the national trunk prefix, not dialled from abroad, is
-	 * dropped when no number of the country starts with its digit.  Not
-	 * when that digit follows again ("+44 0 0 ..."): the result would
-	 * still start with it, and a normalized number normalizes to itself.
+	 * dropped when no number of the country starts with its digit, or when
+	 * the number has a possible length only without it ("+7 8 800 ...").
+	 * Never when the trunk digit follows again ("+44 0 0 ..."): the result
+	 * would start with it, and a normalized number normalizes to itself.
 	 */
 	trunklen = strlen(cc->trunk);
 	if (trunklen > 0 && (size_t) nlen > trunklen &&
-		(cc->first_digits & (1u << (cc->trunk[0] - '0'))) == 0 &&
 		national[trunklen] != cc->trunk[0] - '0')
 	{
 		bool		match = true;
+		int			rest = nlen - (int) trunklen;
 
 		for (size_t k = 0; k < trunklen; k++)
 			match = match && national[k] == cc->trunk[k] - '0';
-		if (match)
+		if (match &&
+			((cc->first_digits & (1u << (cc->trunk[0] - '0'))) == 0 ||
+			 (!length_possible(cc, nlen) && length_possible(cc, rest))))
 		{
 			national += trunklen;
-			nlen -= (int) trunklen;
+			nlen = rest;
 		}
 	}
 
@@ -149,7 +159,7 @@ phone_international(const uint8_t *p, int m, char *out, CrmPhoneError *err)
 		return phone_fail(err, CRM_PHONE_POLISH_LENGTH, nlen);
 	if (codelen + nlen > CRM_PHONE_MAX_DIGITS)
 		return phone_fail(err, CRM_PHONE_TOO_LONG, codelen + nlen);
-	if (nlen >= 32 || (cc->lengths & (1u << nlen)) == 0)
+	if (!length_possible(cc, nlen))
 		return phone_fail(err, CRM_PHONE_COUNTRY_LENGTH, nlen);
 
 	out[0] = '+';
