@@ -132,23 +132,25 @@ phone_international(const uint8_t *p, int m, char *out, CrmPhoneError *err)
 
 	/*
 	 * "+44 020 ...": the national trunk prefix, not dialled from abroad, is
-	 * dropped when no number of the country starts with its digit, or when
-	 * the number has a possible length only without it ("+7 8 800 ...").
-	 * Never when the trunk digit follows again ("+44 0 0 ..."): the result
-	 * would start with it, and a normalized number normalizes to itself.
+	 * dropped when no number of the country starts with its digit (not
+	 * when that digit follows again, "+44 0 0 ...": the result would start
+	 * with it, and a normalized number normalizes to itself); and, where
+	 * numbers may start with the digit, when only the number without the
+	 * prefix has a possible length ("+7 8 800 555 35 35").
 	 */
 	trunklen = strlen(cc->trunk);
-	if (trunklen > 0 && (size_t) nlen > trunklen &&
-		national[trunklen] != cc->trunk[0] - '0')
+	if (trunklen > 0 && (size_t) nlen > trunklen)
 	{
 		bool		match = true;
 		int			rest = nlen - (int) trunklen;
+		int			t = cc->trunk[0] - '0';
 
 		for (size_t k = 0; k < trunklen; k++)
 			match = match && national[k] == cc->trunk[k] - '0';
 		if (match &&
-			((cc->first_digits & (1u << (cc->trunk[0] - '0'))) == 0 ||
-			 (!length_possible(cc, nlen) && length_possible(cc, rest))))
+			((cc->first_digits & (1u << t)) == 0 ?
+			 national[trunklen] != t :
+			 !length_possible(cc, nlen) && length_possible(cc, rest)))
 		{
 			national += trunklen;
 			nlen = rest;
