@@ -17,10 +17,13 @@ FROM (VALUES ('601234567'), ('601 234 567'), ('601-234-567'), ('601.234.567'),
              ('+44 (0)20 7946 0958'), ('+49 (0)30 1234567'), ('+48 (0) 601 234 567'),
              ('0044 (0)20 7946 0958'), ('(0) 22 123 45 67'),
              -- a trunk prefix typed without parentheses is dropped where no
-             -- number starts with its digit (GB 0, US 1, HU 06), kept where
-             -- numbers do start with it (IT 0); 0 0 is no trunk prefix
+             -- number starts with the digits it is typed with (GB 0, US 1,
+             -- HU 06, JP 03 and 0120 but not 00), kept where numbers do
+             -- start so (IT 06), unless only the rest has a possible length
+             -- (RU 8 800)
              ('+44 020 7946 0958'), ('+1 1 212 555 0123'), ('+36 06 1 234 5678'),
-             ('+39 06 1234 5678'), ('+7 8 800 555 35 35'),
+             ('+81 03-1234-5678'), ('+81 0120-123-456'), ('+39 06 1234 5678'),
+             ('+7 8 800 555 35 35'),
              -- lengths from libphonenumber's metadata: Austria 4-13 digits,
              -- Niue 4 or 7, the international freephone +800 8
              ('+43 1 2345'), ('+683 4002'), ('+800 1234 5678')) AS t(input);

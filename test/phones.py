@@ -220,8 +220,8 @@ def main():
                 elif got is not None and got == trunk_kept_form:
                     # EXPLAINED (and a limit of crm): the trunk prefix typed
                     # after the country code of a country some of whose
-                    # numbers start with the trunk digit (Thailand's 0:
-                    # 001800 numbers), where the number is as long with the
+                    # numbers start with the same two digits (Belarus's 8:
+                    # its 80x numbers), where the number is as long with the
                     # prefix as without: crm keeps the digits as typed;
                     # libphonenumber tells them apart by the full patterns
                     trunk_digit_starts += 1

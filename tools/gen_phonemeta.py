@@ -15,9 +15,11 @@ For every country calling code the header gives:
     dialled locally (possible_length_local_only) are left out;
   - the national (trunk) prefix of the main region, "" if none;
   - the digits a national number can start with, as a bit mask (bit d:
-    digit d), derived exactly from the national_number_pattern of the
-    general description of every region sharing the code, by walking the
-    parsed regular expression (not sampled from example numbers).
+    digit d), and the digits that can follow the trunk prefix's digit at
+    the start of a national number, derived exactly from the
+    national_number_pattern of the general description of every region
+    sharing the code, by walking the parsed regular expression (not
+    sampled from example numbers).
 """
 
 import sys
@@ -87,6 +89,56 @@ def first_of_item(op, av):
     raise ValueError('unhandled pattern item %r %r' % (op, av))
 
 
+def seq_prefixes(items, k):
+    """the strings of length k a parsed sequence's matches start with (and
+    whole matches shorter than k)"""
+    result = {""}
+    for op, av in items:
+        grown = set()
+        for s in result:
+            if len(s) >= k:
+                grown.add(s)
+            else:
+                for t in item_prefixes(op, av, k - len(s)):
+                    grown.add(s + t)
+        result = grown
+    return result
+
+
+def item_prefixes(op, av, m):
+    if op in (sre_c.LITERAL, sre_c.NOT_LITERAL, sre_c.ANY, sre_c.IN):
+        return first_of_item(op, av)[0]
+    if op == sre_c.SUBPATTERN:
+        return seq_prefixes(av[-1], m)
+    if op == sre_c.BRANCH:
+        out = set()
+        for alt in av[1]:
+            out |= seq_prefixes(alt, m)
+        return out
+    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT):
+        lo, hi, sub = av
+        out = set()
+        # each copy matches at least one character (checked below), so m
+        # copies reach the k-th character
+        if first_chars(sub)[1]:
+            raise ValueError('repeat of a pattern that matches the empty string')
+        for r in range(min(lo, m), min(hi, m) + 1):
+            out |= seq_prefixes(list(sub) * r, m)
+        return out
+    if op == sre_c.AT:
+        return {""}
+    raise ValueError('unhandled pattern item %r %r' % (op, av))
+
+
+def pattern_starts(pattern):
+    """bit mask per first digit d of the digits that can follow it"""
+    masks = [0] * 10
+    for s in seq_prefixes(sre_parse.parse(pattern), 2):
+        if len(s) == 2:
+            masks[int(s[0])] |= 1 << int(s[1])
+    return masks
+
+
 def pattern_first_digits(pattern):
     first, nullable = first_chars(sre_parse.parse(pattern))
     if nullable or not first <= DIGITS:
@@ -110,15 +162,23 @@ def main():
             if n > 0:
                 lengths |= 1 << n
         first = set()
+        starts = [0] * 10
         for region in regions:
             md = metadata(region, code)
             if md is not None and md.general_desc.national_number_pattern:
                 first |= pattern_first_digits(md.general_desc.national_number_pattern)
+                for d, mask in enumerate(pattern_starts(md.general_desc.national_number_pattern)):
+                    starts[d] |= mask
         firstmask = sum(1 << int(d) for d in first)
         trunk = main_md.national_prefix or ''
         if not trunk.isdigit() and trunk != '':
             raise ValueError('code %d: trunk prefix %r' % (code, trunk))
-        rows.append((code, lengths, trunk, firstmask, regions))
+        for d in range(10):
+            if bool(starts[d]) != bool(firstmask >> d & 1):
+                raise ValueError('code %d: first digits and starts disagree at %d' % (code, d))
+        # only the trunk digit's row is kept: what can follow it
+        after_trunk = starts[int(trunk[0])] if trunk else 0
+        rows.append((code, lengths, trunk, firstmask, after_trunk, regions))
 
     out = sys.stdout
     out.write('''/*-------------------------------------------------------------------------
@@ -149,18 +209,20 @@ typedef struct CrmCallingCode
 	uint16_t	code;			/* country calling code, 1-3 digits */
 	uint32_t	lengths;		/* bit n: a national number may have n digits */
 	uint16_t	first_digits;	/* bit d: a national number may start with d */
+	uint16_t	after_trunk;	/* bit d: a national number may start with the
+								 * trunk prefix's digit followed by d */
 	char		trunk[3];		/* national (trunk) prefix, "" if none */
 } CrmCallingCode;
 
 /* sorted by code */
 static const CrmCallingCode crm_calling_codes[] = {
 ''' % (phonenumbers.__version__, phonenumbers.__version__))
-    for code, lengths, trunk, firstmask, regions in rows:
+    for code, lengths, trunk, firstmask, after_trunk, regions in rows:
         if len(trunk) > 2:
             raise ValueError('code %d: trunk prefix %r too long' % (code, trunk))
         lens = ','.join(str(n) for n in range(32) if lengths >> n & 1)
-        out.write('\t{%d, 0x%08X, 0x%03X, "%s"},\t/* %s; lengths %s */\n'
-                  % (code, lengths, firstmask, trunk, ' '.join(regions[:6])
+        out.write('\t{%d, 0x%08X, 0x%03X, 0x%03X, "%s"},\t/* %s; lengths %s */\n'
+                  % (code, lengths, firstmask, after_trunk, trunk, ' '.join(regions[:6])
                      + (' ...' if len(regions) > 6 else ''), lens))
     out.write('''};
 

@@ -15,9 +15,10 @@
  * the first 1, 2 or 3 digits is one).  A "(0)" after the country code
  * ("+44 (0)20 7946 0958") is the national trunk prefix, which is not
  * dialled from abroad: it is dropped; so is a trunk prefix typed without
- * parentheses ("+44 020 ...") when no number of the country starts with
- * its digit, or when only the number without it has a possible length
- * ("+7 8 800 555 35 35").  A Polish number (+48) has exactly 9 digits after the prefix;
+ * parentheses ("+44 020 ...", "+81 03 ...") when no number of the country
+ * starts with the two digits it is typed with (Japan's numbers may start
+ * with 00, never with 03), or when only the number without it has a
+ * possible length ("+7 8 800 555 35 35").  A Polish number (+48) has exactly 9 digits after the prefix;
  * any other has at most 15 digits with its country code (E.164) and after
  * the code one of the lengths libphonenumber gives as possible for the
  * country (lengths dialled only locally, such as 7-digit numbers in +1,
@@ -95,6 +96,30 @@ length_possible(const CrmCallingCode *cc, int nlen)
 	return nlen >= 0 && nlen < 32 && (cc->lengths & (1u << nlen)) != 0;
 }
 
+/* the n digits at s start with the trunk prefix and go on after it */
+static bool
+starts_with_trunk(const CrmCallingCode *cc, const uint8_t *s, int n)
+{
+	int			len = (int) strlen(cc->trunk);
+
+	if (len == 0 || n <= len)
+		return false;
+	for (int k = 0; k < len; k++)
+		if (s[k] != cc->trunk[k] - '0')
+			return false;
+	return true;
+}
+
+/*
+ * The n digits at s start with the trunk prefix, and no national number of
+ * the country starts with their first two digits.
+ */
+static bool
+trunk_misplaced(const CrmCallingCode *cc, const uint8_t *s, int n)
+{
+	return starts_with_trunk(cc, s, n) && (cc->after_trunk & (1u << s[1])) == 0;
+}
+
 /*
  * Write "+" and the m digits at p (country code first), checking them
  * against the numbering plan of the country code.
@@ -107,7 +132,6 @@ phone_international(const uint8_t *p, int m, char *out, CrmPhoneError *err)
 	int			codelen = 0;
 	int			code = 0;
 	int			nlen;
-	size_t		trunklen;
 
 	if (m == 0)
 		return phone_fail(err, CRM_PHONE_NO_DIGITS, 0);
@@ -131,28 +155,32 @@ phone_international(const uint8_t *p, int m, char *out, CrmPhoneError *err)
 	nlen = m - codelen;
 
 	/*
-	 * "+44 020 ...": the national trunk prefix, not dialled from abroad, is
-	 * dropped when no number of the country starts with its digit (not
-	 * when that digit follows again, "+44 0 0 ...": the result would start
-	 * with it, and a normalized number normalizes to itself); and, where
-	 * numbers may start with the digit, when only the number without the
-	 * prefix has a possible length ("+7 8 800 555 35 35").
+	 * "+44 020 ...", "+81 03 ...": the national trunk prefix, not dialled
+	 * from abroad, is dropped when no number of the country starts with the
+	 * digits it is typed with (trunk_misplaced); and, where the number
+	 * could start so, when only the number without the prefix has a
+	 * possible length ("+7 8 800 555 35 35").  Never when the rest would
+	 * again be a misplaced trunk prefix ("+44 0 0 ..."): a normalized number
+	 * normalizes to itself.
 	 */
-	trunklen = strlen(cc->trunk);
-	if (trunklen > 0 && (size_t) nlen > trunklen)
+	if (trunk_misplaced(cc, national, nlen))
 	{
-		bool		match = true;
-		int			rest = nlen - (int) trunklen;
-		int			t = cc->trunk[0] - '0';
+		int			rest = nlen - (int) strlen(cc->trunk);
 
-		for (size_t k = 0; k < trunklen; k++)
-			match = match && national[k] == cc->trunk[k] - '0';
-		if (match &&
-			((cc->first_digits & (1u << t)) == 0 ?
-			 national[trunklen] != t :
-			 !length_possible(cc, nlen) && length_possible(cc, rest)))
+		if (!trunk_misplaced(cc, national + nlen - rest, rest))
 		{
-			national += trunklen;
+			national += nlen - rest;
+			nlen = rest;
+		}
+	}
+	else if (starts_with_trunk(cc, national, nlen))
+	{
+		int			rest = nlen - (int) strlen(cc->trunk);
+
+		if (!length_possible(cc, nlen) && length_possible(cc, rest) &&
+			!trunk_misplaced(cc, national + nlen - rest, rest))
+		{
+			national += nlen - rest;
 			nlen = rest;
 		}
 	}
