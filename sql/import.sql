@@ -77,7 +77,11 @@ SELECT * FROM regress.error_of(format('SELECT crm.import_preview(%s, %L)', 999, 
 -- every reason, the duplicates among the new clients and against the base
 -- are recorded
 --
+-- the check on save is off for the call only, whatever the session says
+SET crm.duplicate_check = notice;
 SELECT crm.import_apply(:batch, :'mapping');
+SHOW crm.duplicate_check;
+RESET crm.duplicate_check;
 SELECT id, kind, display_name, company_name, pesel, nip, birth_date, city, source FROM crm.client ORDER BY id;
 SELECT client_id, kind, value, is_default FROM crm.contact ORDER BY client_id, kind, value;
 SELECT client_id, field, value FROM crm.client_custom_value ORDER BY client_id, field;
@@ -91,8 +95,6 @@ SELECT client_a, client_b, round(score::numeric, 2) AS score, found_by = current
 SELECT applied_at IS NOT NULL AS applied, mapping = :'mapping'::jsonb AS mapping_kept, result FROM crm.import_batch WHERE id = :batch;
 -- once only
 SELECT * FROM regress.error_of(format('SELECT crm.import_apply(%s, %L)', :batch, :'mapping'));
--- the check on save was off for the call only
-SHOW crm.duplicate_check;
 
 --
 -- every other reason, from rows given inline (COPY FROM STDIN)
@@ -170,3 +172,14 @@ RESET ROLE;
 SELECT regress.reset();
 DROP OWNED BY regress_importer, regress_other;
 DROP ROLE regress_importer, regress_other;
+-- SHIM (until branch phones is merged): gone again, for the tests that follow
+DO $shim$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid FROM pg_proc p WHERE p.pronamespace = 'crm'::regnamespace
+             AND p.proname LIKE '%\_problem' AND p.prolang = (SELECT l.oid FROM pg_language l WHERE l.lanname = 'plpgsql') LOOP
+        EXECUTE format('DROP FUNCTION %s', f);
+    END LOOP;
+END
+$shim$;

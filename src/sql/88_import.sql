@@ -388,7 +388,7 @@ BEGIN
             reasons := reasons || format('CASE WHEN m.%1$I IS NOT NULL THEN %2$L || '': '' || crm.%1$s_problem(m.%1$I) END',
                                          t.target, s.label);
         WHEN 'birth_date' THEN
-            reasons := reasons || format('CASE WHEN m.birth_date IS NOT NULL THEN %L || '': '' || crm_internal.import_date_problem(m.birth_date) END',
+            reasons := reasons || format('CASE WHEN m.birth_date IS NOT NULL AND m.birth IS NULL THEN %L || '': '' || crm_internal.import_date_problem(m.birth_date) END',
                                          s.label);
         WHEN 'kind' THEN
             reasons := reasons || format('CASE WHEN lower(m.kind) NOT IN (''person'', ''company'') THEN %L || format('': "%%s" is neither person nor company.'', m.kind) END',
@@ -489,11 +489,11 @@ BEGIN
     reasons := reasons
         || 'CASE WHEN m.client_kind = ''person'' AND m.last_name IS NULL THEN ''a person needs a last name'' END'::text
         || 'CASE WHEN m.client_kind = ''company'' AND m.company_name IS NULL THEN ''a company needs a company name'' END'::text
-        || $r$CASE WHEN m.pesel IS NOT NULL AND crm_internal.import_date(m.birth_date) IS NOT NULL
+        || $r$CASE WHEN m.pesel IS NOT NULL AND m.birth IS NOT NULL
                         AND crm.pesel_problem(m.pesel) IS NULL
-                        AND crm.pesel_birth_date(m.pesel::crm.pesel) <> crm_internal.import_date(m.birth_date)
+                        AND crm.pesel_birth_date(m.pesel::crm.pesel) <> m.birth
                    THEN format('birth date %s contradicts the PESEL: PESEL %s encodes the birth date %s.',
-                               to_char(crm_internal.import_date(m.birth_date), 'YYYY-MM-DD'), m.pesel::crm.pesel,
+                               to_char(m.birth, 'YYYY-MM-DD'), m.pesel::crm.pesel,
                                to_char(crm.pesel_birth_date(m.pesel::crm.pesel), 'YYYY-MM-DD')) END$r$::text;
     -- a role bound to the structure adds clients to a unit it reaches: to
     -- its one unit when a row names none; with several, a row must name one
@@ -516,10 +516,13 @@ BEGIN
         FROM (SELECT CASE WHEN s.kind IS NOT NULL THEN lower(s.kind)
                           WHEN s.company_name IS NOT NULL AND s.last_name IS NULL THEN 'company'
                           ELSE 'person' END AS client_kind,
+                     crm_internal.import_date(s.birth_date) AS birth,
                      s.*
               FROM (SELECT s.row_no, s.original, %4$s
                     FROM (SELECT t AS r, row_number() OVER (ORDER BY t.ctid) AS row_no, ARRAY[%5$s]::text[] AS original
-                          FROM %6$s t ORDER BY t.ctid %7$s) AS s) AS s) AS m
+                          FROM %6$s t ORDER BY t.ctid %7$s) AS s) AS s
+              -- computed once a row, not once a mention
+              OFFSET 0) AS m
         $q$,
         array_to_string(typed, ', '),
         array_to_string(reasons, ', '),
@@ -575,7 +578,7 @@ BEGIN
                    'kind', w.client_kind, 'first_name', w.first_name, 'last_name', w.last_name,
                    'company_name', w.company_name, 'display_name', w.display_name, 'city', w.city,
                    'postal_code', w.postal_code, 'address', w.address, 'pesel', w.pesel, 'nip', w.nip,
-                   'regon', w.regon, 'birth_date', crm_internal.import_date(w.birth_date),
+                   'regon', w.regon, 'birth_date', w.birth,
                    'language', lower(w.language), 'external_id', w.external_id, 'owner', w.owner,
                    'unit_id', w.unit_id)),
                w.phone, w.email, w.campaign, w.segment,
@@ -630,7 +633,7 @@ BEGIN
         INSERT INTO crm.client (kind, first_name, last_name, company_name, display_name, city, postal_code,
                                 address, pesel, nip, regon, birth_date, language, external_id, owner, unit_id, source)
         SELECT w.client_kind, w.first_name, w.last_name, w.company_name, w.display_name, w.city, w.postal_code,
-               w.address, w.pesel, w.nip, w.regon, crm_internal.import_date(w.birth_date),
+               w.address, w.pesel, w.nip, w.regon, w.birth,
                coalesce(lower(w.language), 'pl'), w.external_id, w.owner, w.unit_id::bigint,
                format('import %s row %s', batch_id, w.row_no)
         FROM pg_temp.crm_import_work w WHERE cardinality(w.reasons) = 0
