@@ -51,7 +51,7 @@ WITH base AS (
            500000000 + i AS phone
     FROM generate_series(1, $N) AS i
 ), pesel AS (
-    SELECT b.*, d10 || ((10 - (SELECT sum(substr(d10, k, 1)::int * w) FROM unnest('{1,3,7,9,1,3,7,9,1,3}'::int[]) WITH ORDINALITY AS x(w, k)) % 10) % 10) AS pesel
+    SELECT b.*, d10 || ((10 - (SELECT sum(substr(d10, k::int, 1)::int * w) FROM unnest('{1,3,7,9,1,3,7,9,1,3}'::int[]) WITH ORDINALITY AS x(w, k)) % 10) % 10) AS pesel
     FROM (SELECT b.*, to_char(b.born, 'YY') || to_char(extract(month FROM b.born) + CASE WHEN b.born >= date '2000-01-01' THEN 20 ELSE 0 END, 'FM00')
                       || to_char(b.born, 'DD') || to_char(b.i % 10000, 'FM0000') AS d10
           FROM base b) b

@@ -565,6 +565,7 @@ AS $$
 DECLARE
     custom jsonb;
 BEGIN
+    PERFORM crm_internal.require_data_model();
     IF n IS NULL OR n < 0 THEN
         RAISE EXCEPTION 'a preview shows 0 rows or more, not %', coalesce(n::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
@@ -616,6 +617,7 @@ DECLARE
     pairs bigint := 0;
     summary jsonb;
 BEGIN
+    PERFORM crm_internal.require_data_model();
     -- one apply of a batch at a time, and once
     PERFORM FROM crm.import_batch b WHERE b.id = batch_id FOR UPDATE;
     custom := crm_internal.import_map(batch_id, mapping, NULL, true);
