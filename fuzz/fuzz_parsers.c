@@ -157,7 +157,11 @@ check_kind(CrmIdKind kind, const uint8_t *data, size_t size)
 	}
 }
 
-/* a normalized phone is "+" and 7-15 digits, and normalizes to itself */
+/*
+ * a normalized phone is "+" and at most 15 digits, starts with a known
+ * country calling code followed by a number of a length possible there,
+ * and normalizes to itself
+ */
 static void
 check_phone(const uint8_t *data, size_t size)
 {
@@ -165,6 +169,9 @@ check_phone(const uint8_t *data, size_t size)
 	char		again[CRM_PHONE_BUFSIZE];
 	CrmPhoneError err;
 	size_t		n;
+	uint32_t	lengths = 0;
+	size_t		codelen = 0;
+	int			code = 0;
 
 	if (!crm_phone_normalize((const char *) data, size, out, &err))
 	{
@@ -175,9 +182,15 @@ check_phone(const uint8_t *data, size_t size)
 		return;
 	}
 	n = strlen(out);
-	REQUIRE(out[0] == '+' && n >= 1 + CRM_PHONE_MIN_DIGITS && n <= 1 + CRM_PHONE_MAX_DIGITS);
+	REQUIRE(out[0] == '+' && n >= 3 && n <= 1 + CRM_PHONE_MAX_DIGITS);
 	for (size_t k = 1; k < n; k++)
 		REQUIRE(out[k] >= '0' && out[k] <= '9');
+	while (lengths == 0 && codelen < 3)
+	{
+		code = code * 10 + (out[1 + codelen++] - '0');
+		lengths = crm_phone_country_lengths(code);
+	}
+	REQUIRE(lengths != 0 && (lengths & (1u << (n - 1 - codelen))) != 0);
 	REQUIRE(crm_phone_normalize(out, n, again, &err) && strcmp(out, again) == 0);
 }
 

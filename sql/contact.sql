@@ -15,15 +15,38 @@ FROM (VALUES ('601234567'), ('601 234 567'), ('601-234-567'), ('601.234.567'),
              ('+380 44 123 4567'), ('+7 495 123-45-67'), ('+353 1 234 5678'), ('+298 123456'),
              ('+86 10 1234 5678'), ('+48-601-234-567'), ('+ 48 601 234 567'),
              ('+44 (0)20 7946 0958'), ('+49 (0)30 1234567'), ('+48 (0) 601 234 567'),
-             ('0044 (0)20 7946 0958'), ('(0) 22 123 45 67')) AS t(input);
+             ('0044 (0)20 7946 0958'), ('(0) 22 123 45 67'),
+             -- a trunk prefix typed without parentheses is dropped where no
+             -- number starts with its digit (GB 0, US 1, HU 06), kept where
+             -- numbers do start with it (IT 0); 0 0 is no trunk prefix
+             ('+44 020 7946 0958'), ('+1 1 212 555 0123'), ('+36 06 1 234 5678'),
+             ('+39 06 1234 5678'), ('+7 8 800 555 35 35'),
+             -- lengths from libphonenumber's metadata: Austria 4-13 digits,
+             -- Niue 4 or 7, the international freephone +800 8
+             ('+43 1 2345'), ('+683 4002'), ('+800 1234 5678')) AS t(input);
 
 -- refusals: 22P02 with what is wrong
 SELECT input, e.err_code, e.err_message, e.err_detail, e.err_hint
 FROM (VALUES (''), ('   '), ('phone'), ('601 234 56'), ('6012345678'), ('601 234 567 ext. 12'),
              ('601+234567'), ('++48 601 234 567'), ('+48 601 234 56'), ('+48 601 234 5678'),
              ('+0 123 456 789'), ('+49 301'), ('+1 234 567 890 123 456'), ('0048 22 123'),
-             ('601#234#567'), ('601 234 567 0000000000000000000000000000000')) AS t(input),
+             ('601#234#567'), ('601 234 567 0000000000000000000000000000000'),
+             -- calling codes and lengths of the world's numbering plans
+             ('+999 68047334'), ('+3'), ('0099 123 4567'), ('+44 20 79'), ('+44 0 0 20 7946 0958'),
+             ('+1 212 555 012'), ('+420 601 234 56'), ('+49 30 1234 5678 9012'),
+             ('+800 1234 567')) AS t(input),
      regress.error_of(format('SELECT crm.normalize_phone(%L)', input)) e;
+
+-- the problem texts: the DETAIL of the error, NULL for a valid number
+SELECT input, crm.phone_problem(input) AS problem
+FROM (VALUES ('601 234 567'), ('+44 20 7946 0958'), ('+999 68047334'), ('+44 20 79'),
+             ('+48 601 234 56'), ('phone'), (NULL)) AS t(input);
+SELECT count(*) AS numbers,
+       count(*) FILTER (WHERE crm.phone_problem(input) IS NOT DISTINCT FROM e.err_detail) AS same_text
+FROM (VALUES ('601 234 567'), (''), ('phone'), ('601+234567'), ('6012345678'), ('+48 601 234 56'),
+             ('+0 123'), ('+999 68047334'), ('+44 20 79'), ('+1 234 567 890 123 456'),
+             ('+49 301')) AS t(input)
+     LEFT JOIN LATERAL regress.error_of(format('SELECT crm.normalize_phone(%L)', input)) e ON true;
 
 SELECT '601 234 56'::text AS typed, crm.normalize_phone('601 234 56');
 
@@ -50,6 +73,11 @@ SELECT 'jan@example'::text AS typed, crm.normalize_email('jan@example');
 
 SELECT input, crm.is_valid_email(input) AS valid
 FROM (VALUES ('jan@example.com'), ('jan@example'), (NULL)) AS t(input);
+
+SELECT input, crm.email_problem(input) AS problem,
+       crm.email_problem(input) IS NOT DISTINCT FROM e.err_detail AS same_as_error
+FROM (VALUES ('jan@example.com'), ('jan@example'), ('jan'), ('jan@exa_mple.com'), (NULL)) AS t(input)
+     LEFT JOIN LATERAL regress.error_of(format('SELECT crm.normalize_email(%L)', input)) e ON true;
 
 --
 -- crm.contact: normalized on write, exactly one default of each kind

@@ -28,4 +28,10 @@ SELECT v AS input, crm.is_valid_nip(v) AS valid
 FROM (VALUES ('5260001246'), ('PL 526-000-12-46'), ('5260001247'), ('1234560020'),
              ('DE5260001246'), (NULL)) AS t(v);
 
+-- why a text is no NIP: the type's DETAIL, NULL when valid (for staging tables)
+SELECT v AS input, crm.nip_problem(v) AS problem,
+       crm.nip_problem(v) IS NOT DISTINCT FROM e.err_detail AS same_as_error
+FROM (VALUES ('PL 526-000-12-46'), ('5260001247'), ('1234560020'), ('526.000.12.46'), (NULL)) AS t(v)
+     LEFT JOIN LATERAL regress.input_error(v, 'crm.nip') e ON true;
+
 SELECT NULL::crm.nip AS nip, crm.nip_format(NULL) AS formatted;

@@ -56,6 +56,12 @@ SELECT v AS input, crm.is_valid_pesel(v) AS valid
 FROM (VALUES ('44051401359'), (' 440514-01359 '), ('44051401358'), ('4405140135'),
              ('85023000011'), ('abc'), (''), (NULL)) AS t(v);
 
+-- why a text is no PESEL: the type's DETAIL, NULL when valid (for staging tables)
+SELECT v AS input, crm.pesel_problem(v) AS problem,
+       crm.pesel_problem(v) IS NOT DISTINCT FROM e.err_detail AS same_as_error
+FROM (VALUES ('44051401359'), ('4405140135'), ('44051401358'), ('85023000011'), ('44130101359'), ('4405140135x'), ('4405 - '), (NULL)) AS t(v)
+     LEFT JOIN LATERAL regress.input_error(v, 'crm.pesel') e ON true;
+
 -- NULL in, NULL out
 SELECT NULL::crm.pesel AS pesel, crm.pesel_birth_date(NULL) AS birth_date,
        crm.pesel_sex(NULL) AS sex;

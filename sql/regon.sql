@@ -36,4 +36,10 @@ SELECT v AS input, crm.is_valid_regon(v) AS valid
 FROM (VALUES ('123456785'), ('12345678512347'), ('12345678412341'), ('123456784'),
              ('1234567851'), (NULL)) AS t(v);
 
+-- why a text is no REGON: the type's DETAIL, NULL when valid (for staging tables)
+SELECT v AS input, crm.regon_problem(v) AS problem,
+       crm.regon_problem(v) IS NOT DISTINCT FROM e.err_detail AS same_as_error
+FROM (VALUES ('123456785'), ('123456784'), ('12345678412341'), ('1234567851'), (NULL)) AS t(v)
+     LEFT JOIN LATERAL regress.input_error(v, 'crm.regon') e ON true;
+
 SELECT NULL::crm.regon AS regon, crm.regon_base(NULL) AS base;

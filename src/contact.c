@@ -2,54 +2,105 @@
  *
  * contact.c
  *	  SQL functions normalizing contact points: crm.normalize_phone,
- *	  crm.normalize_email and their non-raising validity tests.  The rules
- *	  are in contactnorm.c.
+ *	  crm.normalize_email, their non-raising validity tests and the
+ *	  problem texts (crm.phone_problem, crm.email_problem).  The rules are
+ *	  in contactnorm.c.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 
-#include "contactnorm.h"
+#include "contact.h"
 #include "textinput.h"
 
-static int
-phone_errdetail(const CrmPhoneError *e)
+/* "7, 9 or 10" */
+static char *
+lengths_text(uint32_t lengths)
+{
+	StringInfoData buf;
+	int			count = 0;
+	int			seen = 0;
+
+	for (int n = 0; n < 32; n++)
+		count += (lengths >> n) & 1;
+	initStringInfo(&buf);
+	for (int n = 0; n < 32; n++)
+	{
+		if (((lengths >> n) & 1) == 0)
+			continue;
+		seen++;
+		if (seen > 1)
+			appendStringInfoString(&buf, seen == count ? " or " : ", ");
+		appendStringInfo(&buf, "%d", n);
+	}
+	return buf.data;
+}
+
+/* "+9, +99 or +999": the codes tried, from the first digits */
+static char *
+codes_tried_text(int digits, int ndigits)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int k = 1; k <= ndigits; k++)
+	{
+		int			code = digits;
+
+		for (int j = k; j < ndigits; j++)
+			code /= 10;
+		if (k > 1)
+			appendStringInfoString(&buf, k == ndigits ? " or " : ", ");
+		appendStringInfo(&buf, "+%d", code);
+	}
+	return buf.data;
+}
+
+/*
+ * Why a phone number is invalid: the DETAIL of crm.normalize_phone's error
+ * and the value of crm.phone_problem.
+ */
+char *
+crm_phone_problem(const CrmPhoneError *e)
 {
 	switch (e->status)
 	{
 		case CRM_PHONE_OK:
 			break;
 		case CRM_PHONE_BAD_ENCODING:
-			return crm_errdetail_bad_byte(e->codepoint, e->position);
+			return crm_bad_byte_problem(e->codepoint, e->position);
 		case CRM_PHONE_BAD_CHARACTER:
-			return errdetail("Character %s at position %d is not allowed in a phone number.",
-							 crm_describe_character(e->codepoint), e->position);
+			return psprintf("Character %s at position %d is not allowed in a phone number.",
+							crm_describe_character(e->codepoint), e->position);
 		case CRM_PHONE_MISPLACED_PLUS:
-			return errdetail("The \"+\" at position %d does not stand before the first digit.",
-							 e->position);
+			return psprintf("The \"+\" at position %d does not stand before the first digit.",
+							e->position);
 		case CRM_PHONE_NO_DIGITS:
-			return errdetail("The value contains no digits.");
+			return pstrdup("The value contains no digits.");
 		case CRM_PHONE_NATIONAL_LENGTH:
-			return errdetail_plural("A number without a country prefix is taken as Polish and must have 9 digits, but %d digit was given.",
-									"A number without a country prefix is taken as Polish and must have 9 digits, but %d digits were given.",
-									e->ndigits, e->ndigits);
+			return psprintf("A number without a country prefix is taken as Polish and must have 9 digits, but %d %s given.",
+							e->ndigits, e->ndigits == 1 ? "digit was" : "digits were");
 		case CRM_PHONE_POLISH_LENGTH:
-			return errdetail_plural("A Polish number has 9 digits after the prefix +48, but %d digit was given.",
-									"A Polish number has 9 digits after the prefix +48, but %d digits were given.",
-									e->ndigits, e->ndigits);
+			return psprintf("A Polish number has 9 digits after the prefix +48, but %d %s given.",
+							e->ndigits, e->ndigits == 1 ? "digit was" : "digits were");
 		case CRM_PHONE_BAD_COUNTRY:
-			return errdetail("No country code starts with 0.");
-		case CRM_PHONE_TOO_SHORT:
-			return errdetail("An international number has at least %d digits with its country code, but %d were given.",
-							 CRM_PHONE_MIN_DIGITS, e->ndigits);
+			return pstrdup("No country code starts with 0.");
+		case CRM_PHONE_UNKNOWN_COUNTRY:
+			return psprintf("Unknown country calling code: no country's code is %s.",
+							codes_tried_text(e->country, e->ndigits));
 		case CRM_PHONE_TOO_LONG:
-			return errdetail("An international number has at most %d digits with its country code (E.164), but %d were given.",
-							 CRM_PHONE_MAX_DIGITS, e->ndigits);
+			return psprintf("An international number has at most %d digits with its country code (E.164), but %d were given.",
+							CRM_PHONE_MAX_DIGITS, e->ndigits);
+		case CRM_PHONE_COUNTRY_LENGTH:
+			return psprintf("Length not possible for country +%d: a number there has %s digits after the country code, but %d %s given.",
+							e->country, lengths_text(e->lengths), e->ndigits,
+							e->ndigits == 1 ? "was" : "were");
 	}
-	return 0;
+	return NULL;
 }
 
 static int
@@ -63,57 +114,62 @@ phone_errhint(const CrmPhoneError *e)
 						   "and \"+\" or \"00\" before a country prefix.");
 		case CRM_PHONE_NATIONAL_LENGTH:
 		case CRM_PHONE_BAD_COUNTRY:
+		case CRM_PHONE_UNKNOWN_COUNTRY:
 			return errhint("Type a foreign number with its country prefix, for example +49 30 1234567.");
 		default:
 			return 0;
 	}
 }
 
-static int
-email_errdetail(const CrmEmailError *e)
+/*
+ * Why an e-mail address is invalid: the DETAIL of crm.normalize_email's
+ * error and the value of crm.email_problem.
+ */
+char *
+crm_email_problem(const CrmEmailError *e)
 {
 	switch (e->status)
 	{
 		case CRM_EMAIL_OK:
 			break;
 		case CRM_EMAIL_BAD_ENCODING:
-			return crm_errdetail_bad_byte(e->codepoint, e->position);
+			return crm_bad_byte_problem(e->codepoint, e->position);
 		case CRM_EMAIL_EMPTY:
-			return errdetail("The value is empty.");
+			return pstrdup("The value is empty.");
 		case CRM_EMAIL_TOO_LONG:
-			return errdetail("An e-mail address has at most %d bytes, but this one has %d.",
-							 CRM_EMAIL_MAX_LENGTH, e->length);
+			return psprintf("An e-mail address has at most %d bytes, but this one has %d.",
+							CRM_EMAIL_MAX_LENGTH, e->length);
 		case CRM_EMAIL_NO_AT:
-			return errdetail("The address has no \"@\".");
+			return pstrdup("The address has no \"@\".");
 		case CRM_EMAIL_MANY_AT:
-			return errdetail("The \"@\" at position %d is a second one.", e->position);
+			return psprintf("The \"@\" at position %d is a second one.", e->position);
 		case CRM_EMAIL_BAD_CHARACTER:
-			return errdetail("Character %s at position %d is not allowed in an e-mail address.",
-							 crm_describe_character(e->codepoint), e->position);
+			return psprintf("Character %s at position %d is not allowed in an e-mail address.",
+							crm_describe_character(e->codepoint), e->position);
 		case CRM_EMAIL_LOCAL_EMPTY:
-			return errdetail("Nothing stands before the \"@\".");
+			return pstrdup("Nothing stands before the \"@\".");
 		case CRM_EMAIL_LOCAL_TOO_LONG:
-			return errdetail("The part before the \"@\" has at most %d bytes, but this one has %d.",
-							 CRM_EMAIL_MAX_LOCAL, e->length);
+			return psprintf("The part before the \"@\" has at most %d bytes, but this one has %d.",
+							CRM_EMAIL_MAX_LOCAL, e->length);
 		case CRM_EMAIL_LOCAL_DOTS:
-			return errdetail("The dot at position %d starts or ends the part before the \"@\", or follows another dot.",
-							 e->position);
+			return psprintf("The dot at position %d starts or ends the part before the \"@\", or follows another dot.",
+							e->position);
 		case CRM_EMAIL_DOMAIN_EMPTY:
-			return errdetail("Nothing stands after the \"@\".");
+			return pstrdup("Nothing stands after the \"@\".");
 		case CRM_EMAIL_DOMAIN_NO_DOT:
-			return errdetail("The domain after the \"@\" has no dot.");
+			return pstrdup("The domain after the \"@\" has no dot.");
 		case CRM_EMAIL_LABEL_EMPTY:
-			return errdetail("The domain has an empty part at position %d.", e->position);
+			return psprintf("The domain has an empty part at position %d.", e->position);
 		case CRM_EMAIL_LABEL_TOO_LONG:
-			return errdetail("The part of the domain at position %d has %d bytes; at most %d are allowed.",
-							 e->position, e->length, CRM_EMAIL_MAX_LABEL);
+			return psprintf("The part of the domain at position %d has %d bytes; at most %d are allowed.",
+							e->position, e->length, CRM_EMAIL_MAX_LABEL);
 		case CRM_EMAIL_LABEL_HYPHEN:
-			return errdetail("The hyphen at position %d starts or ends a part of the domain.",
-							 e->position);
+			return psprintf("The hyphen at position %d starts or ends a part of the domain.",
+							e->position);
 		case CRM_EMAIL_TLD_NUMERIC:
-			return errdetail("The last part of the domain, at position %d, is a number.", e->position);
+			return psprintf("The last part of the domain, at position %d, is a number.", e->position);
 	}
-	return 0;
+	return NULL;
 }
 
 static bool
@@ -146,7 +202,7 @@ normalize_phone(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid phone number: \"%s\"", text_to_cstring(t)),
-				 phone_errdetail(&err),
+				 errdetail("%s", crm_phone_problem(&err)),
 				 phone_errhint(&err)));
 	PG_RETURN_TEXT_P(cstring_to_text(out));
 }
@@ -173,7 +229,7 @@ normalize_email(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid e-mail address: \"%s\"", text_to_cstring(t)),
-				 email_errdetail(&err)));
+				 errdetail("%s", crm_email_problem(&err))));
 	PG_RETURN_TEXT_P(cstring_to_text(crm_utf8_to_server(out)));
 }
 
@@ -185,4 +241,29 @@ is_valid_email(PG_FUNCTION_ARGS)
 	CrmEmailError err;
 
 	PG_RETURN_BOOL(email_parse(PG_GETARG_TEXT_PP(0), out, &err));
+}
+
+/* <kind>_problem(text): why the value is invalid, NULL when it is valid */
+PG_FUNCTION_INFO_V1(phone_problem);
+Datum
+phone_problem(PG_FUNCTION_ARGS)
+{
+	char		out[CRM_PHONE_BUFSIZE];
+	CrmPhoneError err;
+
+	if (phone_parse(PG_GETARG_TEXT_PP(0), out, &err))
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(crm_phone_problem(&err)));
+}
+
+PG_FUNCTION_INFO_V1(email_problem);
+Datum
+email_problem(PG_FUNCTION_ARGS)
+{
+	char		out[CRM_EMAIL_BUFSIZE];
+	CrmEmailError err;
+
+	if (email_parse(PG_GETARG_TEXT_PP(0), out, &err))
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(crm_email_problem(&err)));
 }

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * identifier.c
- *	  Input, output, binary I/O and validity tests of the identifier types
- *	  crm.pesel, crm.nip and crm.regon.
+ *	  Input, output, binary I/O, validity tests and problem texts of the
+ *	  identifier types crm.pesel, crm.nip and crm.regon.
  *
  * The three types share one representation (an int64 passed by value, see
  * idparse.h) and one set of SQL-callable functions, instantiated per type
@@ -35,53 +35,54 @@ id_label(CrmIdKind kind)
 	return "?";
 }
 
-/* errdetail for a parse or check failure; call inside ereport */
-static int
-identifier_errdetail(CrmIdKind kind, const CrmIdError *e)
+/*
+ * Why a value is not a valid identifier of the kind: the DETAIL of the
+ * types' input errors and the value of crm.<kind>_problem; palloc'd.
+ */
+char *
+crm_identifier_problem(CrmIdKind kind, const CrmIdError *e)
 {
 	const char *label = id_label(kind);
+	const char *given = e->ndigits == 1 ? "digit was" : "digits were";
 
 	switch (e->status)
 	{
 		case CRM_ID_OK:
 			break;
 		case CRM_ID_BAD_ENCODING:
-			return crm_errdetail_bad_byte(e->codepoint, e->position);
+			return crm_bad_byte_problem(e->codepoint, e->position);
 		case CRM_ID_BAD_CHARACTER:
-			return errdetail("Character %s at position %d is not a digit.",
-							 crm_describe_character(e->codepoint), e->position);
+			return psprintf("Character %s at position %d is not a digit.",
+							crm_describe_character(e->codepoint), e->position);
 		case CRM_ID_BAD_SEPARATOR:
-			return errdetail("The dash at position %d does not stand between two digits.",
-							 e->position);
+			return psprintf("The dash at position %d does not stand between two digits.",
+							e->position);
 		case CRM_ID_BAD_LENGTH:
 			if (kind == CRM_REGON)
-				return errdetail_plural("A REGON has 9 or 14 digits, but %d digit was given.",
-										"A REGON has 9 or 14 digits, but %d digits were given.",
-										e->ndigits, e->ndigits);
-			return errdetail_plural("A %s has %d digits, but %d digit was given.",
-									"A %s has %d digits, but %d digits were given.",
-									e->ndigits, label, kind == CRM_PESEL ? 11 : 10,
-									e->ndigits);
+				return psprintf("A REGON has 9 or 14 digits, but %d %s given.",
+								e->ndigits, given);
+			return psprintf("A %s has %d digits, but %d %s given.",
+							label, kind == CRM_PESEL ? 11 : 10, e->ndigits, given);
 		case CRM_ID_BAD_MONTH:
-			return errdetail("Digits 3-4 give the month code %02d, which is no month of any century "
-							 "(01-12 in the 1900s, +20 in the 2000s, +40 in the 2100s, "
-							 "+60 in the 2200s, +80 in the 1800s).",
-							 e->month);
+			return psprintf("Digits 3-4 give the month code %02d, which is no month of any century "
+							"(01-12 in the 1900s, +20 in the 2000s, +40 in the 2100s, "
+							"+60 in the 2200s, +80 in the 1800s).",
+							e->month);
 		case CRM_ID_BAD_DATE:
-			return errdetail("Digits 1-6 give the birth date %04d-%02d-%02d, which does not exist.",
-							 e->year, e->month, e->day);
+			return psprintf("Digits 1-6 give the birth date %04d-%02d-%02d, which does not exist.",
+							e->year, e->month, e->day);
 		case CRM_ID_BAD_CHECKSUM:
-			return errdetail("The check digit is %d, but the checksum of the other digits requires %d.",
-							 e->given, e->expected);
+			return psprintf("The check digit is %d, but the checksum of the other digits requires %d.",
+							e->given, e->expected);
 		case CRM_ID_NO_CHECK_DIGIT:
-			return errdetail("The weighted sum of the first 9 digits leaves remainder 10 modulo 11, "
-							 "so no check digit can make it a valid NIP.");
+			return pstrdup("The weighted sum of the first 9 digits leaves remainder 10 modulo 11, "
+						   "so no check digit can make it a valid NIP.");
 		case CRM_ID_BAD_REGON_BASE:
-			return errdetail("The first 9 digits of a 14-digit REGON must be a valid REGON, "
-							 "but their check digit is %d where the checksum requires %d.",
-							 e->given, e->expected);
+			return psprintf("The first 9 digits of a 14-digit REGON must be a valid REGON, "
+							"but their check digit is %d where the checksum requires %d.",
+							e->given, e->expected);
 	}
-	return 0;
+	return NULL;
 }
 
 static int
@@ -127,7 +128,7 @@ identifier_parse(CrmIdKind kind, const char *str, int64 *value,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 			 errmsg("invalid input syntax for type %s: \"%s\"",
 					crm_id_name(kind), str),
-			 identifier_errdetail(kind, &err),
+			 errdetail("%s", crm_identifier_problem(kind, &err)),
 			 identifier_errhint(kind, &err)));
 	return false;
 }
@@ -187,7 +188,7 @@ identifier_recv(FunctionCallInfo fcinfo, CrmIdKind kind)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid external value for type %s: \"%s\"",
 						crm_id_name(kind), text),
-				 identifier_errdetail(kind, &err)));
+				 errdetail("%s", crm_identifier_problem(kind, &err))));
 	}
 	PG_RETURN_INT64(value);
 }
@@ -215,6 +216,21 @@ identifier_is_valid(FunctionCallInfo fcinfo, CrmIdKind kind)
 	PG_RETURN_BOOL(crm_id_parse(kind, utf8, len, &value, &err));
 }
 
+/* <type>_problem(text): why the text is no valid value, NULL when it is one */
+static Datum
+identifier_problem(FunctionCallInfo fcinfo, CrmIdKind kind)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	size_t		len = VARSIZE_ANY_EXHDR(t);
+	const char *utf8 = crm_text_as_utf8(VARDATA_ANY(t), &len);
+	CrmIdError	err;
+	int64_t		value;
+
+	if (crm_id_parse(kind, utf8, len, &value, &err))
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(crm_identifier_problem(kind, &err)));
+}
+
 #define CRM_ID_SQL_FUNCTIONS(name, kind) \
 PG_FUNCTION_INFO_V1(name##_in); \
 Datum name##_in(PG_FUNCTION_ARGS) { return identifier_in(fcinfo, kind); } \
@@ -225,7 +241,9 @@ Datum name##_recv(PG_FUNCTION_ARGS) { return identifier_recv(fcinfo, kind); } \
 PG_FUNCTION_INFO_V1(name##_send); \
 Datum name##_send(PG_FUNCTION_ARGS) { return identifier_send(fcinfo); } \
 PG_FUNCTION_INFO_V1(is_valid_##name); \
-Datum is_valid_##name(PG_FUNCTION_ARGS) { return identifier_is_valid(fcinfo, kind); }
+Datum is_valid_##name(PG_FUNCTION_ARGS) { return identifier_is_valid(fcinfo, kind); } \
+PG_FUNCTION_INFO_V1(name##_problem); \
+Datum name##_problem(PG_FUNCTION_ARGS) { return identifier_problem(fcinfo, kind); }
 
 CRM_ID_SQL_FUNCTIONS(pesel, CRM_PESEL)
 CRM_ID_SQL_FUNCTIONS(nip, CRM_NIP)

@@ -17,4 +17,7 @@
 /* The digits of a stored value; an error if it is not a valid value. */
 extern void crm_id_get_digits(CrmIdKind kind, int64 value, CrmIdDigits *digits);
 
+/* palloc'd text of why a value is invalid (err->status is not OK) */
+extern char *crm_identifier_problem(CrmIdKind kind, const CrmIdError *err);
+
 #endif							/* CRM_IDENTIFIER_H */

@@ -99,9 +99,9 @@ crm_describe_character(int32 c)
 	return psprintf("U+%04X", (unsigned) c);
 }
 
-int
-crm_errdetail_bad_byte(int32 byte, int position)
+char *
+crm_bad_byte_problem(int32 byte, int position)
 {
-	return errdetail("Byte 0x%02X at position %d is not valid UTF-8.",
-					 (unsigned) byte, position);
+	return psprintf("Byte 0x%02X at position %d is not valid UTF-8.",
+					(unsigned) byte, position);
 }

@@ -30,7 +30,7 @@ extern char *crm_utf8_to_server(const char *utf8);
 /* "x" (U+0078) where the character can be shown, else U+0078 */
 extern char *crm_describe_character(int32 c);
 
-/* errdetail for a byte that is not UTF-8; call inside ereport */
-extern int	crm_errdetail_bad_byte(int32 byte, int position);
+/* the problem text (DETAIL) of a byte that is not UTF-8, palloc'd */
+extern char *crm_bad_byte_problem(int32 byte, int position);
 
 #endif							/* CRM_TEXTINPUT_H */

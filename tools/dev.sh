@@ -4,6 +4,7 @@
 #   tools/dev.sh demo      the product on a small realistic sample (tools/demo.sql)
 #   tools/dev.sh test      the whole test suite; exits non-zero on any failure
 #   tools/dev.sh test NAME...  while developing: build, then only pg_regress's setup and sql/NAME.sql
+#                              (or test/NAME.py, e.g. phones)
 #   tools/dev.sh bench [NAME...]  the benchmarks of bench/, or only bench/NAME.sh (long; not part of test)
 #   tools/dev.sh fuzz [N]  libFuzzer on the identifier parsers, N inputs (default 10 million)
 #   tools/dev.sh psql [ARGS]  psql on a fresh cluster with crm installed (ARGS go to psql)
@@ -130,17 +131,36 @@ case "$cmd" in
 	test)
 		# the driver test: pgjdbc, and a Java runtime unless there is one;
 		# the reflection and ORM tests: Debian's SQLAlchemy and psycopg2
-		ensure_packages libpostgresql-jdbc-java python3 python3-sqlalchemy python3-psycopg2
+		# test/phones.py: Debian's python3-phonenumbers (libphonenumber's metadata)
+		ensure_packages libpostgresql-jdbc-java python3 python3-sqlalchemy python3-psycopg2 \
+			python3-phonenumbers
 		command -v java >/dev/null || ensure_packages default-jre-headless
 		build_and_install
 		say "src/core/ free of server headers; parser fuzz smoke test (gcc, ASan + UBSan)"
 		make -s PG_CONFIG="$PG_CONFIG" fuzz-smoke
 		start_cluster
 		if [ $# -gt 0 ]; then
-			for name in "$@"; do [ -f "sql/$name.sql" ] || die "no test sql/$name.sql"; done
-			say "pg_regress: setup $* (only these; the whole suite is tools/dev.sh test)"
-			make -s PG_CONFIG="$PG_CONFIG" installcheck ENCODING=UTF8 NO_LOCALE=1 REGRESS="setup $*" ISOLATION= ||
-				{ cat regression.diffs 2>/dev/null | head -300; exit 1; }
+			# NAME: sql/NAME.sql (pg_regress) or test/NAME.py (Debian's python3)
+			regress=()
+			pytests=()
+			for name in "$@"; do
+				if [ -f "sql/$name.sql" ]; then
+					regress+=("$name")
+				elif [ -f "test/$name.py" ]; then
+					pytests+=("$name")
+				else
+					die "no test sql/$name.sql or test/$name.py"
+				fi
+			done
+			if [ ${#regress[@]} -gt 0 ]; then
+				say "pg_regress: setup ${regress[*]} (only these; the whole suite is tools/dev.sh test)"
+				make -s PG_CONFIG="$PG_CONFIG" installcheck ENCODING=UTF8 NO_LOCALE=1 REGRESS="setup ${regress[*]}" ISOLATION= ||
+					{ cat regression.diffs 2>/dev/null | head -300; exit 1; }
+			fi
+			for name in ${pytests[@]+"${pytests[@]}"}; do
+				say "test/$name.py"
+				/usr/bin/python3 "test/$name.py"
+			done
 			exit 0
 		fi
 		say "pg_regress and isolation tests"
@@ -160,6 +180,8 @@ case "$cmd" in
 		/usr/bin/python3 test/reflection.py
 		say "an ORM's cascading delete (SQLAlchemy automap) against crm's roles"
 		/usr/bin/python3 test/orm_cascade.py
+		say "phone numbers against libphonenumber (python3-phonenumbers)"
+		/usr/bin/python3 test/phones.py
 		;;
 	bench)
 		build_and_install

@@ -10,11 +10,18 @@
  *	- a leading "00": the same, the international call prefix;
  *	- otherwise the number is Polish: 9 digits, or 10 starting with the old
  *	  trunk "0", or 11 starting with 48 (the prefix typed without "+").
- * A "(0)" after the country code ("+44 (0)20 7946 0958") is the national
- * trunk prefix, which is not dialled from abroad: it is dropped.
- * A Polish number (+48) has exactly 9 digits after the prefix; any other
- * has 7 to 15 digits with its country code, and no country code starts
- * with 0.
+ * The country calling code must be one of the world's (libphonenumber's
+ * metadata, in phonemeta.h; the codes are a prefix code, so at most one of
+ * the first 1, 2 or 3 digits is one).  A "(0)" after the country code
+ * ("+44 (0)20 7946 0958") is the national trunk prefix, which is not
+ * dialled from abroad: it is dropped; so is a trunk prefix typed without
+ * parentheses ("+44 020 ...") when no number of the country starts with
+ * its digit, or when only the number without it has a possible length
+ * ("+7 8 800 555 35 35").  A Polish number (+48) has exactly 9 digits after the prefix;
+ * any other has at most 15 digits with its country code (E.164) and after
+ * the code one of the lengths libphonenumber gives as possible for the
+ * country (lengths dialled only locally, such as 7-digit numbers in +1,
+ * are not).
  *
  * E-mail addresses.  Surrounding white space is dropped; exactly one "@";
  * the local part (at most 64 bytes, RFC 5322 "atext" characters or
@@ -29,11 +36,13 @@
 #include "contactnorm.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <unicode/uchar.h>
 #include <unicode/ustring.h>
 
+#include "phonemeta.h"
 #include "unichar.h"
 
 #define PHONE_SCAN_DIGITS 32
@@ -53,25 +62,114 @@ is_phone_separator(int32_t c)
 		c == '.' || c == '/' || c == '(' || c == ')';
 }
 
-/* write "+" and the m digits at p, checking the international rules */
+/* the table entry of a calling code, NULL if no country has it */
+static int
+calling_code_cmp(const void *key, const void *entry)
+{
+	return (int) *(const uint16_t *) key - (int) ((const CrmCallingCode *) entry)->code;
+}
+
+static const CrmCallingCode *
+calling_code(int code)
+{
+	uint16_t	key;
+
+	if (code <= 0 || code > 999)
+		return NULL;
+	key = (uint16_t) code;
+	return bsearch(&key, crm_calling_codes, CRM_CALLING_CODE_COUNT,
+				   sizeof(crm_calling_codes[0]), calling_code_cmp);
+}
+
+uint32_t
+crm_phone_country_lengths(int code)
+{
+	const CrmCallingCode *cc = calling_code(code);
+
+	return cc ? cc->lengths : 0;
+}
+
+static bool
+length_possible(const CrmCallingCode *cc, int nlen)
+{
+	return nlen >= 0 && nlen < 32 && (cc->lengths & (1u << nlen)) != 0;
+}
+
+/*
+ * Write "+" and the m digits at p (country code first), checking them
+ * against the numbering plan of the country code.
+ */
 static bool
 phone_international(const uint8_t *p, int m, char *out, CrmPhoneError *err)
 {
+	const CrmCallingCode *cc = NULL;
+	const uint8_t *national;
+	int			codelen = 0;
+	int			code = 0;
+	int			nlen;
+	size_t		trunklen;
+
 	if (m == 0)
 		return phone_fail(err, CRM_PHONE_NO_DIGITS, 0);
 	if (p[0] == 0)
 		return phone_fail(err, CRM_PHONE_BAD_COUNTRY, m);
-	if (m >= 2 && p[0] == 4 && p[1] == 8 && m != 2 + 9)
-		return phone_fail(err, CRM_PHONE_POLISH_LENGTH, m - 2);
-	if (m > CRM_PHONE_MAX_DIGITS)
-		return phone_fail(err, CRM_PHONE_TOO_LONG, m);
-	if (m < CRM_PHONE_MIN_DIGITS)
-		return phone_fail(err, CRM_PHONE_TOO_SHORT, m);
+
+	/* calling codes are a prefix code: at most one of 1, 2, 3 digits fits */
+	while (cc == NULL && codelen < 3 && codelen < m)
+	{
+		code = code * 10 + p[codelen++];
+		cc = calling_code(code);
+	}
+	if (cc == NULL)
+	{
+		err->country = code;
+		return phone_fail(err, CRM_PHONE_UNKNOWN_COUNTRY, codelen);
+	}
+	err->country = code;
+	err->lengths = cc->lengths;
+	national = p + codelen;
+	nlen = m - codelen;
+
+	/*
+	 * "+44 020 ...": the national trunk prefix, not dialled from abroad, is
+	 * dropped when no number of the country starts with its digit (not
+	 * when that digit follows again, "+44 0 0 ...": the result would start
+	 * with it, and a normalized number normalizes to itself); and, where
+	 * numbers may start with the digit, when only the number without the
+	 * prefix has a possible length ("+7 8 800 555 35 35").
+	 */
+	trunklen = strlen(cc->trunk);
+	if (trunklen > 0 && (size_t) nlen > trunklen)
+	{
+		bool		match = true;
+		int			rest = nlen - (int) trunklen;
+		int			t = cc->trunk[0] - '0';
+
+		for (size_t k = 0; k < trunklen; k++)
+			match = match && national[k] == cc->trunk[k] - '0';
+		if (match &&
+			((cc->first_digits & (1u << t)) == 0 ?
+			 national[trunklen] != t :
+			 !length_possible(cc, nlen) && length_possible(cc, rest)))
+		{
+			national += trunklen;
+			nlen = rest;
+		}
+	}
+
+	if (code == 48 && nlen != 9)
+		return phone_fail(err, CRM_PHONE_POLISH_LENGTH, nlen);
+	if (codelen + nlen > CRM_PHONE_MAX_DIGITS)
+		return phone_fail(err, CRM_PHONE_TOO_LONG, codelen + nlen);
+	if (!length_possible(cc, nlen))
+		return phone_fail(err, CRM_PHONE_COUNTRY_LENGTH, nlen);
 
 	out[0] = '+';
-	for (int k = 0; k < m; k++)
+	for (int k = 0; k < codelen; k++)
 		out[k + 1] = (char) ('0' + p[k]);
-	out[m + 1] = '\0';
+	for (int k = 0; k < nlen; k++)
+		out[codelen + k + 1] = (char) ('0' + national[k]);
+	out[codelen + nlen + 1] = '\0';
 	return true;
 }
 

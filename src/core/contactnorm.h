@@ -28,8 +28,10 @@ typedef enum CrmPhoneStatus
 	CRM_PHONE_NATIONAL_LENGTH,	/* no country prefix and not 9 digits: ndigits */
 	CRM_PHONE_POLISH_LENGTH,	/* +48 and not 9 more digits: ndigits (national) */
 	CRM_PHONE_BAD_COUNTRY,		/* country code starts with 0 */
-	CRM_PHONE_TOO_SHORT,		/* ndigits (with the country code) */
-	CRM_PHONE_TOO_LONG			/* ndigits (with the country code) */
+	CRM_PHONE_UNKNOWN_COUNTRY,	/* no calling code starts the number: country
+								 * = its first (up to 3) digits, ndigits of them */
+	CRM_PHONE_TOO_LONG,			/* ndigits (with the country code) */
+	CRM_PHONE_COUNTRY_LENGTH	/* country, lengths, ndigits (national) */
 } CrmPhoneStatus;
 
 typedef struct CrmPhoneError
@@ -38,15 +40,23 @@ typedef struct CrmPhoneError
 	int			position;		/* 1-based character position */
 	int32_t		codepoint;
 	int			ndigits;
+	int			country;		/* calling code (or digits tried) */
+	uint32_t	lengths;		/* bit n: the country's numbers may have n digits */
 } CrmPhoneError;
 
-/* shortest international number accepted, country code included */
-#define CRM_PHONE_MIN_DIGITS 7
+/*
+ * The possible lengths of the national numbers of a country calling code
+ * (bit n: n digits), 0 if no country has the code (libphonenumber's
+ * metadata, phonemeta.h).
+ */
+extern uint32_t crm_phone_country_lengths(int code);
 
 /*
  * Normalize a phone number typed in any customary way to E.164, "+" and
  * digits, into out (CRM_PHONE_BUFSIZE bytes).  A number without a country
- * prefix is Polish (+48).  On failure returns false and fills *err.
+ * prefix is Polish (+48).  The country calling code must be one of the
+ * world's, and the number after it as long as one of that country's.  On
+ * failure returns false and fills *err.
  */
 extern bool crm_phone_normalize(const char *str, size_t len, char *out,
 								CrmPhoneError *err);

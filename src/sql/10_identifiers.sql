@@ -52,6 +52,11 @@ BEGIN
             COMMENT ON FUNCTION crm.is_valid_%1$s(text) IS
                 'true if the text is a valid %2$s, in any accepted format; never raises an error';
 
+            CREATE FUNCTION crm.%1$s_problem(value text) RETURNS text
+                AS 'MODULE_PATHNAME', '%1$s_problem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+            COMMENT ON FUNCTION crm.%1$s_problem(text) IS
+                'why the text is not a valid %2$s (the DETAIL the type''s input error gives), NULL when it is valid; never raises an error';
+
             -- Implicit from text and varchar, so that a parameter a driver
             -- binds as a string (JDBC setString sends varchar) is stored,
             -- updated and compared as the type.  Back to text only on

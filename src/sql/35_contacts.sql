@@ -56,6 +56,11 @@ CREATE FUNCTION crm.is_valid_phone(phone text) RETURNS boolean
 COMMENT ON FUNCTION crm.is_valid_phone(text) IS
     'true if crm.normalize_phone accepts the text; never raises an error';
 
+CREATE FUNCTION crm.phone_problem(phone text) RETURNS text
+    AS 'MODULE_PATHNAME', 'phone_problem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.phone_problem(text) IS
+    'why crm.normalize_phone refuses the text (its error''s DETAIL), NULL when it accepts it; never raises an error';
+
 CREATE FUNCTION crm.normalize_email(email text) RETURNS text
     AS 'MODULE_PATHNAME', 'normalize_email' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.normalize_email(text) IS
@@ -65,6 +70,11 @@ CREATE FUNCTION crm.is_valid_email(email text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'is_valid_email' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm.is_valid_email(text) IS
     'true if crm.normalize_email accepts the text; never raises an error';
+
+CREATE FUNCTION crm.email_problem(email text) RETURNS text
+    AS 'MODULE_PATHNAME', 'email_problem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm.email_problem(text) IS
+    'why crm.normalize_email refuses the text (its error''s DETAIL), NULL when it accepts it; never raises an error';
 
 -- The default bookkeeping, in three steps:
 --  1. before a write: lock the client's contacts (an advisory lock per
