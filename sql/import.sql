@@ -4,29 +4,6 @@
 --
 SELECT regress.reset();
 
--- SHIM (until branch phones is merged): the *_problem functions
-DO $shim$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['pesel', 'nip', 'regon', 'phone', 'email'] LOOP
-        IF to_regprocedure(format('crm.%s_problem(text)', t)) IS NULL THEN
-            EXECUTE format($f$
-                CREATE FUNCTION crm.%1$s_problem(value text) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT AS $b$
-                DECLARE d text;
-                BEGIN
-                    PERFORM %2$s;
-                    RETURN NULL;
-                EXCEPTION WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
-                    RETURN coalesce(nullif(d, ''), SQLERRM);
-                END $b$;
-                $f$, t, CASE WHEN t IN ('phone', 'email') THEN format('crm.normalize_%s(value)', t)
-                             ELSE format('value::crm.%s', t) END);
-        END IF;
-    END LOOP;
-END
-$shim$;
 
 INSERT INTO crm.custom_field (id, name, type) VALUES (1, 'Ocena', 'number'), (2, 'Uwagi', 'text');
 INSERT INTO crm.campaign (id, name) VALUES (1, 'Wiosna');
@@ -172,14 +149,3 @@ RESET ROLE;
 SELECT regress.reset();
 DROP OWNED BY regress_importer, regress_other;
 DROP ROLE regress_importer, regress_other;
--- SHIM (until branch phones is merged): gone again, for the tests that follow
-DO $shim$
-DECLARE
-    f regprocedure;
-BEGIN
-    FOR f IN SELECT p.oid FROM pg_proc p WHERE p.pronamespace = 'crm'::regnamespace
-             AND p.proname LIKE '%\_problem' AND p.prolang = (SELECT l.oid FROM pg_language l WHERE l.lanname = 'plpgsql') LOOP
-        EXECUTE format('DROP FUNCTION %s', f);
-    END LOOP;
-END
-$shim$;
