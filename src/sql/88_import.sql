@@ -366,7 +366,7 @@ BEGIN
         END IF;
         s := crm_internal.import_spec(mapping -> t.target, t.target, false, columns, batch_id);
         IF s.col IS NOT NULL THEN
-            raw := raw || format('nullif(btrim((s.r).%I), '''') AS %I', s.col, t.target);
+            raw := raw || format('nullif(btrim(s.c%s), '''') AS %I', array_position(columns, s.col), t.target);
         ELSE
             raw := raw || format('nullif(btrim(%L::text), '''') AS %I', s.constant, t.target);
             problem := CASE t.target
@@ -433,9 +433,13 @@ BEGIN
                                          END AS p) AS q;
                     PERFORM crm_internal.import_refuse_constant(t.target, s.constant, problem);
                 END IF;
-                raw := raw || format('crm_internal.import_items(%s, %L) AS %I',
-                                     CASE WHEN s.col IS NOT NULL THEN format('(s.r).%I', s.col) ELSE format('%L::text', s.constant) END,
-                                     s.separator, t.target || '#' || n);
+                v := CASE WHEN s.col IS NOT NULL THEN format('s.c%s', array_position(columns, s.col))
+                          ELSE format('%L::text', s.constant) END;
+                -- one value a cell (the common case) without a function call
+                raw := raw || CASE WHEN s.separator IS NULL
+                                   THEN format('CASE WHEN btrim(%1$s) <> '''' THEN ARRAY[btrim(%1$s)] ELSE ''{}''::text[] END AS %2$I',
+                                               v, t.target || '#' || n)
+                                   ELSE format('crm_internal.import_items(%s, %L) AS %I', v, s.separator, t.target || '#' || n) END;
                 many_expr := many_expr || format(' || m.%I', t.target || '#' || n);
                 lists := lists || format('ARRAY(SELECT %L || '': '' || p FROM unnest(m.%I) AS x, LATERAL (SELECT %s AS p) AS q WHERE p IS NOT NULL)',
                                          s.label, t.target || '#' || n,
@@ -475,7 +479,8 @@ BEGIN
                     CASE WHEN crm_internal.import_number(s.constant) IS NULL THEN format('"%s" is not a number.', s.constant) END);
             END IF;
             raw := raw || format('nullif(btrim(%s), '''') AS %I',
-                                 CASE WHEN s.col IS NOT NULL THEN format('(s.r).%I', s.col) ELSE format('%L::text', s.constant) END,
+                                 CASE WHEN s.col IS NOT NULL THEN format('s.c%s', array_position(columns, s.col))
+                                      ELSE format('%L::text', s.constant) END,
                                  'custom_' || f.id);
             IF f.type = 'number' THEN
                 reasons := reasons || format('CASE WHEN m.%1$I IS NOT NULL AND crm_internal.import_number(m.%1$I) IS NULL THEN %2$L || format('': "%%s" is not a number.'', m.%1$I) END',
@@ -519,7 +524,9 @@ BEGIN
                      crm_internal.import_date(s.birth_date) AS birth,
                      s.*
               FROM (SELECT s.row_no, s.original, %4$s
-                    FROM (SELECT t AS r, row_number() OVER (ORDER BY t.ctid) AS row_no, ARRAY[%5$s]::text[] AS original
+                    -- the staged columns by position (c1, c2, ...): no name of
+                    -- the file can meet row_no or original
+                    FROM (SELECT row_number() OVER (ORDER BY t.ctid) AS row_no, ARRAY[%5$s]::text[] AS original, %8$s
                           FROM %6$s t ORDER BY t.ctid %7$s) AS s) AS s
               -- computed once a row, not once a mention
               OFFSET 0) AS m
@@ -530,7 +537,8 @@ BEGIN
         array_to_string(raw, ', '),
         (SELECT string_agg(format('t.%I', c), ', ' ORDER BY o) FROM unnest(columns) WITH ORDINALITY AS u(c, o)),
         staged,
-        CASE WHEN row_limit IS NOT NULL THEN format('LIMIT %s', row_limit) ELSE '' END);
+        CASE WHEN row_limit IS NOT NULL THEN format('LIMIT %s', row_limit) ELSE '' END,
+        (SELECT string_agg(format('t.%I AS c%s', c, o), ', ' ORDER BY o) FROM unnest(columns) WITH ORDINALITY AS u(c, o)));
     RETURN custom;
 END
 $$;
