@@ -107,6 +107,7 @@ SELECT * FROM regress.error_of(format('SELECT crm.import_preview(%s, %L)', :batc
 SELECT * FROM regress.error_of($$SELECT crm.import_begin(ARRAY['a', 'a'])$$);
 SELECT * FROM regress.error_of($$SELECT crm.import_begin('{}')$$);
 SELECT * FROM regress.error_of($$SELECT crm.import_begin(ARRAY['a'])$$);
+SELECT * FROM regress.error_of($$SELECT crm.import_begin(ARRAY['a'], staging => 'crm_import_work')$$);
 
 --
 -- a low-privileged role imports with its own rights: its unit, its

@@ -149,9 +149,13 @@ BEGIN
             USING ERRCODE = 'duplicate_column',
                   HINT = 'Give each column its own name here, and load the file with HEADER true (not match): COPY then skips the header line without comparing it.';
     END IF;
-    IF staging IS NULL OR staging = '' OR octet_length(staging) > 63 THEN
+    -- crm_import_work and crm_import_new are the import's own work tables
+    IF staging IS NULL OR staging = '' OR octet_length(staging) > 63
+       OR staging IN ('crm_import_work', 'crm_import_new') THEN
         RAISE EXCEPTION 'invalid staging table name'
             USING ERRCODE = 'invalid_name',
+                  DETAIL = format('The name is %s; crm_import_work and crm_import_new are the import''s own.',
+                                  coalesce(quote_literal(staging), 'NULL')),
                   HINT = 'Name the staging table with a plain name of at most 63 bytes, or leave the default crm_import.';
     END IF;
     IF to_regclass(format('pg_temp.%I', staging)) IS NOT NULL THEN
