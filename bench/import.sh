@@ -38,22 +38,23 @@ INSERT INTO crm.segment (name) SELECT s FROM unnest(ARRAY['A', 'B', 'C']) s
 WHERE NOT EXISTS (SELECT FROM crm.segment g WHERE g.name = s);
 SQL
 
-# the file: names from small lists, PESELs with their checksum, one in 50
-# rows broken, one in 100 a copy of an earlier row
+# the file: names from small lists, PESELs with their checksum (each its
+# own: birth date and serial number from the row's number), one in 50 rows
+# broken, one in 100 a copy of an earlier row
 "${PSQL[@]}" -c "COPY (
 WITH base AS (
     SELECT i,
            (ARRAY['Jan','Anna','Piotr','Katarzyna','Tomasz','Agnieszka','Paweł','Małgorzata','Michał','Ewa'])[1 + i % 10] AS first_name,
            (ARRAY['Nowak','Kowalski','Wiśniewski','Wójcik','Kowalczyk','Kamiński','Lewandowski','Zieliński','Szymański','Woźniak','Dąbrowski','Kozłowski'])[1 + (i / 10) % 12]
                || '-' || (i % 9973) AS last_name,
-           date '1940-01-01' + (i * 7919 % 25000) AS born,
+           date '1940-01-01' + (i % 25000) AS born,
            (ARRAY['Kraków','Warszawa','Gdańsk','Łódź','Poznań'])[1 + i % 5] AS city,
            500000000 + i AS phone
     FROM generate_series(1, $N) AS i
 ), pesel AS (
     SELECT b.*, d10 || ((10 - (SELECT sum(substr(d10, k::int, 1)::int * w) FROM unnest('{1,3,7,9,1,3,7,9,1,3}'::int[]) WITH ORDINALITY AS x(w, k)) % 10) % 10) AS pesel
     FROM (SELECT b.*, to_char(b.born, 'YY') || to_char(extract(month FROM b.born) + CASE WHEN b.born >= date '2000-01-01' THEN 20 ELSE 0 END, 'FM00')
-                      || to_char(b.born, 'DD') || to_char(b.i % 10000, 'FM0000') AS d10
+                      || to_char(b.born, 'DD') || to_char(b.i / 25000 % 10000, 'FM0000') AS d10
           FROM base b) b
 ), rows AS (
     SELECT p.i, p.first_name, p.last_name,
