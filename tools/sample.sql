@@ -225,4 +225,16 @@ DO $$ BEGIN
                  ('crm.custom_field', 3), ('crm.document', 3), ('crm.vehicle', 3), ('crm.invoice', 2),
                  ('crm.product', 3), ('crm.price_list', 1), ('crm.order', 1)) AS v(t, n);
 END $$;
+-- an import (WB-2): a small file, one row imported, one rejected with its
+-- reason (after the identity columns are set: the import's client takes a
+-- fresh id)
+SELECT crm.import_begin(ARRAY['Imię', 'Nazwisko', 'PESEL', 'Telefon'], 'nowi_klienci.csv') AS import_batch \gset
+COPY crm_import FROM STDIN WITH (FORMAT csv, HEADER true);
+Imię,Nazwisko,PESEL,Telefon
+Grażyna,Lis,85020500028,601 555 010
+Bogdan,Lis,85020500027,601 555 011
+\.
+SELECT crm.import_apply(:import_batch, '{"first_name": "Imię", "last_name": "Nazwisko", "pesel": "PESEL", "phone": "Telefon"}') AS import_result \gset
+DROP TABLE crm_import;
+
 RESET client_min_messages;

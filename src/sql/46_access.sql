@@ -666,6 +666,8 @@ AS $$
     ('crm.possible_duplicate', 'pairs'),
     -- manual dedupe plans: made, edited and applied by supervisors
     ('crm.dedupe_plan', 'plan'), ('crm.dedupe_plan_item', 'plan'), ('crm.dedupe_plan_choice', 'plan'),
+    -- imports: begun, applied and read by the role that imports (its rights)
+    ('crm.import_batch', 'import'), ('crm.import_reject', 'import'),
     -- crm's own state: read (in reach), written only by crm's functions
     ('crm.merge_log', 'journal'), ('crm.merge_log_row', 'journal'), ('crm.consent_history', 'journal'),
     ('crm.audit_log', 'audit'),
@@ -685,7 +687,7 @@ AS $$
     ('crm.match_weights_in_use', 'view'), ('crm.personal_data', 'view');
 $$;
 COMMENT ON FUNCTION crm_internal.model_tables() IS
-    'the data model''s tables and views by category (reference, client, client own, business, pairs, plan, journal, audit, secret, admin, setting, view): what crm.create_roles() grants and crm.enable_row_security() protects';
+    'the data model''s tables and views by category (reference, client, client own, business, pairs, plan, import, journal, audit, secret, admin, setting, view): what crm.create_roles() grants and crm.enable_row_security() protects';
 
 -- The columns roles may write: all but identity and generated ones, as a
 -- list for GRANT (a column a DBA adds later is granted by the next
@@ -804,6 +806,11 @@ BEGIN
         IF r.category = 'reference' THEN
             EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %s TO crm_admin', r.relation);
         END IF;
+        -- an import writes its batch and rejects with the importer's rights
+        IF r.category = 'import' THEN
+            EXECUTE format('GRANT INSERT (%1$s), UPDATE (%1$s), DELETE ON %2$s TO crm_agent',
+                           crm_internal.writable_columns(r.relation), r.relation);
+        END IF;
     END LOOP;
     -- the identity sequences of the tables a role inserts into
     FOR r IN SELECT s.seq, m.category
@@ -812,7 +819,7 @@ BEGIN
                            WHERE d.refobjid = to_regclass(m.relation) AND d.classid = 'pg_class'::regclass
                              AND d.deptype = 'i'
                              AND (SELECT c.relkind FROM pg_class c WHERE c.oid = d.objid) = 'S') s
-             WHERE m.category IN ('client', 'client own', 'business', 'pairs', 'plan', 'reference') LOOP
+             WHERE m.category IN ('client', 'client own', 'business', 'pairs', 'plan', 'reference', 'import') LOOP
         EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', r.seq,
                        CASE r.category WHEN 'plan' THEN 'crm_supervisor' WHEN 'reference' THEN 'crm_admin'
                                        ELSE 'crm_agent' END);
@@ -899,7 +906,14 @@ AS $$
     UNION ALL
     SELECT p.relation, 'crm_reach',
            'FOR ALL USING (EXISTS (SELECT FROM crm.dedupe_plan p WHERE p.id = plan_id)) WITH CHECK (EXISTS (SELECT FROM crm.dedupe_plan p WHERE p.id = plan_id))'
-    FROM (VALUES ('crm.dedupe_plan_item'), ('crm.dedupe_plan_choice')) AS p(relation);
+    FROM (VALUES ('crm.dedupe_plan_item'), ('crm.dedupe_plan_choice')) AS p(relation)
+    UNION ALL
+    -- imports: their importer's, and administrators'
+    SELECT 'crm.import_batch', 'crm_reach',
+           'FOR ALL USING ((SELECT crm_internal.sees_all(current_user::text)) OR created_by = current_user::text) WITH CHECK ((SELECT crm_internal.sees_all(current_user::text)) OR created_by = current_user::text)'
+    UNION ALL
+    SELECT 'crm.import_reject', 'crm_reach',
+           'FOR ALL USING (EXISTS (SELECT FROM crm.import_batch b WHERE b.id = batch_id)) WITH CHECK (EXISTS (SELECT FROM crm.import_batch b WHERE b.id = batch_id))';
 $$;
 COMMENT ON FUNCTION crm_internal.row_security_policies() IS
     'the row-level security policies crm.enable_row_security() makes: by structure on clients, every linked table, the journals and the audit log; AC-2 on contacts and tickets';
