@@ -129,8 +129,9 @@ case "$cmd" in
 		;;
 	test)
 		# the driver test: pgjdbc, and a Java runtime unless there is one;
-		# the reflection and ORM tests: Debian's SQLAlchemy and psycopg2
-		ensure_packages libpostgresql-jdbc-java python3 python3-sqlalchemy python3-psycopg2
+		# the reflection and ORM tests: Debian's SQLAlchemy and psycopg2; the
+		# vCard test: Debian's vobject
+		ensure_packages libpostgresql-jdbc-java python3 python3-sqlalchemy python3-psycopg2 python3-vobject
 		command -v java >/dev/null || ensure_packages default-jre-headless
 		build_and_install
 		say "src/core/ free of server headers; parser fuzz smoke test (gcc, ASan + UBSan)"
@@ -160,6 +161,8 @@ case "$cmd" in
 		/usr/bin/python3 test/reflection.py
 		say "an ORM's cascading delete (SQLAlchemy automap) against crm's roles"
 		/usr/bin/python3 test/orm_cascade.py
+		say "vCard: the cards read by a parser crm did not write (vobject), the outbox's LISTEN/NOTIFY"
+		/usr/bin/python3 test/vcard.py
 		;;
 	bench)
 		build_and_install

@@ -661,7 +661,7 @@ AS $$
     ('crm.needs_analysis', 'business'), ('crm.invoice', 'business'), ('crm.payment', 'business'),
     ('crm.task', 'business'), ('crm.case', 'business'), ('crm.contact_person', 'business'),
     ('crm.service_entry', 'business'), ('crm.ticket', 'business'), ('crm.order', 'business'),
-    ('crm.order_line', 'business'),
+    ('crm.order_line', 'business'), ('crm.vcard_outbox', 'business'),
     -- the duplicate check on save records pairs with the saver's rights
     ('crm.possible_duplicate', 'pairs'),
     -- manual dedupe plans: made, edited and applied by supervisors
