@@ -82,6 +82,9 @@ SELECT * FROM regress.error_of($$SELECT crm.bulk_change_owner(ARRAY[3], 'regress
 SELECT crm.bulk_change_owner(ARRAY[3], 'regress_bulk_heir');
 -- the audit log cannot be told what did not happen
 SELECT * FROM regress.error_of($$SELECT crm_internal.audit_bulk('bulk change owner', ARRAY[3], '{"owner": "someone"}')$$);
+-- (true, but not done now: client 3 got that owner in an earlier transaction)
+SELECT err_code, err_message FROM regress.error_of($$SELECT crm_internal.audit_bulk('bulk change owner', ARRAY[3], '{"owner": "regress_bulk_heir"}')$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT crm_internal.audit_bulk('anything else', ARRAY[3], '{}')$$);
 SELECT * FROM regress.error_of($$SELECT crm_internal.audit_bulk('bulk change owner', ARRAY[5], '{"owner": "regress_bulk_leaver"}')$$);
 SELECT * FROM regress.error_of($$INSERT INTO crm.audit_log (action, client_id) VALUES ('bulk change owner', 3)$$);
 RESET ROLE;

@@ -727,6 +727,8 @@ AS $$
     ('crm_supervisor', 'crm.create_dedupe_plan(text[])'),
     ('crm_supervisor', 'crm.create_dedupe_plan(double precision)'),
     ('crm_supervisor', 'crm.apply_dedupe_plan(bigint)'),
+    -- the bulk actions act as the caller and audit through it (checks first)
+    ('crm_agent', 'crm_internal.audit_bulk(text, bigint[], jsonb)'),
     ('crm_admin', 'crm.anonymization_code(bigint)'),
     ('crm_admin', 'crm.anonymize(bigint, text)'),
     ('crm_admin', 'crm_internal.anonymize_crm_data(bigint, text)'),

@@ -58,11 +58,12 @@ COMMENT ON FUNCTION crm_internal.bulk_filter_ids(jsonb) IS
 -- The audit of a bulk action: one entry per changed client, like crm's
 -- other audited acts (crm.audit_log has the client and its unit, so that
 -- row-level security shows each entry to the roles reaching that client).
--- SECURITY DEFINER because crm.audit_log is written by crm only; any role
--- may call it (the bulk actions act as the caller), so it checks first:
+-- SECURITY DEFINER because crm.audit_log is written by crm only; every crm
+-- role may call it (the bulk actions act as the caller), so it checks first:
 -- the caller reaches every client named, and what the entry states holds
--- now (the client is in the campaign, has that owner, has a task made in
--- this transaction, ...).  A role can thus record only what is true of
+-- now and, but for a removal, was done in this transaction (the client was
+-- added to the campaign, was given that owner, got a task of that kind,
+-- ...: its time is now()).  A role can thus record only what it did to
 -- clients it reaches, under its own name.  detail holds ids and settings,
 -- never personal data (no task title, no custom value).
 CREATE FUNCTION crm_internal.audit_bulk(action text, client_ids bigint[], detail jsonb) RETURNS void
@@ -82,13 +83,15 @@ BEGIN
     WHERE NOT CASE action
         WHEN 'bulk add to campaign' THEN
             EXISTS (SELECT FROM crm.campaign_member m
-                    WHERE m.client_id = u.id AND m.campaign_id = (detail ->> 'campaign_id')::bigint)
+                    WHERE m.client_id = u.id AND m.campaign_id = (detail ->> 'campaign_id')::bigint
+                      AND m.added_at = now())
         WHEN 'bulk remove from campaign' THEN
             NOT EXISTS (SELECT FROM crm.campaign_member m
                         WHERE m.client_id = u.id AND m.campaign_id = (detail ->> 'campaign_id')::bigint)
         WHEN 'bulk add to segment' THEN
             EXISTS (SELECT FROM crm.segment_member m
-                    WHERE m.client_id = u.id AND m.segment_id = (detail ->> 'segment_id')::bigint)
+                    WHERE m.client_id = u.id AND m.segment_id = (detail ->> 'segment_id')::bigint
+                      AND m.added_at = now())
         WHEN 'bulk remove from segment' THEN
             NOT EXISTS (SELECT FROM crm.segment_member m
                         WHERE m.client_id = u.id AND m.segment_id = (detail ->> 'segment_id')::bigint)
@@ -101,7 +104,8 @@ BEGIN
                                 AND v.updated_at = now()) END
         WHEN 'bulk change owner' THEN
             EXISTS (SELECT FROM crm.client c
-                    WHERE c.id = u.id AND c.owner IS NOT DISTINCT FROM detail ->> 'owner')
+                    WHERE c.id = u.id AND c.owner IS NOT DISTINCT FROM detail ->> 'owner'
+                      AND c.updated_at = now())
         WHEN 'bulk create task' THEN
             EXISTS (SELECT FROM crm.task t
                     WHERE t.client_id = u.id AND t.created_at = now() AND t.kind = detail ->> 'kind')
@@ -109,7 +113,8 @@ BEGIN
             CASE WHEN detail ->> 'price_list_id' IS NULL
                  THEN NOT EXISTS (SELECT FROM crm.client_price_list p WHERE p.client_id = u.id)
                  ELSE EXISTS (SELECT FROM crm.client_price_list p
-                              WHERE p.client_id = u.id AND p.price_list_id = (detail ->> 'price_list_id')::bigint) END
+                              WHERE p.client_id = u.id AND p.price_list_id = (detail ->> 'price_list_id')::bigint
+                                AND p.assigned_at = now()) END
         ELSE false END;
     IF untrue IS NOT NULL THEN
         RAISE EXCEPTION 'cannot audit "%" for client %: it did not happen', action, untrue
@@ -125,6 +130,9 @@ END
 $$;
 COMMENT ON FUNCTION crm_internal.audit_bulk(text, bigint[], jsonb) IS
     'internal to the bulk actions: one crm.audit_log entry per client, after checking that the caller reaches each and that the action''s outcome holds for each';
+-- crm's roles only (crm.create_roles() grants it to crm_agent, and so to
+-- every level): a role outside them writes none of the tables anyway
+REVOKE ALL ON FUNCTION crm_internal.audit_bulk(text, bigint[], jsonb) FROM PUBLIC;
 
 --------------------------------------------------------------------------
 -- Campaigns and segments
