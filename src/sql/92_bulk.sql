@@ -156,6 +156,10 @@ DECLARE
     changed bigint := 0;
     started timestamptz := clock_timestamp();
 BEGIN
+    IF kind IS NULL OR kind NOT IN ('campaign', 'segment') THEN
+        RAISE EXCEPTION 'clients are members of a campaign or a segment, not of "%"', kind
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF group_id IS NULL THEN
         RAISE EXCEPTION 'a bulk action on a % needs its id, not null', kind
             USING ERRCODE = 'null_value_not_allowed';
