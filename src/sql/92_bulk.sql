@@ -156,6 +156,7 @@ DECLARE
     changed bigint := 0;
     started timestamptz := clock_timestamp();
 BEGIN
+    PERFORM crm_internal.require_data_model();
     IF kind IS NULL OR kind NOT IN ('campaign', 'segment') THEN
         RAISE EXCEPTION 'clients are members of a campaign or a segment, not of "%"', kind
             USING ERRCODE = 'invalid_parameter_value';
@@ -325,6 +326,7 @@ DECLARE
     changed bigint := 0;
     started timestamptz := clock_timestamp();
 BEGIN
+    PERFORM crm_internal.require_data_model();
     -- an account manager is a role (null: none)
     IF new_owner IS NOT NULL THEN
         PERFORM crm_internal.require_role(new_owner);
@@ -394,6 +396,7 @@ DECLARE
     changed bigint := 0;
     started timestamptz := clock_timestamp();
 BEGIN
+    PERFORM crm_internal.require_data_model();
     IF nullif(btrim(title), '') IS NULL THEN
         RAISE EXCEPTION 'a task needs a title' USING ERRCODE = 'null_value_not_allowed';
     END IF;
