@@ -15,7 +15,7 @@ OBJS        = $(CORE_SRC:.c=.o) \
               src/contact.o src/textfold.o src/matching.o \
               src/matchweights.o src/matchfreq.o src/matchforms.o src/matchkeys.o src/scoring.o \
               src/matchbase.o src/pairs.o src/training.o src/candidates.o src/progress.o src/datamodel.o src/linkcounts.o \
-              src/export.o
+              src/export.o src/vcard.o
 
 # The install script is built from the SQL sources, one concept per file,
 # joined in the order of their numbers; upgrade scripts crm--A--B.sql are
@@ -35,7 +35,7 @@ DATA       += $(filter-out releases/$(DATA_built),$(wildcard releases/$(EXTENSIO
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup data_model pesel nip regon identifier_ops identifier_unicode identifier_encoding \
-               contact client drivers linked delete_hide search reporting merge duplicates name_matching name_tables fuzzy dedupe gdpr access_gdpr security access_settings term_frequency training access export import catalog
+               contact client drivers linked delete_hide search reporting merge duplicates name_matching name_tables fuzzy dedupe gdpr access_gdpr security access_settings term_frequency training access export import bulk vcard catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
 ISOLATION      = install_concurrent contact_default last_contact unit_kind merge_concurrent anonymize_merge

@@ -7,6 +7,8 @@
  *	  with the count done and the time left at the rate so far.
  *	    crm_internal.report_progress(what text, done bigint, total bigint,
  *	                        started timestamptz)
+ *	    crm_internal.progress_step(total bigint): the size of that 5 %, for
+ *	                        a set-based run that works in steps of it
  *
  *-------------------------------------------------------------------------
  */
@@ -18,10 +20,19 @@
 
 #include "progress.h"
 
+/* the work between two NOTICEs: 5 % of it (all of a run too short to report) */
+int64
+crm_progress_step(int64 total)
+{
+	if (total < 1000)
+		return Max(total, 1);
+	return total / 20;
+}
+
 void
 crm_report_progress(const char *what, int64 done, int64 total, TimestampTz started)
 {
-	int64		step = Max(total / 20, 1);
+	int64		step = crm_progress_step(total);
 	double		elapsed;
 
 	if (total < 1000 || done <= 0 || done >= total || done % step != 0)
@@ -42,4 +53,11 @@ report_progress(PG_FUNCTION_ARGS)
 	crm_report_progress(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_INT64(1),
 						PG_GETARG_INT64(2), PG_GETARG_TIMESTAMPTZ(3));
 	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(progress_step);
+Datum
+progress_step(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(crm_progress_step(PG_GETARG_INT64(0)));
 }

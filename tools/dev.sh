@@ -132,10 +132,10 @@ case "$cmd" in
 	test)
 		# the driver test: pgjdbc, and a Java runtime unless there is one;
 		# the reflection and ORM tests: Debian's SQLAlchemy and psycopg2
-		# the xlsx export's reader: Debian's openpyxl; test/phones.py: Debian's
+		# the vCard test: Debian's vobject; the xlsx export's reader: Debian's openpyxl; test/phones.py: Debian's
 		# python3-phonenumbers (libphonenumber's metadata)
 		ensure_packages libpostgresql-jdbc-java python3 python3-sqlalchemy python3-psycopg2 \
-			python3-openpyxl python3-phonenumbers
+			python3-openpyxl python3-phonenumbers python3-vobject
 		command -v java >/dev/null || ensure_packages default-jre-headless
 		build_and_install
 		say "src/core/ free of server headers; parser fuzz smoke test (gcc, ASan + UBSan)"
@@ -186,6 +186,8 @@ case "$cmd" in
 		/usr/bin/python3 test/export_xlsx.py
 		say "phone numbers against libphonenumber (python3-phonenumbers)"
 		/usr/bin/python3 test/phones.py
+		say "vCard: the cards read by a parser crm did not write (vobject), the outbox's LISTEN/NOTIFY"
+		/usr/bin/python3 test/vcard.py
 		;;
 	bench)
 		build_and_install

@@ -156,6 +156,11 @@ INSERT INTO crm.client_price_list (client_id, price_list_id) VALUES (7, 1);
 INSERT INTO crm.order (id, client_id, number, status, ordered_at, price_list_id) VALUES
     (1, 7, 'ZAM/2026/1', 'confirmed', '2026-01-05 10:00+01', 1);
 INSERT INTO crm.order_line (order_id, product_id, quantity, unit_price) VALUES (1, 1, 3, 700.00), (1, 3, 3, 90.00);
+-- business cards e-mailed (WB-5): one sent, one waiting in the outbox
+DO $$ BEGIN
+    PERFORM crm.send_vcard(7, 'zakupy@klient-flota.pl'), crm.send_vcard(1, 'biuro@example.com');
+END $$;
+UPDATE crm.vcard_outbox SET sent_at = now() WHERE recipient = 'zakupy@klient-flota.pl';
 
 -- the base has been deduplicated before: Tomek (12) was merged into Tomasz
 -- (11), journaled and undoable; the administrator keeps the merge rules on

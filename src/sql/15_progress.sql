@@ -10,3 +10,10 @@ CREATE FUNCTION crm_internal.report_progress(what text, done bigint, total bigin
     AS 'MODULE_PATHNAME', 'report_progress' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION crm_internal.report_progress(text, bigint, bigint, timestamptz) IS
     'a NOTICE with counts and the time left every 5 % of a run of 1,000 items or more, once it has taken 5 s';
+
+-- A set-based run (the bulk actions) works in steps of this size and
+-- reports after each: one statement per 5 % of the work.
+CREATE FUNCTION crm_internal.progress_step(total bigint) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'progress_step' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_internal.progress_step(bigint) IS
+    'the work between two progress NOTICEs of crm_internal.report_progress(): 5 % of total (all of it below 1,000 items)';

@@ -702,16 +702,18 @@ $$;
 COMMENT ON FUNCTION crm_internal.custom_value_check_type() IS
     'trigger: a number field takes only number_value, a text field only text_value';
 
--- Set (or, with NULL, clear) a custom field on many clients at once.
-CREATE FUNCTION crm.set_custom_value(client_ids bigint[], field text, value text) RETURNS bigint
-    LANGUAGE plpgsql
+-- One home for reading a custom field's value: the field by name (any
+-- case), the value parsed by its type (a decimal comma read; NULL stays
+-- NULL: clearing).  crm.set_custom_value() and crm.bulk_set_custom_value()
+-- write what this returns.
+CREATE FUNCTION crm_internal.custom_field_value(field text, value text,
+                                                OUT field_id bigint, OUT field_name text,
+                                                OUT number_value numeric, OUT text_value text)
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     f record;
-    parsed numeric;
-    missing bigint;
-    n bigint;
 BEGIN
     PERFORM crm_internal.require_data_model();
     SELECT * INTO f FROM crm.custom_field cf WHERE lower(cf.name) = lower(field);
@@ -720,21 +722,15 @@ BEGIN
             USING ERRCODE = 'undefined_object',
                   HINT = 'Define it first: INSERT INTO crm.custom_field (name, type) VALUES (...).';
     END IF;
-    SELECT min(u.id) INTO missing FROM unnest(client_ids) AS u(id)
-    WHERE NOT EXISTS (SELECT FROM crm.client c WHERE c.id = u.id);
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'client % does not exist', missing USING ERRCODE = 'no_data_found';
-    END IF;
-
+    field_id := f.id;
+    field_name := f.name;
     IF value IS NULL THEN
-        DELETE FROM crm.custom_value v WHERE v.field_id = f.id AND v.client_id = ANY (client_ids);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        RETURN n;
+        RETURN;
     END IF;
     IF f.type = 'number' THEN
         BEGIN
-            parsed := replace(btrim(value), ',', '.')::numeric;
-            IF parsed IN ('NaN', 'Infinity', '-Infinity') THEN
+            number_value := replace(btrim(value), ',', '.')::numeric;
+            IF number_value IN ('NaN', 'Infinity', '-Infinity') THEN
                 RAISE invalid_text_representation;
             END IF;
         EXCEPTION WHEN invalid_text_representation THEN
@@ -742,9 +738,38 @@ BEGIN
                 USING ERRCODE = 'invalid_text_representation',
                       DETAIL = format('"%s" is not a number.', value);
         END;
+    ELSE
+        text_value := value;
     END IF;
-    INSERT INTO crm.custom_value AS v (client_id, field_id, number_value, text_value)
-    SELECT DISTINCT u.id, f.id, parsed, CASE WHEN f.type = 'text' THEN value END
+END
+$$;
+COMMENT ON FUNCTION crm_internal.custom_field_value(text, text) IS
+    'internal: a custom field by name and a value parsed by its type (number or text; null: clearing), as the columns of crm.custom_value';
+
+-- Set (or, with NULL, clear) a custom field on many clients at once.
+CREATE FUNCTION crm.set_custom_value(client_ids bigint[], field text, value text) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v record;
+    missing bigint;
+    n bigint;
+BEGIN
+    SELECT * INTO v FROM crm_internal.custom_field_value(field, value);
+    SELECT min(u.id) INTO missing FROM unnest(client_ids) AS u(id)
+    WHERE NOT EXISTS (SELECT FROM crm.client c WHERE c.id = u.id);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'client % does not exist', missing USING ERRCODE = 'no_data_found';
+    END IF;
+
+    IF value IS NULL THEN
+        DELETE FROM crm.custom_value cv WHERE cv.field_id = v.field_id AND cv.client_id = ANY (client_ids);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        RETURN n;
+    END IF;
+    INSERT INTO crm.custom_value AS cv (client_id, field_id, number_value, text_value)
+    SELECT DISTINCT u.id, v.field_id, v.number_value, v.text_value
     FROM unnest(client_ids) AS u(id)
     ON CONFLICT (client_id, field_id) DO UPDATE
         SET number_value = EXCLUDED.number_value, text_value = EXCLUDED.text_value;

@@ -661,7 +661,7 @@ AS $$
     ('crm.needs_analysis', 'business'), ('crm.invoice', 'business'), ('crm.payment', 'business'),
     ('crm.task', 'business'), ('crm.case', 'business'), ('crm.contact_person', 'business'),
     ('crm.service_entry', 'business'), ('crm.ticket', 'business'), ('crm.order', 'business'),
-    ('crm.order_line', 'business'),
+    ('crm.order_line', 'business'), ('crm.vcard_outbox', 'business'),
     -- the duplicate check on save records pairs with the saver's rights
     ('crm.possible_duplicate', 'pairs'),
     -- manual dedupe plans: made, edited and applied by supervisors
@@ -729,6 +729,8 @@ AS $$
     ('crm_supervisor', 'crm.create_dedupe_plan(text[])'),
     ('crm_supervisor', 'crm.create_dedupe_plan(double precision)'),
     ('crm_supervisor', 'crm.apply_dedupe_plan(bigint)'),
+    -- the bulk actions act as the caller and audit through it (checks first)
+    ('crm_agent', 'crm_internal.audit_bulk(text, bigint[], jsonb)'),
     ('crm_admin', 'crm.anonymization_code(bigint)'),
     ('crm_admin', 'crm.anonymize(bigint, text)'),
     ('crm_admin', 'crm_internal.anonymize_crm_data(bigint, text)'),

@@ -82,6 +82,7 @@ AS $$
     ('crm.contact',        NULL,                  'delete', NULL),
     ('crm.custom_value',   NULL,                  'delete', NULL),
     ('crm.contact_person', NULL,                  'delete', NULL),
+    ('crm.vcard_outbox',   NULL,                  'delete', NULL),
     ('crm.document',       'title',               'clear',  'anonymized'),
     ('crm.document',       'file_name',           'clear',  NULL),
     ('crm.document',       'content',             'clear',  NULL),
