@@ -37,7 +37,7 @@ REGRESS      = setup data_model pesel nip regon identifier_ops identifier_unicod
                contact client drivers linked delete_hide search reporting merge duplicates name_matching name_tables fuzzy dedupe gdpr access_gdpr security access_settings term_frequency training access catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
-ISOLATION      = install_concurrent contact_default last_contact unit_kind merge_concurrent anonymize_merge
+ISOLATION      = install_concurrent contact_default contact_bulk last_contact unit_kind merge_concurrent anonymize_merge
 ISOLATION_OPTS = --load-extension=crm
 
 PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src/core $(ICU_CFLAGS)

@@ -333,8 +333,8 @@ COMMENT ON FUNCTION crm_internal.merge_table(bigint, regclass, name, name[], nam
     'internal: moves, folds or drops the rows of one table from a source client to the target, journaling them';
 
 -- Lock the clients of a merge, in id order, so that concurrent merges never
--- deadlock, and then their contacts' advisory locks.  Raises for a missing
--- or hidden client.
+-- deadlock (FOR UPDATE: writers of their contacts, which lock the client's
+-- row FOR NO KEY UPDATE, wait too).  Raises for a missing or hidden client.
 CREATE FUNCTION crm_internal.merge_lock_clients(ids bigint[]) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -345,12 +345,7 @@ DECLARE
     merged record;
     hidden record;
 BEGIN
-    -- the rows first, then the contacts' advisory locks: a writer that holds
-    -- a client's row (a linked row's foreign key) before its contacts' lock
-    -- then finishes before the merge goes on
     PERFORM FROM crm.client c WHERE c.id = ANY (ids) ORDER BY c.id FOR UPDATE;
-    PERFORM pg_advisory_xact_lock(hashtextextended('crm.contact', id))
-    FROM unnest(ids) AS id ORDER BY id;
     SELECT min(u.id) INTO missing FROM unnest(ids) AS u(id)
     WHERE NOT EXISTS (SELECT FROM crm.client c WHERE c.id = u.id);
     IF missing IS NOT NULL THEN
