@@ -716,8 +716,8 @@ CREATE FUNCTION crm_internal.role_functions()
     SET search_path = pg_catalog, pg_temp
 AS $$
     VALUES
-    ('crm_supervisor', 'crm.merge_clients(bigint[], bigint, jsonb, text)'),
-    ('crm_supervisor', 'crm.merge_client(bigint, bigint, jsonb, text)'),
+    ('crm_supervisor', 'crm.merge_clients(bigint[], bigint, jsonb, text, boolean)'),
+    ('crm_supervisor', 'crm.merge_client(bigint, bigint, jsonb, text, boolean)'),
     ('crm_supervisor', 'crm.merge_preview(bigint[], bigint)'),
     ('crm_supervisor', 'crm.unmerge(bigint)'),
     ('crm_supervisor', 'crm.hide_client(bigint, text)'),
@@ -726,7 +726,7 @@ AS $$
     ('crm_supervisor', 'crm.dedupe(text[], text)'),
     ('crm_supervisor', 'crm.create_dedupe_plan(text[])'),
     ('crm_supervisor', 'crm.create_dedupe_plan(double precision)'),
-    ('crm_supervisor', 'crm.apply_dedupe_plan(bigint)'),
+    ('crm_supervisor', 'crm.apply_dedupe_plan(bigint, boolean)'),
     ('crm_admin', 'crm.anonymization_code(bigint)'),
     ('crm_admin', 'crm.anonymize(bigint, text)'),
     ('crm_admin', 'crm_internal.anonymize_crm_data(bigint, text)'),

@@ -208,6 +208,7 @@ BEGIN
         target_before = CASE WHEN l.target_id = ANY (ids) THEN NULL ELSE l.target_before END,
         target_after = CASE WHEN l.target_id = ANY (ids) THEN NULL ELSE l.target_after END,
         field_values = NULL,
+        conflicts = NULL,
         anonymized_at = coalesce(l.anonymized_at, now())
     WHERE l.target_id = ANY (ids) OR l.source_ids && ids;
     GET DIAGNOSTICS n = ROW_COUNT;
