@@ -119,6 +119,12 @@ DECLARE
     refused record;
     pair_clients bigint[];
     pair_kinds text[];
+    ch_ids bigint[];
+    ch_old_clients bigint[];
+    ch_old_kinds text[];
+    ch_clients bigint[];
+    ch_kinds text[];
+    ch_defaults boolean[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
         SELECT c.id, c.anonymized_at INTO refused
@@ -141,23 +147,23 @@ BEGIN
               GROUP BY r.client_id, r.kind HAVING NOT bool_or(r.is_default)) AS p;
 
     ELSIF TG_OP = 'UPDATE' THEN
-        -- the rows whose client, kind or default changed
-        IF NOT EXISTS (SELECT FROM old_rows o JOIN new_rows n ON n.id = o.id
-                       WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default)) THEN
+        -- the rows whose client, kind or default changed, read once
+        SELECT array_agg(n.id), array_agg(o.client_id), array_agg(o.kind),
+               array_agg(n.client_id), array_agg(n.kind), array_agg(n.is_default)
+        INTO ch_ids, ch_old_clients, ch_old_kinds, ch_clients, ch_kinds, ch_defaults
+        FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default);
+        IF ch_ids IS NULL THEN
             RETURN NULL;
         END IF;
         SELECT c.id, c.anonymized_at INTO refused
         FROM (SELECT min(l.id) FILTER (WHERE l.anonymized_at IS NOT NULL AND l.moved_in) AS id,
                      min(l.anonymized_at) FILTER (WHERE l.moved_in) AS anonymized_at
               FROM (SELECT c.id, c.anonymized_at,
-                           c.id IN (SELECT n.client_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-                                    WHERE n.client_id <> o.client_id) AS moved_in
+                           c.id IN (SELECT x.client_id FROM unnest(ch_old_clients, ch_clients) AS x(old_client, client_id)
+                                    WHERE x.client_id <> x.old_client) AS moved_in
                     FROM crm.client c
-                    WHERE c.id IN (SELECT o.client_id FROM old_rows o JOIN new_rows n ON n.id = o.id
-                                   WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default)
-                                   UNION
-                                   SELECT n.client_id FROM old_rows o JOIN new_rows n ON n.id = o.id
-                                   WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default))
+                    WHERE c.id IN (SELECT unnest(ch_old_clients || ch_clients))
                     ORDER BY c.id FOR NO KEY UPDATE OF c) AS l) AS c;
         IF refused.id IS NOT NULL THEN
             PERFORM crm_internal.refuse_anonymized(refused.id, refused.anonymized_at);
@@ -166,10 +172,10 @@ BEGIN
         -- chosen in place (the last), else the one the client had, else the
         -- last moved in
         WITH changed AS (
-            SELECT n.id, n.client_id, n.kind, n.is_default,
-                   n.client_id = o.client_id AND n.kind = o.kind AS in_place
-            FROM old_rows o JOIN new_rows n ON n.id = o.id
-            WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default)
+            SELECT x.id, x.client_id, x.kind, x.is_default,
+                   x.client_id = x.old_client AND x.kind = x.old_kind AS in_place
+            FROM unnest(ch_ids, ch_clients, ch_kinds, ch_defaults, ch_old_clients, ch_old_kinds)
+                 AS x(id, client_id, kind, is_default, old_client, old_kind)
         ), keep AS (
             SELECT ch.client_id, ch.kind,
                    coalesce(max(ch.id) FILTER (WHERE ch.in_place),
@@ -184,12 +190,8 @@ BEGIN
         FROM keep k
         WHERE c.client_id = k.client_id AND c.kind = k.kind AND c.is_default AND c.id <> k.id;
         -- every kind of a client the statement changed (from and to)
-        SELECT array_agg(p.client_id), array_agg(p.kind) INTO pair_clients, pair_kinds
-        FROM (SELECT x.client_id, x.kind
-              FROM old_rows o JOIN new_rows n ON n.id = o.id,
-                   LATERAL (VALUES (o.client_id, o.kind), (n.client_id, n.kind)) AS x(client_id, kind)
-              WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default)
-              GROUP BY x.client_id, x.kind) AS p;
+        pair_clients := ch_old_clients || ch_clients;
+        pair_kinds := ch_old_kinds || ch_kinds;
 
     ELSE
         -- only a deleted default leaves a client without one

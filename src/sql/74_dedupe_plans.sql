@@ -278,10 +278,13 @@ BEGIN
     SELECT count(*) INTO total FROM crm.dedupe_plan_preview(plan_id) pv
     WHERE cardinality(pv.merge_ids) + cardinality(pv.delete_ids) > 0;
     -- MG-4: strict (the default), no group is merged while a field is in
-    -- conflict without a choice; checked for every group before any
+    -- conflict without a choice; checked for all groups first (a group's
+    -- problem, below, is said first)
     IF strict THEN
         SELECT * INTO g FROM crm.dedupe_plan_preview(plan_id) pv
         WHERE cardinality(pv.merge_ids) > 0 AND pv.conflicts <> '[]'
+          AND NOT EXISTS (SELECT FROM crm.dedupe_plan_preview(plan_id) o
+                          WHERE o.problems <> '{}' AND cardinality(o.merge_ids) + cardinality(o.delete_ids) > 0)
         ORDER BY pv.group_no LIMIT 1;
         IF FOUND THEN
             PERFORM crm_internal.merge_refuse_conflicts(g.conflicts,
@@ -303,7 +306,8 @@ BEGIN
             PERFORM crm.merge_clients(g.merge_ids, g.main_id,
                 (SELECT jsonb_object_agg(k, e.value) FROM jsonb_each(coalesce(g.choices, '{}')) e(k, value)
                  WHERE k NOT IN ('default_phone', 'default_email')),
-                'union', strict);
+                -- strict was checked above for every group
+                'union', false);
             merged := merged + cardinality(g.merge_ids);
         END IF;
         FOREACH v IN ARRAY ARRAY['phone', 'email'] LOOP
