@@ -42,7 +42,10 @@ CREATE TRIGGER contact_normalize BEFORE INSERT OR UPDATE OF value, kind ON crm.c
 CREATE TRIGGER contact_insert_default BEFORE INSERT ON crm.contact
     FOR EACH ROW WHEN (NEW.is_default) EXECUTE FUNCTION crm_internal.contact_lock_client();
 CREATE TRIGGER contact_update_default BEFORE UPDATE OF is_default, client_id, kind ON crm.contact
-    FOR EACH ROW WHEN (NEW.is_default AND (NOT OLD.is_default OR NEW.client_id <> OLD.client_id OR NEW.kind <> OLD.kind))
+    -- (not for the defaults the statement trigger itself sets: its clients
+    -- are locked already; pg_trigger_depth() cannot be forged)
+    FOR EACH ROW WHEN (pg_trigger_depth() = 0 AND NEW.is_default
+                       AND (NOT OLD.is_default OR NEW.client_id <> OLD.client_id OR NEW.kind <> OLD.kind))
     EXECUTE FUNCTION crm_internal.contact_lock_client();
 CREATE TRIGGER contact_after_insert AFTER INSERT ON crm.contact
     REFERENCING NEW TABLE AS new_rows
@@ -147,12 +150,14 @@ BEGIN
               GROUP BY r.client_id, r.kind HAVING NOT bool_or(r.is_default)) AS p;
 
     ELSIF TG_OP = 'UPDATE' THEN
-        -- the rows whose client, kind or default changed, read once
-        SELECT array_agg(n.id), array_agg(o.client_id), array_agg(o.kind),
-               array_agg(n.client_id), array_agg(n.kind), array_agg(n.is_default)
-        INTO ch_ids, ch_old_clients, ch_old_kinds, ch_clients, ch_kinds, ch_defaults
-        FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default);
+        -- the rows whose client, kind or default changed, read once; planned
+        -- for this statement's row counts (EXECUTE): a plan kept from a
+        -- one-row statement joined a million rows in a nested loop
+        EXECUTE 'SELECT array_agg(n.id), array_agg(o.client_id), array_agg(o.kind),
+                        array_agg(n.client_id), array_agg(n.kind), array_agg(n.is_default)
+                 FROM old_rows o JOIN new_rows n ON n.id = o.id
+                 WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default)'
+        INTO ch_ids, ch_old_clients, ch_old_kinds, ch_clients, ch_kinds, ch_defaults;
         IF ch_ids IS NULL THEN
             RETURN NULL;
         END IF;
