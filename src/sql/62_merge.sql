@@ -82,7 +82,8 @@ $model$);
 -- Checks that need no lock: arguments.  Raises.
 CREATE FUNCTION crm_internal.merge_check_arguments(source_ids bigint[], target_id bigint, field_values jsonb, contacts text)
     RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
+    -- STABLE: the fields are read from the catalogs (crm.merge_fields())
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
