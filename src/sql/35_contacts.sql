@@ -129,30 +129,33 @@ DECLARE
     ch_kinds text[];
     ch_defaults boolean[];
 BEGIN
+    -- Every query that reads the transition tables is planned for this
+    -- statement's row counts (EXECUTE): a plan kept from a one-row statement
+    -- rescanned a million rows in a nested loop.
     IF TG_OP = 'INSERT' THEN
-        SELECT c.id, c.anonymized_at INTO refused
-        FROM (SELECT min(l.id) FILTER (WHERE l.anonymized_at IS NOT NULL) AS id,
-                     min(l.anonymized_at) AS anonymized_at
-              FROM (SELECT c.id, c.anonymized_at FROM crm.client c
-                    WHERE c.id IN (SELECT r.client_id FROM new_rows r)
-                    ORDER BY c.id FOR NO KEY UPDATE OF c) AS l) AS c;
+        EXECUTE 'SELECT c.id, c.anonymized_at
+                 FROM (SELECT min(l.id) FILTER (WHERE l.anonymized_at IS NOT NULL) AS id,
+                              min(l.anonymized_at) AS anonymized_at
+                       FROM (SELECT c.id, c.anonymized_at FROM crm.client c
+                             WHERE c.id IN (SELECT r.client_id FROM new_rows r)
+                             ORDER BY c.id FOR NO KEY UPDATE OF c) AS l) AS c'
+        INTO refused;
         IF refused.id IS NOT NULL THEN
             PERFORM crm_internal.refuse_anonymized(refused.id, refused.anonymized_at);
         END IF;
         -- an inserted default replaces the client's earlier one
-        UPDATE crm.contact c SET is_default = false
-        FROM (SELECT r.client_id, r.kind, max(r.id) AS keep FROM new_rows r
-              WHERE r.is_default GROUP BY r.client_id, r.kind) AS d
-        WHERE c.client_id = d.client_id AND c.kind = d.kind AND c.is_default AND c.id <> d.keep;
+        EXECUTE 'UPDATE crm.contact c SET is_default = false
+                 FROM (SELECT r.client_id, r.kind, max(r.id) AS keep FROM new_rows r
+                       WHERE r.is_default GROUP BY r.client_id, r.kind) AS d
+                 WHERE c.client_id = d.client_id AND c.kind = d.kind AND c.is_default AND c.id <> d.keep';
         -- the kinds of a client where no new row is the default
-        SELECT array_agg(p.client_id), array_agg(p.kind) INTO pair_clients, pair_kinds
-        FROM (SELECT r.client_id, r.kind FROM new_rows r
-              GROUP BY r.client_id, r.kind HAVING NOT bool_or(r.is_default)) AS p;
+        EXECUTE 'SELECT array_agg(p.client_id), array_agg(p.kind)
+                 FROM (SELECT r.client_id, r.kind FROM new_rows r
+                       GROUP BY r.client_id, r.kind HAVING NOT bool_or(r.is_default)) AS p'
+        INTO pair_clients, pair_kinds;
 
     ELSIF TG_OP = 'UPDATE' THEN
-        -- the rows whose client, kind or default changed, read once; planned
-        -- for this statement's row counts (EXECUTE): a plan kept from a
-        -- one-row statement joined a million rows in a nested loop
+        -- the rows whose client, kind or default changed, read once
         EXECUTE 'SELECT array_agg(n.id), array_agg(o.client_id), array_agg(o.kind),
                         array_agg(n.client_id), array_agg(n.kind), array_agg(n.is_default)
                  FROM old_rows o JOIN new_rows n ON n.id = o.id
@@ -204,11 +207,12 @@ BEGIN
             RETURN NULL;
         END IF;
         -- (a client deleted with its contacts is not there to lock)
-        PERFORM FROM crm.client c
-        WHERE c.id IN (SELECT o.client_id FROM old_rows o WHERE o.is_default)
-        ORDER BY c.id FOR NO KEY UPDATE OF c;
-        SELECT array_agg(p.client_id), array_agg(p.kind) INTO pair_clients, pair_kinds
-        FROM (SELECT DISTINCT o.client_id, o.kind FROM old_rows o WHERE o.is_default) AS p;
+        EXECUTE 'SELECT count(*) FROM (SELECT FROM crm.client c
+                 WHERE c.id IN (SELECT o.client_id FROM old_rows o WHERE o.is_default)
+                 ORDER BY c.id FOR NO KEY UPDATE OF c) AS l';
+        EXECUTE 'SELECT array_agg(p.client_id), array_agg(p.kind)
+                 FROM (SELECT DISTINCT o.client_id, o.kind FROM old_rows o WHERE o.is_default) AS p'
+        INTO pair_clients, pair_kinds;
     END IF;
 
     IF pair_clients IS NOT NULL THEN
