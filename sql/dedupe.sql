@@ -81,6 +81,9 @@ SELECT * FROM crm.dedupe_plan_preview(:plan);
 SELECT * FROM regress.error_of(format('SELECT crm.apply_dedupe_plan(%s)', :plan));
 SELECT count(*) AS clients_still FROM crm.client;
 UPDATE crm.dedupe_plan_item SET action = 'nothing' WHERE plan_id = :plan AND group_no = 2;
+-- strict (MG-4): the last names still differ without a choice
+SELECT err_code, err_message, err_detail FROM regress.error_of(format('SELECT crm.apply_dedupe_plan(%s)', :plan));
+INSERT INTO crm.dedupe_plan_choice (plan_id, group_no, choice, client_id) VALUES (:plan, 1, 'last_name', 2);
 SELECT crm.apply_dedupe_plan(:plan);
 SELECT id, last_name, address FROM crm.client ORDER BY id;
 SELECT client_id, value, is_default FROM crm.contact WHERE kind = 'phone' ORDER BY client_id, value;

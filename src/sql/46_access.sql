@@ -718,8 +718,8 @@ CREATE FUNCTION crm_internal.role_functions()
     SET search_path = pg_catalog, pg_temp
 AS $$
     VALUES
-    ('crm_supervisor', 'crm.merge_clients(bigint[], bigint, jsonb, text)'),
-    ('crm_supervisor', 'crm.merge_client(bigint, bigint, jsonb, text)'),
+    ('crm_supervisor', 'crm.merge_clients(bigint[], bigint, jsonb, text, boolean)'),
+    ('crm_supervisor', 'crm.merge_client(bigint, bigint, jsonb, text, boolean)'),
     ('crm_supervisor', 'crm.merge_preview(bigint[], bigint)'),
     ('crm_supervisor', 'crm.unmerge(bigint)'),
     ('crm_supervisor', 'crm.hide_client(bigint, text)'),
@@ -728,7 +728,7 @@ AS $$
     ('crm_supervisor', 'crm.dedupe(text[], text)'),
     ('crm_supervisor', 'crm.create_dedupe_plan(text[])'),
     ('crm_supervisor', 'crm.create_dedupe_plan(double precision)'),
-    ('crm_supervisor', 'crm.apply_dedupe_plan(bigint)'),
+    ('crm_supervisor', 'crm.apply_dedupe_plan(bigint, boolean)'),
     -- the bulk actions act as the caller and audit through it (checks first)
     ('crm_agent', 'crm_internal.audit_bulk(text, bigint[], jsonb)'),
     ('crm_admin', 'crm.anonymization_code(bigint)'),

@@ -254,15 +254,130 @@ COMMENT ON FUNCTION crm.set_merge_table_rule(regclass, text, regprocedure) IS
 REVOKE ALL ON FUNCTION crm.set_merge_rule(text, boolean),
                        crm.set_merge_table_rule(regclass, text, regprocedure) FROM PUBLIC;
 
--- The fields a merge may take from a source (field_values); the others are
--- system fields or the structure's business.
+-- The fields a merge may take from a source (field_values), read from the
+-- table as it is: crm.client's columns, a DBA's own added ones too, then the
+-- custom fields (custom:<name>).  Not the system's fields, nor the
+-- structure's (unit_id, synced: the merge rules' business).
 CREATE FUNCTION crm.merge_fields() RETURNS text[]
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-RETURN ARRAY['kind', 'first_name', 'last_name', 'company_name', 'display_name', 'city',
-             'postal_code', 'address', 'pesel', 'nip', 'regon', 'birth_date', 'language',
-             'external_id', 'owner'];
-COMMENT ON FUNCTION crm.merge_fields() IS 'the client fields whose value a merge can take from a source';
+AS $$
+BEGIN
+    IF to_regclass('crm.client') IS NULL THEN
+        RETURN '{}';
+    END IF;
+    RETURN ARRAY(
+        SELECT f.name
+        FROM (SELECT a.attname::text AS name, 1 AS part, a.attnum AS pos
+              FROM pg_attribute a
+              WHERE a.attrelid = 'crm.client'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                AND a.attgenerated = ''
+                AND a.attname <> ALL (crm_internal.merge_system_fields() || '{unit_id,synced}'::text[])
+              UNION ALL
+              SELECT 'custom:' || cf.name, 2, 0 FROM crm.custom_field cf) AS f
+        ORDER BY f.part, f.pos, f.name);
+END
+$$;
+COMMENT ON FUNCTION crm.merge_fields() IS
+    'the client fields whose value a merge can take from a source: crm.client''s columns (a DBA''s own too) but the system''s and the structure''s, then custom:<name> for each custom field';
+
+-- MG-4: what a merge does with each field, one home for the merge, its
+-- preview and the dedupe plan.  Empty: null, or an empty string (a display
+-- name that only follows the names too).  A row per
+-- field where something is to decide:
+--   fill      the target's is empty, the sources that have one agree: the
+--             value is taken from the first of them (kept_from);
+--   conflict  two records hold different values and field_values says
+--             nothing: kept_from is the target (or, the target's being
+--             empty, the first source that has one);
+--   chosen    field_values names the record whose value stays (kept_from).
+-- client_values: every record's value, {"<client id>": value}.
+CREATE FUNCTION crm_internal.merge_field_plan(target_id bigint, source_ids bigint[], field_values jsonb)
+    RETURNS TABLE (field text, action text, kept_from bigint, client_values jsonb)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    ids bigint[] := target_id || source_ids;
+    fields text[] := crm.merge_fields();
+BEGIN
+    RETURN QUERY
+    WITH val AS (
+        -- a display name that only follows the names counts as empty: the
+        -- names are the fields, it follows them
+        SELECT c.id, f.key AS field,
+               CASE WHEN f.key = 'display_name' AND c.display_name IS NOT DISTINCT FROM
+                         crm_internal.client_default_display_name(c.kind, c.first_name, c.last_name, c.company_name)
+                    THEN 'null'::jsonb ELSE f.value END
+        FROM crm.client c, jsonb_each(to_jsonb(c)) AS f
+        WHERE c.id = ANY (ids) AND f.key = ANY (fields)
+        UNION ALL
+        SELECT c.id, 'custom:' || cf.name, coalesce(to_jsonb(v.number_value), to_jsonb(v.text_value), 'null')
+        FROM crm.client c CROSS JOIN crm.custom_field cf
+        LEFT JOIN crm.custom_value v ON v.client_id = c.id AND v.field_id = cf.id
+        WHERE c.id = ANY (ids)
+    ), marked AS (
+        SELECT v.*, array_position(ids, v.id) AS pos,
+               v.value IS NOT NULL AND v.value NOT IN ('null'::jsonb, '""'::jsonb) AS filled,
+               (SELECT (e.value #>> '{}')::bigint FROM jsonb_each(coalesce(field_values, '{}')) AS e
+                WHERE e.key = v.field OR (e.key LIKE 'custom:%' AND lower(e.key) = lower(v.field))
+                LIMIT 1) AS chosen
+        FROM val v
+    ), per_field AS (
+        SELECT m.field,
+               min(m.chosen) AS chosen,
+               bool_or(m.filled AND m.id = target_id) AS target_filled,
+               count(DISTINCT m.value) FILTER (WHERE m.filled) AS distinct_values,
+               bool_or(m.filled AND m.id <> target_id) AS source_filled,
+               (array_agg(m.id ORDER BY m.pos) FILTER (WHERE m.filled))[1] AS first_filled,
+               jsonb_object_agg(m.id::text, m.value ORDER BY m.pos) AS client_values,
+               min(array_position(fields, m.field)) AS ord
+        FROM marked m
+        GROUP BY m.field
+    )
+    SELECT p.field,
+           CASE WHEN p.chosen IS NOT NULL THEN 'chosen'
+                WHEN p.distinct_values > 1 THEN 'conflict'
+                ELSE 'fill' END,
+           coalesce(p.chosen, CASE WHEN p.target_filled THEN target_id ELSE p.first_filled END),
+           p.client_values
+    FROM per_field p
+    WHERE p.chosen IS NOT NULL OR p.distinct_values > 1 OR (NOT p.target_filled AND p.source_filled)
+    ORDER BY p.ord, p.field;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.merge_field_plan(bigint, bigint[], jsonb) IS
+    'internal, MG-4: per field of a merge, fill (empty on the target, taken from a source), conflict (different values, no choice) or chosen, the record whose value stays, and every record''s value';
+-- (executable by any role: it reads with the caller's rights, which the
+-- dedupe plan's preview has)
+
+-- The refusal of a strict merge (CR004): the one home of its words, for
+-- crm.merge_clients() and crm.apply_dedupe_plan().  The DETAIL names the
+-- fields and the records holding a value, not the values (server logs keep
+-- DETAILs).
+CREATE FUNCTION crm_internal.merge_refuse_conflicts(conflicts jsonb, what text, hint text)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    RAISE EXCEPTION 'cannot merge %: % field(s) hold different values and no choice was given', what,
+                    jsonb_array_length(conflicts)
+        USING ERRCODE = 'CR004',
+              DETAIL = 'Fields in conflict: ' || (
+                  SELECT string_agg(format('%s (clients %s)', c ->> 'field',
+                                           (SELECT string_agg(k.key, ', ' ORDER BY k.key::bigint)
+                                            FROM jsonb_each(coalesce(c -> 'client_values', c -> 'values')) AS k
+                                            WHERE k.value NOT IN ('null'::jsonb, '""'::jsonb))),
+                                    '; ' ORDER BY o.n)
+                  FROM jsonb_array_elements(conflicts) WITH ORDINALITY AS o(c, n)) || '.',
+              HINT = hint;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.merge_refuse_conflicts(jsonb, text, text) IS
+    'internal: raises CR004, a strict merge refused while fields hold different values without a choice';
 
 -- The fields an undo leaves as they are: identity and the system's own.
 CREATE FUNCTION crm_internal.merge_system_fields() RETURNS text[]

@@ -15,6 +15,7 @@ CREATE TABLE crm.merge_log (
     target_before jsonb,
     target_after  jsonb,
     field_values  jsonb,
+    conflicts     jsonb,
     contacts      text NOT NULL,
     undone_at     timestamptz,
     undone_by     text,
@@ -40,7 +41,9 @@ COMMENT ON COLUMN crm.merge_log.target_before IS
 COMMENT ON COLUMN crm.merge_log.target_after IS
     'the target''s row after the merge, JSON; null once it was anonymized';
 COMMENT ON COLUMN crm.merge_log.field_values IS
-    'the fields taken from a source: {"field" or "custom:<name>": client id}; null once a client of the merge was anonymized';
+    'the fields whose value a record was named for, and those the target had empty and took from a source (MG-4): {"field" or "custom:<name>": client id}; null once a client of the merge was anonymized';
+COMMENT ON COLUMN crm.merge_log.conflicts IS
+    'the fields that held different values with no choice, as a merge with strict => false left them: [{"field", "kept_from", "client_values": {"<client id>": value}}]; null when none, and once a client of the merge was anonymized';
 COMMENT ON COLUMN crm.merge_log.contacts IS
     'the contacts mode: union (every phone and e-mail kept) or target (only the target''s)';
 COMMENT ON COLUMN crm.merge_log.undone_at IS
@@ -79,7 +82,8 @@ $model$);
 -- Checks that need no lock: arguments.  Raises.
 CREATE FUNCTION crm_internal.merge_check_arguments(source_ids bigint[], target_id bigint, field_values jsonb, contacts text)
     RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
+    -- STABLE: the fields are read from the catalogs (crm.merge_fields())
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
@@ -333,8 +337,8 @@ COMMENT ON FUNCTION crm_internal.merge_table(bigint, regclass, name, name[], nam
     'internal: moves, folds or drops the rows of one table from a source client to the target, journaling them';
 
 -- Lock the clients of a merge, in id order, so that concurrent merges never
--- deadlock, and then their contacts' advisory locks.  Raises for a missing
--- or hidden client.
+-- deadlock (FOR UPDATE: writers of their contacts, which lock the client's
+-- row FOR NO KEY UPDATE, wait too).  Raises for a missing or hidden client.
 CREATE FUNCTION crm_internal.merge_lock_clients(ids bigint[]) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -345,12 +349,7 @@ DECLARE
     merged record;
     hidden record;
 BEGIN
-    -- the rows first, then the contacts' advisory locks: a writer that holds
-    -- a client's row (a linked row's foreign key) before its contacts' lock
-    -- then finishes before the merge goes on
     PERFORM FROM crm.client c WHERE c.id = ANY (ids) ORDER BY c.id FOR UPDATE;
-    PERFORM pg_advisory_xact_lock(hashtextextended('crm.contact', id))
-    FROM unnest(ids) AS id ORDER BY id;
     SELECT min(u.id) INTO missing FROM unnest(ids) AS u(id)
     WHERE NOT EXISTS (SELECT FROM crm.client c WHERE c.id = u.id);
     IF missing IS NOT NULL THEN
@@ -384,7 +383,7 @@ COMMENT ON FUNCTION crm_internal.merge_lock_clients(bigint[]) IS
 -- session's role reaches every client (AC-3); it writes only tables whose
 -- code (triggers) is trusted roles' (crm_internal.untrusted_code()).
 CREATE FUNCTION crm.merge_clients(source_ids bigint[], target_id bigint, field_values jsonb DEFAULT NULL,
-                                  contacts text DEFAULT 'union')
+                                  contacts text DEFAULT 'union', strict boolean DEFAULT false)
     RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, crm, pg_temp
@@ -401,6 +400,9 @@ DECLARE
     picked_from bigint;
     picked text;
     left_behind text;
+    plan jsonb;
+    conflicts jsonb;
+    taken jsonb;
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_supervisor('merge clients');
@@ -421,11 +423,39 @@ BEGIN
                               DETAIL = failure.detail, HINT = failure.hint;
     END IF;
 
-    INSERT INTO crm.merge_log (merged_by, target_id, source_ids, sources, target_before, field_values, contacts)
+    -- MG-4: no value dropped silently.  A field empty on the target takes a
+    -- source's value (fill); different values without a choice (conflict)
+    -- refuse a strict merge, and otherwise keep the target's, said and
+    -- journaled
+    SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO plan
+    FROM crm_internal.merge_field_plan(target_id, source_ids, field_values) p;
+    SELECT coalesce(jsonb_agg(p ORDER BY o.n), '[]') INTO conflicts
+    FROM jsonb_array_elements(plan) WITH ORDINALITY AS o(p, n) WHERE p ->> 'action' = 'conflict';
+    IF jsonb_array_length(conflicts) > 0 THEN
+        IF strict THEN
+            PERFORM crm_internal.merge_refuse_conflicts(conflicts,
+                format('client%s %s into client %s', CASE WHEN cardinality(source_ids) > 1 THEN 's' ELSE '' END,
+                       array_to_string(source_ids, ', '), target_id),
+                format('Name the record whose value stays for each field in field_values, for example {"%s": %s}; crm.merge_preview(%L, %s) shows the values.  Or merge with strict => false to keep the target''s value of each (journaled in crm.merge_log.conflicts).',
+                       conflicts -> 0 ->> 'field', target_id, source_ids::text, target_id));
+        END IF;
+        RAISE NOTICE 'merging into client %: % field(s) held different values; the target''s value stays', target_id,
+                     jsonb_array_length(conflicts)
+            USING DETAIL = 'Kept without a choice: ' || (SELECT string_agg(c ->> 'field', ', ') FROM jsonb_array_elements(conflicts) c) || '.',
+                  HINT = 'crm.merge_log.conflicts holds every value; name the record to keep in field_values, or use strict => true to be refused instead.';
+    END IF;
+    -- the values taken from a source: chosen, and filled (the target's
+    -- empty); custom fields move with their rows (crm.custom_value)
+    taken := coalesce(field_values, '{}') || coalesce((
+        SELECT jsonb_object_agg(p ->> 'field', p -> 'kept_from')
+        FROM jsonb_array_elements(plan) p
+        WHERE p ->> 'action' IN ('fill', 'conflict') AND (p ->> 'kept_from')::bigint <> target_id), '{}');
+
+    INSERT INTO crm.merge_log (merged_by, target_id, source_ids, sources, target_before, field_values, conflicts, contacts)
     SELECT crm_internal.session_role(), merge_clients.target_id, merge_clients.source_ids,
            (SELECT jsonb_agg(to_jsonb(c) ORDER BY c.id) FROM crm.client c WHERE c.id = ANY (merge_clients.source_ids)),
            (SELECT to_jsonb(c) FROM crm.client c WHERE c.id = merge_clients.target_id),
-           merge_clients.field_values, merge_clients.contacts
+           nullif(taken, '{}'), nullif(conflicts, '[]'), merge_clients.contacts
     RETURNING id INTO merge_id;
 
     -- a custom field taken from a source: the target's own value steps aside
@@ -480,11 +510,20 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- the field values chosen from a source (MG-4), in one update (a kind
-    -- and the name it needs go together); the others stay the target's
+    -- the sources go; everything linked to them was moved and checked above,
+    -- so their delete trigger need not count it all again
+    FOREACH src IN ARRAY source_ids LOOP
+        PERFORM set_config('crm_merge.source_id', src::text, true);
+        DELETE FROM crm.client c WHERE c.id = src;
+    END LOOP;
+    PERFORM set_config('crm_merge.source_id', '', true);
+    -- the field values chosen or filled from a source (MG-4), in one update
+    -- (a kind and the name it needs go together), after the sources are gone
+    -- (a DBA's unique column takes the value the source held); the others
+    -- stay the target's
     SELECT string_agg(format('%1$I = (jsonb_populate_record(NULL::crm.client, $1 -> %2$L)).%1$I', e.key, e.value #>> '{}'), ', ')
     INTO picked
-    FROM jsonb_each(coalesce(field_values, '{}')) AS e
+    FROM jsonb_each(taken) AS e
     WHERE e.key NOT LIKE 'custom:%' AND (e.value #>> '{}')::bigint <> target_id;
     IF picked IS NOT NULL THEN
         EXECUTE format('UPDATE crm.client c SET %s WHERE c.id = $2', picked)
@@ -493,13 +532,6 @@ BEGIN
                   target_id;
     END IF;
 
-    -- the sources go; everything linked to them was moved and checked above,
-    -- so their delete trigger need not count it all again
-    FOREACH src IN ARRAY source_ids LOOP
-        PERFORM set_config('crm_merge.source_id', src::text, true);
-        DELETE FROM crm.client c WHERE c.id = src;
-    END LOOP;
-    PERFORM set_config('crm_merge.source_id', '', true);
     UPDATE crm.merge_log m SET target_after = (SELECT to_jsonb(c) FROM crm.client c WHERE c.id = target_id)
     WHERE m.id = merge_id;
     PERFORM crm_internal.audit('merge', target_id, jsonb_build_object(
@@ -513,16 +545,16 @@ BEGIN
     RETURN merge_id;
 END
 $$;
-COMMENT ON FUNCTION crm.merge_clients(bigint[], bigint, jsonb, text) IS
-    'merges several source clients into the target, all or nothing: every linked row moves (user tables too), rules checked, everything journaled; returns the merge id';
+COMMENT ON FUNCTION crm.merge_clients(bigint[], bigint, jsonb, text, boolean) IS
+    'merges several source clients into the target, all or nothing: every linked row moves (user tables too), rules checked, fields empty on the target filled from a source, fields in conflict kept (strict: refused, CR004), everything journaled; returns the merge id';
 
 CREATE FUNCTION crm.merge_client(source_id bigint, target_id bigint, field_values jsonb DEFAULT NULL,
-                                 contacts text DEFAULT 'union')
+                                 contacts text DEFAULT 'union', strict boolean DEFAULT false)
     RETURNS bigint
     LANGUAGE sql
     SET search_path = pg_catalog, pg_temp
-RETURN crm.merge_clients(ARRAY[source_id], target_id, field_values, contacts);
-COMMENT ON FUNCTION crm.merge_client(bigint, bigint, jsonb, text) IS
+RETURN crm.merge_clients(ARRAY[source_id], target_id, field_values, contacts, strict);
+COMMENT ON FUNCTION crm.merge_client(bigint, bigint, jsonb, text, boolean) IS
     'merges the source ("incorrect") client into the target ("correct") one; returns the merge id in crm.merge_log';
 
 -- SECURITY DEFINER like the merge it previews, so that it counts what the
@@ -665,6 +697,14 @@ BEGIN
         'rules', rules,
         'tables', tables,
         'fields', fields,
+        -- MG-4: what the merge would fill, and what it cannot decide alone
+        'fills', (SELECT coalesce(jsonb_agg(jsonb_build_object('field', p.field, 'from', p.kept_from,
+                                                               'value', p.client_values -> p.kept_from::text)), '[]')
+                  FROM crm_internal.merge_field_plan(target_id, source_ids, NULL) p
+                  WHERE p.action = 'fill' AND target_id IS NOT NULL AND source_ids IS NOT NULL),
+        'conflicts', (SELECT coalesce(jsonb_agg(jsonb_build_object('field', p.field, 'values', p.client_values)), '[]')
+                      FROM crm_internal.merge_field_plan(target_id, source_ids, NULL) p
+                      WHERE p.action = 'conflict' AND target_id IS NOT NULL AND source_ids IS NOT NULL),
         'contacts', jsonb_build_object(
             'union', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                 'kind', k.kind, 'value', k.value, 'clients', k.clients,
@@ -684,8 +724,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.merge_preview(bigint[], bigint) IS
-    'what merging the sources into the target would do, before anything happens: problems, rules, rows per table (moved, folded, dropped), differing fields, contacts kept or dropped, warnings';
+    'what merging the sources into the target would do, before anything happens: problems, rules, rows per table (moved, folded, dropped), differing fields, fills and conflicts (MG-4), contacts kept or dropped, warnings';
 
-REVOKE ALL ON FUNCTION crm.merge_clients(bigint[], bigint, jsonb, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION crm.merge_client(bigint, bigint, jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm.merge_clients(bigint[], bigint, jsonb, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm.merge_client(bigint, bigint, jsonb, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION crm.merge_preview(bigint[], bigint) FROM PUBLIC;

@@ -113,8 +113,6 @@ BEGIN
     END IF;
 
     PERFORM FROM crm.client c WHERE c.id = m.target_id FOR UPDATE;
-    PERFORM pg_advisory_xact_lock(hashtextextended('crm.contact', id))
-    FROM unnest(m.target_id || m.source_ids) AS id ORDER BY id;
     PERFORM FROM crm.client c WHERE c.id = m.target_id;
     IF NOT FOUND THEN
         SELECT * INTO later FROM crm.merge_log l

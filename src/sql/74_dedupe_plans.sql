@@ -171,7 +171,8 @@ COMMENT ON FUNCTION crm.create_dedupe_plan(double precision) IS
 -- What applying the plan will do, group by group, and what stands in the way.
 CREATE FUNCTION crm.dedupe_plan_preview(plan_id bigint)
     RETURNS TABLE (group_no integer, main_id bigint, merge_ids bigint[], delete_ids bigint[],
-                   unchanged_ids bigint[], choices jsonb, problems text[])
+                   unchanged_ids bigint[], choices jsonb, problems text[],
+                   fills jsonb, conflicts jsonb, delete_blocked_by jsonb)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -179,6 +180,13 @@ AS $$
 BEGIN
     PERFORM crm_internal.require_data_model();
     RETURN QUERY
+    SELECT b.group_no, b.main_id, b.merge_ids, b.delete_ids, b.unchanged_ids, b.choices,
+           b.problems || coalesce((SELECT array_agg(format('client %s, to be deleted, has linked records: %s', d.key,
+                                                           (SELECT string_agg(format('%s in %s', r.value, r.key), ', ' ORDER BY r.key)
+                                                            FROM jsonb_each(d.value) AS r)) ORDER BY d.key::bigint)
+                                   FROM jsonb_each(x.blocked) AS d), '{}'),
+           x.fills, x.conflicts, x.blocked
+    FROM (
     SELECT i.group_no,
            min(i.client_id) FILTER (WHERE i.is_main),
            coalesce(array_agg(i.client_id ORDER BY i.client_id) FILTER (WHERE i.action = 'merge' AND NOT i.is_main), '{}'),
@@ -204,17 +212,34 @@ BEGIN
                           AND count(*) FILTER (WHERE i.action = 'merge' AND NOT i.is_main) > 0), '{}')
     FROM crm.dedupe_plan_item i
     WHERE i.plan_id = dedupe_plan_preview.plan_id
-    GROUP BY i.group_no
-    ORDER BY i.group_no;
+    GROUP BY i.group_no) AS b(group_no, main_id, merge_ids, delete_ids, unchanged_ids, choices, problems),
+    -- MG-4 and what a delete would meet: the merge's fields (choices count
+    -- as field_values), the linked records that refuse a delete
+    LATERAL (
+        SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object('field', p.field, 'from', p.kept_from,
+                                                             'value', p.client_values -> p.kept_from::text)), '[]')
+                FROM crm_internal.merge_field_plan(b.main_id, b.merge_ids, b.choices - '{default_phone,default_email}'::text[]) p
+                WHERE p.action = 'fill' AND b.main_id IS NOT NULL AND cardinality(b.merge_ids) > 0) AS fills,
+               (SELECT coalesce(jsonb_agg(jsonb_build_object('field', p.field, 'values', p.client_values)), '[]')
+                FROM crm_internal.merge_field_plan(b.main_id, b.merge_ids, b.choices - '{default_phone,default_email}'::text[]) p
+                WHERE p.action = 'conflict' AND b.main_id IS NOT NULL AND cardinality(b.merge_ids) > 0) AS conflicts,
+               (SELECT jsonb_object_agg(d.id::text, d.links)
+                FROM (SELECT u.id, (SELECT jsonb_object_agg(crm_internal.relation_name(l.relation), l.row_count)
+                                    FROM crm.client_links(u.id) l WHERE l.blocks_delete AND l.row_count > 0) AS links
+                      FROM unnest(b.delete_ids) AS u(id)
+                      WHERE EXISTS (SELECT FROM crm.client c WHERE c.id = u.id)) AS d
+                WHERE d.links IS NOT NULL) AS blocked
+    ) AS x
+    ORDER BY b.group_no;
 END
 $$;
 COMMENT ON FUNCTION crm.dedupe_plan_preview(bigint) IS
-    'what applying a dedupe plan does per group (main record, merged, deleted, unchanged, choices) and what would stop it';
+    'what applying a dedupe plan does per group (main record, merged, deleted, unchanged, choices), what would stop it, the fields the merge fills and those in conflict without a choice (MG-4), and the linked records that would refuse a delete';
 
 -- SECURITY DEFINER, like crm.dedupe(): applying is crm's own act, audited
 -- as one; a role applies the plans it made (administrators any), and every
 -- merge and delete checks that the role reaches the clients.
-CREATE FUNCTION crm.apply_dedupe_plan(plan_id bigint) RETURNS jsonb
+CREATE FUNCTION crm.apply_dedupe_plan(plan_id bigint, strict boolean DEFAULT true) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, crm, pg_temp
 AS $$
@@ -252,6 +277,22 @@ BEGIN
     END IF;
     SELECT count(*) INTO total FROM crm.dedupe_plan_preview(plan_id) pv
     WHERE cardinality(pv.merge_ids) + cardinality(pv.delete_ids) > 0;
+    -- MG-4: strict (the default), no group is merged while a field is in
+    -- conflict without a choice; checked for all groups first (a group's
+    -- problem, below, is said first)
+    IF strict THEN
+        SELECT * INTO g FROM crm.dedupe_plan_preview(plan_id) pv
+        WHERE cardinality(pv.merge_ids) > 0 AND pv.conflicts <> '[]'
+          AND NOT EXISTS (SELECT FROM crm.dedupe_plan_preview(plan_id) o
+                          WHERE o.problems <> '{}' AND cardinality(o.merge_ids) + cardinality(o.delete_ids) > 0)
+        ORDER BY pv.group_no LIMIT 1;
+        IF FOUND THEN
+            PERFORM crm_internal.merge_refuse_conflicts(g.conflicts,
+                format('group %s of dedupe plan %s', g.group_no, plan_id),
+                format('Choose the record whose value stays: INSERT INTO crm.dedupe_plan_choice (plan_id, group_no, choice, client_id) VALUES (%s, %s, %L, %s); crm.dedupe_plan_preview(%s) lists every conflict.  Or apply with strict => false to keep the main record''s values.',
+                       plan_id, g.group_no, g.conflicts -> 0 ->> 'field', g.main_id, plan_id));
+        END IF;
+    END IF;
 
     FOR g IN SELECT * FROM crm.dedupe_plan_preview(plan_id) pv
              WHERE cardinality(pv.merge_ids) + cardinality(pv.delete_ids) > 0 LOOP
@@ -265,7 +306,8 @@ BEGIN
             PERFORM crm.merge_clients(g.merge_ids, g.main_id,
                 (SELECT jsonb_object_agg(k, e.value) FROM jsonb_each(coalesce(g.choices, '{}')) e(k, value)
                  WHERE k NOT IN ('default_phone', 'default_email')),
-                'union');
+                -- strict was checked above for every group
+                'union', false);
             merged := merged + cardinality(g.merge_ids);
         END IF;
         FOREACH v IN ARRAY ARRAY['phone', 'email'] LOOP
@@ -296,7 +338,7 @@ BEGIN
     RETURN summary;
 END
 $$;
-REVOKE ALL ON FUNCTION crm.apply_dedupe_plan(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm.apply_dedupe_plan(bigint, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION crm.create_dedupe_plan(text[]), crm.create_dedupe_plan(double precision) FROM PUBLIC;
-COMMENT ON FUNCTION crm.apply_dedupe_plan(bigint) IS
-    'applies a dedupe plan in one transaction: every group''s merges, default contacts and deletes, or nothing at all';
+COMMENT ON FUNCTION crm.apply_dedupe_plan(bigint, boolean) IS
+    'applies a dedupe plan in one transaction: every group''s merges (fields empty on the main record filled; strict, the default: refused, CR004, while a field is in conflict without a choice), default contacts and deletes, or nothing at all';

@@ -208,6 +208,7 @@ BEGIN
         target_before = CASE WHEN l.target_id = ANY (ids) THEN NULL ELSE l.target_before END,
         target_after = CASE WHEN l.target_id = ANY (ids) THEN NULL ELSE l.target_after END,
         field_values = NULL,
+        conflicts = NULL,
         anonymized_at = coalesce(l.anonymized_at, now())
     WHERE l.target_id = ANY (ids) OR l.source_ids && ids;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -282,9 +283,7 @@ BEGIN
     UPDATE crm.consent k SET withdrawn_at = greatest(now(), k.granted_at)
     WHERE k.client_id = c.id AND k.withdrawn_at IS NULL;
 
-    -- crm's linked tables, through their keys; the contacts' check at
-    -- commit runs now, with this function's rights
-    SET CONSTRAINTS crm.contact_keep_default IMMEDIATE;
+    -- crm's linked tables, through their keys
     FOR ref IN
         SELECT r.relation, r.columns, r.client_columns,
                bool_or(d.action = 'delete') AS delete_rows,
@@ -307,8 +306,6 @@ BEGIN
                                                    n + coalesce((counts ->> crm_internal.relation_name(ref.relation))::bigint, 0));
         END IF;
     END LOOP;
-
-    SET CONSTRAINTS crm.contact_keep_default DEFERRED;
 
     -- the client itself, last: the keys above may read its fields
     UPDATE crm.client cl
