@@ -358,14 +358,34 @@ nickname_of_several(const char *af, const char *ac, const char *bf, const char *
  * Two different addresses that are one address typed apart: the same house
  * numbers, or one's numbers all among the other's (a flat number on one
  * side only), and street words at most two typos apart (ADDRESS_TYPO); or
- * the same street words and house numbers one typo apart: 12 ~ 21, 12 ~ 112
- * (ADDRESS_NUMBER_TYPO).  The numbers and the words of each address are its
+ * the same street words and house numbers one typo apart, a digit more or
+ * less or two swapped: 12 ~ 21, 12 ~ 112, not 5 ~ 7 (ADDRESS_NUMBER_TYPO).  The numbers and the words of each address are its
  * MF_ADDRESS_NUMS and MF_ADDRESS_WORDS (matchforms.c), made once per client.
  */
 typedef enum AddressLevel
 {
 	ADDRESS_OTHER, ADDRESS_TYPO, ADDRESS_NUMBER_TYPO
 } AddressLevel;
+
+/*
+ * The same characters, in any order: of two numbers one typo apart and of
+ * one length, a transposition (12 ~ 21), not another digit (5 ~ 7: another
+ * house, as likely a neighbour as a typo).
+ */
+static bool
+same_digits(const char *a, const char *b)
+{
+	int			count[256] = {0};
+
+	for (; *a; a++)
+		count[(unsigned char) *a]++;
+	for (; *b; b++)
+		count[(unsigned char) *b]--;
+	for (int k = 0; k < 256; k++)
+		if (count[k] != 0)
+			return false;
+	return true;
+}
 
 static AddressLevel
 address_similar(const MatchClient *a, const MatchClient *b)
@@ -380,7 +400,8 @@ address_similar(const MatchClient *a, const MatchClient *b)
 	if ((words_within(na, nb) || words_within(nb, na)) &&
 		crm_typo_distance(wa, strlen(wa), wb, strlen(wb), 3) <= 2)
 		return ADDRESS_TYPO;
-	if (*na && *nb && strcmp(wa, wb) == 0 && crm_typo_distance(na, strlen(na), nb, strlen(nb), 2) <= 1)
+	if (*na && *nb && strcmp(wa, wb) == 0 && crm_typo_distance(na, strlen(na), nb, strlen(nb), 2) <= 1 &&
+		(strlen(na) != strlen(nb) || same_digits(na, nb)))
 		return ADDRESS_NUMBER_TYPO;
 	return ADDRESS_OTHER;
 }
