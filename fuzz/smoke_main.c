@@ -82,7 +82,7 @@ static const char *const noise[] = {
  * what the lookups assume (sorted diminutives for bsearch, entries in
  * matching form, no legal form ending another).
  */
-#define PINNED_DIMINUTIVES 145
+#define PINNED_DIMINUTIVES 223
 #define PINNED_LEGAL_FORMS 26
 
 static bool
@@ -127,6 +127,25 @@ check_name_tables(void)
 		if (full == NULL || strcmp(full, diminutives[k][1]) != 0)
 		{
 			fprintf(stderr, "diminutives.h: \"%s\" not found\n", diminutives[k][0]);
+			ok = false;
+		}
+	}
+	/* the nicknames of several names: sorted, in matching form, found */
+	for (size_t k = 0; k < sizeof(nicknames_of_several) / sizeof(nicknames_of_several[0]); k++)
+	{
+		const char *names = crm_first_name_several(nicknames_of_several[k][0]);
+
+		if (k > 0 && strcmp(nicknames_of_several[k - 1][0], nicknames_of_several[k][0]) >= 0)
+		{
+			fprintf(stderr, "diminutives.h: nickname \"%s\" out of strcmp order (bsearch)\n",
+					nicknames_of_several[k][0]);
+			ok = false;
+		}
+		if (!is_matching_form(nicknames_of_several[k][0]) || !is_matching_form(nicknames_of_several[k][1]) ||
+			names == NULL || strcmp(names, nicknames_of_several[k][1]) != 0)
+		{
+			fprintf(stderr, "diminutives.h: nickname {\"%s\", \"%s\"} not in matching form or not found\n",
+					nicknames_of_several[k][0], nicknames_of_several[k][1]);
 			ok = false;
 		}
 	}

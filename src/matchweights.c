@@ -54,7 +54,7 @@ static const struct
 	{"company", 6, "same company name without legal form"},
 	{"company_similar", 3, "company names with similarity of 0.92 or more"},
 	{"company_differ", -5, "different company names"},
-	{"birth_date", 4, "same birth date (when not both have a PESEL)"},
+	{"birth_date", 5, "same birth date (when not both have a PESEL)"},
 	{"birth_date_close", 2, "birth dates one typing mistake apart: day and month swapped, two neighbouring digits swapped, or one digit different (when not both have a PESEL)"},
 	{"birth_date_differ", -6, "different birth dates (when not both have a PESEL)"},
 	{"city", 1, "same city"},

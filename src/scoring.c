@@ -79,6 +79,22 @@ typedef struct Scoring
 	Reason		reasons[16];
 } Scoring;
 
+/* " (+4)", " (-0.5)", " (+3.46)": a weight in a reason, two places at most */
+static void
+append_weight(StringInfo buf, double w)
+{
+	char		num[64];
+	char	   *end;
+
+	snprintf(num, sizeof num, "%+.2f", fabs(w) < 0.005 ? 0.0 : w);
+	end = num + strlen(num) - 1;
+	while (*end == '0')
+		*end-- = '\0';
+	if (*end == '.')
+		*end = '\0';
+	appendStringInfo(buf, " (%s)", num);
+}
+
 /* evidence ev was found; its reason (only built when explaining) */
 static void
 found(Scoring *s, int ord, MatchEvidence ev, const char *fmt,...) pg_attribute_printf(4, 5);
@@ -113,8 +129,11 @@ found(Scoring *s, int ord, MatchEvidence ev, const char *fmt,...)
 				break;
 			enlargeStringInfo(&buf, needed);
 		}
+		/* the weight it added: "(+4)", or what a frequency made of it */
 		if (note)
 			appendStringInfoString(&buf, note);
+		else
+			append_weight(&buf, w);
 		s->reasons[s->nreasons].ord = ord;
 		s->reasons[s->nreasons].text = buf.data;
 		s->nreasons++;
@@ -229,6 +248,16 @@ one_typo(const char *a, const char *b, size_t min_len)
 		crm_typo_at_most_one(a, strlen(a), b, strlen(b));
 }
 
+/* two skeletons (MF_*_SK) one typo apart, both of at least min_len letters */
+static bool
+skeletons_one_typo(const MatchClient *a, MatchField fa, const MatchClient *b, MatchField fb, size_t min_len)
+{
+	const char *x = crm_match_field(a, fa);
+	const char *y = crm_match_field(b, fb);
+
+	return x != NULL && y != NULL && one_typo(x, y, min_len);
+}
+
 /*
  * The consonants of a skeleton (crm_name_skeleton), in order: the forms of
  * one name in two languages differ in their vowels (Alaksandr ~ Aleksander:
@@ -307,13 +336,64 @@ words_within(const char *a, const char *b)
 }
 
 /*
- * Two different addresses that are one address typed apart: the same house
- * numbers, or one's numbers all among the other's (a flat number on one
- * side only), and street words at most two typos apart.  The numbers and
- * the words of each address are its MF_ADDRESS_NUMS and MF_ADDRESS_WORDS
- * (matchforms.c), made once per client.
+ * A first name a nickname of several names (Sam: Samuel, Samantha) and the
+ * other one of those names, or both nicknames of one of them (Sam ~
+ * Sammy): af, bf normalized (MF_FIRST_N), ac, bc canonical.
  */
 static bool
+nickname_of_several(const char *af, const char *ac, const char *bf, const char *bc)
+{
+	const char *as = af ? crm_first_name_several(af) : NULL;
+	const char *bs = bf ? crm_first_name_several(bf) : NULL;
+	const char *w;
+	int			pos = 0;
+	int			n;
+
+	if (as && has_word(as, bc, strlen(bc)))
+		return true;
+	if (bs && has_word(bs, ac, strlen(ac)))
+		return true;
+	if (as && bs)
+		while ((n = next_word(as, &pos, &w)) > 0)
+			if (has_word(bs, w, n))
+				return true;
+	return false;
+}
+
+/*
+ * Two different addresses that are one address typed apart: the same house
+ * numbers, or one's numbers all among the other's (a flat number on one
+ * side only), and street words at most two typos apart (ADDRESS_TYPO); or
+ * the same street words and house numbers one typo apart, a digit more or
+ * less or two swapped: 12 ~ 21, 12 ~ 112, not 5 ~ 7 (ADDRESS_NUMBER_TYPO).  The numbers and the words of each address are its
+ * MF_ADDRESS_NUMS and MF_ADDRESS_WORDS (matchforms.c), made once per client.
+ */
+typedef enum AddressLevel
+{
+	ADDRESS_OTHER, ADDRESS_TYPO, ADDRESS_NUMBER_TYPO
+} AddressLevel;
+
+/*
+ * The same characters, in any order: of two numbers one typo apart and of
+ * one length, a transposition (12 ~ 21), not another digit (5 ~ 7: another
+ * house, as likely a neighbour as a typo).
+ */
+static bool
+same_digits(const char *a, const char *b)
+{
+	int			count[256] = {0};
+
+	for (; *a; a++)
+		count[(unsigned char) *a]++;
+	for (; *b; b++)
+		count[(unsigned char) *b]--;
+	for (int k = 0; k < 256; k++)
+		if (count[k] != 0)
+			return false;
+	return true;
+}
+
+static AddressLevel
 address_similar(const MatchClient *a, const MatchClient *b)
 {
 	const char *na = crm_match_field(a, MF_ADDRESS_NUMS);
@@ -322,9 +402,14 @@ address_similar(const MatchClient *a, const MatchClient *b)
 	const char *wb = crm_match_field(b, MF_ADDRESS_WORDS);
 
 	if (na == NULL || nb == NULL || wa == NULL || wb == NULL || strlen(wa) < 3 || strlen(wb) < 3)
-		return false;
-	return (words_within(na, nb) || words_within(nb, na)) &&
-		crm_typo_distance(wa, strlen(wa), wb, strlen(wb), 3) <= 2;
+		return ADDRESS_OTHER;
+	if ((words_within(na, nb) || words_within(nb, na)) &&
+		crm_typo_distance(wa, strlen(wa), wb, strlen(wb), 3) <= 2)
+		return ADDRESS_TYPO;
+	if (*na && *nb && strcmp(wa, wb) == 0 && crm_typo_distance(na, strlen(na), nb, strlen(nb), 2) <= 1 &&
+		(strlen(na) != strlen(nb) || same_digits(na, nb)))
+		return ADDRESS_NUMBER_TYPO;
+	return ADDRESS_OTHER;
 }
 
 /*
@@ -563,6 +648,7 @@ score_pair(const MatchClient *a, const MatchClient *b,
 	};
 	bool		persons = a->person && b->person;
 	bool		swapped = false;
+	bool		swapped_typo = false;
 	bool		reordered = false;
 
 	Assert(bound == NULL || (reasons == NULL && evidence == NULL));
@@ -642,7 +728,15 @@ score_pair(const MatchClient *a, const MatchClient *b,
 			 (!same(crm_match_field(a, MF_LAST_SK), crm_match_field(b, MF_LAST_SK)) &&
 			  same(crm_match_field(a, MF_LAST_SK), crm_match_field(b, MF_FIRST_SK)) &&
 			  same(crm_match_field(a, MF_FIRST_SK), crm_match_field(b, MF_LAST_SK))));
-		reordered = both && !swapped && strcmp(al, bl) != 0 &&
+		/* swapped with one typo: Kowalsky Jan ~ Jan Kowalski */
+		swapped_typo = both && !swapped && strcmp(al, bl) != 0 &&
+			(same(crm_match_field(a, MF_LAST_SK), crm_match_field(b, MF_FIRST_SK)) ||
+			 skeletons_one_typo(a, MF_LAST_SK, b, MF_FIRST_SK, 4)) &&
+			(same(crm_match_field(a, MF_FIRST_SK), crm_match_field(b, MF_LAST_SK)) ||
+			 skeletons_one_typo(a, MF_FIRST_SK, b, MF_LAST_SK, 4)) &&
+			!same(crm_match_field(a, MF_LAST_SK), crm_match_field(b, MF_LAST_SK)) &&
+			!skeletons_one_typo(a, MF_LAST_SK, b, MF_LAST_SK, 1);
+		reordered = both && !swapped && !swapped_typo && strcmp(al, bl) != 0 &&
 			!same(crm_match_field(a, MF_LAST_SK), crm_match_field(b, MF_LAST_SK)) &&
 			name_words_within(a, b);
 		if (!both)
@@ -658,6 +752,9 @@ score_pair(const MatchClient *a, const MatchClient *b,
 		else if (swapped)
 			found(&s, 5, EV_NAMES_SWAPPED, "first and last name swapped: %s %s ~ %s %s",
 				  typed(a, MF_FIRST), typed(a, MF_LAST), typed(b, MF_FIRST), typed(b, MF_LAST));
+		else if (swapped_typo)
+			found(&s, 5, EV_NAMES_SWAPPED, "first and last name swapped, one typo away: %s %s ~ %s %s",
+				  typed(a, MF_FIRST), typed(a, MF_LAST), typed(b, MF_FIRST), typed(b, MF_LAST));
 		else if (reordered)
 			found(&s, 5, EV_NAMES_SWAPPED, "the same names in another order: %s %s ~ %s %s",
 				  typed(a, MF_FIRST), typed(a, MF_LAST), typed(b, MF_FIRST), typed(b, MF_LAST));
@@ -668,11 +765,15 @@ score_pair(const MatchClient *a, const MatchClient *b,
 		else if (one_typo(al, bl, 4))
 			found(&s, 5, EV_LAST_NAME_SIMILAR, "last name one typo away: %s ~ %s",
 				  typed(a, MF_LAST), typed(b, MF_LAST));
+		/* Owczaryk ~ Ovcharik: another transliteration and a typo */
+		else if (skeletons_one_typo(a, MF_LAST_SK, b, MF_LAST_SK, 4))
+			found(&s, 5, EV_LAST_NAME_SIMILAR, "last name spelled another way, one typo away: %s ~ %s",
+				  typed(a, MF_LAST), typed(b, MF_LAST));
 		else
 			similar_or_differ(&s, 5, EV_LAST_NAME_SIMILAR, EV_LAST_NAME_DIFFER, 0.9, "last name", al, bl,
 							  typed(a, MF_LAST), typed(b, MF_LAST));
 
-		if (af && bf && *af && *bf && !swapped && !reordered)
+		if (af && bf && *af && *bf && !swapped && !swapped_typo && !reordered)
 		{
 			if (strcmp(af, bf) == 0)
 			{
@@ -691,8 +792,20 @@ score_pair(const MatchClient *a, const MatchClient *b,
 					 same(crm_match_field(a, MF_FIRST1_SK), crm_match_field(b, MF_FIRST1_SK)))
 				found(&s, 6, EV_FIRST_NAME_SPELLING, "same first name, a second name on one side: %s ~ %s",
 					  typed(a, MF_FIRST), typed(b, MF_FIRST));
+			/* Sam ~ Samantha, Sam ~ Sammy */
+			else if (nickname_of_several(crm_match_field(a, MF_FIRST_N), af, crm_match_field(b, MF_FIRST_N), bf))
+				found(&s, 6, EV_FIRST_NAME_SIMILAR, "first name a nickname of several names: %s ~ %s",
+					  typed(a, MF_FIRST), typed(b, MF_FIRST));
 			else if (at_least(similarity(af, bf), 0.9) || one_typo(af, bf, 1))
 				found(&s, 6, EV_FIRST_NAME_SIMILAR, "first name similar: %s ~ %s",
+					  typed(a, MF_FIRST), typed(b, MF_FIRST));
+			/* Mykhailo ~ Michajlo with a typo; Oleksandr ~ Oleksndr Ivanovych */
+			else if (skeletons_one_typo(a, MF_FIRST_SK, b, MF_FIRST_SK, 3))
+				found(&s, 6, EV_FIRST_NAME_SIMILAR, "first name spelled another way, one typo away: %s ~ %s",
+					  typed(a, MF_FIRST), typed(b, MF_FIRST));
+			else if ((strchr(af, ' ') != NULL) != (strchr(bf, ' ') != NULL) &&
+					 skeletons_one_typo(a, MF_FIRST1_SK, b, MF_FIRST1_SK, 3))
+				found(&s, 6, EV_FIRST_NAME_SIMILAR, "first name one typo away, a second name on one side: %s ~ %s",
 					  typed(a, MF_FIRST), typed(b, MF_FIRST));
 			/* an initial for the name: J. ~ James */
 			else if ((af[1] == '\0' || bf[1] == '\0') && af[0] == bf[0])
@@ -700,6 +813,11 @@ score_pair(const MatchClient *a, const MatchClient *b,
 					  typed(a, MF_FIRST), typed(b, MF_FIRST));
 			else if (same_consonants(crm_match_field(a, MF_FIRST_SK), crm_match_field(b, MF_FIRST_SK)))
 				found(&s, 6, EV_FIRST_NAME_SIMILAR, "first name in another language's form: %s ~ %s",
+					  typed(a, MF_FIRST), typed(b, MF_FIRST));
+			/* Ołeksandr Iwanowycz ~ Aleksander */
+			else if ((strchr(af, ' ') != NULL) != (strchr(bf, ' ') != NULL) &&
+					 same_consonants(crm_match_field(a, MF_FIRST1_SK), crm_match_field(b, MF_FIRST1_SK)))
+				found(&s, 6, EV_FIRST_NAME_SIMILAR, "first name in another language's form, a second name on one side: %s ~ %s",
 					  typed(a, MF_FIRST), typed(b, MF_FIRST));
 			else
 				found(&s, 6, EV_FIRST_NAME_DIFFER, "different first names: %s, %s",
@@ -768,12 +886,16 @@ score_pair(const MatchClient *a, const MatchClient *b,
 			else
 				found(&s, 9, EV_CITY_DIFFER, "different cities: %s, %s", typed(a, MF_CITY), typed(b, MF_CITY));
 		}
+		/*
+		 * A postal code of another town says again what the different
+		 * cities said: counted once, by the cities.
+		 */
 		if (ap && bp && !same_postcode)
 		{
 			if (one_typo(ap, bp, 3))
 				found(&s, 10, EV_POSTCODE_CLOSE, "postal codes one typo apart: %s ~ %s",
 					  typed(a, MF_POSTAL), typed(b, MF_POSTAL));
-			else
+			else if (!(s.found & CRM_EVIDENCE_BIT(EV_CITY_DIFFER)))
 				found(&s, 10, EV_POSTCODE_DIFFER, "different postal codes: %s, %s",
 					  typed(a, MF_POSTAL), typed(b, MF_POSTAL));
 		}
@@ -789,9 +911,20 @@ score_pair(const MatchClient *a, const MatchClient *b,
 		{
 			if (strcmp(aa, ba) == 0)
 				found(&s, 11, EV_ADDRESS, "same address: %s", typed(a, MF_ADDRESS));
-			else if (address_similar(a, b))
-				found(&s, 11, EV_ADDRESS_SIMILAR, "address similar: %s ~ %s",
-					  typed(a, MF_ADDRESS), typed(b, MF_ADDRESS));
+			else
+				switch (address_similar(a, b))
+				{
+					case ADDRESS_TYPO:
+						found(&s, 11, EV_ADDRESS_SIMILAR, "address similar: %s ~ %s",
+							  typed(a, MF_ADDRESS), typed(b, MF_ADDRESS));
+						break;
+					case ADDRESS_NUMBER_TYPO:
+						found(&s, 11, EV_ADDRESS_SIMILAR, "address with the house number one typo away: %s ~ %s",
+							  typed(a, MF_ADDRESS), typed(b, MF_ADDRESS));
+						break;
+					case ADDRESS_OTHER:
+						break;
+				}
 		}
 	}
 

@@ -516,6 +516,16 @@ crm_first_name_canonical(const char *norm)
 	return hit ? hit[1] : NULL;
 }
 
+const char *
+crm_first_name_several(const char *norm)
+{
+	const char *const *hit = bsearch(norm, nicknames_of_several,
+									 sizeof(nicknames_of_several) / sizeof(nicknames_of_several[0]),
+									 sizeof(nicknames_of_several[0]), compare_diminutive);
+
+	return hit ? hit[1] : NULL;
+}
+
 double
 crm_jaro_winkler(const char *a, int la, const char *b, int lb)
 {

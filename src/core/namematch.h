@@ -58,6 +58,13 @@ extern int	crm_company_strip_legal_form(char *norm, int len);
 /* the full first name of a normalized Polish diminutive, or NULL */
 extern const char *crm_first_name_canonical(const char *norm);
 
+/*
+ * The full names, one space apart, a normalized nickname of several names
+ * may stand for (Sam: "samantha samuel"), or NULL; a nickname of one name
+ * is crm_first_name_canonical's.
+ */
+extern const char *crm_first_name_several(const char *norm);
+
 /* Jaro-Winkler similarity of two byte strings, in [0, 1] */
 extern double crm_jaro_winkler(const char *a, int la, const char *b, int lb);
 
