@@ -224,9 +224,9 @@ SELECT g AS eid, l.lang, s.sex,
        CASE WHEN bench.rnd(g, 16) < 0.85
             THEN CASE WHEN bench.rnd(g, 17) < 0.75
                       THEN '+48' || bench.upick('{50,51,53,57,60,66,69,72,73,78,79,88}', bench.rnd(g, 18))
-                           || lpad(((g * 7919 + 5555555) % 10000000)::text, 7, '0')
+                           || lpad(((g::bigint * 7919 + 5555555) % 10000000)::text, 7, '0')
                       ELSE '+380' || bench.upick('{50,63,66,67,68,73,93,95,96,97,98,99}', bench.rnd(g, 18))
-                           || lpad(((g * 7919 + 3333333) % 10000000)::text, 7, '0') END END AS phone,
+                           || lpad(((g::bigint * 7919 + 3333333) % 10000000)::text, 7, '0') END END AS phone,
        bench.rnd(g, 19) < 0.35 AS has_email,
        -- the system of the first record
        CASE WHEN bench.rnd(g, 20) < 0.35 THEN 'pl' WHEN bench.rnd(g, 20) < 0.50 THEN 'pl2'
