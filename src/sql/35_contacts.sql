@@ -39,13 +39,19 @@ CREATE TRIGGER contact_normalize BEFORE INSERT OR UPDATE OF value, kind ON crm.c
     FOR EACH ROW EXECUTE FUNCTION crm_internal.contact_normalize();
 -- a row arriving as a default locks its client before it is written (see
 -- crm_internal.contact_lock_client)
+-- (only for a client the writer sees: the WHEN clause runs with the
+-- writer's rights and row-level security, so that a row for a client out
+-- of reach is refused by row-level security without waiting for, or
+-- telling of, that client's lock: crm_internal.writer_sees_client)
 CREATE TRIGGER contact_insert_default BEFORE INSERT ON crm.contact
-    FOR EACH ROW WHEN (NEW.is_default) EXECUTE FUNCTION crm_internal.contact_lock_client();
+    FOR EACH ROW WHEN (NEW.is_default AND crm_internal.writer_sees_client(NEW.client_id))
+    EXECUTE FUNCTION crm_internal.contact_lock_client();
 CREATE TRIGGER contact_update_default BEFORE UPDATE OF is_default, client_id, kind ON crm.contact
     -- (not for the defaults the statement trigger itself sets: its clients
     -- are locked already; pg_trigger_depth() cannot be forged)
     FOR EACH ROW WHEN (pg_trigger_depth() = 0 AND NEW.is_default
-                       AND (NOT OLD.is_default OR NEW.client_id <> OLD.client_id OR NEW.kind <> OLD.kind))
+                       AND (NOT OLD.is_default OR NEW.client_id <> OLD.client_id OR NEW.kind <> OLD.kind)
+                       AND crm_internal.writer_sees_client(NEW.client_id))
     EXECUTE FUNCTION crm_internal.contact_lock_client();
 CREATE TRIGGER contact_after_insert AFTER INSERT ON crm.contact
     REFERENCING NEW TABLE AS new_rows
@@ -233,6 +239,32 @@ END
 $$;
 COMMENT ON FUNCTION crm_internal.contact_after_statement() IS
     'trigger, per statement: locks the clients whose defaults the statement may change, keeps one default phone and e-mail per client (a new default replaces the old; the oldest contact when none is left)';
+
+-- Whether the role writing a contact sees its client: with the writer's
+-- rights (SECURITY INVOKER) and row-level security, a plain read that never
+-- waits for a lock.  The WHEN clause of the row triggers above asks it
+-- before crm_internal.contact_lock_client() locks with the owner's rights:
+-- a writer must not wait for (and so learn of) the lock of a client it
+-- cannot see.  It tells the caller only what it can read itself.
+CREATE FUNCTION crm_internal.writer_sees_client(client_id bigint) RETURNS boolean
+    -- PL/pgSQL: crm.client is the data model's, made after this function
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- a writer without row-level security on the contacts (their owner,
+    -- a role with its rights, before crm.enable_row_security()) writes for
+    -- any client, and may not read crm.client at all: it locks as before
+    IF NOT row_security_active('crm.contact'::regclass) THEN
+        RETURN true;
+    END IF;
+    -- under row-level security the contacts' policy reads crm.client with
+    -- the writer's rights: so does this
+    RETURN EXISTS (SELECT FROM crm.client c WHERE c.id = writer_sees_client.client_id);
+END
+$$;
+COMMENT ON FUNCTION crm_internal.writer_sees_client(bigint) IS
+    'internal, for the contact triggers: whether the current role sees the client (its own rights and row-level security; never waits for a lock)';
 
 -- A row that arrives as a default (inserted as one, made one, moved with
 -- its flag) locks its client before it is written, not only at the end of
