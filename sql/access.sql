@@ -313,6 +313,23 @@ SET ROLE regress_agent_krk;
 SELECT count(*) AS merges, (SELECT count(*) FROM crm.merge_log_row) > 0 AS journal_rows FROM crm.merge_log;
 SELECT jsonb_array_length(crm.client_export(2) -> 'merged_records') AS merged_records;
 RESET ROLE;
+-- (the security review of 2026-12-02) a merge's journal holds its
+-- sources' rows: a role that reaches the target but not every source (a
+-- merge across units by a higher supervisor, or a source unmerged back to
+-- its unit) reads none of it; the administrator does
+INSERT INTO crm.merge_log (target_id, source_ids, sources, target_before, contacts)
+SELECT 1, ARRAY[5], jsonb_build_array(to_jsonb(c)), '{}', 'union' FROM crm.client c WHERE c.id = 5
+RETURNING id AS cross_merge \gset
+SET ROLE regress_agent_krk;
+SELECT count(*) AS cross_unit_merges_seen FROM crm.merge_log WHERE id = :cross_merge;
+RESET ROLE;
+SET ROLE regress_sup_krk;
+SELECT count(*) AS cross_unit_merges_seen FROM crm.merge_log WHERE id = :cross_merge;
+RESET ROLE;
+SET ROLE regress_admin;
+SELECT count(*) AS cross_unit_merges_seen FROM crm.merge_log WHERE id = :cross_merge;
+RESET ROLE;
+DELETE FROM crm.merge_log WHERE id = :cross_merge;
 
 --
 -- attack 6: an ORM that cascades deletes in application code deletes the

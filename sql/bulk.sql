@@ -87,6 +87,10 @@ SELECT err_code, err_message FROM regress.error_of($$SELECT crm_internal.audit_b
 SELECT err_code, err_message FROM regress.error_of($$SELECT crm_internal.audit_bulk('anything else', ARRAY[3], '{}')$$);
 SELECT * FROM regress.error_of($$SELECT crm_internal.audit_bulk('bulk change owner', ARRAY[5], '{"owner": "regress_bulk_leaver"}')$$);
 SELECT * FROM regress.error_of($$INSERT INTO crm.audit_log (action, client_id) VALUES ('bulk change owner', 3)$$);
+-- nor in words of the caller's own: only the action's keys, naming what exists
+SELECT err_code, err_message FROM regress.error_of($$SELECT crm_internal.audit_bulk('bulk remove from campaign', ARRAY[3], '{"campaign_id": 424242}')$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT crm_internal.audit_bulk('bulk remove from campaign', ARRAY[3], '{"campaign_id": 1, "note": "done by the administrator"}')$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT crm_internal.audit_bulk('bulk change owner', ARRAY[3], jsonb_build_object('owner', repeat('x', 100000)))$$);
 RESET ROLE;
 SELECT id, owner FROM crm.client ORDER BY id;
 SELECT campaign_id, client_id FROM crm.campaign_member ORDER BY 1, 2;

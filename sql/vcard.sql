@@ -70,8 +70,10 @@ INSERT INTO crm.vcard_outbox (client_id, recipient, card, requested_by)
 VALUES (2, 'jan@example.com', 'BEGIN:VCARD forged', 'someone_else') RETURNING id AS forged_id \gset
 SELECT card = crm.vcard(2) AS card_is_the_clients, requested_by FROM crm.vcard_outbox WHERE id = :forged_id;
 SELECT * FROM regress.error_of(format($$UPDATE crm.vcard_outbox SET card = 'x' WHERE id = %s$$, :outbox_id));
--- the application marks it sent
-UPDATE crm.vcard_outbox SET sent_at = now() WHERE id = :outbox_id AND sent_at IS NULL;
+-- a card another role queued is not the agent's to mark sent (that would
+-- stop its delivery): the role that queued it, or the sending application
+SELECT * FROM regress.error_of(format($$UPDATE crm.vcard_outbox SET sent_at = now() WHERE id = %s$$, :outbox_id));
+UPDATE crm.vcard_outbox SET sent_at = now() WHERE id = :forged_id AND sent_at IS NULL;
 SELECT id, sent_at IS NOT NULL AS sent FROM crm.vcard_outbox ORDER BY id;
 RESET ROLE;
 -- a role of another unit sees no card and makes none

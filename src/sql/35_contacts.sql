@@ -48,7 +48,8 @@ CREATE TRIGGER contact_insert_default BEFORE INSERT ON crm.contact
     EXECUTE FUNCTION crm_internal.contact_lock_client();
 CREATE TRIGGER contact_update_default BEFORE UPDATE OF is_default, client_id, kind ON crm.contact
     -- (not for the defaults the statement trigger itself sets: its clients
-    -- are locked already; pg_trigger_depth() cannot be forged)
+    -- are locked already; a role's own trigger can raise the depth, which
+    -- skips only this early lock: the statement trigger still locks)
     FOR EACH ROW WHEN (pg_trigger_depth() = 0 AND NEW.is_default
                        AND (NOT OLD.is_default OR NEW.client_id <> OLD.client_id OR NEW.kind <> OLD.kind)
                        AND crm_internal.writer_sees_client(NEW.client_id))

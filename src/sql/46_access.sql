@@ -890,9 +890,15 @@ AS $$
            || ' OR (SELECT crm_internal.has_agent_permission(current_user::text, ''tickets_other_campaigns'')))))'
     FROM agent_commands p
     UNION ALL
-    -- crm's journals: a merge is seen with its target, a history with its client
+    -- crm's journals: a merge is seen with its target and only by a role
+    -- that reached every source when it was merged (the journal holds the
+    -- sources' rows: after an unmerge, or a merge across units by a
+    -- supervisor, a source may be out of the role's reach); a history with
+    -- its client
     SELECT 'crm.merge_log', 'crm_reach',
-           'FOR SELECT USING ((SELECT crm_internal.sees_all(current_user::text)) OR EXISTS (SELECT FROM crm.client c WHERE c.id = target_id))'
+           'FOR SELECT USING ((SELECT crm_internal.sees_all(current_user::text)) OR (EXISTS (SELECT FROM crm.client c WHERE c.id = target_id)'
+           || ' AND NOT EXISTS (SELECT FROM jsonb_array_elements(sources) s'
+           || ' WHERE ((s.value ->> ''unit_id'')::bigint = ANY ((SELECT crm_internal.scope_units(current_user::text))::bigint[])) IS NOT TRUE)))'
     UNION ALL
     SELECT 'crm.merge_log_row', 'crm_reach',
            'FOR SELECT USING (EXISTS (SELECT FROM crm.merge_log m WHERE m.id = merge_id))'

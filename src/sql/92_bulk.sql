@@ -72,6 +72,8 @@ CREATE FUNCTION crm_internal.audit_bulk(action text, client_ids bigint[], detail
 AS $$
 DECLARE
     untrue bigint;
+    keys text[];
+    detail_ok boolean;
 BEGIN
     PERFORM crm_internal.require_data_model();
     IF coalesce(cardinality(client_ids), 0) = 0 THEN
@@ -79,6 +81,37 @@ BEGIN
     END IF;
     PERFORM crm_internal.require_reach(client_ids, 'audit a bulk action on');
     detail := coalesce(detail, '{}');
+    -- the entry says what the bulk function did, in its own keys and values
+    -- only: no free text, no personal data, nothing that names what does
+    -- not exist (the caller is any crm role)
+    keys := CASE action WHEN 'bulk add to campaign' THEN ARRAY['campaign_id']
+                        WHEN 'bulk remove from campaign' THEN ARRAY['campaign_id']
+                        WHEN 'bulk add to segment' THEN ARRAY['segment_id']
+                        WHEN 'bulk remove from segment' THEN ARRAY['segment_id']
+                        WHEN 'bulk set custom value' THEN ARRAY['cleared', 'field_id']
+                        WHEN 'bulk change owner' THEN ARRAY['owner']
+                        WHEN 'bulk create task' THEN ARRAY['assignee', 'due_at', 'kind']
+                        WHEN 'bulk assign price list' THEN ARRAY['price_list_id'] END;
+    detail_ok := jsonb_typeof(detail) = 'object'
+        AND (SELECT coalesce(array_agg(k ORDER BY k), '{}') FROM jsonb_object_keys(detail) k) = keys
+        AND CASE WHEN detail ? 'campaign_id' THEN EXISTS (SELECT FROM crm.campaign x WHERE x.id = (detail ->> 'campaign_id')::bigint)
+                 WHEN detail ? 'segment_id' THEN EXISTS (SELECT FROM crm.segment x WHERE x.id = (detail ->> 'segment_id')::bigint)
+                 WHEN detail ? 'field_id' THEN EXISTS (SELECT FROM crm.custom_field x WHERE x.id = (detail ->> 'field_id')::bigint)
+                                               AND jsonb_typeof(detail -> 'cleared') = 'boolean'
+                 WHEN detail ->> 'price_list_id' IS NOT NULL THEN EXISTS (SELECT FROM crm.price_list x WHERE x.id = (detail ->> 'price_list_id')::bigint)
+                 WHEN detail ? 'owner' THEN jsonb_typeof(detail -> 'owner') IN ('string', 'null')
+                                            AND coalesce(length(detail ->> 'owner'), 0) <= 63
+                 WHEN detail ? 'kind' THEN jsonb_typeof(detail -> 'kind') = 'string' AND length(detail ->> 'kind') <= 63
+                                           AND jsonb_typeof(detail -> 'assignee') IN ('string', 'null')
+                                           AND coalesce(length(detail ->> 'assignee'), 0) <= 63
+                                           AND jsonb_typeof(detail -> 'due_at') IN ('string', 'null')
+                 ELSE true END;
+    IF NOT coalesce(detail_ok, false) THEN
+        RAISE EXCEPTION 'cannot audit "%" with that detail', action
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The audit log records bulk actions as crm''s bulk functions made them, in their own keys.',
+                  HINT = 'Call the crm.bulk_* functions; they audit themselves.';
+    END IF;
     SELECT min(u.id) INTO untrue FROM unnest(client_ids) AS u(id)
     WHERE NOT CASE action
         WHEN 'bulk add to campaign' THEN

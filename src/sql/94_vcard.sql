@@ -127,6 +127,17 @@ BEGIN
                       DETAIL = format('Outbox entry %s was queued for client %s.', OLD.id, OLD.client_id),
                       HINT = 'Queue a new card with crm.send_vcard(client_id, recipient).';
         END IF;
+        -- marking a card sent stops its delivery: the role that queued it,
+        -- or the sending application (the tables' owner, or a role that
+        -- sees every client), not any role that reaches the client
+        IF NEW.sent_at IS DISTINCT FROM OLD.sent_at AND NOT crm_internal.writer_is_trusted()
+           AND OLD.requested_by IS DISTINCT FROM crm_internal.session_role()
+           AND NOT crm_internal.sees_all(current_user::text) THEN
+            RAISE EXCEPTION 'only the role that queued a card, or the sending application, marks it sent'
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('Outbox entry %s was queued by another role.', OLD.id),
+                      HINT = 'Let the application that sends the cards set sent_at.';
+        END IF;
         RETURN NEW;
     END IF;
     IF NOT crm.is_valid_email(NEW.recipient) THEN
