@@ -11,7 +11,7 @@
 -- not exist (crm_internal.require_reach); a filter selects only what the
 -- caller sees.  The work is done in steps of 5 % of the clients, each one
 -- statement, with a progress NOTICE after each on long runs
--- (crm_internal.progress_step, crm_internal.report_progress).  Each step's
+-- (crm_internal.bulk_run, the one home of the steps).  Each step's
 -- changed clients are audited (crm_internal.audit_bulk: one entry per
 -- client, as the other audited acts).
 --------------------------------------------------------------------------
@@ -171,6 +171,38 @@ REVOKE ALL ON FUNCTION crm_internal.audit_bulk(text, bigint[], jsonb) FROM PUBLI
 -- Campaigns and segments
 --------------------------------------------------------------------------
 
+-- The steps of every bulk action, in one place: statement (crm's own text
+-- in this file, never the caller's) changes the clients of one step, $1
+-- (bigint[]), with the action's arguments $2 (jsonb), and returns the ids
+-- of those it changed; they are audited with detail (crm_internal.audit_bulk),
+-- and progress is reported after each step.  With the caller's rights, as
+-- the actions themselves.
+CREATE FUNCTION crm_internal.bulk_run(action text, ids bigint[], statement text, args jsonb, detail jsonb)
+    RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part bigint[];
+    done_ids bigint[];
+    total bigint := cardinality(ids);
+    step bigint := crm_internal.progress_step(cardinality(ids));
+    changed bigint := 0;
+    started timestamptz := clock_timestamp();
+BEGIN
+    FOR i IN 0 .. (total - 1) / step LOOP
+        part := ids[i * step + 1 : (i + 1) * step];
+        EXECUTE statement INTO done_ids USING part, args;
+        PERFORM crm_internal.audit_bulk(action, done_ids, detail);
+        changed := changed + coalesce(cardinality(done_ids), 0);
+        PERFORM crm_internal.report_progress(action, least((i + 1) * step, total), total, started);
+    END LOOP;
+    RETURN changed;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.bulk_run(text, bigint[], text, jsonb, jsonb) IS
+    'internal to the bulk actions: runs the action''s statement over the clients in steps of 5 %, audits each step''s changed clients and reports progress; the number changed';
+
 -- One body for the four membership actions: crm.campaign_member and
 -- crm.segment_member have the same shape.
 CREATE FUNCTION crm_internal.bulk_membership(client_ids bigint[], kind text, group_id bigint, member boolean)
@@ -179,15 +211,7 @@ CREATE FUNCTION crm_internal.bulk_membership(client_ids bigint[], kind text, gro
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    action text := format('bulk %s %s', CASE WHEN member THEN 'add to' ELSE 'remove from' END, kind);
     group_exists boolean;
-    ids bigint[];
-    part bigint[];
-    done_ids bigint[];
-    step bigint;
-    total bigint;
-    changed bigint := 0;
-    started timestamptz := clock_timestamp();
 BEGIN
     PERFORM crm_internal.require_data_model();
     IF kind IS NULL OR kind NOT IN ('campaign', 'segment') THEN
@@ -205,28 +229,19 @@ BEGIN
             USING ERRCODE = 'no_data_found',
                   HINT = format('The %ss are in crm.%s.', kind, kind);
     END IF;
-    ids := crm_internal.bulk_ids(client_ids, format('%s a %s', CASE WHEN member THEN 'add to' ELSE 'remove from' END, kind));
-    total := cardinality(ids);
-    step := crm_internal.progress_step(total);
-    FOR i IN 0 .. (total - 1) / step LOOP
-        part := ids[i * step + 1 : (i + 1) * step];
-        IF member THEN
-            EXECUTE format('WITH added AS (INSERT INTO crm.%1$I_member (%1$I_id, client_id)
-                                           SELECT $1, u.id FROM unnest($2) AS u(id)
-                                           ON CONFLICT DO NOTHING RETURNING client_id)
-                            SELECT array_agg(a.client_id) FROM added a', kind)
-                INTO done_ids USING group_id, part;
-        ELSE
-            EXECUTE format('WITH gone AS (DELETE FROM crm.%1$I_member m
-                                          WHERE m.%1$I_id = $1 AND m.client_id = ANY ($2) RETURNING m.client_id)
-                            SELECT array_agg(g.client_id) FROM gone g', kind)
-                INTO done_ids USING group_id, part;
-        END IF;
-        PERFORM crm_internal.audit_bulk(action, done_ids, jsonb_build_object(kind || '_id', group_id));
-        changed := changed + coalesce(cardinality(done_ids), 0);
-        PERFORM crm_internal.report_progress(action, least((i + 1) * step, total), total, started);
-    END LOOP;
-    RETURN changed;
+    RETURN crm_internal.bulk_run(
+        format('bulk %s %s', CASE WHEN member THEN 'add to' ELSE 'remove from' END, kind),
+        crm_internal.bulk_ids(client_ids, format('%s a %s', CASE WHEN member THEN 'add to' ELSE 'remove from' END, kind)),
+        CASE WHEN member
+             THEN format('WITH added AS (INSERT INTO crm.%1$I_member (%1$I_id, client_id)
+                                         SELECT ($2 ->> ''id'')::bigint, u.id FROM unnest($1) AS u(id)
+                                         ON CONFLICT DO NOTHING RETURNING client_id)
+                          SELECT array_agg(a.client_id) FROM added a', kind)
+             ELSE format('WITH gone AS (DELETE FROM crm.%1$I_member m
+                                        WHERE m.%1$I_id = ($2 ->> ''id'')::bigint AND m.client_id = ANY ($1) RETURNING m.client_id)
+                          SELECT array_agg(g.client_id) FROM gone g', kind) END,
+        jsonb_build_object('id', group_id),
+        jsonb_build_object(kind || '_id', group_id));
 END
 $$;
 COMMENT ON FUNCTION crm_internal.bulk_membership(bigint[], text, bigint, boolean) IS
@@ -293,43 +308,27 @@ CREATE FUNCTION crm.bulk_set_custom_value(client_ids bigint[], field text, value
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    action text := 'bulk set custom value';
     v record;
-    ids bigint[];
-    part bigint[];
-    done_ids bigint[];
-    step bigint;
-    total bigint;
-    changed bigint := 0;
-    started timestamptz := clock_timestamp();
 BEGIN
     SELECT * INTO v FROM crm_internal.custom_field_value(field, value);
-    ids := crm_internal.bulk_ids(client_ids, 'set a custom field of');
-    total := cardinality(ids);
-    step := crm_internal.progress_step(total);
-    FOR i IN 0 .. (total - 1) / step LOOP
-        part := ids[i * step + 1 : (i + 1) * step];
-        IF value IS NULL THEN
-            WITH gone AS (DELETE FROM crm.custom_value cv
-                          WHERE cv.field_id = v.field_id AND cv.client_id = ANY (part) RETURNING cv.client_id)
-            SELECT array_agg(g.client_id) INTO done_ids FROM gone g;
-        ELSE
-            -- a client that already has the value is not changed
-            WITH written AS (
-                INSERT INTO crm.custom_value AS cv (client_id, field_id, number_value, text_value)
-                SELECT u.id, v.field_id, v.number_value, v.text_value FROM unnest(part) AS u(id)
-                ON CONFLICT (client_id, field_id) DO UPDATE
-                    SET number_value = EXCLUDED.number_value, text_value = EXCLUDED.text_value
-                    WHERE (cv.number_value, cv.text_value) IS DISTINCT FROM (EXCLUDED.number_value, EXCLUDED.text_value)
-                RETURNING cv.client_id)
-            SELECT array_agg(w.client_id) INTO done_ids FROM written w;
-        END IF;
-        PERFORM crm_internal.audit_bulk(action, done_ids,
-                                        jsonb_build_object('field_id', v.field_id, 'cleared', value IS NULL));
-        changed := changed + coalesce(cardinality(done_ids), 0);
-        PERFORM crm_internal.report_progress(action, least((i + 1) * step, total), total, started);
-    END LOOP;
-    RETURN changed;
+    RETURN crm_internal.bulk_run('bulk set custom value', crm_internal.bulk_ids(client_ids, 'set a custom field of'),
+        CASE WHEN value IS NULL
+             THEN 'WITH gone AS (DELETE FROM crm.custom_value cv
+                                 WHERE cv.field_id = ($2 ->> ''field_id'')::bigint AND cv.client_id = ANY ($1)
+                                 RETURNING cv.client_id)
+                   SELECT array_agg(g.client_id) FROM gone g'
+             -- a client that already has the value is not changed
+             ELSE 'WITH written AS (
+                       INSERT INTO crm.custom_value AS cv (client_id, field_id, number_value, text_value)
+                       SELECT u.id, ($2 ->> ''field_id'')::bigint, ($2 ->> ''number_value'')::numeric, $2 ->> ''text_value''
+                       FROM unnest($1) AS u(id)
+                       ON CONFLICT (client_id, field_id) DO UPDATE
+                           SET number_value = EXCLUDED.number_value, text_value = EXCLUDED.text_value
+                           WHERE (cv.number_value, cv.text_value) IS DISTINCT FROM (EXCLUDED.number_value, EXCLUDED.text_value)
+                       RETURNING cv.client_id)
+                   SELECT array_agg(w.client_id) FROM written w' END,
+        jsonb_build_object('field_id', v.field_id, 'number_value', v.number_value, 'text_value', v.text_value),
+        jsonb_build_object('field_id', v.field_id, 'cleared', value IS NULL));
 END
 $$;
 COMMENT ON FUNCTION crm.bulk_set_custom_value(bigint[], text, text) IS
@@ -349,34 +348,18 @@ CREATE FUNCTION crm.bulk_change_owner(client_ids bigint[], new_owner text) RETUR
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    action text := 'bulk change owner';
-    ids bigint[];
-    part bigint[];
-    done_ids bigint[];
-    step bigint;
-    total bigint;
-    changed bigint := 0;
-    started timestamptz := clock_timestamp();
 BEGIN
     PERFORM crm_internal.require_data_model();
     -- an account manager is a role (null: none)
     IF new_owner IS NOT NULL THEN
         PERFORM crm_internal.require_role(new_owner);
     END IF;
-    ids := crm_internal.bulk_ids(client_ids, 'change the owner of');
-    total := cardinality(ids);
-    step := crm_internal.progress_step(total);
-    FOR i IN 0 .. (total - 1) / step LOOP
-        part := ids[i * step + 1 : (i + 1) * step];
-        WITH moved AS (UPDATE crm.client c SET owner = new_owner
-                       WHERE c.id = ANY (part) AND c.owner IS DISTINCT FROM new_owner RETURNING c.id)
-        SELECT array_agg(m.id) INTO done_ids FROM moved m;
-        PERFORM crm_internal.audit_bulk(action, done_ids, jsonb_build_object('owner', new_owner));
-        changed := changed + coalesce(cardinality(done_ids), 0);
-        PERFORM crm_internal.report_progress(action, least((i + 1) * step, total), total, started);
-    END LOOP;
-    RETURN changed;
+    RETURN crm_internal.bulk_run('bulk change owner', crm_internal.bulk_ids(client_ids, 'change the owner of'),
+        'WITH moved AS (UPDATE crm.client c SET owner = $2 ->> ''owner''
+                        WHERE c.id = ANY ($1) AND c.owner IS DISTINCT FROM $2 ->> ''owner'' RETURNING c.id)
+         SELECT array_agg(m.id) FROM moved m',
+        jsonb_build_object('owner', new_owner),
+        jsonb_build_object('owner', new_owner));
 END
 $$;
 COMMENT ON FUNCTION crm.bulk_change_owner(bigint[], text) IS
@@ -418,39 +401,22 @@ CREATE FUNCTION crm.bulk_create_task(client_ids bigint[], title text, due_at tim
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_variable
-DECLARE
-    action text := 'bulk create task';
-    ids bigint[];
-    part bigint[];
-    done_ids bigint[];
-    step bigint;
-    total bigint;
-    changed bigint := 0;
-    started timestamptz := clock_timestamp();
 BEGIN
     PERFORM crm_internal.require_data_model();
     IF nullif(btrim(title), '') IS NULL THEN
         RAISE EXCEPTION 'a task needs a title' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    ids := crm_internal.bulk_ids(client_ids, 'create a task for');
-    total := cardinality(ids);
-    step := crm_internal.progress_step(total);
-    FOR i IN 0 .. (total - 1) / step LOOP
-        part := ids[i * step + 1 : (i + 1) * step];
+    RETURN crm_internal.bulk_run('bulk create task', crm_internal.bulk_ids(client_ids, 'create a task for'),
         -- assigned to each client's account manager unless named
-        WITH made AS (INSERT INTO crm.task (client_id, kind, title, due_at, assignee, notes)
-                      SELECT c.id, coalesce(kind, 'task'), btrim(title), due_at, coalesce(assignee, c.owner), notes
-                      FROM crm.client c WHERE c.id = ANY (part) ORDER BY c.id
-                      RETURNING client_id)
-        SELECT array_agg(m.client_id) INTO done_ids FROM made m;
-        PERFORM crm_internal.audit_bulk(action, done_ids,
-                                        jsonb_build_object('kind', coalesce(kind, 'task'), 'due_at', due_at,
-                                                           'assignee', assignee));
-        changed := changed + coalesce(cardinality(done_ids), 0);
-        PERFORM crm_internal.report_progress(action, least((i + 1) * step, total), total, started);
-    END LOOP;
-    RETURN changed;
+        'WITH made AS (INSERT INTO crm.task (client_id, kind, title, due_at, assignee, notes)
+                       SELECT c.id, $2 ->> ''kind'', $2 ->> ''title'', ($2 ->> ''due_at'')::timestamptz,
+                              coalesce($2 ->> ''assignee'', c.owner), $2 ->> ''notes''
+                       FROM crm.client c WHERE c.id = ANY ($1) ORDER BY c.id
+                       RETURNING client_id)
+         SELECT array_agg(m.client_id) FROM made m',
+        jsonb_build_object('kind', coalesce(kind, 'task'), 'title', btrim(title), 'due_at', due_at,
+                           'assignee', assignee, 'notes', notes),
+        jsonb_build_object('kind', coalesce(kind, 'task'), 'due_at', due_at, 'assignee', assignee));
 END
 $$;
 COMMENT ON FUNCTION crm.bulk_create_task(bigint[], text, timestamptz, text, text, text) IS
@@ -473,43 +439,25 @@ CREATE FUNCTION crm.bulk_assign_price_list(client_ids bigint[], price_list_id bi
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
-DECLARE
-    action text := 'bulk assign price list';
-    ids bigint[];
-    part bigint[];
-    done_ids bigint[];
-    step bigint;
-    total bigint;
-    changed bigint := 0;
-    started timestamptz := clock_timestamp();
 BEGIN
     PERFORM crm_internal.require_data_model();
     IF price_list_id IS NOT NULL AND NOT EXISTS (SELECT FROM crm.price_list p WHERE p.id = price_list_id) THEN
         RAISE EXCEPTION 'price list % does not exist', price_list_id
             USING ERRCODE = 'no_data_found', HINT = 'The price lists are in crm.price_list.';
     END IF;
-    ids := crm_internal.bulk_ids(client_ids, 'assign a price list to');
-    total := cardinality(ids);
-    step := crm_internal.progress_step(total);
-    FOR i IN 0 .. (total - 1) / step LOOP
-        part := ids[i * step + 1 : (i + 1) * step];
-        IF price_list_id IS NULL THEN
-            WITH gone AS (DELETE FROM crm.client_price_list p WHERE p.client_id = ANY (part) RETURNING p.client_id)
-            SELECT array_agg(g.client_id) INTO done_ids FROM gone g;
-        ELSE
-            WITH written AS (
-                INSERT INTO crm.client_price_list AS p (client_id, price_list_id)
-                SELECT u.id, price_list_id FROM unnest(part) AS u(id)
-                ON CONFLICT (client_id) DO UPDATE SET price_list_id = EXCLUDED.price_list_id, assigned_at = now()
-                    WHERE p.price_list_id <> EXCLUDED.price_list_id
-                RETURNING p.client_id)
-            SELECT array_agg(w.client_id) INTO done_ids FROM written w;
-        END IF;
-        PERFORM crm_internal.audit_bulk(action, done_ids, jsonb_build_object('price_list_id', price_list_id));
-        changed := changed + coalesce(cardinality(done_ids), 0);
-        PERFORM crm_internal.report_progress(action, least((i + 1) * step, total), total, started);
-    END LOOP;
-    RETURN changed;
+    RETURN crm_internal.bulk_run('bulk assign price list', crm_internal.bulk_ids(client_ids, 'assign a price list to'),
+        CASE WHEN price_list_id IS NULL
+             THEN 'WITH gone AS (DELETE FROM crm.client_price_list p WHERE p.client_id = ANY ($1) RETURNING p.client_id)
+                   SELECT array_agg(g.client_id) FROM gone g'
+             ELSE 'WITH written AS (
+                       INSERT INTO crm.client_price_list AS p (client_id, price_list_id)
+                       SELECT u.id, ($2 ->> ''price_list_id'')::bigint FROM unnest($1) AS u(id)
+                       ON CONFLICT (client_id) DO UPDATE SET price_list_id = EXCLUDED.price_list_id, assigned_at = now()
+                           WHERE p.price_list_id <> EXCLUDED.price_list_id
+                       RETURNING p.client_id)
+                   SELECT array_agg(w.client_id) FROM written w' END,
+        jsonb_build_object('price_list_id', price_list_id),
+        jsonb_build_object('price_list_id', price_list_id));
 END
 $$;
 COMMENT ON FUNCTION crm.bulk_assign_price_list(bigint[], bigint) IS
