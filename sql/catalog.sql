@@ -4,6 +4,9 @@
 
 -- every function, type, operator, cast, table and view of the extension
 -- has a comment, and so has every table, view and function of the data model
+-- (not the array types and tables' row types PostgreSQL makes along: from
+-- version 17 on they are members of the extension too; a table's comment is
+-- checked below)
 SELECT pg_describe_object(classid, objid, objsubid) AS uncommented
 FROM pg_depend
 WHERE refclassid = 'pg_extension'::regclass
@@ -11,6 +14,10 @@ WHERE refclassid = 'pg_extension'::regclass
   AND deptype = 'e'
   AND (classid IN ('pg_proc'::regclass, 'pg_type'::regclass, 'pg_operator'::regclass, 'pg_cast'::regclass)
        OR (classid = 'pg_class'::regclass AND (SELECT relkind FROM pg_class WHERE oid = objid) IN ('r', 'v')))
+  AND NOT (classid = 'pg_type'::regclass
+           AND (SELECT t.typcategory = 'A' OR c.relkind IN ('r', 'v')
+                FROM pg_type t LEFT JOIN pg_class c ON c.oid = t.typrelid
+                WHERE t.oid = objid))
   AND obj_description(objid, classid::regclass::text) IS NULL
 UNION ALL
 SELECT pg_describe_object('pg_class'::regclass, c.oid, 0)

@@ -210,16 +210,16 @@ run_as_owner(Oid owner, int which, Datum *args, const char *nulls)
 	crm_as_owner(owner, owner_run, &r);
 }
 
-typedef struct Block
+typedef struct CandidateBlock
 {
 	char	   *contact;		/* "kind:value" for a contact block, or NULL */
 	int64	   *ids;
 	int			nids;
-} Block;
+} CandidateBlock;
 
 /* a block from an int8[] column, unless it is NULL or larger than cap */
 static bool
-block_from(Block *b, HeapTuple tuple, TupleDesc desc, int col, int cap)
+block_from(CandidateBlock *b, HeapTuple tuple, TupleDesc desc, int col, int cap)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
@@ -295,7 +295,7 @@ compare_candidates(const void *x, const void *y)
 
 /* the phones and e-mails of the contact blocks that hold client id */
 static int
-shared_with(const Block *blocks, int nblocks, int64 id, const char **shared, int cap)
+shared_with(const CandidateBlock *blocks, int nblocks, int64 id, const char **shared, int cap)
 {
 	int			n = 0;
 
@@ -321,7 +321,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	Datum		args[2];
 	char		nulls[2] = {' ', ' '};
 	bool		isnull;
-	Block	   *blocks;
+	CandidateBlock	   *blocks;
 	int			nblocks = 0;
 	char	   *keys[CRM_MAX_NAME_KEYS];
 	int			nkeys;
@@ -395,7 +395,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 		}
 		run_as_owner(owner, P_BLOCKS, bargs, bnulls);
 	}
-	blocks = palloc(sizeof(Block) * Max(SPI_processed, 1));
+	blocks = palloc(sizeof(CandidateBlock) * Max(SPI_processed, 1));
 	for (uint64 r = 0; r < SPI_processed; r++)
 		if (block_from(&blocks[nblocks], SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, cap))
 			blocks[nblocks++].contact = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);

@@ -9,6 +9,7 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+#include "pgcompat.h"
 
 #include "fmgr.h"
 #include "access/htup_details.h"

@@ -32,6 +32,7 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+#include "pgcompat.h"
 
 #include <math.h>
 #include <sys/stat.h>

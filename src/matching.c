@@ -13,6 +13,7 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+#include "pgcompat.h"
 
 #include "fmgr.h"
 #include "catalog/pg_type.h"

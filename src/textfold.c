@@ -10,6 +10,7 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+#include "pgcompat.h"
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"

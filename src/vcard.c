@@ -12,6 +12,7 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+#include "pgcompat.h"
 
 #include "fmgr.h"
 #include "utils/builtins.h"

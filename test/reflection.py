@@ -110,11 +110,12 @@ def main():
         with connect(DB) as conn, conn.cursor() as cur:
             cur.execute("""
                 SELECT c.relname, count(*) FILTER (WHERE con.contype = 'f'),
-                       -- SQLAlchemy 1.4 reflects the indexes on plain columns
-                       -- (those of unique and exclusion constraints too), not
-                       -- those on expressions (allowed warnings above)
+                       -- SQLAlchemy 1.4 (Debian 12) reflects the indexes on plain
+                       -- columns (those of unique and exclusion constraints too),
+                       -- not those on expressions (allowed warnings above); 2.0
+                       -- (Debian 13) reflects both
                        (SELECT count(*) FROM pg_index i WHERE i.indrelid = c.oid AND NOT i.indisprimary
-                          AND i.indexprs IS NULL),
+                          AND (i.indexprs IS NULL OR %(expressions)s)),
                        c.relkind,
                        (SELECT array_agg(a.attname::text ORDER BY k.n)
                         FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, n), pg_attribute a
@@ -122,7 +123,8 @@ def main():
                           AND a.attrelid = c.oid AND a.attnum = k.attnum)
                 FROM pg_class c LEFT JOIN pg_constraint con ON con.conrelid = c.oid
                 WHERE c.relnamespace = 'crm'::regnamespace AND c.relkind IN ('r', 'v')
-                GROUP BY c.oid, c.relname, c.relkind""")
+                GROUP BY c.oid, c.relname, c.relkind""",
+                {"expressions": int(sa.__version__.split(".")[0]) >= 2})
             catalog = {r[0]: {"fks": r[1], "indexes": r[2], "kind": r[3], "pk": r[4] or []}
                        for r in cur.fetchall()}
         conn.close()

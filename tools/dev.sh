@@ -14,15 +14,17 @@
 # as that user, and installing the extension needs sudo.  The cluster lives in
 # a temporary directory, listens on a Unix socket there (trusted: only its
 # user may enter) and, for the JDBC test, on 127.0.0.1 (loopback only, with
-# passwords), and is stopped and removed on exit.  PG_CONFIG selects the
-# server (default: PostgreSQL 15).
+# passwords), and is stopped and removed on exit.  PG_MAJOR selects the
+# server's major version (default 15, Debian 12's; tools/debian13.sh runs this
+# script with PG_MAJOR=17 in a Debian 13 root), PG_CONFIG a server built elsewhere.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PG_MAJOR=${PG_MAJOR:-15}
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 # libxlsxwriter-dev and pkg-config: the xlsx exports (src/export.c)
-PACKAGES="postgresql-15 postgresql-server-dev-15 libicu-dev libxlsxwriter-dev pkg-config make gcc libc6-dev"
+PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libicu-dev libxlsxwriter-dev pkg-config make gcc libc6-dev"
 
 say() { printf '\n== %s\n' "$*"; }
 die() { printf 'tools/dev.sh: %s\n' "$*" >&2; exit 1; }
@@ -49,7 +51,7 @@ ensure_packages() {
 
 build_and_install() {
 	say "building and installing crm"
-	# warnings are errors here (PostgreSQL 15's headers are clean); CRM_CFLAGS= to relax
+	# warnings are errors here (the headers of PostgreSQL 15 and 17 are clean); CRM_CFLAGS= to relax
 	make -s PG_CONFIG="$PG_CONFIG" CRM_CFLAGS="${CRM_CFLAGS--Werror}" >/dev/null
 	as_root make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 }

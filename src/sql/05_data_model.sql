@@ -85,17 +85,26 @@ REVOKE ALL ON FUNCTION crm_internal.crm_members() FROM PUBLIC;
 CREATE FUNCTION crm_internal.release_data_model_objects(before text[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
 DECLARE
+    crm oid := (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'crm');
     r record;
 BEGIN
+    -- types last, and each only while it is still a member: from PostgreSQL
+    -- 17 on a table's row type and array type are members too, and leave
+    -- the extension with their table
     FOR r IN
-        SELECT o.type, o.identity
+        SELECT d.classid, d.objid, o.type, o.identity
         FROM pg_catalog.pg_depend d,
              LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) o
         WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e'
-          AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'crm')
+          AND d.refobjid = crm
           AND NOT (d.classid || '/' || d.objid) = ANY (before)
+        ORDER BY d.classid = 'pg_catalog.pg_type'::regclass, d.classid, d.objid
     LOOP
-        EXECUTE format('ALTER EXTENSION crm DROP %s %s', r.type, r.identity);
+        IF EXISTS (SELECT FROM pg_catalog.pg_depend d
+                   WHERE d.classid = r.classid AND d.objid = r.objid AND d.deptype = 'e'
+                     AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.refobjid = crm) THEN
+            EXECUTE format('ALTER EXTENSION crm DROP %s %s', r.type, r.identity);
+        END IF;
     END LOOP;
 END
 $$;
