@@ -6,6 +6,7 @@
 #   tools/dev.sh test NAME...  while developing: build, then only pg_regress's setup and sql/NAME.sql
 #                              (or test/NAME.py, e.g. phones)
 #   tools/dev.sh bench [NAME...]  the benchmarks of bench/, or only bench/NAME.sh (long; not part of test)
+#   tools/dev.sh soak [SECONDS [SESSIONS]]  many writers at once (test/soak.sh; default 300 s, 8 sessions), then invariants
 #   tools/dev.sh fuzz [N]  libFuzzer on the identifier parsers, N inputs (default 10 million)
 #   tools/dev.sh psql [ARGS]  psql on a fresh cluster with crm installed (ARGS go to psql)
 #
@@ -106,8 +107,8 @@ stop_cluster() {
 
 cmd=${1:-}
 case "$cmd" in
-	demo|test|bench|fuzz|psql) shift ;;
-	*) sed -n '2,16p' "$0"; [ -z "$cmd" ] || die "unrecognized command \"$cmd\""; exit 2 ;;
+	demo|test|bench|fuzz|psql|soak) shift ;;
+	*) sed -n '2,17p' "$0"; [ -z "$cmd" ] || die "unrecognized command \"$cmd\""; exit 2 ;;
 esac
 
 # One run at a time on a machine: every run installs its build into the
@@ -190,6 +191,14 @@ case "$cmd" in
 		/usr/bin/python3 test/phones.py
 		say "vCard: the cards read by a parser crm did not write (vobject), the outbox's LISTEN/NOTIFY"
 		/usr/bin/python3 test/vcard.py
+		say "soak: 4 sessions of crm_admin's actions for 20 s, then the invariants (tools/dev.sh soak: longer)"
+		SOAK_SECONDS=20 SOAK_CLIENTS=4 bash test/soak.sh
+		;;
+	soak)
+		build_and_install
+		start_cluster
+		say "soak: test/soak.sh"
+		SOAK_SECONDS=${1:-300} SOAK_CLIENTS=${2:-8} bash test/soak.sh
 		;;
 	bench)
 		build_and_install
