@@ -102,11 +102,19 @@ COMMENT ON FUNCTION crm.email_problem(text) IS
 CREATE FUNCTION crm_internal.contact_normalize() RETURNS trigger
     AS 'MODULE_PATHNAME', 'contact_normalize' LANGUAGE C;
 COMMENT ON FUNCTION crm_internal.contact_normalize() IS
-    'trigger, per row: writes a phone in E.164 and an e-mail with its domain lower-cased (the errors of crm.normalize_phone and crm.normalize_email)';
+    'trigger, per row: writes a phone in E.164 and an e-mail with its domain lower-cased (the errors of crm.normalize_phone and crm.normalize_email); on INSERT, the first row of a client and kind without a default becomes the default';
 
--- The default bookkeeping, once per statement, over the statement's rows
--- (transition tables), so that one statement may write any number of
--- contacts at default server settings (no lock per client in the lock table):
+-- The default bookkeeping.  Per row, in C (crm_internal.contact_normalize):
+-- the first row a statement inserts for a client and kind, when it is not a
+-- default, locks the client's crm.client row (FOR NO KEY UPDATE, without
+-- waiting) and, when the client has no default of the kind, is written as
+-- the default: a client's first phone is written once, not inserted and then
+-- updated.  When the lock is busy the row is written as it is and step 3
+-- below gives the default.
+-- Then once per statement, over the statement's rows (transition tables,
+-- joined directly, every query planned for this statement's row counts), so
+-- that one statement may write any number of contacts at default server
+-- settings (no lock per client in the lock table):
 --  1. lock the clients whose defaults the statement may change (their
 --     crm.client rows, FOR NO KEY UPDATE, in id order): concurrent writers of
 --     one client's contacts take turns from here to their commit, and a
@@ -137,14 +145,15 @@ CREATE FUNCTION crm_internal.contact_after_statement() RETURNS trigger
 AS $$
 DECLARE
     refused record;
+    any_changed boolean;
     pair_clients bigint[];
     pair_kinds text[];
-    ch_ids bigint[];
-    ch_old_clients bigint[];
-    ch_old_kinds text[];
-    ch_clients bigint[];
-    ch_kinds text[];
-    ch_defaults boolean[];
+    -- the rows of an UPDATE whose client, kind or default changed
+    changed CONSTANT text := '(SELECT n.id, o.client_id AS old_client, o.kind AS old_kind, o.is_default AS was_default,
+                                      n.client_id, n.kind, n.is_default,
+                                      n.client_id = o.client_id AND n.kind = o.kind AS in_place
+                               FROM old_rows o JOIN new_rows n ON n.id = o.id
+                               WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default))';
 BEGIN
     -- Every query that reads the transition tables is planned for this
     -- statement's row counts (EXECUTE): a plan kept from a one-row statement
@@ -153,8 +162,9 @@ BEGIN
         EXECUTE 'SELECT c.id, c.anonymized_at
                  FROM (SELECT min(l.id) FILTER (WHERE l.anonymized_at IS NOT NULL) AS id,
                               min(l.anonymized_at) AS anonymized_at
-                       FROM (SELECT c.id, c.anonymized_at FROM crm.client c
-                             WHERE c.id IN (SELECT r.client_id FROM new_rows r)
+                       FROM (SELECT c.id, c.anonymized_at
+                             FROM (SELECT DISTINCT r.client_id FROM new_rows r) AS r
+                             JOIN crm.client c ON c.id = r.client_id
                              ORDER BY c.id FOR NO KEY UPDATE OF c) AS l) AS c'
         INTO refused;
         IF refused.id IS NOT NULL THEN
@@ -172,51 +182,50 @@ BEGIN
         INTO pair_clients, pair_kinds;
 
     ELSIF TG_OP = 'UPDATE' THEN
-        -- the rows whose client, kind or default changed, read once
-        EXECUTE 'SELECT array_agg(n.id), array_agg(o.client_id), array_agg(o.kind),
-                        array_agg(n.client_id), array_agg(n.kind), array_agg(n.is_default)
-                 FROM old_rows o JOIN new_rows n ON n.id = o.id
-                 WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default)'
-        INTO ch_ids, ch_old_clients, ch_old_kinds, ch_clients, ch_kinds, ch_defaults;
-        IF ch_ids IS NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT FROM ' || changed || ' AS ch)' INTO any_changed;
+        IF NOT any_changed THEN
             RETURN NULL;
         END IF;
-        SELECT c.id, c.anonymized_at INTO refused
-        FROM (SELECT min(l.id) FILTER (WHERE l.anonymized_at IS NOT NULL AND l.moved_in) AS id,
-                     min(l.anonymized_at) FILTER (WHERE l.moved_in) AS anonymized_at
-              FROM (SELECT c.id, c.anonymized_at,
-                           c.id IN (SELECT x.client_id FROM unnest(ch_old_clients, ch_clients) AS x(old_client, client_id)
-                                    WHERE x.client_id <> x.old_client) AS moved_in
-                    FROM crm.client c
-                    WHERE c.id IN (SELECT unnest(ch_old_clients || ch_clients))
-                    ORDER BY c.id FOR NO KEY UPDATE OF c) AS l) AS c;
+        EXECUTE 'SELECT c.id, c.anonymized_at
+                 FROM (SELECT min(l.id) FILTER (WHERE l.anonymized_at IS NOT NULL AND l.moved_in) AS id,
+                              min(l.anonymized_at) FILTER (WHERE l.moved_in) AS anonymized_at
+                       FROM (SELECT c.id, c.anonymized_at, m.client_id IS NOT NULL AS moved_in
+                             FROM (SELECT ch.old_client AS client_id FROM ' || changed || ' AS ch
+                                   UNION SELECT ch.client_id FROM ' || changed || ' AS ch) AS x
+                             JOIN crm.client c ON c.id = x.client_id
+                             LEFT JOIN (SELECT DISTINCT ch.client_id FROM ' || changed || ' AS ch
+                                        WHERE ch.client_id <> ch.old_client) AS m ON m.client_id = c.id
+                             ORDER BY c.id FOR NO KEY UPDATE OF c) AS l) AS c'
+        INTO refused;
         IF refused.id IS NOT NULL THEN
             PERFORM crm_internal.refuse_anonymized(refused.id, refused.anonymized_at);
         END IF;
         -- one default per client and kind among the rows now default: one
-        -- chosen in place (the last), else the one the client had, else the
-        -- last moved in
-        WITH changed AS (
-            SELECT x.id, x.client_id, x.kind, x.is_default,
-                   x.client_id = x.old_client AND x.kind = x.old_kind AS in_place
-            FROM unnest(ch_ids, ch_clients, ch_kinds, ch_defaults, ch_old_clients, ch_old_kinds)
-                 AS x(id, client_id, kind, is_default, old_client, old_kind)
-        ), keep AS (
-            SELECT ch.client_id, ch.kind,
-                   coalesce(max(ch.id) FILTER (WHERE ch.in_place),
-                            (SELECT min(d.id) FROM crm.contact d
-                             WHERE d.client_id = ch.client_id AND d.kind = ch.kind AND d.is_default
-                               AND d.id NOT IN (SELECT x.id FROM changed x)),
-                            max(ch.id)) AS id
-            FROM changed ch WHERE ch.is_default
-            GROUP BY ch.client_id, ch.kind
-        )
-        UPDATE crm.contact c SET is_default = false
-        FROM keep k
-        WHERE c.client_id = k.client_id AND c.kind = k.kind AND c.is_default AND c.id <> k.id;
-        -- every kind of a client the statement changed (from and to)
-        pair_clients := ch_old_clients || ch_clients;
-        pair_kinds := ch_old_kinds || ch_kinds;
+        -- chosen in place (the last), else the one the client had (an
+        -- unchanged row), else the last moved in
+        EXECUTE 'UPDATE crm.contact c SET is_default = false
+                 FROM (SELECT d.id, row_number() OVER (
+                                  PARTITION BY d.client_id, d.kind
+                                  ORDER BY CASE WHEN ch.in_place THEN 0 WHEN ch.id IS NULL THEN 1 ELSE 2 END,
+                                           CASE WHEN ch.id IS NULL THEN d.id ELSE -d.id END) AS rank
+                       FROM (SELECT DISTINCT ch.client_id, ch.kind FROM ' || changed || ' AS ch
+                             WHERE ch.is_default) AS p
+                       JOIN crm.contact d ON d.client_id = p.client_id AND d.kind = p.kind AND d.is_default
+                       LEFT JOIN ' || changed || ' AS ch ON ch.id = d.id) AS r
+                 WHERE c.id = r.id AND r.rank > 1';
+        -- the kinds of a client that may be left without a default: a
+        -- default went (unset, moved away), a row arrived without one;
+        -- not those where a row is now the default (step 2 kept one)
+        EXECUTE 'SELECT array_agg(p.client_id), array_agg(p.kind)
+                 FROM (SELECT ch.old_client AS client_id, ch.old_kind AS kind FROM ' || changed || ' AS ch
+                       WHERE ch.was_default
+                       UNION
+                       SELECT ch.client_id, ch.kind FROM ' || changed || ' AS ch
+                       WHERE NOT ch.in_place AND NOT ch.is_default
+                       EXCEPT
+                       SELECT ch.client_id, ch.kind FROM ' || changed || ' AS ch
+                       WHERE ch.is_default) AS p'
+        INTO pair_clients, pair_kinds;
 
     ELSE
         -- only a deleted default leaves a client without one
@@ -224,9 +233,9 @@ BEGIN
             RETURN NULL;
         END IF;
         -- (a client deleted with its contacts is not there to lock)
-        EXECUTE 'SELECT count(*) FROM (SELECT FROM crm.client c
-                 WHERE c.id IN (SELECT o.client_id FROM old_rows o WHERE o.is_default)
-                 ORDER BY c.id FOR NO KEY UPDATE OF c) AS l';
+        EXECUTE 'SELECT count(*) FROM (SELECT FROM (SELECT DISTINCT o.client_id FROM old_rows o WHERE o.is_default) AS o
+                                       JOIN crm.client c ON c.id = o.client_id
+                                       ORDER BY c.id FOR NO KEY UPDATE OF c) AS l';
         EXECUTE 'SELECT array_agg(p.client_id), array_agg(p.kind)
                  FROM (SELECT DISTINCT o.client_id, o.kind FROM old_rows o WHERE o.is_default) AS p'
         INTO pair_clients, pair_kinds;
@@ -299,20 +308,22 @@ DECLARE
     chosen bigint[];
     done bigint;
 BEGIN
+    -- EXECUTE ... USING: planned with the arrays' real sizes (a cached plan
+    -- took unnest() of a million ids for 10 rows and looped over them)
     FOR round IN 1 .. 100 LOOP
-        SELECT array_agg(f.id) INTO chosen
-        FROM (SELECT DISTINCT ON (o.client_id, o.kind) o.id
-              FROM (SELECT DISTINCT p.client_id, p.kind FROM unnest(client_ids, kinds) AS p(client_id, kind)) AS p
-              JOIN crm.contact o ON o.client_id = p.client_id AND o.kind = p.kind
-              WHERE NOT EXISTS (SELECT FROM crm.contact d
-                                WHERE d.client_id = p.client_id AND d.kind = p.kind AND d.is_default)
-              ORDER BY o.client_id, o.kind, o.id) AS f;
+        EXECUTE 'SELECT array_agg(f.id)
+                 FROM (SELECT DISTINCT ON (o.client_id, o.kind) o.id
+                       FROM (SELECT DISTINCT p.client_id, p.kind FROM unnest($1, $2) AS p(client_id, kind)) AS p
+                       JOIN crm.contact o ON o.client_id = p.client_id AND o.kind = p.kind
+                       WHERE NOT EXISTS (SELECT FROM crm.contact d
+                                         WHERE d.client_id = p.client_id AND d.kind = p.kind AND d.is_default)
+                       ORDER BY o.client_id, o.kind, o.id) AS f'
+        INTO chosen USING client_ids, kinds;
         IF chosen IS NULL THEN
             RETURN;
         END IF;
-        UPDATE crm.contact c SET is_default = true
-        FROM unnest(chosen) AS f(id)
-        WHERE c.id = f.id AND NOT c.is_default;
+        EXECUTE 'UPDATE crm.contact c SET is_default = true WHERE c.id = ANY ($1) AND NOT c.is_default'
+        USING chosen;
         GET DIAGNOSTICS done = ROW_COUNT;
         -- a row chosen was deleted or changed by a session that committed
         -- meanwhile: look again (a new snapshot sees it)
