@@ -440,7 +440,6 @@ contact_normalize(PG_FUNCTION_ARGS)
 	Datum		value;
 	Datum		normal;
 	char	   *kind_str;
-	bool		replace = true;
 	int			kind_no;
 	Datum		new_values[2];
 	bool		new_nulls[2] = {false, false};
@@ -480,11 +479,8 @@ contact_normalize(PG_FUNCTION_ARGS)
 	else
 		return PointerGetDatum(tuple);	/* the CHECK on kind refuses it */
 
-	if (replace)
-	{
-		new_cols[ncols] = value_att;
-		new_values[ncols++] = normal;
-	}
+	new_cols[ncols] = value_att;
+	new_values[ncols++] = normal;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
@@ -514,4 +510,54 @@ contact_normalize(PG_FUNCTION_ARGS)
 	if (ncols > 0)
 		tuple = heap_modify_tuple_by_cols(tuple, tupdesc, ncols, new_cols, new_values, new_nulls);
 	return PointerGetDatum(tuple);
+}
+
+/*
+ * The statement trigger's own writes: while crm_internal.contact_after_statement()
+ * clears or sets defaults with its own UPDATE, the statement trigger that
+ * UPDATE fires (one trigger level deeper) has nothing to do: the clients are
+ * locked and the rows it wrote leave one default per client and kind.  The
+ * depth of that level is kept here, in the backend, where no role can set it
+ * (crm_internal.contact_own_write is the trigger's owner's only), and is
+ * forgotten when a transaction or subtransaction aborts.
+ */
+static int	contact_own_depth = 0;
+static bool contact_callbacks = false;
+
+static void
+contact_xact_callback(XactEvent event, void *arg)
+{
+	contact_own_depth = 0;
+}
+
+static void
+contact_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		contact_own_depth = 0;
+}
+
+/*
+ * crm_internal.contact_own_write(depth integer) RETURNS integer: sets the
+ * trigger depth whose contact statement triggers are the bookkeeping's own
+ * (0: none) and returns the one set before; with NULL, only returns it.
+ */
+PG_FUNCTION_INFO_V1(contact_own_write);
+Datum
+contact_own_write(PG_FUNCTION_ARGS)
+{
+	int			previous = contact_own_depth;
+
+	if (!PG_ARGISNULL(0))
+	{
+		if (!contact_callbacks)
+		{
+			RegisterXactCallback(contact_xact_callback, NULL);
+			RegisterSubXactCallback(contact_subxact_callback, NULL);
+			contact_callbacks = true;
+		}
+		contact_own_depth = PG_GETARG_INT32(0);
+	}
+	PG_RETURN_INT32(previous);
 }

@@ -140,14 +140,18 @@ CREATE FUNCTION crm_internal.contact_after_statement() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
     -- the transition tables have no statistics: the planner's guesses for a
     -- big statement would start JIT compilation, which took 1.3 s of a
-    -- 9,000-row INSERT's 5 s
+    -- 9,000-row INSERT's 5 s; parallel workers only add their start
     SET jit = off
+    SET max_parallel_workers_per_gather = 0
 AS $$
 DECLARE
     refused record;
-    any_changed boolean;
-    pair_clients bigint[];
-    pair_kinds text[];
+    changed_rows bigint;
+    -- the kinds of a client that may be left without a default (step 3)
+    pairs text;
+    chosen bigint[];
+    done bigint;
+    own integer;
     -- the rows of an UPDATE whose client, kind or default changed
     changed CONSTANT text := '(SELECT n.id, o.client_id AS old_client, o.kind AS old_kind, o.is_default AS was_default,
                                       n.client_id, n.kind, n.is_default,
@@ -155,6 +159,10 @@ DECLARE
                                FROM old_rows o JOIN new_rows n ON n.id = o.id
                                WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default))';
 BEGIN
+    -- the UPDATE below, of this function one level up: nothing to do
+    IF crm_internal.contact_own_write(NULL) = pg_trigger_depth() THEN
+        RETURN NULL;
+    END IF;
     -- Every query that reads the transition tables is planned for this
     -- statement's row counts (EXECUTE): a plan kept from a one-row statement
     -- rescanned a million rows in a nested loop.
@@ -163,7 +171,7 @@ BEGIN
                  FROM (SELECT min(l.id) FILTER (WHERE l.anonymized_at IS NOT NULL) AS id,
                               min(l.anonymized_at) AS anonymized_at
                        FROM (SELECT c.id, c.anonymized_at
-                             FROM (SELECT DISTINCT r.client_id FROM new_rows r) AS r
+                             FROM (SELECT DISTINCT r.client_id FROM new_rows r ORDER BY r.client_id) AS r
                              JOIN crm.client c ON c.id = r.client_id
                              ORDER BY c.id FOR NO KEY UPDATE OF c) AS l) AS c'
         INTO refused;
@@ -171,19 +179,24 @@ BEGIN
             PERFORM crm_internal.refuse_anonymized(refused.id, refused.anonymized_at);
         END IF;
         -- an inserted default replaces the client's earlier one
+        own := crm_internal.contact_own_write(pg_trigger_depth() + 1);
         EXECUTE 'UPDATE crm.contact c SET is_default = false
                  FROM (SELECT r.client_id, r.kind, max(r.id) AS keep FROM new_rows r
                        WHERE r.is_default GROUP BY r.client_id, r.kind) AS d
                  WHERE c.client_id = d.client_id AND c.kind = d.kind AND c.is_default AND c.id <> d.keep';
-        -- the kinds of a client where no new row is the default
-        EXECUTE 'SELECT array_agg(p.client_id), array_agg(p.kind)
-                 FROM (SELECT r.client_id, r.kind FROM new_rows r
-                       GROUP BY r.client_id, r.kind HAVING NOT bool_or(r.is_default)) AS p'
-        INTO pair_clients, pair_kinds;
+        PERFORM crm_internal.contact_own_write(own);
+        -- the kinds of a client where no new row is the default (a client
+        -- whose default a concurrent transaction deleted, one that was busy
+        -- when its row was written)
+        pairs := '(SELECT r.client_id, r.kind FROM new_rows r
+                   GROUP BY r.client_id, r.kind HAVING NOT bool_or(r.is_default))';
 
     ELSIF TG_OP = 'UPDATE' THEN
-        EXECUTE 'SELECT EXISTS (SELECT FROM ' || changed || ' AS ch)' INTO any_changed;
-        IF NOT any_changed THEN
+        -- (a count, not EXISTS: planned to stop at the first row, EXISTS
+        -- joined the two tables in a nested loop, a million times a million
+        -- when no row changed)
+        EXECUTE 'SELECT count(*) FROM ' || changed || ' AS ch' INTO changed_rows;
+        IF changed_rows = 0 THEN
             RETURN NULL;
         END IF;
         EXECUTE 'SELECT c.id, c.anonymized_at
@@ -191,7 +204,8 @@ BEGIN
                               min(l.anonymized_at) FILTER (WHERE l.moved_in) AS anonymized_at
                        FROM (SELECT c.id, c.anonymized_at, m.client_id IS NOT NULL AS moved_in
                              FROM (SELECT ch.old_client AS client_id FROM ' || changed || ' AS ch
-                                   UNION SELECT ch.client_id FROM ' || changed || ' AS ch) AS x
+                                   UNION SELECT ch.client_id FROM ' || changed || ' AS ch
+                                   ORDER BY 1) AS x
                              JOIN crm.client c ON c.id = x.client_id
                              LEFT JOIN (SELECT DISTINCT ch.client_id FROM ' || changed || ' AS ch
                                         WHERE ch.client_id <> ch.old_client) AS m ON m.client_id = c.id
@@ -203,6 +217,7 @@ BEGIN
         -- one default per client and kind among the rows now default: one
         -- chosen in place (the last), else the one the client had (an
         -- unchanged row), else the last moved in
+        own := crm_internal.contact_own_write(pg_trigger_depth() + 1);
         EXECUTE 'UPDATE crm.contact c SET is_default = false
                  FROM (SELECT d.id, row_number() OVER (
                                   PARTITION BY d.client_id, d.kind
@@ -213,19 +228,17 @@ BEGIN
                        JOIN crm.contact d ON d.client_id = p.client_id AND d.kind = p.kind AND d.is_default
                        LEFT JOIN ' || changed || ' AS ch ON ch.id = d.id) AS r
                  WHERE c.id = r.id AND r.rank > 1';
-        -- the kinds of a client that may be left without a default: a
-        -- default went (unset, moved away), a row arrived without one;
-        -- not those where a row is now the default (step 2 kept one)
-        EXECUTE 'SELECT array_agg(p.client_id), array_agg(p.kind)
-                 FROM (SELECT ch.old_client AS client_id, ch.old_kind AS kind FROM ' || changed || ' AS ch
-                       WHERE ch.was_default
-                       UNION
-                       SELECT ch.client_id, ch.kind FROM ' || changed || ' AS ch
-                       WHERE NOT ch.in_place AND NOT ch.is_default
-                       EXCEPT
-                       SELECT ch.client_id, ch.kind FROM ' || changed || ' AS ch
-                       WHERE ch.is_default) AS p'
-        INTO pair_clients, pair_kinds;
+        PERFORM crm_internal.contact_own_write(own);
+        -- a default went (unset, moved away), a row arrived without one;
+        -- not where a row is now the default (the step above kept one)
+        pairs := '(SELECT ch.old_client AS client_id, ch.old_kind AS kind FROM ' || changed || ' AS ch
+                   WHERE ch.was_default
+                   UNION
+                   SELECT ch.client_id, ch.kind FROM ' || changed || ' AS ch
+                   WHERE NOT ch.in_place AND NOT ch.is_default
+                   EXCEPT
+                   SELECT ch.client_id, ch.kind FROM ' || changed || ' AS ch
+                   WHERE ch.is_default)';
 
     ELSE
         -- only a deleted default leaves a client without one
@@ -233,17 +246,34 @@ BEGIN
             RETURN NULL;
         END IF;
         -- (a client deleted with its contacts is not there to lock)
-        EXECUTE 'SELECT count(*) FROM (SELECT FROM (SELECT DISTINCT o.client_id FROM old_rows o WHERE o.is_default) AS o
+        EXECUTE 'SELECT count(*) FROM (SELECT FROM (SELECT DISTINCT o.client_id FROM old_rows o
+                                                    WHERE o.is_default ORDER BY o.client_id) AS o
                                        JOIN crm.client c ON c.id = o.client_id
                                        ORDER BY c.id FOR NO KEY UPDATE OF c) AS l';
-        EXECUTE 'SELECT array_agg(p.client_id), array_agg(p.kind)
-                 FROM (SELECT DISTINCT o.client_id, o.kind FROM old_rows o WHERE o.is_default) AS p'
-        INTO pair_clients, pair_kinds;
+        pairs := '(SELECT DISTINCT o.client_id, o.kind FROM old_rows o WHERE o.is_default)';
     END IF;
 
-    IF pair_clients IS NOT NULL THEN
-        PERFORM crm_internal.contact_assign_defaults(pair_clients, pair_kinds);
-    END IF;
+    -- step 3: each of those kinds of a client that has contacts but no
+    -- default gets its oldest contact as the default
+    FOR round IN 1 .. 100 LOOP
+        EXECUTE 'SELECT array_agg(f.id)
+                 FROM (SELECT DISTINCT ON (o.client_id, o.kind) o.id
+                       FROM ' || pairs || ' AS p
+                       JOIN crm.contact o ON o.client_id = p.client_id AND o.kind = p.kind
+                       WHERE NOT EXISTS (SELECT FROM crm.contact d
+                                         WHERE d.client_id = p.client_id AND d.kind = p.kind AND d.is_default)
+                       ORDER BY o.client_id, o.kind, o.id) AS f'
+        INTO chosen;
+        EXIT WHEN chosen IS NULL;
+        own := crm_internal.contact_own_write(pg_trigger_depth() + 1);
+        EXECUTE 'UPDATE crm.contact c SET is_default = true WHERE c.id = ANY ($1) AND NOT c.is_default'
+        USING chosen;
+        GET DIAGNOSTICS done = ROW_COUNT;
+        PERFORM crm_internal.contact_own_write(own);
+        -- a row chosen was deleted or changed by a session that committed
+        -- meanwhile: look again (a new snapshot sees it)
+        EXIT WHEN done = cardinality(chosen);
+    END LOOP;
     RETURN NULL;
 END
 $$;
@@ -297,40 +327,10 @@ $$;
 COMMENT ON FUNCTION crm_internal.contact_lock_client() IS
     'trigger, per row arriving as a default: locks its client''s row (FOR NO KEY UPDATE) before the row is written';
 
--- Step 3 above, for the trigger only: it runs with the trigger's (its
--- owner's) rights; no other role may call it.
-CREATE FUNCTION crm_internal.contact_assign_defaults(client_ids bigint[], kinds text[]) RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-    SET jit = off
-AS $$
-DECLARE
-    chosen bigint[];
-    done bigint;
-BEGIN
-    -- EXECUTE ... USING: planned with the arrays' real sizes (a cached plan
-    -- took unnest() of a million ids for 10 rows and looped over them)
-    FOR round IN 1 .. 100 LOOP
-        EXECUTE 'SELECT array_agg(f.id)
-                 FROM (SELECT DISTINCT ON (o.client_id, o.kind) o.id
-                       FROM (SELECT DISTINCT p.client_id, p.kind FROM unnest($1, $2) AS p(client_id, kind)) AS p
-                       JOIN crm.contact o ON o.client_id = p.client_id AND o.kind = p.kind
-                       WHERE NOT EXISTS (SELECT FROM crm.contact d
-                                         WHERE d.client_id = p.client_id AND d.kind = p.kind AND d.is_default)
-                       ORDER BY o.client_id, o.kind, o.id) AS f'
-        INTO chosen USING client_ids, kinds;
-        IF chosen IS NULL THEN
-            RETURN;
-        END IF;
-        EXECUTE 'UPDATE crm.contact c SET is_default = true WHERE c.id = ANY ($1) AND NOT c.is_default'
-        USING chosen;
-        GET DIAGNOSTICS done = ROW_COUNT;
-        -- a row chosen was deleted or changed by a session that committed
-        -- meanwhile: look again (a new snapshot sees it)
-        EXIT WHEN done = cardinality(chosen);
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION crm_internal.contact_assign_defaults(bigint[], text[]) IS
-    'internal, for crm_internal.contact_after_statement() only: gives each client and kind listed that has contacts but no default its oldest contact as the default';
-REVOKE ALL ON FUNCTION crm_internal.contact_assign_defaults(bigint[], text[]) FROM PUBLIC;
+-- The statement trigger's own writes (src/contact.c): the depth at which
+-- its UPDATEs fire the statement trigger again, with nothing to do there.
+CREATE FUNCTION crm_internal.contact_own_write(depth integer) RETURNS integer
+    AS 'MODULE_PATHNAME', 'contact_own_write' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION crm_internal.contact_own_write(integer) IS
+    'internal, for crm_internal.contact_after_statement() only: sets the trigger depth of its own writes (NULL: reads it), returns the previous one';
+REVOKE ALL ON FUNCTION crm_internal.contact_own_write(integer) FROM PUBLIC;
