@@ -123,7 +123,7 @@ COMMENT ON FUNCTION crm_internal.contact_normalize() IS
 --     anonymized client;
 --  2. a row the statement made the default (inserted as the default, set
 --     to it) clears the client's other default of its kind; of several, the
---     last (highest id) stays; a default moved to a client (or kind) that
+--     last stays (inserted: the last written; set by an UPDATE: the highest id); a default moved to a client (or kind) that
 --     has one is not its default;
 --  3. a client left with contacts of a kind but no default of it gets its
 --     oldest (lowest id) as the default.
@@ -178,10 +178,16 @@ BEGIN
         IF refused.id IS NOT NULL THEN
             PERFORM crm_internal.refuse_anonymized(refused.id, refused.anonymized_at);
         END IF;
-        -- an inserted default replaces the client's earlier one
+        -- an inserted default replaces the client's earlier one; of several
+        -- the statement wrote, the last written stays (the transition table
+        -- is in the order the rows were written): a default the row trigger
+        -- set is its kind's first row, so a default named later wins, as a
+        -- restore's COPY in any row order needs
         own := crm_internal.contact_own_write(pg_trigger_depth() + 1);
         EXECUTE 'UPDATE crm.contact c SET is_default = false
-                 FROM (SELECT r.client_id, r.kind, max(r.id) AS keep FROM new_rows r
+                 FROM (SELECT r.client_id, r.kind, (max(ARRAY[r.n, r.id]))[2] AS keep
+                       FROM (SELECT r.client_id, r.kind, r.id, r.is_default, row_number() OVER () AS n
+                             FROM new_rows r) AS r
                        WHERE r.is_default GROUP BY r.client_id, r.kind) AS d
                  WHERE c.client_id = d.client_id AND c.kind = d.kind AND c.is_default AND c.id <> d.keep';
         PERFORM crm_internal.contact_own_write(own);
