@@ -332,7 +332,7 @@ contact_statement(FunctionCallInfo fcinfo, Relation rel)
 	ctl.keysize = sizeof(ContactPair);
 	ctl.entrysize = sizeof(ContactPair);
 	ctl.hcxt = fcinfo->flinfo->fn_mcxt;
-	st->pairs = hash_create("crm contact pairs", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	st->pairs = hash_create("crm contact pairs", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	fcinfo->flinfo->fn_extra = st;
 	return st;
 }
