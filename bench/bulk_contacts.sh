@@ -3,15 +3,15 @@
 # "set-based writes scale").
 #
 # crm.contact keeps one default phone and e-mail per client with a row
-# trigger normalizing values (C) and statement triggers over transition
-# tables (src/sql/35_contacts.sql).  Each statement below runs on crm.contact
+# trigger normalizing values and giving a client its first default (C) and
+# statement triggers over transition tables (src/sql/35_contacts.sql).  Each statement below runs on crm.contact
 # and, in the same run, on bench.contact_plain: the same columns, keys,
 # indexes and deferred exclusion constraint, no trigger.  Every round runs
 # in a transaction that is rolled back, then both tables are vacuumed;
 # figures are medians of ROUNDS (default 5) in ms, and their ratio.
 #   insert   one INSERT ... SELECT of 2 x CLIENTS phones (default CLIENTS
-#            500,000: 1,000,000 rows; the first of each client becomes its
-#            default), into empty tables
+#            500,000: 1,000,000 rows; the first of each client is written as
+#            its default), into empty tables
 #   then, on tables holding those rows (defaults set):
 #   update   UPDATE of every row's label (touches no default)
 #   default  UPDATE choosing every client's other phone as its default
@@ -20,7 +20,8 @@
 #   delete   DELETE of every row
 # Target (issue 13): under 3x the plain table.  Default server settings:
 # the old trigger's advisory lock per client failed at 300,000 clients
-# ("out of shared memory").
+# ("out of shared memory").  doc/working-with-the-base.md has the figures
+# of CLIENTS=50000 (100,000 contacts) and of the default (1,000,000).
 #
 # Runs against the server in PGHOST/PGPORT; tools/dev.sh bench starts one.
 set -euo pipefail

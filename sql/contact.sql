@@ -136,6 +136,15 @@ INSERT INTO crm.client (id, last_name) VALUES (3, 'Zieliński');
 INSERT INTO crm.contact (client_id, kind, value, is_default) VALUES
     (3, 'phone', '600 000 001', false), (3, 'phone', '600 000 002', true), (3, 'phone', '600 000 003', false);
 SELECT value, is_default FROM crm.contact WHERE client_id = 3 ORDER BY id;
+-- also when a row without the flag comes first (written as the client's first
+-- default, then replaced by the default named after it) and ids are not in
+-- the order of the rows
+INSERT INTO crm.client (id, last_name) VALUES (4, 'Wójcik');
+INSERT INTO crm.contact (id, client_id, kind, value, is_default) VALUES
+    (1003, 4, 'phone', '600 000 013', false), (1001, 4, 'phone', '600 000 011', true),
+    (1002, 4, 'phone', '600 000 012', false);
+SELECT id, value, is_default FROM crm.contact WHERE client_id = 4 ORDER BY id;
+DELETE FROM crm.client WHERE id = 4;
 
 -- changing a contact's kind, and deleting all of a kind
 UPDATE crm.contact SET kind = 'email', value = 'z@example.com' WHERE value = '+48600000002';

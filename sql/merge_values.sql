@@ -126,7 +126,7 @@ SELECT client_id <= 300 AS moved_from, count(*) AS phones, count(*) FILTER (WHER
 FROM crm.contact WHERE kind = 'phone' AND (client_id <= 300 OR client_id > 700) GROUP BY 1 ORDER BY 1;
 -- the role cannot lock a client row, and has no function to lock one by id
 SELECT * FROM regress.error_of($$SELECT FROM crm.client WHERE id = 1 FOR NO KEY UPDATE$$);
-SELECT * FROM regress.error_of($$SELECT crm_internal.contact_assign_defaults(ARRAY[1::bigint], ARRAY['phone'])$$);
+SELECT * FROM regress.error_of($$SELECT crm_internal.contact_own_write(0)$$);
 RESET ROLE;
 SELECT p.oid::regprocedure AS contact_definer_functions
 FROM pg_proc p

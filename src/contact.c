@@ -12,12 +12,22 @@
 #include "pgcompat.h"
 
 #include "fmgr.h"
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "contact.h"
 #include "textinput.h"
@@ -274,13 +284,148 @@ email_problem(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The first default of a client's phones or e-mails, set on the row as it is
+ * inserted (no row written twice).  Per statement (the trigger's fn_extra
+ * lives as long as the statement's executor state) the pairs (client, kind)
+ * already decided: the first row of a pair decides it.
+ */
+typedef struct ContactPair
+{
+	int64		client_id;
+	int64		kind;			/* 0 phone, 1 e-mail */
+} ContactPair;
+
+typedef struct ContactStatement
+{
+	HTAB	   *pairs;			/* ContactPair, decided in this statement */
+	Oid			default_index;	/* contact_one_default: the defaults only */
+	Oid			client_rel;		/* crm.client */
+	Oid			client_pkey;	/* client_pkey */
+	AttrNumber	client_id_att;	/* crm.client.id */
+	int			id_att;
+	int			client_att;
+	int			default_att;
+	bool		usable;			/* all of the above found */
+} ContactStatement;
+
+static ContactStatement *
+contact_statement(FunctionCallInfo fcinfo, Relation rel)
+{
+	ContactStatement *st = (ContactStatement *) fcinfo->flinfo->fn_extra;
+	Oid			nsp;
+	HASHCTL		ctl;
+
+	if (st != NULL)
+		return st;
+	st = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ContactStatement));
+	nsp = RelationGetNamespace(rel);
+	st->id_att = SPI_fnumber(rel->rd_att, "id");
+	st->client_att = SPI_fnumber(rel->rd_att, "client_id");
+	st->default_att = SPI_fnumber(rel->rd_att, "is_default");
+	st->default_index = get_relname_relid("contact_one_default", nsp);
+	st->client_rel = get_relname_relid("client", nsp);
+	st->client_pkey = get_relname_relid("client_pkey", nsp);
+	st->client_id_att = OidIsValid(st->client_rel) ? get_attnum(st->client_rel, "id") : InvalidAttrNumber;
+	st->usable = st->id_att > 0 && st->client_att > 0 && st->default_att > 0 &&
+		OidIsValid(st->default_index) && OidIsValid(st->client_pkey) &&
+		st->client_id_att != InvalidAttrNumber;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(ContactPair);
+	ctl.entrysize = sizeof(ContactPair);
+	ctl.hcxt = fcinfo->flinfo->fn_mcxt;
+	st->pairs = hash_create("crm contact pairs", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	fcinfo->flinfo->fn_extra = st;
+	return st;
+}
+
+/*
+ * Lock the client's crm.client row (FOR NO KEY UPDATE, as every writer of
+ * a client's defaults does) without waiting: false when another transaction
+ * holds it (or the client is not there).  Never waiting, the row trigger
+ * neither stalls on nor tells of a client the writer may not see: a row
+ * that row-level security then refuses ends the statement, and the lock.
+ */
+static bool
+contact_try_lock_client(ContactStatement *st, int64 client_id)
+{
+	Relation	crel;
+	Snapshot	snap;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	ItemPointerData tid;
+	bool		found;
+	bool		locked = false;
+
+	crel = table_open(st->client_rel, RowShareLock);
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&key, st->client_id_att, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(client_id));
+	scan = systable_beginscan(crel, st->client_pkey, true, snap, 1, &key);
+	tup = systable_getnext(scan);
+	found = HeapTupleIsValid(tup);
+	if (found)
+		tid = tup->t_self;
+	systable_endscan(scan);
+	if (found)
+	{
+		TupleTableSlot *slot = table_slot_create(crel, NULL);
+		TM_FailureData tmfd;
+		TM_Result	res;
+
+		res = table_tuple_lock(crel, &tid, snap, slot, GetCurrentCommandId(true),
+							   LockTupleNoKeyExclusive, LockWaitSkip,
+							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		locked = (res == TM_Ok);
+		ExecDropSingleTupleTableSlot(slot);
+	}
+	UnregisterSnapshot(snap);
+	table_close(crel, NoLock);
+	return locked;
+}
+
+/* whether the client has a default of the kind (latest snapshot: call it with the client locked) */
+static bool
+contact_has_default(ContactStatement *st, Relation rel, int64 client_id, Datum kind, int kind_att)
+{
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&keys[0], st->client_att, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(client_id));
+	ScanKeyEntryInitialize(&keys[1], 0, kind_att, BTEqualStrategyNumber, InvalidOid,
+						   TupleDescAttr(rel->rd_att, kind_att - 1)->attcollation,
+						   F_TEXTEQ, kind);
+	scan = systable_beginscan(rel, st->default_index, true, snap, 2, keys);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, st->default_att, rel->rd_att, &isnull);
+
+		found = !isnull && DatumGetBool(d);
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snap);
+	return found;
+}
+
+/*
  * crm_internal.contact_normalize(): BEFORE INSERT OR UPDATE OF value, kind
  * row trigger on crm.contact.  Writes the value in its normal form (E.164
  * for a phone, the domain lower-cased for an e-mail), raising the same
  * errors as crm.normalize_phone() and crm.normalize_email().  In C because it
  * runs once per row: a bulk INSERT of a million contacts pays it a million
- * times (bench/bulk_contacts.sh); the default bookkeeping is per statement
- * (crm_internal.contact_after_statement() in src/sql/35_contacts.sql).
+ * times (bench/bulk_contacts.sh); the rest of the default bookkeeping is per
+ * statement (crm_internal.contact_after_statement() in src/sql/35_contacts.sql).
+ *
+ * On INSERT it also gives a client its first default: the first row of the
+ * statement for a client and kind, when it is not a default itself, locks
+ * the client (without waiting, see contact_try_lock_client) and, if the
+ * client then has no default of the kind (latest snapshot: no other writer
+ * can add one while the lock is held), is inserted as the default.  When the
+ * lock is busy the row stays as it is and the statement trigger, which
+ * waits for the lock, gives the default.
  */
 PG_FUNCTION_INFO_V1(contact_normalize);
 Datum
@@ -296,7 +441,11 @@ contact_normalize(PG_FUNCTION_ARGS)
 	Datum		value;
 	Datum		normal;
 	char	   *kind_str;
-	bool		replace = true;
+	int			kind_no;
+	Datum		new_values[2];
+	bool		new_nulls[2] = {false, false};
+	int			new_cols[2];
+	int			ncols = 0;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
@@ -319,18 +468,97 @@ contact_normalize(PG_FUNCTION_ARGS)
 
 	kind_str = TextDatumGetCString(kind);
 	if (strcmp(kind_str, "phone") == 0)
-		normal = DirectFunctionCall1(normalize_phone, value);
-	else if (strcmp(kind_str, "email") == 0)
-		normal = DirectFunctionCall1(normalize_email, value);
-	else
-		replace = false;		/* the CHECK on kind refuses it */
-
-	if (replace)
 	{
-		bool		nulls[1] = {false};
-		int			cols[1] = {value_att};
-
-		tuple = heap_modify_tuple_by_cols(tuple, tupdesc, 1, cols, &normal, nulls);
+		normal = DirectFunctionCall1(normalize_phone, value);
+		kind_no = 0;
 	}
+	else if (strcmp(kind_str, "email") == 0)
+	{
+		normal = DirectFunctionCall1(normalize_email, value);
+		kind_no = 1;
+	}
+	else
+		return PointerGetDatum(tuple);	/* the CHECK on kind refuses it */
+
+	new_cols[ncols] = value_att;
+	new_values[ncols++] = normal;
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		ContactStatement *st = contact_statement(fcinfo, trigdata->tg_relation);
+		Datum		client = heap_getattr(tuple, st->client_att, tupdesc, &isnull);
+
+		if (st->usable && !isnull)
+		{
+			ContactPair pair;
+			bool		seen;
+			Datum		is_default = heap_getattr(tuple, st->default_att, tupdesc, &isnull);
+
+			memset(&pair, 0, sizeof(pair));
+			pair.client_id = DatumGetInt64(client);
+			pair.kind = kind_no;
+			hash_search(st->pairs, &pair, HASH_ENTER, &seen);
+			if (!seen && !isnull && !DatumGetBool(is_default) &&
+				contact_try_lock_client(st, pair.client_id) &&
+				!contact_has_default(st, trigdata->tg_relation, pair.client_id, kind, kind_att))
+			{
+				new_cols[ncols] = st->default_att;
+				new_values[ncols++] = BoolGetDatum(true);
+			}
+		}
+	}
+
+	if (ncols > 0)
+		tuple = heap_modify_tuple_by_cols(tuple, tupdesc, ncols, new_cols, new_values, new_nulls);
 	return PointerGetDatum(tuple);
+}
+
+/*
+ * The statement trigger's own writes: while crm_internal.contact_after_statement()
+ * clears or sets defaults with its own UPDATE, the statement trigger that
+ * UPDATE fires (one trigger level deeper) has nothing to do: the clients are
+ * locked and the rows it wrote leave one default per client and kind.  The
+ * depth of that level is kept here, in the backend, where no role can set it
+ * (crm_internal.contact_own_write is the trigger's owner's only), and is
+ * forgotten when a transaction or subtransaction aborts.
+ */
+static int	contact_own_depth = 0;
+static bool contact_callbacks = false;
+
+static void
+contact_xact_callback(XactEvent event, void *arg)
+{
+	contact_own_depth = 0;
+}
+
+static void
+contact_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		contact_own_depth = 0;
+}
+
+/*
+ * crm_internal.contact_own_write(depth integer) RETURNS integer: sets the
+ * trigger depth whose contact statement triggers are the bookkeeping's own
+ * (0: none) and returns the one set before; with NULL, only returns it.
+ */
+PG_FUNCTION_INFO_V1(contact_own_write);
+Datum
+contact_own_write(PG_FUNCTION_ARGS)
+{
+	int			previous = contact_own_depth;
+
+	if (!PG_ARGISNULL(0))
+	{
+		if (!contact_callbacks)
+		{
+			RegisterXactCallback(contact_xact_callback, NULL);
+			RegisterSubXactCallback(contact_subxact_callback, NULL);
+			contact_callbacks = true;
+		}
+		contact_own_depth = PG_GETARG_INT32(0);
+	}
+	PG_RETURN_INT32(previous);
 }

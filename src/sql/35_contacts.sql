@@ -102,11 +102,19 @@ COMMENT ON FUNCTION crm.email_problem(text) IS
 CREATE FUNCTION crm_internal.contact_normalize() RETURNS trigger
     AS 'MODULE_PATHNAME', 'contact_normalize' LANGUAGE C;
 COMMENT ON FUNCTION crm_internal.contact_normalize() IS
-    'trigger, per row: writes a phone in E.164 and an e-mail with its domain lower-cased (the errors of crm.normalize_phone and crm.normalize_email)';
+    'trigger, per row: writes a phone in E.164 and an e-mail with its domain lower-cased (the errors of crm.normalize_phone and crm.normalize_email); on INSERT, the first row of a client and kind without a default becomes the default';
 
--- The default bookkeeping, once per statement, over the statement's rows
--- (transition tables), so that one statement may write any number of
--- contacts at default server settings (no lock per client in the lock table):
+-- The default bookkeeping.  Per row, in C (crm_internal.contact_normalize):
+-- the first row a statement inserts for a client and kind, when it is not a
+-- default, locks the client's crm.client row (FOR NO KEY UPDATE, without
+-- waiting) and, when the client has no default of the kind, is written as
+-- the default: a client's first phone is written once, not inserted and then
+-- updated.  When the lock is busy the row is written as it is and step 3
+-- below gives the default.
+-- Then once per statement, over the statement's rows (transition tables,
+-- joined directly, every query planned for this statement's row counts), so
+-- that one statement may write any number of contacts at default server
+-- settings (no lock per client in the lock table):
 --  1. lock the clients whose defaults the statement may change (their
 --     crm.client rows, FOR NO KEY UPDATE, in id order): concurrent writers of
 --     one client's contacts take turns from here to their commit, and a
@@ -115,7 +123,7 @@ COMMENT ON FUNCTION crm_internal.contact_normalize() IS
 --     anonymized client;
 --  2. a row the statement made the default (inserted as the default, set
 --     to it) clears the client's other default of its kind; of several, the
---     last (highest id) stays; a default moved to a client (or kind) that
+--     last stays (inserted: the last written; set by an UPDATE: the highest id); a default moved to a client (or kind) that
 --     has one is not its default;
 --  3. a client left with contacts of a kind but no default of it gets its
 --     oldest (lowest id) as the default.
@@ -132,20 +140,29 @@ CREATE FUNCTION crm_internal.contact_after_statement() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
     -- the transition tables have no statistics: the planner's guesses for a
     -- big statement would start JIT compilation, which took 1.3 s of a
-    -- 9,000-row INSERT's 5 s
+    -- 9,000-row INSERT's 5 s; parallel workers only add their start
     SET jit = off
+    SET max_parallel_workers_per_gather = 0
 AS $$
 DECLARE
     refused record;
-    pair_clients bigint[];
-    pair_kinds text[];
-    ch_ids bigint[];
-    ch_old_clients bigint[];
-    ch_old_kinds text[];
-    ch_clients bigint[];
-    ch_kinds text[];
-    ch_defaults boolean[];
+    changed_rows bigint;
+    -- the kinds of a client that may be left without a default (step 3)
+    pairs text;
+    chosen bigint[];
+    done bigint;
+    own integer;
+    -- the rows of an UPDATE whose client, kind or default changed
+    changed CONSTANT text := '(SELECT n.id, o.client_id AS old_client, o.kind AS old_kind, o.is_default AS was_default,
+                                      n.client_id, n.kind, n.is_default,
+                                      n.client_id = o.client_id AND n.kind = o.kind AS in_place
+                               FROM old_rows o JOIN new_rows n ON n.id = o.id
+                               WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default))';
 BEGIN
+    -- the UPDATE below, of this function one level up: nothing to do
+    IF crm_internal.contact_own_write(NULL) = pg_trigger_depth() THEN
+        RETURN NULL;
+    END IF;
     -- Every query that reads the transition tables is planned for this
     -- statement's row counts (EXECUTE): a plan kept from a one-row statement
     -- rescanned a million rows in a nested loop.
@@ -153,70 +170,81 @@ BEGIN
         EXECUTE 'SELECT c.id, c.anonymized_at
                  FROM (SELECT min(l.id) FILTER (WHERE l.anonymized_at IS NOT NULL) AS id,
                               min(l.anonymized_at) AS anonymized_at
-                       FROM (SELECT c.id, c.anonymized_at FROM crm.client c
-                             WHERE c.id IN (SELECT r.client_id FROM new_rows r)
+                       FROM (SELECT c.id, c.anonymized_at
+                             FROM (SELECT DISTINCT r.client_id FROM new_rows r ORDER BY r.client_id) AS r
+                             JOIN crm.client c ON c.id = r.client_id
                              ORDER BY c.id FOR NO KEY UPDATE OF c) AS l) AS c'
         INTO refused;
         IF refused.id IS NOT NULL THEN
             PERFORM crm_internal.refuse_anonymized(refused.id, refused.anonymized_at);
         END IF;
-        -- an inserted default replaces the client's earlier one
+        -- an inserted default replaces the client's earlier one; of several
+        -- the statement wrote, the last written stays (the transition table
+        -- is in the order the rows were written): a default the row trigger
+        -- set is its kind's first row, so a default named later wins, as a
+        -- restore's COPY in any row order needs
+        own := crm_internal.contact_own_write(pg_trigger_depth() + 1);
         EXECUTE 'UPDATE crm.contact c SET is_default = false
-                 FROM (SELECT r.client_id, r.kind, max(r.id) AS keep FROM new_rows r
+                 FROM (SELECT r.client_id, r.kind, (max(ARRAY[r.n, r.id]))[2] AS keep
+                       FROM (SELECT r.client_id, r.kind, r.id, r.is_default, row_number() OVER () AS n
+                             FROM new_rows r) AS r
                        WHERE r.is_default GROUP BY r.client_id, r.kind) AS d
                  WHERE c.client_id = d.client_id AND c.kind = d.kind AND c.is_default AND c.id <> d.keep';
-        -- the kinds of a client where no new row is the default
-        EXECUTE 'SELECT array_agg(p.client_id), array_agg(p.kind)
-                 FROM (SELECT r.client_id, r.kind FROM new_rows r
-                       GROUP BY r.client_id, r.kind HAVING NOT bool_or(r.is_default)) AS p'
-        INTO pair_clients, pair_kinds;
+        PERFORM crm_internal.contact_own_write(own);
+        -- the kinds of a client where no new row is the default (a client
+        -- whose default a concurrent transaction deleted, one that was busy
+        -- when its row was written)
+        pairs := '(SELECT r.client_id, r.kind FROM new_rows r
+                   GROUP BY r.client_id, r.kind HAVING NOT bool_or(r.is_default))';
 
     ELSIF TG_OP = 'UPDATE' THEN
-        -- the rows whose client, kind or default changed, read once
-        EXECUTE 'SELECT array_agg(n.id), array_agg(o.client_id), array_agg(o.kind),
-                        array_agg(n.client_id), array_agg(n.kind), array_agg(n.is_default)
-                 FROM old_rows o JOIN new_rows n ON n.id = o.id
-                 WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default)'
-        INTO ch_ids, ch_old_clients, ch_old_kinds, ch_clients, ch_kinds, ch_defaults;
-        IF ch_ids IS NULL THEN
+        -- (a count, not EXISTS: planned to stop at the first row, EXISTS
+        -- joined the two tables in a nested loop, a million times a million
+        -- when no row changed)
+        EXECUTE 'SELECT count(*) FROM ' || changed || ' AS ch' INTO changed_rows;
+        IF changed_rows = 0 THEN
             RETURN NULL;
         END IF;
-        SELECT c.id, c.anonymized_at INTO refused
-        FROM (SELECT min(l.id) FILTER (WHERE l.anonymized_at IS NOT NULL AND l.moved_in) AS id,
-                     min(l.anonymized_at) FILTER (WHERE l.moved_in) AS anonymized_at
-              FROM (SELECT c.id, c.anonymized_at,
-                           c.id IN (SELECT x.client_id FROM unnest(ch_old_clients, ch_clients) AS x(old_client, client_id)
-                                    WHERE x.client_id <> x.old_client) AS moved_in
-                    FROM crm.client c
-                    WHERE c.id IN (SELECT unnest(ch_old_clients || ch_clients))
-                    ORDER BY c.id FOR NO KEY UPDATE OF c) AS l) AS c;
+        EXECUTE 'SELECT c.id, c.anonymized_at
+                 FROM (SELECT min(l.id) FILTER (WHERE l.anonymized_at IS NOT NULL AND l.moved_in) AS id,
+                              min(l.anonymized_at) FILTER (WHERE l.moved_in) AS anonymized_at
+                       FROM (SELECT c.id, c.anonymized_at, m.client_id IS NOT NULL AS moved_in
+                             FROM (SELECT ch.old_client AS client_id FROM ' || changed || ' AS ch
+                                   UNION SELECT ch.client_id FROM ' || changed || ' AS ch
+                                   ORDER BY 1) AS x
+                             JOIN crm.client c ON c.id = x.client_id
+                             LEFT JOIN (SELECT DISTINCT ch.client_id FROM ' || changed || ' AS ch
+                                        WHERE ch.client_id <> ch.old_client) AS m ON m.client_id = c.id
+                             ORDER BY c.id FOR NO KEY UPDATE OF c) AS l) AS c'
+        INTO refused;
         IF refused.id IS NOT NULL THEN
             PERFORM crm_internal.refuse_anonymized(refused.id, refused.anonymized_at);
         END IF;
         -- one default per client and kind among the rows now default: one
-        -- chosen in place (the last), else the one the client had, else the
-        -- last moved in
-        WITH changed AS (
-            SELECT x.id, x.client_id, x.kind, x.is_default,
-                   x.client_id = x.old_client AND x.kind = x.old_kind AS in_place
-            FROM unnest(ch_ids, ch_clients, ch_kinds, ch_defaults, ch_old_clients, ch_old_kinds)
-                 AS x(id, client_id, kind, is_default, old_client, old_kind)
-        ), keep AS (
-            SELECT ch.client_id, ch.kind,
-                   coalesce(max(ch.id) FILTER (WHERE ch.in_place),
-                            (SELECT min(d.id) FROM crm.contact d
-                             WHERE d.client_id = ch.client_id AND d.kind = ch.kind AND d.is_default
-                               AND d.id NOT IN (SELECT x.id FROM changed x)),
-                            max(ch.id)) AS id
-            FROM changed ch WHERE ch.is_default
-            GROUP BY ch.client_id, ch.kind
-        )
-        UPDATE crm.contact c SET is_default = false
-        FROM keep k
-        WHERE c.client_id = k.client_id AND c.kind = k.kind AND c.is_default AND c.id <> k.id;
-        -- every kind of a client the statement changed (from and to)
-        pair_clients := ch_old_clients || ch_clients;
-        pair_kinds := ch_old_kinds || ch_kinds;
+        -- chosen in place (the last), else the one the client had (an
+        -- unchanged row), else the last moved in
+        own := crm_internal.contact_own_write(pg_trigger_depth() + 1);
+        EXECUTE 'UPDATE crm.contact c SET is_default = false
+                 FROM (SELECT d.id, row_number() OVER (
+                                  PARTITION BY d.client_id, d.kind
+                                  ORDER BY CASE WHEN ch.in_place THEN 0 WHEN ch.id IS NULL THEN 1 ELSE 2 END,
+                                           CASE WHEN ch.id IS NULL THEN d.id ELSE -d.id END) AS rank
+                       FROM (SELECT DISTINCT ch.client_id, ch.kind FROM ' || changed || ' AS ch
+                             WHERE ch.is_default) AS p
+                       JOIN crm.contact d ON d.client_id = p.client_id AND d.kind = p.kind AND d.is_default
+                       LEFT JOIN ' || changed || ' AS ch ON ch.id = d.id) AS r
+                 WHERE c.id = r.id AND r.rank > 1';
+        PERFORM crm_internal.contact_own_write(own);
+        -- a default went (unset, moved away), a row arrived without one;
+        -- not where a row is now the default (the step above kept one)
+        pairs := '(SELECT ch.old_client AS client_id, ch.old_kind AS kind FROM ' || changed || ' AS ch
+                   WHERE ch.was_default
+                   UNION
+                   SELECT ch.client_id, ch.kind FROM ' || changed || ' AS ch
+                   WHERE NOT ch.in_place AND NOT ch.is_default
+                   EXCEPT
+                   SELECT ch.client_id, ch.kind FROM ' || changed || ' AS ch
+                   WHERE ch.is_default)';
 
     ELSE
         -- only a deleted default leaves a client without one
@@ -224,17 +252,34 @@ BEGIN
             RETURN NULL;
         END IF;
         -- (a client deleted with its contacts is not there to lock)
-        EXECUTE 'SELECT count(*) FROM (SELECT FROM crm.client c
-                 WHERE c.id IN (SELECT o.client_id FROM old_rows o WHERE o.is_default)
-                 ORDER BY c.id FOR NO KEY UPDATE OF c) AS l';
-        EXECUTE 'SELECT array_agg(p.client_id), array_agg(p.kind)
-                 FROM (SELECT DISTINCT o.client_id, o.kind FROM old_rows o WHERE o.is_default) AS p'
-        INTO pair_clients, pair_kinds;
+        EXECUTE 'SELECT count(*) FROM (SELECT FROM (SELECT DISTINCT o.client_id FROM old_rows o
+                                                    WHERE o.is_default ORDER BY o.client_id) AS o
+                                       JOIN crm.client c ON c.id = o.client_id
+                                       ORDER BY c.id FOR NO KEY UPDATE OF c) AS l';
+        pairs := '(SELECT DISTINCT o.client_id, o.kind FROM old_rows o WHERE o.is_default)';
     END IF;
 
-    IF pair_clients IS NOT NULL THEN
-        PERFORM crm_internal.contact_assign_defaults(pair_clients, pair_kinds);
-    END IF;
+    -- step 3: each of those kinds of a client that has contacts but no
+    -- default gets its oldest contact as the default
+    FOR round IN 1 .. 100 LOOP
+        EXECUTE 'SELECT array_agg(f.id)
+                 FROM (SELECT DISTINCT ON (o.client_id, o.kind) o.id
+                       FROM ' || pairs || ' AS p
+                       JOIN crm.contact o ON o.client_id = p.client_id AND o.kind = p.kind
+                       WHERE NOT EXISTS (SELECT FROM crm.contact d
+                                         WHERE d.client_id = p.client_id AND d.kind = p.kind AND d.is_default)
+                       ORDER BY o.client_id, o.kind, o.id) AS f'
+        INTO chosen;
+        EXIT WHEN chosen IS NULL;
+        own := crm_internal.contact_own_write(pg_trigger_depth() + 1);
+        EXECUTE 'UPDATE crm.contact c SET is_default = true WHERE c.id = ANY ($1) AND NOT c.is_default'
+        USING chosen;
+        GET DIAGNOSTICS done = ROW_COUNT;
+        PERFORM crm_internal.contact_own_write(own);
+        -- a row chosen was deleted or changed by a session that committed
+        -- meanwhile: look again (a new snapshot sees it)
+        EXIT WHEN done = cardinality(chosen);
+    END LOOP;
     RETURN NULL;
 END
 $$;
@@ -288,38 +333,10 @@ $$;
 COMMENT ON FUNCTION crm_internal.contact_lock_client() IS
     'trigger, per row arriving as a default: locks its client''s row (FOR NO KEY UPDATE) before the row is written';
 
--- Step 3 above, for the trigger only: it runs with the trigger's (its
--- owner's) rights; no other role may call it.
-CREATE FUNCTION crm_internal.contact_assign_defaults(client_ids bigint[], kinds text[]) RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-    SET jit = off
-AS $$
-DECLARE
-    chosen bigint[];
-    done bigint;
-BEGIN
-    FOR round IN 1 .. 100 LOOP
-        SELECT array_agg(f.id) INTO chosen
-        FROM (SELECT DISTINCT ON (o.client_id, o.kind) o.id
-              FROM (SELECT DISTINCT p.client_id, p.kind FROM unnest(client_ids, kinds) AS p(client_id, kind)) AS p
-              JOIN crm.contact o ON o.client_id = p.client_id AND o.kind = p.kind
-              WHERE NOT EXISTS (SELECT FROM crm.contact d
-                                WHERE d.client_id = p.client_id AND d.kind = p.kind AND d.is_default)
-              ORDER BY o.client_id, o.kind, o.id) AS f;
-        IF chosen IS NULL THEN
-            RETURN;
-        END IF;
-        UPDATE crm.contact c SET is_default = true
-        FROM unnest(chosen) AS f(id)
-        WHERE c.id = f.id AND NOT c.is_default;
-        GET DIAGNOSTICS done = ROW_COUNT;
-        -- a row chosen was deleted or changed by a session that committed
-        -- meanwhile: look again (a new snapshot sees it)
-        EXIT WHEN done = cardinality(chosen);
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION crm_internal.contact_assign_defaults(bigint[], text[]) IS
-    'internal, for crm_internal.contact_after_statement() only: gives each client and kind listed that has contacts but no default its oldest contact as the default';
-REVOKE ALL ON FUNCTION crm_internal.contact_assign_defaults(bigint[], text[]) FROM PUBLIC;
+-- The statement trigger's own writes (src/contact.c): the depth at which
+-- its UPDATEs fire the statement trigger again, with nothing to do there.
+CREATE FUNCTION crm_internal.contact_own_write(depth integer) RETURNS integer
+    AS 'MODULE_PATHNAME', 'contact_own_write' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION crm_internal.contact_own_write(integer) IS
+    'internal, for crm_internal.contact_after_statement() only: sets the trigger depth of its own writes (NULL: reads it), returns the previous one';
+REVOKE ALL ON FUNCTION crm_internal.contact_own_write(integer) FROM PUBLIC;
