@@ -131,7 +131,8 @@ RESET ROLE;
 SELECT p.oid::regprocedure AS contact_definer_functions
 FROM pg_proc p
 WHERE p.pronamespace IN ('crm'::regnamespace, 'crm_internal'::regnamespace) AND p.prosecdef
-  AND p.proname LIKE '%contact%';
+  AND p.proname LIKE '%contact%'
+ORDER BY p.oid::regprocedure::text;
 -- an anonymized client takes no contact, in a bulk statement too
 SELECT crm.anonymize(5, crm.anonymization_code(5)) IS NOT NULL AS anonymized;
 SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.contact (client_id, kind, value) VALUES (4, 'phone', '600000004'), (5, 'phone', '600000005')$$);
