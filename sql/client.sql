@@ -92,6 +92,32 @@ SELECT updated_at AS before FROM crm.client WHERE id = 1 \gset
 UPDATE crm.client SET last_contact_at = now(), created_at = now() WHERE id = 1;
 SELECT updated_at = :'before' AS updated_at_kept FROM crm.client WHERE id = 1;
 
+-- an update of the assignment alone (owner, unit_id, synced, language) takes
+-- the light path (a C trigger, src/clientrow.c): updated_at only
+SELECT tgname, pg_get_triggerdef(oid) ~ 'WHEN' AS conditional FROM pg_trigger
+WHERE tgrelid = 'crm.client'::regclass AND NOT tgisinternal ORDER BY tgname;
+SELECT crm_internal.client_update_is_light(c, c) AS same_row_light FROM crm.client c WHERE id = 1;
+BEGIN;
+UPDATE crm.client SET owner = 'agent_new', synced = true, language = 'en' WHERE id = 1;
+SELECT owner, synced, language, updated_at = now() AS touched, updated_at > created_at AS after_creation
+FROM crm.client WHERE id = 1;
+ROLLBACK;
+-- nothing changed: updated_at kept
+UPDATE crm.client SET owner = owner, unit_id = unit_id WHERE id = 1;
+SELECT updated_at = :'before' AS updated_at_kept FROM crm.client WHERE id = 1;
+-- with any other column the full trigger runs: trims, keeps the system fields
+BEGIN;
+UPDATE crm.client SET owner = 'agent_new', first_name = '  Janusz ', created_at = '2000-01-01' WHERE id = 1;
+SELECT owner, first_name, display_name, created_at > '2001-01-01' AS created_kept, updated_at = now() AS touched
+FROM crm.client WHERE id = 1;
+ROLLBACK;
+BEGIN;
+UPDATE crm.client SET owner = 'agent_new', source = 'forged' WHERE id = 1;
+SELECT owner, source, updated_at = now() AS touched FROM crm.client WHERE id = 1;
+ROLLBACK;
+-- the light trigger refuses any other use
+SELECT * FROM regress.error_of($$SELECT crm_internal.client_update_light()$$);
+
 -- a display name set by hand stays
 UPDATE crm.client SET display_name = 'Kowalski Janusz (VIP)' WHERE id = 1;
 UPDATE crm.client SET first_name = 'Jan' WHERE id = 1;
