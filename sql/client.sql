@@ -117,6 +117,19 @@ SELECT owner, source, updated_at = now() AS touched FROM crm.client WHERE id = 1
 ROLLBACK;
 -- the light trigger refuses any other use
 SELECT * FROM regress.error_of($$SELECT crm_internal.client_update_light()$$);
+-- a plain new client is trimmed and completed in C, as the PL/pgSQL
+-- function does for the others (here: a unit to find would be one)
+BEGIN;
+INSERT INTO crm.client (id, first_name, last_name, city, postal_code, pesel, source, unit_id)
+VALUES (70, '  Ala ', ' Nowak  ', ' ', '', '44051401359', '  ', NULL),
+       (71, NULL, 'Lis', NULL, NULL, NULL, ' crm-test ', NULL)
+RETURNING id, first_name, last_name, display_name, city, postal_code, birth_date, source,
+          created_at = now() AS created_now, updated_at = created_at AS updated_created;
+INSERT INTO crm.client (id, kind, company_name, display_name, created_at, updated_at)
+VALUES (72, 'company', ' Firma  Sp. z o.o. ', '   ', '2020-01-01', NULL)
+RETURNING id, kind, company_name, display_name, created_at, updated_at = created_at AS updated_created;
+ROLLBACK;
+SELECT * FROM regress.error_of($$SELECT crm_internal.client_insert_plain()$$);
 
 -- a display name set by hand stays
 UPDATE crm.client SET display_name = 'Kowalski Janusz (VIP)' WHERE id = 1;

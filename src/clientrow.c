@@ -23,6 +23,9 @@
  * columns and updated_at must be unchanged (byte for byte, after
  * detoasting), so a column added later gets the full trigger by default.
  *
+ * And the plain path of an insert: a client whose row needs nothing but
+ * trimming and defaults (see crm_internal.client_insert_plain below).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -32,12 +35,19 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(client_update_is_light);
 PG_FUNCTION_INFO_V1(client_update_light);
+PG_FUNCTION_INFO_V1(client_insert_plain);
+
+/* src/pesel.c */
+extern Datum pesel_birth_date(PG_FUNCTION_ARGS);
 
 /* the columns a light update may change; updated_at is the trigger's own */
 static bool
@@ -189,4 +199,168 @@ client_update_light(PG_FUNCTION_ARGS)
 	else
 		value = heap_getattr(oldtup, updated_at, desc, &isnull);
 	return PointerGetDatum(heap_modify_tuple_by_cols(newtup, desc, 1, &updated_at, &value, &isnull));
+}
+
+/* the column of crm.client named name (1-based), or an error */
+static int
+client_column(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return i + 1;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+			 errmsg("client_insert_plain needs a column %s", name)));
+	return 0;					/* keep the compiler quiet */
+}
+
+/* nullif(btrim(value), ''): spaces only, as btrim(text) */
+static void
+trim_text(Datum *value, bool *isnull)
+{
+	text	   *t;
+	const char *p;
+	int			len;
+	int			start = 0;
+
+	if (*isnull)
+		return;
+	t = DatumGetTextPP(*value);
+	p = VARDATA_ANY(t);
+	len = VARSIZE_ANY_EXHDR(t);
+	while (start < len && p[start] == ' ')
+		start++;
+	while (len > start && p[len - 1] == ' ')
+		len--;
+	if (len == start)
+		*isnull = true;
+	else if (start > 0 || len < (int) VARSIZE_ANY_EXHDR(t))
+		*value = PointerGetDatum(cstring_to_text_with_len(p + start, len - start));
+	else
+		*value = PointerGetDatum(t);
+}
+
+/*
+ * crm_internal.client_insert_plain(): trigger BEFORE INSERT FOR EACH ROW on
+ * crm.client for a plain new client, which its WHEN condition picks: not
+ * anonymized, with a unit or written without row-level security, with the
+ * name its kind needs, and a birth date that is empty or agrees with the
+ * PESEL.  Everything else (the refusals, a unit to find, anonymization) is
+ * crm_internal.client_before_write()'s, whose insert path this does the
+ * rest of, with the same results: the names and address trimmed (empty:
+ * null), created_at now() unless given, updated_at created_at unless
+ * given, source trimmed or the session's application_name or "sql", the
+ * display name "first last" (a company's name) unless given, the birth
+ * date the PESEL's.  Measured: 3 us a client where the PL/pgSQL function
+ * takes 30 us (doc/working-with-the-base.md).
+ */
+Datum
+client_insert_plain(PG_FUNCTION_ARGS)
+{
+	static const char *const trimmed[] = {"first_name", "last_name", "company_name", "display_name",
+	"city", "postal_code", "address", "external_id", "source"};
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	int			natts;
+	Datum	   *values;
+	bool	   *nulls;
+	int			kind,
+				first_name,
+				last_name,
+				company_name,
+				display_name,
+				source,
+				created_at,
+				updated_at,
+				pesel,
+				birth_date;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("client_insert_plain must be fired before insert, for each row")));
+	desc = trigdata->tg_relation->rd_att;
+	tuple = trigdata->tg_trigtuple;
+	natts = desc->natts;
+	values = palloc(natts * sizeof(Datum));
+	nulls = palloc(natts * sizeof(bool));
+	heap_deform_tuple(tuple, desc, values, nulls);
+
+	for (int k = 0; k < (int) lengthof(trimmed); k++)
+	{
+		int			i = client_column(desc, trimmed[k]) - 1;
+
+		trim_text(&values[i], &nulls[i]);
+	}
+	kind = client_column(desc, "kind") - 1;
+	first_name = client_column(desc, "first_name") - 1;
+	last_name = client_column(desc, "last_name") - 1;
+	company_name = client_column(desc, "company_name") - 1;
+	display_name = client_column(desc, "display_name") - 1;
+	source = client_column(desc, "source") - 1;
+	created_at = client_column(desc, "created_at") - 1;
+	updated_at = client_column(desc, "updated_at") - 1;
+	pesel = client_column(desc, "pesel") - 1;
+	birth_date = client_column(desc, "birth_date") - 1;
+
+	if (nulls[created_at])
+	{
+		values[created_at] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		nulls[created_at] = false;
+	}
+	if (nulls[updated_at])
+	{
+		values[updated_at] = values[created_at];
+		nulls[updated_at] = false;
+	}
+	if (nulls[source])
+	{
+		const char *app = GetConfigOption("application_name", true, false);
+
+		values[source] = CStringGetTextDatum(app != NULL && app[0] != '\0' ? app : "sql");
+		nulls[source] = false;
+	}
+	if (nulls[display_name])
+	{
+		bool		company = !nulls[kind] && strcmp(TextDatumGetCString(values[kind]), "company") == 0;
+
+		if (company)
+		{
+			values[display_name] = values[company_name];
+			nulls[display_name] = nulls[company_name];
+		}
+		else if (!nulls[first_name] || !nulls[last_name])
+		{
+			/* concat_ws(' ', first_name, last_name) */
+			StringInfoData buf;
+
+			initStringInfo(&buf);
+			if (!nulls[first_name])
+				appendStringInfoString(&buf, TextDatumGetCString(values[first_name]));
+			if (!nulls[first_name] && !nulls[last_name])
+				appendStringInfoChar(&buf, ' ');
+			if (!nulls[last_name])
+				appendStringInfoString(&buf, TextDatumGetCString(values[last_name]));
+			values[display_name] = CStringGetTextDatum(buf.data);
+			nulls[display_name] = false;
+		}
+		else
+		{
+			/* concat_ws of two nulls: the empty string */
+			values[display_name] = CStringGetTextDatum("");
+			nulls[display_name] = false;
+		}
+	}
+	if (!nulls[pesel] && nulls[birth_date])
+	{
+		values[birth_date] = DirectFunctionCall1(pesel_birth_date, values[pesel]);
+		nulls[birth_date] = false;
+	}
+	return PointerGetDatum(heap_form_tuple(desc, values, nulls));
 }

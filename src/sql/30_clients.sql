@@ -101,8 +101,29 @@ ALTER TABLE crm.client SET (fillfactor = 90);
 -- the full trigger on insert, and on an update unless it is light (only
 -- owner, unit_id, synced or language change): then a C trigger sets
 -- updated_at alone (src/clientrow.c)
+-- an insert: a plain new client (not anonymized, a unit or no row-level
+-- security, the name its kind needs, no birth date against the PESEL) is
+-- trimmed and given its defaults in C (src/clientrow.c), every other by
+-- the PL/pgSQL function (its refusals, the unit to find); the condition is
+-- the same, written twice
 CREATE TRIGGER client_before_write BEFORE INSERT ON crm.client
-    FOR EACH ROW EXECUTE FUNCTION crm_internal.client_before_write();
+    FOR EACH ROW
+    WHEN (NOT coalesce(NEW.anonymized_at IS NULL
+              AND (NEW.unit_id IS NOT NULL OR NOT row_security_active('crm.client'::regclass))
+              AND CASE NEW.kind WHEN 'person' THEN btrim(NEW.last_name) <> ''
+                                WHEN 'company' THEN btrim(NEW.company_name) <> '' ELSE false END
+              AND (NEW.pesel IS NULL OR NEW.birth_date IS NULL
+                   OR NEW.birth_date = crm.pesel_birth_date(NEW.pesel)), false))
+    EXECUTE FUNCTION crm_internal.client_before_write();
+CREATE TRIGGER client_before_write_plain BEFORE INSERT ON crm.client
+    FOR EACH ROW
+    WHEN (coalesce(NEW.anonymized_at IS NULL
+              AND (NEW.unit_id IS NOT NULL OR NOT row_security_active('crm.client'::regclass))
+              AND CASE NEW.kind WHEN 'person' THEN btrim(NEW.last_name) <> ''
+                                WHEN 'company' THEN btrim(NEW.company_name) <> '' ELSE false END
+              AND (NEW.pesel IS NULL OR NEW.birth_date IS NULL
+                   OR NEW.birth_date = crm.pesel_birth_date(NEW.pesel)), false))
+    EXECUTE FUNCTION crm_internal.client_insert_plain();
 CREATE TRIGGER client_before_update BEFORE UPDATE ON crm.client
     FOR EACH ROW WHEN (NOT crm_internal.client_update_is_light(OLD, NEW))
     EXECUTE FUNCTION crm_internal.client_before_write();
@@ -245,6 +266,10 @@ CREATE FUNCTION crm_internal.client_update_is_light(old_row record, new_row reco
     AS 'MODULE_PATHNAME', 'client_update_is_light' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_internal.client_update_is_light(record, record) IS
     'internal: whether an update of crm.client (OLD, NEW) changes only owner, unit_id, synced, language (and updated_at): the WHEN condition of its two update triggers';
+CREATE FUNCTION crm_internal.client_insert_plain() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'client_insert_plain' LANGUAGE C;
+COMMENT ON FUNCTION crm_internal.client_insert_plain() IS
+    'trigger: a plain new client (its WHEN condition): trims, fills created_at, updated_at, source, display name and the birth date from the PESEL, as crm_internal.client_before_write() does';
 CREATE FUNCTION crm_internal.client_update_light() RETURNS trigger
     AS 'MODULE_PATHNAME', 'client_update_light' LANGUAGE C;
 COMMENT ON FUNCTION crm_internal.client_update_light() IS

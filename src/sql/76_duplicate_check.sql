@@ -49,7 +49,12 @@ CREATE TRIGGER client_check_duplicates
     AFTER INSERT OR UPDATE OF kind, first_name, last_name, company_name, city, postal_code,
                               address, pesel, nip, regon, birth_date, hidden_at
     ON crm.client FOR EACH ROW
-    WHEN (NEW.hidden_at IS NOT NULL OR crm_internal.duplicate_check_active())
+    -- (written out: a trigger's condition is not planned, so a function
+    -- here would not be inlined; crm_internal.check_duplicates() reads the
+    -- same two settings)
+    WHEN (NEW.hidden_at IS NOT NULL
+          OR (coalesce(current_setting('crm.duplicate_check', true), 'notice') <> 'off'
+              AND coalesce(current_setting('crm_merge.in_progress', true), '') <> 'on'))
     EXECUTE FUNCTION crm_internal.client_check_duplicates();
 CREATE TRIGGER client_forget_duplicates AFTER DELETE ON crm.client
     FOR EACH ROW EXECUTE FUNCTION crm_internal.client_check_duplicates();
@@ -110,16 +115,6 @@ END
 $$;
 COMMENT ON FUNCTION crm_internal.possible_duplicate_upsert() IS
     'trigger: a pair inserted again updates the recorded one (score, reasons), keeping the first finding and any dismissal';
-
--- Whether the check on save runs now: crm.duplicate_check is not off and
--- no merge is in progress (crm_internal.check_duplicates returns at once
--- otherwise).  Inlined into the WHEN condition of crm.client's trigger.
-CREATE FUNCTION crm_internal.duplicate_check_active() RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN coalesce(current_setting('crm.duplicate_check', true), 'notice') <> 'off'
-           AND coalesce(current_setting('crm_merge.in_progress', true), '') <> 'on';
-COMMENT ON FUNCTION crm_internal.duplicate_check_active() IS
-    'internal: whether the duplicate check on save runs now (crm.duplicate_check not off, no merge in progress)';
 
 -- Check one client: record its candidates, then notice or refuse.  A
 -- pair already in crm.possible_duplicate (reported before, or dismissed)
