@@ -255,7 +255,7 @@ trim_text(Datum *value, bool *isnull)
  * null), created_at now() unless given, updated_at created_at unless
  * given, source trimmed or the session's application_name or "sql", the
  * display name "first last" (a company's name) unless given, the birth
- * date the PESEL's.  Measured: 3 us a client where the PL/pgSQL function
+ * date the PESEL's.  Measured: 2 us a client where the PL/pgSQL function
  * takes 30 us (doc/working-with-the-base.md).
  */
 Datum
