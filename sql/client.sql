@@ -92,6 +92,45 @@ SELECT updated_at AS before FROM crm.client WHERE id = 1 \gset
 UPDATE crm.client SET last_contact_at = now(), created_at = now() WHERE id = 1;
 SELECT updated_at = :'before' AS updated_at_kept FROM crm.client WHERE id = 1;
 
+-- an update of the assignment alone (owner, unit_id, synced, language) takes
+-- the light path (a C trigger, src/clientrow.c): updated_at only
+SELECT tgname, pg_get_triggerdef(oid) ~ 'WHEN' AS conditional FROM pg_trigger
+WHERE tgrelid = 'crm.client'::regclass AND NOT tgisinternal ORDER BY tgname;
+SELECT crm_internal.client_update_is_light(c, c) AS same_row_light FROM crm.client c WHERE id = 1;
+BEGIN;
+UPDATE crm.client SET owner = 'agent_new', synced = true, language = 'en' WHERE id = 1;
+SELECT owner, synced, language, updated_at = now() AS touched, updated_at > created_at AS after_creation
+FROM crm.client WHERE id = 1;
+ROLLBACK;
+-- nothing changed: updated_at kept
+UPDATE crm.client SET owner = owner, unit_id = unit_id WHERE id = 1;
+SELECT updated_at = :'before' AS updated_at_kept FROM crm.client WHERE id = 1;
+-- with any other column the full trigger runs: trims, keeps the system fields
+BEGIN;
+UPDATE crm.client SET owner = 'agent_new', first_name = '  Janusz ', created_at = '2000-01-01' WHERE id = 1;
+SELECT owner, first_name, display_name, created_at > '2001-01-01' AS created_kept, updated_at = now() AS touched
+FROM crm.client WHERE id = 1;
+ROLLBACK;
+BEGIN;
+UPDATE crm.client SET owner = 'agent_new', source = 'forged' WHERE id = 1;
+SELECT owner, source, updated_at = now() AS touched FROM crm.client WHERE id = 1;
+ROLLBACK;
+-- the light trigger refuses any other use
+SELECT * FROM regress.error_of($$SELECT crm_internal.client_update_light()$$);
+-- a plain new client is trimmed and completed in C, as the PL/pgSQL
+-- function does for the others (here: a unit to find would be one)
+BEGIN;
+INSERT INTO crm.client (id, first_name, last_name, city, postal_code, pesel, source, unit_id)
+VALUES (70, '  Ala ', ' Nowak  ', ' ', '', '44051401359', '  ', NULL),
+       (71, NULL, 'Lis', NULL, NULL, NULL, ' crm-test ', NULL)
+RETURNING id, first_name, last_name, display_name, city, postal_code, birth_date, source,
+          created_at = now() AS created_now, updated_at = created_at AS updated_created;
+INSERT INTO crm.client (id, kind, company_name, display_name, created_at, updated_at)
+VALUES (72, 'company', ' Firma  Sp. z o.o. ', '   ', '2020-01-01', NULL)
+RETURNING id, kind, company_name, display_name, created_at, updated_at = created_at AS updated_created;
+ROLLBACK;
+SELECT * FROM regress.error_of($$SELECT crm_internal.client_insert_plain()$$);
+
 -- a display name set by hand stays
 UPDATE crm.client SET display_name = 'Kowalski Janusz (VIP)' WHERE id = 1;
 UPDATE crm.client SET first_name = 'Jan' WHERE id = 1;

@@ -58,8 +58,17 @@ SELECT * FROM regress.error_of($$SELECT crm.set_custom_value(1, 'Liczba dzieci',
 SELECT err_code, err_message FROM regress.error_of($$UPDATE crm.custom_value SET number_value = 'Infinity' WHERE client_id = 1 AND field_id = 1$$);
 SELECT * FROM regress.error_of($$SELECT crm.set_custom_value(1, 'Wzrost', '180')$$);
 SELECT * FROM regress.error_of($$SELECT crm.set_custom_value(ARRAY[1, 99], 'Hobby', 'x')$$);
+-- a value in the wrong column: an insert is checked once per statement
+-- (after the table's own constraints), an update row by row
+BEGIN;
+DELETE FROM crm.custom_value WHERE client_id = 2;
 SELECT * FROM regress.error_of($$INSERT INTO crm.custom_value (client_id, field_id, text_value) VALUES (2, 1, 'trzy')$$);
-SELECT * FROM regress.error_of($$INSERT INTO crm.custom_value (client_id, field_id, number_value, text_value) VALUES (2, 2, 1, 'x')$$);
+SELECT * FROM regress.error_of($$INSERT INTO crm.custom_value (client_id, field_id, number_value) VALUES (2, 2, 1)$$);
+SELECT * FROM regress.error_of($$INSERT INTO crm.custom_value (client_id, field_id, number_value) SELECT 2, 1, 3 UNION ALL SELECT 2, 2, 4$$);
+ROLLBACK;
+-- both columns: the table's constraint
+SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.custom_value (client_id, field_id, number_value, text_value) VALUES (2, 2, 1, 'x')$$);
+SELECT * FROM regress.error_of($$UPDATE crm.custom_value SET number_value = NULL, text_value = 'trzy' WHERE client_id = 2 AND field_id = 1$$);
 SELECT * FROM regress.error_of($$UPDATE crm.custom_field SET type = 'text' WHERE id = 1$$);
 SELECT * FROM regress.error_of($$INSERT INTO crm.custom_field (name, type) VALUES ('hobby', 'text')$$);
 SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.custom_field (name, type) VALUES ('Data', 'date')$$);

@@ -104,8 +104,14 @@ COMMENT ON COLUMN crm.custom_value.text_value IS
     'the value of a text field; null for a number field';
 COMMENT ON COLUMN crm.custom_value.updated_at IS
     'when the value was last written; kept by a trigger';
-CREATE TRIGGER custom_value_check_type BEFORE INSERT OR UPDATE ON crm.custom_value
+-- new values are checked once per statement (an import writes 100,000:
+-- measured, a row trigger cost 2.7 s of them), an update row by row (it
+-- sets updated_at)
+CREATE TRIGGER custom_value_check_type BEFORE UPDATE ON crm.custom_value
     FOR EACH ROW EXECUTE FUNCTION crm_internal.custom_value_check_type();
+CREATE TRIGGER custom_value_check_new AFTER INSERT ON crm.custom_value
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.custom_value_check_new();
 
 CREATE VIEW crm.client_custom_value WITH (security_invoker = true) AS
 SELECT v.client_id, f.id AS field_id, f.name AS field, f.type,
@@ -700,7 +706,40 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm_internal.custom_value_check_type() IS
-    'trigger: a number field takes only number_value, a text field only text_value';
+    'trigger: a number field takes only number_value, a text field only text_value (an update; inserts: crm_internal.custom_value_check_new)';
+
+-- The same checks for the rows an INSERT statement wrote, all at once: no
+-- value for an anonymized client, each value in its field's column.
+CREATE FUNCTION crm_internal.custom_value_check_new() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    SELECT c.id, c.anonymized_at INTO r
+    FROM crm.client c
+    WHERE c.id IN (SELECT n.client_id FROM new_rows n) AND c.anonymized_at IS NOT NULL
+    ORDER BY c.id LIMIT 1;
+    IF FOUND THEN
+        PERFORM crm_internal.refuse_anonymized(r.id, r.anonymized_at);
+    END IF;
+    SELECT f.name, f.type, n.number_value IS NULL AS text_written INTO r
+    FROM new_rows n JOIN crm.custom_field f ON f.id = n.field_id
+    WHERE (f.type = 'number') <> (n.number_value IS NOT NULL)
+    ORDER BY n.client_id, n.field_id LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'custom field "%" holds % values', r.name, r.type
+            USING ERRCODE = 'datatype_mismatch',
+                  DETAIL = format('A value was written to %s.',
+                                  CASE WHEN r.text_written THEN 'text_value' ELSE 'number_value' END),
+                  HINT = format('Write it to %s_value, or use crm.set_custom_value().', r.type);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.custom_value_check_new() IS
+    'trigger: the custom values an INSERT wrote, checked once per statement: none for an anonymized client, a number field''s only in number_value, a text field''s only in text_value';
 
 -- One home for reading a custom field's value: the field by name (any
 -- case), the value parsed by its type (a decimal comma read; NULL stays

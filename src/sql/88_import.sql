@@ -649,7 +649,7 @@ BEGIN
 
     -- the clients; source names the batch and the row, which ties each new
     -- id to its row (ids come from the sequence: roles do not choose them)
-    CREATE TEMP TABLE crm_import_new (row_no bigint PRIMARY KEY, client_id bigint NOT NULL) ON COMMIT DROP;
+    CREATE TEMP TABLE crm_import_new (row_no bigint PRIMARY KEY, client_id bigint NOT NULL UNIQUE) ON COMMIT DROP;
     WITH made AS (
         INSERT INTO crm.client (kind, first_name, last_name, company_name, display_name, city, postal_code,
                                 address, pesel, nip, regon, birth_date, language, external_id, owner, unit_id, source)
@@ -703,13 +703,16 @@ BEGIN
 
     -- duplicates among the new clients and against the base: one pass over
     -- the visible base (crm.duplicate_pairs, as the caller), keeping the
-    -- pairs with a new client in them
+    -- pairs with a new client in them: two probes of the new clients'
+    -- index a pair (an IN list of 1,000,000 new ids outgrew work_mem and
+    -- was scanned once a pair: the pass did not end in 10 minutes)
     IF find_duplicates AND imported > 0 THEN
+        ANALYZE pg_temp.crm_import_new;
         INSERT INTO crm.possible_duplicate (client_a, client_b, score, reasons)
         SELECT p.client_a, p.client_b, p.score, p.reasons
         FROM crm.duplicate_pairs() p
-        WHERE p.client_a IN (SELECT n.client_id FROM pg_temp.crm_import_new n)
-           OR p.client_b IN (SELECT n.client_id FROM pg_temp.crm_import_new n)
+        WHERE EXISTS (SELECT FROM pg_temp.crm_import_new n WHERE n.client_id = p.client_a)
+           OR EXISTS (SELECT FROM pg_temp.crm_import_new n WHERE n.client_id = p.client_b)
         ON CONFLICT (client_a, client_b) DO UPDATE SET score = EXCLUDED.score, reasons = EXCLUDED.reasons;
         GET DIAGNOSTICS pairs = ROW_COUNT;
     END IF;
