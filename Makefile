@@ -48,14 +48,14 @@ XLSXWRITER_LIBS   := $(shell pkg-config --libs xlsxwriter 2>/dev/null || echo -l
 # libzip and libxml2 (Debian's libzip-dev, libxml2-dev) read the xlsx
 # imports (src/core/xlsxread.c)
 XLSXREAD_CFLAGS := $(shell pkg-config --cflags libzip libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
-XLSXREAD_LIBS   := $(shell pkg-config --libs libzip libxml-2.0 2>/dev/null || echo -lzip -lxml2)
+XLSXREAD_LIBS   := $(shell pkg-config --libs libzip libxml-2.0 2>/dev/null || echo -lzip -lxml2) -lm
 
 PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src/core $(ICU_CFLAGS) $(XLSXWRITER_CFLAGS) $(XLSXREAD_CFLAGS)
 # -Wextra on our code; PostgreSQL 15's own headers trip -Wunused-parameter
 PG_CFLAGS   = -Wextra -Wno-unused-parameter $(CRM_CFLAGS)
 SHLIB_LINK  = $(ICU_LIBS) $(XLSXWRITER_LIBS) $(XLSXREAD_LIBS)
 
-EXTRA_CLEAN = fuzz/fuzz_parsers fuzz/smoke_parsers bench/gen_pesel src/sql/.sources
+EXTRA_CLEAN = fuzz/fuzz_parsers fuzz/smoke_parsers fuzz/fuzz_xlsx fuzz/smoke_xlsx bench/gen_pesel src/sql/.sources
 
 PG_CONFIG ?= pg_config
 PGXS := $(wildcard $(shell $(PG_CONFIG) --pgxs 2>/dev/null))
@@ -142,6 +142,20 @@ check-core:
 		fi; \
 	done
 
+# the xlsx reader (src/core/xlsxread.c): libFuzzer on workbooks, seeds test/data/*.xlsx
+fuzz/fuzz_xlsx: fuzz/fuzz_xlsx.c $(FUZZ_SRC) $(wildcard src/core/*.h)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-Isrc/core $(XLSXREAD_CFLAGS) -o $@ fuzz/fuzz_xlsx.c $(FUZZ_SRC) $(ICU_LIBS) $(XLSXREAD_LIBS)
+
+fuzz/smoke_xlsx: fuzz/fuzz_xlsx.c fuzz/smoke_xlsx.c $(FUZZ_SRC) $(wildcard src/core/*.h)
+	$(CC) -g -O1 -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-Isrc/core $(XLSXREAD_CFLAGS) -o $@ fuzz/fuzz_xlsx.c $(FUZZ_SRC) fuzz/smoke_xlsx.c $(ICU_LIBS) $(XLSXREAD_LIBS)
+
+fuzz-xlsx: fuzz/fuzz_xlsx
+	mkdir -p fuzz/corpus_xlsx
+	fuzz/fuzz_xlsx -runs=$(FUZZ_RUNS) -max_len=200000 -print_final_stats=1 \
+		fuzz/corpus_xlsx test/data
+
 # libFuzzer, coverage-guided: make fuzz FUZZ_RUNS=10000000
 fuzz: fuzz/fuzz_parsers
 	mkdir -p fuzz/corpus
@@ -149,10 +163,11 @@ fuzz: fuzz/fuzz_parsers
 		fuzz/corpus fuzz/seeds
 
 # a quick deterministic run of the same checks with gcc, part of the tests
-fuzz-smoke: check-core fuzz/smoke_parsers
+fuzz-smoke: check-core fuzz/smoke_parsers fuzz/smoke_xlsx
 	fuzz/smoke_parsers 2000000
+	fuzz/smoke_xlsx 300 $(sort $(wildcard test/data/*.xlsx))
 
-.PHONY: fuzz fuzz-smoke check-core
+.PHONY: fuzz fuzz-xlsx fuzz-smoke check-core
 
 # The README's two commands.  They need neither pg_config nor this
 # Makefile's PGXS part: tools/dev.sh installs PostgreSQL 15, ICU's headers

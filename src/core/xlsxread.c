@@ -435,7 +435,7 @@ part_open(XlsxBook *book, Part *p, const char *name)
 		return -1;
 	}
 	p->reader = xmlReaderForIO(part_read, NULL, p, name, NULL, XML_PARSE_NONET);
-	if (p->reader == NULL)
+	if (p->reader == NULL || p->failed)
 	{
 		if (!p->failed)
 			set_error(book->err, XLSX_ERR_FORMAT, XLSX_LIMIT_NONE, "corrupt xlsx workbook",
@@ -461,7 +461,11 @@ part_next(Part *p)
 	}
 	if (rc < 0 || (rc == 1 && xmlTextReaderNodeType(p->reader) == XML_READER_TYPE_ENTITY_REFERENCE))
 	{
-		if (!p->failed)
+		/* the callback's error, reported in an earlier call, stands */
+		if (p->failed)
+			set_error(p->book->err, XLSX_ERR_ZIP, XLSX_LIMIT_NONE, "corrupt xlsx workbook",
+					  "Part %s could not be read to its end.", p->name);
+		else
 		{
 			if (p->xml_error[0])
 				set_error(p->book->err, XLSX_ERR_FORMAT, XLSX_LIMIT_NONE, "corrupt xlsx workbook",
@@ -613,6 +617,8 @@ rels_name(const char *part)
 	return out;
 }
 
+static void free_rels(Rel *rels, int n);
+
 /*
  * Reads a relationships part: rels and their count; 1 when the part is
  * missing; -1 on error.
@@ -694,9 +700,14 @@ read_rels(XlsxBook *book, const char *source, Rel **rels_out, int *nrels_out)
 	}
 	part_close(&p);
 	free(name);
+	if (rc < 0)
+	{
+		free_rels(rels, nrels);
+		return -1;
+	}
 	*rels_out = rels;
 	*nrels_out = nrels;
-	return rc < 0 ? -1 : 0;
+	return 0;
 }
 
 static void
