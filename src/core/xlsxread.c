@@ -467,9 +467,12 @@ part_next(Part *p)
 					  "Part %s could not be read to its end.", p->name);
 		else
 		{
-			if (p->xml_error[0])
+			if (p->xml_error[0] && p->xml_line > 0)
 				set_error(p->book->err, XLSX_ERR_FORMAT, XLSX_LIMIT_NONE, "corrupt xlsx workbook",
 						  "Part %s is not well-formed XML (line %d): %s.", p->name, p->xml_line, p->xml_error);
+			else if (p->xml_error[0])
+				set_error(p->book->err, XLSX_ERR_FORMAT, XLSX_LIMIT_NONE, "corrupt xlsx workbook",
+						  "Part %s is not well-formed XML: %s.", p->name, p->xml_error);
 			else
 				set_error(p->book->err, XLSX_ERR_FORMAT, XLSX_LIMIT_NONE, "corrupt xlsx workbook",
 						  "Part %s is not well-formed XML.", p->name);
@@ -929,7 +932,7 @@ xlsx_open(const void *data, size_t size, const XlsxLimits *limits, XlsxError *er
 		free(book);
 		return NULL;
 	}
-	book->zip = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
+	book->zip = zip_open_from_source(src, ZIP_RDONLY, &ze);
 	if (book->zip == NULL)
 	{
 		set_error(err, XLSX_ERR_ZIP, XLSX_LIMIT_NONE, "not an xlsx workbook",
