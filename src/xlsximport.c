@@ -39,6 +39,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "datamodel.h"
 #include "xlsxread.h"
 
 PG_FUNCTION_INFO_V1(xlsx_sheets);
@@ -248,6 +249,8 @@ import_xlsx(PG_FUNCTION_ARGS)
 	SPIPlanPtr	plan;
 	char		ref[8];
 
+	/* the batch needs the data model: say so first, whatever the workbook */
+	crm_require_data_model();
 	ob = open_book(fcinfo, &cxt);
 	if (sheet)
 		sheet_utf8 = pg_server_to_any(sheet, strlen(sheet), PG_UTF8);
