@@ -15,7 +15,7 @@ OBJS        = $(CORE_SRC:.c=.o) \
               src/contact.o src/textfold.o src/matching.o \
               src/matchweights.o src/matchfreq.o src/matchforms.o src/matchkeys.o src/scoring.o \
               src/matchbase.o src/pairs.o src/training.o src/candidates.o src/progress.o src/datamodel.o src/clientrow.o src/linkcounts.o \
-              src/export.o src/vcard.o
+              src/export.o src/vcard.o src/xlsximport.o
 
 # The install script is built from the SQL sources, one concept per file,
 # joined in the order of their numbers; upgrade scripts crm--A--B.sql are
@@ -35,7 +35,7 @@ DATA       += $(filter-out releases/$(DATA_built),$(wildcard releases/$(EXTENSIO
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup data_model pesel nip regon identifier_ops identifier_unicode identifier_encoding \
-               contact client drivers linked delete_hide search reporting merge merge_values duplicates name_matching name_tables fuzzy dedupe gdpr access_gdpr security access_settings term_frequency training access export import bulk vcard catalog
+               contact client drivers linked delete_hide search reporting merge merge_values duplicates name_matching name_tables fuzzy dedupe gdpr access_gdpr security access_settings term_frequency training access export import import_xlsx bulk vcard catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
 ISOLATION      = install_concurrent contact_default contact_bulk last_contact unit_kind merge_concurrent anonymize_merge
@@ -45,12 +45,17 @@ ISOLATION_OPTS = --load-extension=crm
 XLSXWRITER_CFLAGS := $(shell pkg-config --cflags xlsxwriter 2>/dev/null)
 XLSXWRITER_LIBS   := $(shell pkg-config --libs xlsxwriter 2>/dev/null || echo -lxlsxwriter)
 
-PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src/core $(ICU_CFLAGS) $(XLSXWRITER_CFLAGS)
+# libzip and libxml2 (Debian's libzip-dev, libxml2-dev) read the xlsx
+# imports (src/core/xlsxread.c)
+XLSXREAD_CFLAGS := $(shell pkg-config --cflags libzip libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
+XLSXREAD_LIBS   := $(shell pkg-config --libs libzip libxml-2.0 2>/dev/null || echo -lzip -lxml2) -lm
+
+PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src/core $(ICU_CFLAGS) $(XLSXWRITER_CFLAGS) $(XLSXREAD_CFLAGS)
 # -Wextra on our code; PostgreSQL 15's own headers trip -Wunused-parameter
 PG_CFLAGS   = -Wextra -Wno-unused-parameter $(CRM_CFLAGS)
-SHLIB_LINK  = $(ICU_LIBS) $(XLSXWRITER_LIBS)
+SHLIB_LINK  = $(ICU_LIBS) $(XLSXWRITER_LIBS) $(XLSXREAD_LIBS)
 
-EXTRA_CLEAN = fuzz/fuzz_parsers fuzz/smoke_parsers bench/gen_pesel src/sql/.sources
+EXTRA_CLEAN = fuzz/fuzz_parsers fuzz/smoke_parsers fuzz/fuzz_xlsx fuzz/smoke_xlsx bench/gen_pesel src/sql/.sources
 
 PG_CONFIG ?= pg_config
 PGXS := $(wildcard $(shell $(PG_CONFIG) --pgxs 2>/dev/null))
@@ -69,7 +74,7 @@ endif
 else ifneq ($(filter-out $(DEV_GOALS),$(or $(MAKECMDGOALS),all)),)
 $(error no PostgreSQL build files: "$(PG_CONFIG) --pgxs" found nothing.  \
 Install PostgreSQL's server development package and ICU's headers \
-(Debian/Ubuntu: apt-get install postgresql-server-dev-15 libicu-dev libxlsxwriter-dev pkg-config make gcc), \
+(Debian/Ubuntu: apt-get install postgresql-server-dev-15 libicu-dev libxlsxwriter-dev libzip-dev libxml2-dev pkg-config make gcc), \
 or name your server's pg_config: make PG_CONFIG=/path/to/pg_config.  \
 `make demo` and `make test` install all of it themselves (tools/dev.sh, as root or with sudo))
 endif
@@ -115,18 +120,18 @@ FUZZ_RUNS ?= 10000000
 
 fuzz/fuzz_parsers: fuzz/fuzz_parsers.c $(FUZZ_SRC) $(wildcard src/core/*.h)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-Isrc/core -o $@ fuzz/fuzz_parsers.c $(FUZZ_SRC) $(ICU_LIBS)
+		-Isrc/core $(XLSXREAD_CFLAGS) -o $@ fuzz/fuzz_parsers.c $(FUZZ_SRC) $(ICU_LIBS) $(XLSXREAD_LIBS)
 
 fuzz/smoke_parsers: fuzz/fuzz_parsers.c fuzz/smoke_main.c $(FUZZ_SRC) $(wildcard src/core/*.h)
 	$(CC) -g -O1 -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
-		-Isrc/core -o $@ fuzz/fuzz_parsers.c $(FUZZ_SRC) fuzz/smoke_main.c $(ICU_LIBS)
+		-Isrc/core $(XLSXREAD_CFLAGS) -o $@ fuzz/fuzz_parsers.c $(FUZZ_SRC) fuzz/smoke_main.c $(ICU_LIBS) $(XLSXREAD_LIBS)
 
 # src/core/ stays server-free: each file compiles with the plain C compiler,
 # strict C11, and no PostgreSQL include directory, so that an #include of a
 # PostgreSQL header fails here (and not only later, in the fuzz build); the
 # -M pass refuses one reached by a path of its own (<postgresql/...>).
 CORE_CHECK_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
-		   -Isrc/core $(ICU_CFLAGS)
+		   -Isrc/core $(ICU_CFLAGS) $(XLSXREAD_CFLAGS)
 
 check-core:
 	@for f in $(CORE_SRC); do \
@@ -137,6 +142,20 @@ check-core:
 		fi; \
 	done
 
+# the xlsx reader (src/core/xlsxread.c): libFuzzer on workbooks, seeds test/data/*.xlsx
+fuzz/fuzz_xlsx: fuzz/fuzz_xlsx.c $(FUZZ_SRC) $(wildcard src/core/*.h)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-Isrc/core $(XLSXREAD_CFLAGS) -o $@ fuzz/fuzz_xlsx.c $(FUZZ_SRC) $(ICU_LIBS) $(XLSXREAD_LIBS)
+
+fuzz/smoke_xlsx: fuzz/fuzz_xlsx.c fuzz/smoke_xlsx.c $(FUZZ_SRC) $(wildcard src/core/*.h)
+	$(CC) -g -O1 -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-Isrc/core $(XLSXREAD_CFLAGS) -o $@ fuzz/fuzz_xlsx.c $(FUZZ_SRC) fuzz/smoke_xlsx.c $(ICU_LIBS) $(XLSXREAD_LIBS)
+
+fuzz-xlsx: fuzz/fuzz_xlsx
+	mkdir -p fuzz/corpus_xlsx
+	fuzz/fuzz_xlsx -runs=$(FUZZ_RUNS) -max_len=200000 -print_final_stats=1 \
+		fuzz/corpus_xlsx test/data
+
 # libFuzzer, coverage-guided: make fuzz FUZZ_RUNS=10000000
 fuzz: fuzz/fuzz_parsers
 	mkdir -p fuzz/corpus
@@ -144,10 +163,11 @@ fuzz: fuzz/fuzz_parsers
 		fuzz/corpus fuzz/seeds
 
 # a quick deterministic run of the same checks with gcc, part of the tests
-fuzz-smoke: check-core fuzz/smoke_parsers
+fuzz-smoke: check-core fuzz/smoke_parsers fuzz/smoke_xlsx
 	fuzz/smoke_parsers 2000000
+	fuzz/smoke_xlsx 300 $(sort $(wildcard test/data/*.xlsx))
 
-.PHONY: fuzz fuzz-smoke check-core
+.PHONY: fuzz fuzz-xlsx fuzz-smoke check-core
 
 # The README's two commands.  They need neither pg_config nor this
 # Makefile's PGXS part: tools/dev.sh installs PostgreSQL 15, ICU's headers

@@ -29,6 +29,7 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+#include "pgcompat.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"

@@ -24,8 +24,9 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PG_MAJOR=${PG_MAJOR:-15}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
-# libxlsxwriter-dev and pkg-config: the xlsx exports (src/export.c)
-PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libicu-dev libxlsxwriter-dev pkg-config make gcc libc6-dev"
+# libxlsxwriter-dev and pkg-config: the xlsx exports (src/export.c); libzip-dev
+# and libxml2-dev: the xlsx imports (src/core/xlsxread.c)
+PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libicu-dev libxlsxwriter-dev libzip-dev libxml2-dev pkg-config make gcc libc6-dev"
 
 say() { printf '\n== %s\n' "$*"; }
 die() { printf 'tools/dev.sh: %s\n' "$*" >&2; exit 1; }
