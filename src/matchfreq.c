@@ -79,10 +79,10 @@ crm_tf_value(const MatchClient *c, MatchTfField field)
 	switch (field)
 	{
 		case TF_LAST_NAME:
-			v = c->person ? crm_match_field(c, MF_LAST_N) : NULL;
+			v = c->person ? crm_match_field(c, MF_LAST_SK) : NULL;
 			break;
 		case TF_FIRST_NAME:
-			v = c->person ? crm_match_field(c, MF_FIRST_CANON) : NULL;
+			v = c->person ? crm_match_field(c, MF_FIRST1_SK) : NULL;
 			break;
 		case TF_COUNT:
 			break;
@@ -379,21 +379,19 @@ match_frequency_keys(PG_FUNCTION_ARGS)
 	if (person && !PG_ARGISNULL(2))
 	{
 		char	   *s = TextDatumGetCString(PG_GETARG_DATUM(2));
-		char	   *norm = crm_normalized(s, strlen(s), &len);
+		char	   *sk = crm_skeleton(crm_normalized(s, strlen(s), &len));
 
-		if (*norm)
-			keys[n++] = CStringGetTextDatum(psprintf("%s:%s", field_names[TF_LAST_NAME], norm));
+		if (*sk)
+			keys[n++] = CStringGetTextDatum(psprintf("%s:%s", field_names[TF_LAST_NAME], sk));
 	}
 	if (person && !PG_ARGISNULL(1))
 	{
 		char	   *s = TextDatumGetCString(PG_GETARG_DATUM(1));
 		char	   *norm = crm_normalized(s, strlen(s), &len);
-		const char *full = crm_first_name_canonical(norm);
+		char	   *sk = *norm ? crm_skeleton(crm_first_word_canonical(norm)) : "";
 
-		if (full == NULL)
-			full = norm;
-		if (*full)
-			keys[n++] = CStringGetTextDatum(psprintf("%s:%s", field_names[TF_FIRST_NAME], full));
+		if (*sk)
+			keys[n++] = CStringGetTextDatum(psprintf("%s:%s", field_names[TF_FIRST_NAME], sk));
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(keys, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
