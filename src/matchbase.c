@@ -41,41 +41,6 @@ typedef struct KeyEntry
 	uint8		pass;			/* the blocking pass of the key (MatchPass) */
 } KeyEntry;
 
-/* the blocking passes, by the key's prefix (crm_match_keys_of) */
-static const char *const pass_names[MP_COUNT] = {
-	"n: names", "f: first name + last's start", "l: last name + initial", "b: birth date + initials",
-	"p: postal code + name", "a: city + address", "c: company", "identifiers", "phones and e-mails"
-};
-
-const char *
-crm_match_pass_name(MatchPass pass)
-{
-	return pass_names[pass];
-}
-
-static MatchPass
-key_pass(const char *key)
-{
-	if (key[0] != '\0' && key[1] == ':')
-		switch (key[0])
-		{
-			case 'n':
-				return MP_NAME;
-			case 'f':
-				return MP_FIRST;
-			case 'l':
-				return MP_LAST;
-			case 'b':
-				return MP_BIRTH;
-			case 'p':
-				return MP_POSTCODE;
-			case 'a':
-				return MP_ADDRESS;
-			case 'c':
-				return MP_COMPANY;
-		}
-	return MP_ID;
-}
 
 static uint64
 key_hash(const char *s)
@@ -284,7 +249,7 @@ block_keys(MatchBase *base, uint64 *nkeys_out)
 		for (int k = 0; k < n; k++)
 		{
 			keys[nkeys].hash = key_hash(names[k]);
-			keys[nkeys].pass = key_pass(names[k]);
+			keys[nkeys].pass = crm_match_key_pass(names[k]);
 			keys[nkeys++].client = i;
 		}
 		for (uint32 k = base->first_contact[i]; k < base->first_contact[i + 1]; k++)
@@ -501,7 +466,7 @@ crm_match_base_report(const MatchBase *base, const char *what, uint64 npairs, Ti
 		if (ps->blocks == 0 && ps->capped_blocks == 0)
 			continue;
 		appendStringInfo(&buf, "%s%s " UINT64_FORMAT ", " UINT64_FORMAT ", " UINT64_FORMAT ", over %d: " UINT64_FORMAT " (" UINT64_FORMAT ")",
-						 first ? "" : "; ", pass_names[p], ps->blocks, ps->pairs, ps->largest,
+						 first ? "" : "; ", crm_match_pass_name(p), ps->blocks, ps->pairs, ps->largest,
 						 base->caps[p], ps->capped_blocks, ps->capped_clients);
 		first = false;
 	}
@@ -520,7 +485,7 @@ crm_match_base_pairs(MatchBase *base, int max_block, uint64 *npairs)
 	uint64	   *pairs;
 
 	for (int p = 0; p < MP_COUNT; p++)
-		base->caps[p] = max_block;
+		base->caps[p] = crm_match_pass_cap(p, max_block);
 	keys = block_keys(base, &nkeys);
 	pairs = block_pairs(base, keys, nkeys, npairs);
 

@@ -17,6 +17,7 @@
 #include "datatype/timestamp.h"
 
 #include "matchforms.h"
+#include "matchkeys.h"
 #include "matchfreq.h"
 #include "matchweights.h"
 #include "scoring.h"
@@ -27,13 +28,6 @@ typedef struct MatchContact
 	char	   *text;			/* "kind:value", value in lower case */
 } MatchContact;
 
-/* the blocking passes: the kinds of key (matchkeys.c), identifiers, contacts */
-typedef enum MatchPass
-{
-	MP_NAME, MP_FIRST, MP_LAST, MP_BIRTH, MP_POSTCODE, MP_ADDRESS, MP_COMPANY, MP_ID, MP_CONTACT,
-	MP_COUNT
-} MatchPass;
-
 /* what one pass gave: its blocks of two or more, their pairs, the blocks over the cap */
 typedef struct MatchPassStats
 {
@@ -43,8 +37,6 @@ typedef struct MatchPassStats
 	uint64		capped_clients;
 	uint64		largest;		/* the largest block kept */
 } MatchPassStats;
-
-extern const char *crm_match_pass_name(MatchPass pass);
 
 typedef struct MatchBase
 {
