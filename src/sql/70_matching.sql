@@ -499,7 +499,7 @@ CREATE FUNCTION crm.max_block_size() RETURNS integer
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
     RETURN 200;
-COMMENT ON FUNCTION crm.max_block_size() IS 'blocking keys shared by more visible clients than this are skipped: 200';
+COMMENT ON FUNCTION crm.max_block_size() IS 'blocking keys shared by more visible clients than this are skipped: 200 (the full-name key n: half of it, the typo keys f: and l: a tenth)';
 
 -- in C (src/candidates.c): the blocks of the client's keys through the
 -- indexes, each cut at crm.max_block_size() + 1, then one read of the
