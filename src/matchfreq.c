@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * matchfreq.c
- *	  Frequency-aware evidence (see doc/duplicates.md): an exact agreement
- *	  on a last name or first name weighs its evidence's weight plus
+ *	  Frequency-aware evidence (see doc/duplicates.md): an agreement on a
+ *	  last name or first name, in the same spelling or another (the values
+ *	  are counted by skeleton: crm_tf_value), weighs its evidence's weight plus
  *	  log2(u / p(value)), where p(value) is the share of the base's persons
  *	  with that value and u = sum of p(v)^2 the chance that two of them
  *	  agree at all, as Splink's term-frequency adjustment does: "Jan
@@ -363,7 +364,8 @@ crm_tf_adjustment(const MatchFrequencies *freq, MatchTfField field, const char *
 
 /*
  * crm_internal.match_frequency_keys(kind, first_name, last_name) of a
- * person: 'last_name:<form>', 'first_name:<canonical form>', the values
+ * person: 'last_name:<skeleton>', 'first_name:<skeleton of the canonical
+ * first word>', the values
  * crm.refresh_match_frequencies() counts, in the very matching forms the
  * scoring compares (matchforms.c).
  */
