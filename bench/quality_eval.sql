@@ -12,9 +12,12 @@ SELECT crm.refresh_match_frequencies() \g /dev/null
 \endif
 
 -- 1. crm.duplicate_pairs() at its default threshold, timed
+-- (its NOTICEs shown: the progress, and what each blocking pass gave on a run of 5 s or more)
+SET client_min_messages = notice;
 SELECT clock_timestamp() AS t0 \gset
 CREATE TABLE bench.found AS SELECT client_a, client_b, score, reasons FROM crm.duplicate_pairs();
 INSERT INTO bench.result VALUES ('pairs_s', round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 2));
+RESET client_min_messages;
 ALTER TABLE bench.found ADD PRIMARY KEY (client_a, client_b);
 
 -- 2. baselines: what a DBA writes with pg_trgm (psql variable baseline: off
@@ -168,6 +171,44 @@ SELECT 'top_labels', string_agg(format('%s %s/%s', l, fn, n), ', ' ORDER BY fn D
     GROUP BY l HAVING count(*) FILTER (WHERE fn.a IS NOT NULL) > 0 ORDER BY 2 DESC, 1 LIMIT 6) x;
 \echo :set': crm false positives by relation'
 SELECT relation, count(*), round(avg(score)::numeric, 3) AS avg_score FROM bench.fp GROUP BY 1 ORDER BY 2 DESC;
+-- the false positives by the evidence that made them (from their reasons:
+-- identifiers, shared contacts, names, birth date, address), and how common
+-- their names are in the base: the bearers of the pair's first name, of its
+-- last name, and of the two together (the namesakes, matching forms)
+CREATE TEMP TABLE fp_bearers AS
+SELECT x.f, x.l, count(*) AS both_n
+FROM (SELECT DISTINCT crm.normalize_name(first_name) AS f, crm.normalize_name(last_name) AS l
+      FROM crm.client WHERE id IN (SELECT client_a FROM bench.fp)) x
+JOIN crm.client c ON c.kind = 'person' AND crm.normalize_name(c.first_name) = x.f AND crm.normalize_name(c.last_name) = x.l
+GROUP BY 1, 2;
+\echo :set': crm false positives by the evidence that made them (names: both the same, in any spelling; birth: same, one typo apart, different, missing on a side), with the median bearers of their full name (namesakes in the base: the first client of the pair)'
+SELECT concat_ws(' + ',
+                 CASE WHEN r ~ '(same|one typo away: )(PESEL|NIP|REGON)' THEN 'identifier' END,
+                 CASE WHEN r ~ 'same (phone|e-mail)' THEN 'shared contact' END,
+                 CASE WHEN r ~ '(same last name|first and last name swapped|same names in another order)'
+                       AND r ~ '(same first name|first name diminutive|first and last name swapped|same names in another order)'
+                      THEN 'same names' ELSE 'names alike or differ' END,
+                 CASE WHEN r ~ 'same birth date' THEN 'same birth date'
+                      WHEN r ~ 'birth dates one typo apart' THEN 'birth dates one typo apart'
+                      WHEN r ~ 'different birth dates' THEN 'different birth dates' ELSE 'no birth date on a side' END,
+                 CASE WHEN r ~ 'same address|address similar|address with the house' THEN 'address' END,
+                 CASE WHEN r ~ 'same postal code' THEN 'postal code' WHEN r ~ 'same city' THEN 'city' END) AS evidence,
+       count(*), round(avg(score)::numeric, 3) AS avg_score,
+       percentile_disc(0.5) WITHIN GROUP (ORDER BY b.both_n) AS median_namesakes,
+       min(b.both_n) AS min_namesakes
+FROM (SELECT fp.*, array_to_string(fp.reasons, '; ') AS r FROM bench.fp) fp
+JOIN crm.client ca ON ca.id = fp.client_a
+LEFT JOIN fp_bearers b ON b.f = crm.normalize_name(ca.first_name) AND b.l = crm.normalize_name(ca.last_name)
+GROUP BY 1 ORDER BY 2 DESC LIMIT 15;
+INSERT INTO bench.result
+SELECT 'fp_causes', string_agg(format('%s %s', evidence, n), ', ' ORDER BY n DESC, evidence) FROM (
+    SELECT CASE WHEN r ~ 'same (phone|e-mail)' THEN 'contact'
+                WHEN r ~ '(same|one typo away: )(PESEL|NIP|REGON)' THEN 'identifier'
+                WHEN r ~ 'same address|address similar|address with the house' THEN 'address'
+                WHEN r ~ 'same birth date' THEN 'names+same_bd'
+                WHEN r ~ 'birth dates one typo apart' THEN 'names+close_bd'
+                ELSE 'names_only' END AS evidence, count(*) AS n
+    FROM (SELECT array_to_string(reasons, '; ') AS r FROM bench.fp) x GROUP BY 1) y;
 \echo :set': 6 false negatives (a sample)'
 SELECT round(score::numeric, 3) AS score, why, bench.show(a) AS a, bench.show(b) AS b,
        array_to_string(labels, ',') AS labels

@@ -147,15 +147,26 @@ FROM crm.match_score(
 
 -- a birth date typed with one mistake (day and month swapped, two digits
 -- swapped, one digit different) is weak evidence for, not strong evidence
--- against; two dates further apart are different
+-- against; two dates further apart are different.  A date one typo away
+-- corroborates: with nothing but the names agreeing it weighs nothing (any
+-- common name has a bearer whose date is one typo away), with the same
+-- postal code (or address, phone, identifier) it weighs its weight
 SELECT to_char(b.born, 'YYYY-MM-DD') AS born, round(m.score::numeric, 2) AS score,
-       m.reasons[array_upper(m.reasons, 1)] AS birth_reason
+       (SELECT r FROM unnest(m.reasons) r WHERE r LIKE '%birth date%') AS birth_reason,
+       round(p.score::numeric, 2) AS with_postcode,
+       (SELECT r FROM unnest(p.reasons) r WHERE r LIKE '%birth date%') AS birth_reason_with_postcode
 FROM unnest(ARRAY['1974-03-12', '1974-12-03', '1947-03-12', '1974-03-21', '1974-03-13', '1974-05-19']::date[]) AS b(born),
      crm.match_score(
          jsonb_populate_record(NULL::crm.client, '{"kind": "person", "first_name": "Oksana", "last_name": "Kovalenko", "birth_date": "1974-03-12"}'),
          jsonb_populate_record(NULL::crm.client, jsonb_build_object('kind', 'person', 'first_name', 'Oksana',
                                                                     'last_name', 'Kovalenko', 'birth_date', b.born)),
-         '{}', crm.match_weights()) AS m;
+         '{}', crm.match_weights()) AS m,
+     crm.match_score(
+         jsonb_populate_record(NULL::crm.client, '{"kind": "person", "first_name": "Oksana", "last_name": "Kovalenko", "birth_date": "1974-03-12", "postal_code": "02-495"}'),
+         jsonb_populate_record(NULL::crm.client, jsonb_build_object('kind', 'person', 'first_name', 'Oksana',
+                                                                    'last_name', 'Kovalenko', 'birth_date', b.born,
+                                                                    'postal_code', '02-495')),
+         '{}', crm.match_weights()) AS p;
 
 -- addresses in their matching form: a street type written one way, the
 -- word for street and the flat marker gone (the key of the same address)

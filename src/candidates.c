@@ -437,7 +437,10 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 			if (rows[r].key >= 1 && rows[r].key <= nkeys)
 				per_key[rows[r].key]++;
 		}
-		/* a key shared by more than cap clients says nothing */
+		/* a key shared by more clients than its pass's cap says nothing */
+		for (int k = 1; k <= nkeys; k++)
+			if (per_key[k] > crm_match_pass_cap(crm_match_key_pass(keys[k - 1]), cap))
+				per_key[k] = cap + 1;
 		for (uint64 r = 0; r < SPI_processed; r++)
 			if (rows[r].key >= 1 && rows[r].key <= nkeys && per_key[rows[r].key] <= cap &&
 				rows[r].id != client_id)

@@ -17,6 +17,7 @@
 #include "datatype/timestamp.h"
 
 #include "matchforms.h"
+#include "matchkeys.h"
 #include "matchfreq.h"
 #include "matchweights.h"
 #include "scoring.h"
@@ -26,6 +27,16 @@ typedef struct MatchContact
 	uint64		hash;			/* of "kind:value" */
 	char	   *text;			/* "kind:value", value in lower case */
 } MatchContact;
+
+/* what one pass gave: its blocks of two or more, their pairs, the blocks over the cap */
+typedef struct MatchPassStats
+{
+	uint64		blocks;
+	uint64		pairs;			/* before the pairs of several passes are made one */
+	uint64		capped_blocks;
+	uint64		capped_clients;
+	uint64		largest;		/* the largest block kept */
+} MatchPassStats;
 
 typedef struct MatchBase
 {
@@ -37,6 +48,8 @@ typedef struct MatchBase
 	uint32		ncontacts;
 	uint64	   *common;			/* hashes of contacts in too large blocks, sorted */
 	uint32		ncommon;
+	MatchPassStats passes[MP_COUNT];	/* of crm_match_base_pairs */
+	int			caps[MP_COUNT]; /* the largest block compared, per pass */
 } MatchBase;
 
 /*
@@ -54,6 +67,10 @@ extern void crm_match_base_read(MatchBase *base, MemoryContext work, const char 
  * (indexes in base->clients), allocated in the current context.  Records
  * the too common phones and e-mails in base->common.
  */
+/* what each blocking pass gave: a NOTICE (DEBUG1 for a run under 5 s) */
+extern void crm_match_base_report(const MatchBase *base, const char *what, uint64 npairs,
+								  TimestampTz started);
+
 extern uint64 *crm_match_base_pairs(MatchBase *base, int max_block, uint64 *npairs);
 
 /* the phones and e-mails clients a and b have in common (not too common ones) */

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * matchfreq.c
- *	  Frequency-aware evidence (see doc/duplicates.md): an exact agreement
- *	  on a last name or first name weighs its evidence's weight plus
+ *	  Frequency-aware evidence (see doc/duplicates.md): an agreement on a
+ *	  last name or first name, in the same spelling or another (the values
+ *	  are counted by skeleton: crm_tf_value), weighs its evidence's weight plus
  *	  log2(u / p(value)), where p(value) is the share of the base's persons
  *	  with that value and u = sum of p(v)^2 the chance that two of them
  *	  agree at all, as Splink's term-frequency adjustment does: "Jan
@@ -79,10 +80,10 @@ crm_tf_value(const MatchClient *c, MatchTfField field)
 	switch (field)
 	{
 		case TF_LAST_NAME:
-			v = c->person ? crm_match_field(c, MF_LAST_N) : NULL;
+			v = c->person ? crm_match_field(c, MF_LAST_SK) : NULL;
 			break;
 		case TF_FIRST_NAME:
-			v = c->person ? crm_match_field(c, MF_FIRST_CANON) : NULL;
+			v = c->person ? crm_match_field(c, MF_FIRST1_SK) : NULL;
 			break;
 		case TF_COUNT:
 			break;
@@ -363,7 +364,8 @@ crm_tf_adjustment(const MatchFrequencies *freq, MatchTfField field, const char *
 
 /*
  * crm_internal.match_frequency_keys(kind, first_name, last_name) of a
- * person: 'last_name:<form>', 'first_name:<canonical form>', the values
+ * person: 'last_name:<skeleton>', 'first_name:<skeleton of the canonical
+ * first word>', the values
  * crm.refresh_match_frequencies() counts, in the very matching forms the
  * scoring compares (matchforms.c).
  */
@@ -379,21 +381,19 @@ match_frequency_keys(PG_FUNCTION_ARGS)
 	if (person && !PG_ARGISNULL(2))
 	{
 		char	   *s = TextDatumGetCString(PG_GETARG_DATUM(2));
-		char	   *norm = crm_normalized(s, strlen(s), &len);
+		char	   *sk = crm_skeleton(crm_normalized(s, strlen(s), &len));
 
-		if (*norm)
-			keys[n++] = CStringGetTextDatum(psprintf("%s:%s", field_names[TF_LAST_NAME], norm));
+		if (*sk)
+			keys[n++] = CStringGetTextDatum(psprintf("%s:%s", field_names[TF_LAST_NAME], sk));
 	}
 	if (person && !PG_ARGISNULL(1))
 	{
 		char	   *s = TextDatumGetCString(PG_GETARG_DATUM(1));
 		char	   *norm = crm_normalized(s, strlen(s), &len);
-		const char *full = crm_first_name_canonical(norm);
+		char	   *sk = *norm ? crm_skeleton(crm_first_word_canonical(norm)) : "";
 
-		if (full == NULL)
-			full = norm;
-		if (*full)
-			keys[n++] = CStringGetTextDatum(psprintf("%s:%s", field_names[TF_FIRST_NAME], full));
+		if (*sk)
+			keys[n++] = CStringGetTextDatum(psprintf("%s:%s", field_names[TF_FIRST_NAME], sk));
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(keys, n, TEXTOID, -1, false, TYPALIGN_INT));
 }

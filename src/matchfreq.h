@@ -19,8 +19,8 @@
 /* the fields whose values' frequencies are kept, in the order of their names */
 typedef enum MatchTfField
 {
-	TF_LAST_NAME,				/* MF_LAST_N of persons */
-	TF_FIRST_NAME,				/* MF_FIRST_CANON of persons */
+	TF_LAST_NAME,				/* MF_LAST_SK of persons: one name in any spelling */
+	TF_FIRST_NAME,				/* MF_FIRST1_SK of persons: the first word, canonical */
 	TF_COUNT
 } MatchTfField;
 

@@ -35,6 +35,28 @@ typedef struct MatchKeyFields
 #define CRM_MAX_NAME_KEYS 7
 extern int	crm_match_keys_of(const MatchKeyFields *f, char **keys);
 
+/*
+ * The blocking passes: the kinds of key of crm_match_keys_of (by their
+ * prefix), identifiers (pesel:, nip:, regon:), phones and e-mails.
+ */
+typedef enum MatchPass
+{
+	MP_NAME, MP_FIRST, MP_LAST, MP_BIRTH, MP_POSTCODE, MP_ADDRESS, MP_COMPANY, MP_ID, MP_CONTACT,
+	MP_COUNT
+} MatchPass;
+
+/* the pass of a key of crm_match_keys_of, or of an identifier's (MP_ID) */
+extern MatchPass crm_match_key_pass(const char *key);
+extern const char *crm_match_pass_name(MatchPass pass);
+
+/*
+ * The largest block a pass compares, given crm.max_block_size(): a tenth
+ * of it (20 by default) for the typo passes f: and l:, whose blocks gather
+ * the bearers of a common first or last name (see matchkeys.c); the size
+ * itself for the others.
+ */
+extern int	crm_match_pass_cap(MatchPass pass, int max_block);
+
 /* the fields of the keys of a client read by matchforms.c */
 struct MatchClient;
 extern void crm_match_key_fields(const struct MatchClient *c, MatchKeyFields *f);

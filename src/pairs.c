@@ -112,6 +112,7 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 
 	old = MemoryContextSwitchTo(work);
 	pairs = crm_match_base_pairs(&base, max_block, &npairs);
+	crm_match_base_report(&base, "duplicate_pairs", npairs, started);
 
 	/*
 	 * 3. score every pair, giving up on a pair as soon as it cannot reach

@@ -131,11 +131,11 @@ CREATE TABLE crm.match_frequency (
     PRIMARY KEY (field, value)
 );
 COMMENT ON TABLE crm.match_frequency IS
-    'how many visible persons have each common last name and first name (matching forms; only those common enough to weigh less, crm_internal.common_name_bearers()), for frequency-aware duplicate scores; written by crm.refresh_match_frequencies(), read by administrators only (they count clients out of other roles'' reach)';
+    'how many visible persons have each common last name and first name (skeletons: one name in any transliteration; only those common enough to weigh less, crm_internal.common_name_bearers()), for frequency-aware duplicate scores; written by crm.refresh_match_frequencies(), read by administrators only (they count clients out of other roles'' reach)';
 COMMENT ON COLUMN crm.match_frequency.field IS
-    'last_name or first_name (diminutives as the full name), of persons';
+    'last_name or first_name (its first word, diminutives as the full name), of persons';
 COMMENT ON COLUMN crm.match_frequency.value IS
-    'the value in matching form, as the scoring compares it (crm.normalize_name(), crm.first_name_canonical())';
+    'the value''s skeleton: its matching form (crm.normalize_name(), crm.first_name_canonical()) with the spellings of other transliterations alike (Kravchenko, Krawczenko: kravxenko)';
 COMMENT ON COLUMN crm.match_frequency.bearers IS 'how many visible persons had it at the refresh (2 or more)';
 CREATE TRIGGER match_frequency_writer BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.match_frequency
     FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.refresh_match_frequencies()');
@@ -397,7 +397,7 @@ CREATE FUNCTION crm_internal.match_frequency_keys(kind text, first_name text, la
     RETURNS text[]
     AS 'MODULE_PATHNAME', 'match_frequency_keys' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm_internal.match_frequency_keys(text, text, text) IS
-    'internal: ''last_name:<form>'' and ''first_name:<canonical form>'' of a person, the values whose frequencies weigh duplicate evidence';
+    'internal: ''last_name:<skeleton>'' and ''first_name:<skeleton of the canonical first word>'' of a person, the values whose frequencies weigh duplicate evidence';
 
 -- How many bearers make a name common enough to weigh less: its share of
 -- the persons at least twice the chance u that two persons agree on the
@@ -499,7 +499,7 @@ CREATE FUNCTION crm.max_block_size() RETURNS integer
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
     RETURN 200;
-COMMENT ON FUNCTION crm.max_block_size() IS 'blocking keys shared by more visible clients than this are skipped: 200';
+COMMENT ON FUNCTION crm.max_block_size() IS 'blocking keys shared by more visible clients than this are skipped: 200 (the full-name key n: half of it, the typo keys f: and l: a tenth)';
 
 -- in C (src/candidates.c): the blocks of the client's keys through the
 -- indexes, each cut at crm.max_block_size() + 1, then one read of the
