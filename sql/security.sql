@@ -91,5 +91,48 @@ DROP FUNCTION public.btrim(text), public.lower(text), public.nullif(text, text),
               public.concat_ws(text, text, text), public.pesel_eq_hook(crm.pesel, crm.pesel);
 REVOKE CREATE ON SCHEMA public FROM regress_crm_intruder;
 SELECT regress.reset();
+
+-- crm's trigger functions fire on crm's tables only.  No role may attach
+-- one to a table of its own: a SECURITY DEFINER one would lock or change
+-- any client from made-up rows, a C one would read columns of other types
+SELECT p.oid::regprocedure AS trigger_function_public_may_execute
+FROM pg_proc p
+WHERE p.pronamespace IN ('crm'::regnamespace, 'crm_internal'::regnamespace)
+  AND p.prorettype = 'trigger'::regtype AND has_function_privilege('public', p.oid, 'EXECUTE');
+SET ROLE regress_crm_intruder;
+CREATE TEMP TABLE k (id bigint, client_id bigint, kind integer, value text, is_default boolean);
+SELECT err_code, err_message FROM regress.error_of($$CREATE TRIGGER k BEFORE INSERT ON k FOR EACH ROW
+                                                    EXECUTE FUNCTION crm_internal.contact_normalize()$$);
+SELECT err_code, err_message FROM regress.error_of($$CREATE TRIGGER k AFTER INSERT ON k REFERENCING NEW TABLE AS new_rows
+                                                    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.contact_after_statement()$$);
+SELECT err_code, err_message FROM regress.error_of($$CREATE TRIGGER k BEFORE INSERT ON k FOR EACH ROW
+                                                    EXECUTE FUNCTION crm_internal.contact_lock_client()$$);
+SELECT err_code, err_message FROM regress.error_of($$CREATE TRIGGER k BEFORE INSERT ON k FOR EACH ROW
+                                                    EXECUTE FUNCTION crm_internal.client_insert_plain()$$);
+SELECT err_code, err_message FROM regress.error_of($$CREATE TRIGGER k BEFORE UPDATE ON k FOR EACH ROW
+                                                    EXECUTE FUNCTION crm_internal.client_update_light()$$);
+DROP TABLE k;
+RESET ROLE;
+-- and a role that may (here the superuser) meets the functions' own check
+CREATE TEMP TABLE k (id bigint, client_id bigint, kind integer, value text, is_default boolean,
+                     first_name integer, last_name text);
+CREATE TRIGGER k1 BEFORE INSERT ON k FOR EACH ROW EXECUTE FUNCTION crm_internal.contact_normalize();
+SELECT * FROM regress.error_of($$INSERT INTO k VALUES (1, 1, 7, 'x', false)$$);
+DROP TRIGGER k1 ON k;
+CREATE TRIGGER k2 BEFORE INSERT ON k FOR EACH ROW EXECUTE FUNCTION crm_internal.client_insert_plain();
+SELECT * FROM regress.error_of($$INSERT INTO k (id, first_name, last_name) VALUES (1, 12345, 'x')$$);
+DROP TRIGGER k2 ON k;
+CREATE TRIGGER k3 BEFORE UPDATE ON k FOR EACH ROW EXECUTE FUNCTION crm_internal.client_update_light();
+INSERT INTO k (id, client_id) VALUES (1, 1);
+SELECT * FROM regress.error_of($$UPDATE k SET client_id = 2$$);
+DROP TRIGGER k3 ON k;
+CREATE TRIGGER k4 AFTER INSERT ON k REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.contact_after_statement();
+SELECT * FROM regress.error_of($$INSERT INTO k VALUES (-1, 1, 7, 'x', true)$$);
+DROP TRIGGER k4 ON k;
+CREATE TRIGGER k5 BEFORE INSERT ON k FOR EACH ROW EXECUTE FUNCTION crm_internal.contact_lock_client();
+SELECT * FROM regress.error_of($$INSERT INTO k VALUES (-1, 1, 7, 'x', true)$$);
+DROP TABLE k;
+
 REVOKE ALL ON crm.client, crm.contact, crm.interaction FROM regress_crm_clerk;
 DROP ROLE regress_crm_clerk, regress_crm_intruder;

@@ -32,6 +32,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "datamodel.h"
@@ -85,6 +86,20 @@ require_data_model(PG_FUNCTION_ARGS)
 {
 	crm_require_data_model();
 	PG_RETURN_VOID();
+}
+
+void
+crm_require_trigger_table(Relation rel, const char *relname, const char *funcname)
+{
+	Oid			crm = get_namespace_oid("crm", true);
+
+	if (!OidIsValid(crm) || RelationGetNamespace(rel) != crm ||
+		strcmp(RelationGetRelationName(rel), relname) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger function %s fires on crm.%s only", funcname, relname),
+				 errdetail("It was fired on table \"%s\".", RelationGetRelationName(rel)),
+				 errhint("Do not attach crm's trigger functions to other tables.")));
 }
 
 Oid

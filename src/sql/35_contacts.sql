@@ -159,6 +159,13 @@ DECLARE
                                FROM old_rows o JOIN new_rows n ON n.id = o.id
                                WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default))';
 BEGIN
+    -- crm.contact's own, never a made-up table's rows (it runs as the owner)
+    IF TG_RELID <> 'crm.contact'::regclass OR TG_WHEN <> 'AFTER' OR TG_LEVEL <> 'STATEMENT' THEN
+        RAISE EXCEPTION 'trigger function contact_after_statement fires on crm.contact only'
+            USING ERRCODE = 'trigger_protocol_violated',
+                  DETAIL = format('It was fired on table "%s".', TG_TABLE_NAME),
+                  HINT = 'Do not attach crm''s trigger functions to other tables.';
+    END IF;
     -- the UPDATE below, of this function one level up: nothing to do
     IF crm_internal.contact_own_write(NULL) = pg_trigger_depth() THEN
         RETURN NULL;
@@ -326,6 +333,12 @@ CREATE FUNCTION crm_internal.contact_lock_client() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF TG_RELID <> 'crm.contact'::regclass OR TG_WHEN <> 'BEFORE' OR TG_LEVEL <> 'ROW' THEN
+        RAISE EXCEPTION 'trigger function contact_lock_client fires on crm.contact only'
+            USING ERRCODE = 'trigger_protocol_violated',
+                  DETAIL = format('It was fired on table "%s".', TG_TABLE_NAME),
+                  HINT = 'Do not attach crm''s trigger functions to other tables.';
+    END IF;
     PERFORM FROM crm.client c WHERE c.id = NEW.client_id FOR NO KEY UPDATE;
     RETURN NEW;
 END
