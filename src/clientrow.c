@@ -180,7 +180,7 @@ client_update_light(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("client_update_light must be fired before update, for each row")));
-	crm_require_trigger_table(trigdata->tg_relation, "client", "client_update_light");
+	crm_require_trigger_table(RelationGetRelid(trigdata->tg_relation), "client", "client_update_light");
 	desc = trigdata->tg_relation->rd_att;
 	oldtup = trigdata->tg_trigtuple;
 	newtup = trigdata->tg_newtuple;
@@ -289,7 +289,7 @@ client_insert_plain(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("client_insert_plain must be fired before insert, for each row")));
-	crm_require_trigger_table(trigdata->tg_relation, "client", "client_insert_plain");
+	crm_require_trigger_table(RelationGetRelid(trigdata->tg_relation), "client", "client_insert_plain");
 	desc = trigdata->tg_relation->rd_att;
 	tuple = trigdata->tg_trigtuple;
 	natts = desc->natts;

@@ -451,7 +451,7 @@ contact_normalize(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 		elog(ERROR, "contact_normalize: not called as a BEFORE INSERT or UPDATE row trigger");
-	crm_require_trigger_table(trigdata->tg_relation, "contact", "contact_normalize");
+	crm_require_trigger_table(RelationGetRelid(trigdata->tg_relation), "contact", "contact_normalize");
 
 	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
 	tupdesc = trigdata->tg_relation->rd_att;

@@ -38,6 +38,7 @@
 #include "datamodel.h"
 
 PG_FUNCTION_INFO_V1(require_data_model);
+PG_FUNCTION_INFO_V1(require_trigger_table);
 
 static Oid	checked_model = InvalidOid;
 
@@ -89,17 +90,31 @@ require_data_model(PG_FUNCTION_ARGS)
 }
 
 void
-crm_require_trigger_table(Relation rel, const char *relname, const char *funcname)
+crm_require_trigger_table(Oid relid, const char *relname, const char *funcname)
 {
 	Oid			crm = get_namespace_oid("crm", true);
+	char	   *fired_on = get_rel_name(relid);
 
-	if (!OidIsValid(crm) || RelationGetNamespace(rel) != crm ||
-		strcmp(RelationGetRelationName(rel), relname) != 0)
+	if (!OidIsValid(crm) || get_rel_namespace(relid) != crm || fired_on == NULL ||
+		strcmp(fired_on, relname) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("trigger function %s fires on crm.%s only", funcname, relname),
-				 errdetail("It was fired on table \"%s\".", RelationGetRelationName(rel)),
+				 errdetail("It was fired on table \"%s\".", fired_on ? fired_on : "?"),
 				 errhint("Do not attach crm's trigger functions to other tables.")));
+}
+
+/*
+ * crm_internal.require_trigger_table(fired_on oid, table_name text,
+ * function_name text): the same check for the PL/pgSQL trigger functions
+ * (TG_RELID)
+ */
+Datum
+require_trigger_table(PG_FUNCTION_ARGS)
+{
+	crm_require_trigger_table(PG_GETARG_OID(0), text_to_cstring(PG_GETARG_TEXT_PP(1)),
+							  text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	PG_RETURN_VOID();
 }
 
 Oid

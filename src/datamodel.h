@@ -10,18 +10,17 @@
 #ifndef CRM_DATAMODEL_H
 #define CRM_DATAMODEL_H
 
-#include "utils/relcache.h"
 
 /* raise a clear error unless crm.install_data_model() has run at this version */
 extern void crm_require_data_model(void);
 
 /*
  * Refuse, before reading any column, to run trigger function funcname on
- * a table other than crm.<relname>: a trigger function attached to a
+ * a table (relid, the trigger's) other than crm.<relname>: a trigger function attached to a
  * table of the caller's own (a temporary table with columns of other
  * types) would otherwise read its rows as crm's.
  */
-extern void crm_require_trigger_table(Relation rel, const char *relname, const char *funcname);
+extern void crm_require_trigger_table(Oid relid, const char *relname, const char *funcname);
 
 /* the owner of table crm.<relname> of the data model */
 extern Oid	crm_table_owner(const char *relname);

@@ -255,6 +255,12 @@ CREATE FUNCTION crm_internal.require_data_model() RETURNS void
 COMMENT ON FUNCTION crm_internal.require_data_model() IS
     'raise a clear error, naming crm.install_data_model(), unless the data model is installed at the extension''s version';
 
+-- crm's trigger functions fire on crm's own tables only (src/sql/98_trigger_functions.sql)
+CREATE FUNCTION crm_internal.require_trigger_table(fired_on oid, table_name text, function_name text) RETURNS void
+    AS 'MODULE_PATHNAME', 'require_trigger_table' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION crm_internal.require_trigger_table(oid, text, text) IS
+    'internal: 39P01 unless fired_on is crm.<table_name> (a trigger function attached elsewhere)';
+
 CREATE FUNCTION crm.install_data_model() RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, crm, pg_temp AS $$
 DECLARE

@@ -160,11 +160,8 @@ DECLARE
                                WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default))';
 BEGIN
     -- crm.contact's own, never a made-up table's rows (it runs as the owner)
-    IF TG_RELID <> 'crm.contact'::regclass OR TG_WHEN <> 'AFTER' OR TG_LEVEL <> 'STATEMENT' THEN
-        RAISE EXCEPTION 'trigger function contact_after_statement fires on crm.contact only'
-            USING ERRCODE = 'trigger_protocol_violated',
-                  DETAIL = format('It was fired on table "%s".', TG_TABLE_NAME),
-                  HINT = 'Do not attach crm''s trigger functions to other tables.';
+    IF TG_RELID <> 'crm.contact'::regclass THEN
+        PERFORM crm_internal.require_trigger_table(TG_RELID, 'contact', 'contact_after_statement');
     END IF;
     -- the UPDATE below, of this function one level up: nothing to do
     IF crm_internal.contact_own_write(NULL) = pg_trigger_depth() THEN
@@ -333,11 +330,8 @@ CREATE FUNCTION crm_internal.contact_lock_client() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_RELID <> 'crm.contact'::regclass OR TG_WHEN <> 'BEFORE' OR TG_LEVEL <> 'ROW' THEN
-        RAISE EXCEPTION 'trigger function contact_lock_client fires on crm.contact only'
-            USING ERRCODE = 'trigger_protocol_violated',
-                  DETAIL = format('It was fired on table "%s".', TG_TABLE_NAME),
-                  HINT = 'Do not attach crm''s trigger functions to other tables.';
+    IF TG_RELID <> 'crm.contact'::regclass THEN
+        PERFORM crm_internal.require_trigger_table(TG_RELID, 'contact', 'contact_lock_client');
     END IF;
     PERFORM FROM crm.client c WHERE c.id = NEW.client_id FOR NO KEY UPDATE;
     RETURN NEW;

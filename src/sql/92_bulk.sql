@@ -196,7 +196,17 @@ DECLARE
 BEGIN
     FOR i IN 0 .. (total - 1) / step LOOP
         part := ids[i * step + 1 : (i + 1) * step];
-        EXECUTE statement INTO done_ids USING part, args;
+        BEGIN
+            EXECUTE statement INTO done_ids USING part, args;
+        EXCEPTION WHEN foreign_key_violation THEN
+            -- a client checked at the start was merged into another or
+            -- deleted by a concurrent transaction (found by the soak test):
+            -- a retryable conflict, not a broken reference of the caller's
+            RAISE EXCEPTION '%: a client was merged away or deleted while the action ran', action
+                USING ERRCODE = 'serialization_failure',
+                      DETAIL = SQLERRM,
+                      HINT = 'Run the action again: a client that no longer exists is then named in the error.';
+        END;
         PERFORM crm_internal.audit_bulk(action, done_ids, detail);
         changed := changed + coalesce(cardinality(done_ids), 0);
         PERFORM crm_internal.report_progress(action, least((i + 1) * step, total), total, started);
