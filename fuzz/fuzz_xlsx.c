@@ -29,7 +29,8 @@ static const XlsxLimits fuzz_limits = {
 	.max_columns = 200,
 	.max_strings = 10000,
 	.max_string_bytes = 1024 * 1024,
-	.max_cell_chars = 1000
+	.max_cell_chars = 1000,
+	.max_row_bytes = 64 * 1024
 };
 
 static void

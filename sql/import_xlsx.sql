@@ -17,6 +17,8 @@ SELECT regress.reset();
 \set wide `base64 -w0 test/data/import_wide.xlsx`
 \set stray `base64 -w0 test/data/import_stray.xlsx`
 \set bomb `base64 -w0 test/data/bomb.xlsx`
+\set bomb_lying `base64 -w0 test/data/bomb_lying.xlsx`
+\set long_row `base64 -w0 test/data/long_row.xlsx`
 \set doctype `base64 -w0 test/data/doctype.xlsx`
 \set badxml `base64 -w0 test/data/badxml.xlsx`
 
@@ -105,6 +107,11 @@ RESET TimeZone;
 --
 -- a zip bomb: 50 MB of one sheet part deflated to 51 kB
 SELECT * FROM regress.error_of(format('SELECT crm.import_xlsx(decode(%L, ''base64''), staging => ''x'')', :'bomb'));
+-- the same with a zip directory that claims 2 GB compressed: the ratio is
+-- taken against the workbook's own size, not what the directory claims
+SELECT * FROM regress.error_of(format('SELECT crm.import_xlsx(decode(%L, ''base64''), staging => ''x'')', :'bomb_lying'));
+-- a row of a few kB of workbook that names one long shared string in 1,000 cells
+SELECT * FROM regress.error_of(format('SELECT crm.import_xlsx(decode(%L, ''base64''), staging => ''x'')', :'long_row'));
 -- a cell in column 1601: a table has at most 1600 columns
 SELECT * FROM regress.error_of(format('SELECT crm.import_xlsx(decode(%L, ''base64''), staging => ''x'')', :'wide'));
 -- the billion laughs: a DOCTYPE with nested entities

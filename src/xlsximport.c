@@ -55,6 +55,14 @@ PG_FUNCTION_INFO_V1(import_xlsx);
  * about 10 times its size: 2.8 MB to 28.8 MB in bench/import_xlsx.sh's),
  * far below what would hold a backend for long or fill its memory.
  */
+/* the reader asks this every few thousand XML nodes: a cancel or a
+ * statement timeout stops a long read (then CHECK_FOR_INTERRUPTS raises) */
+static int
+interrupt_pending(void)
+{
+	return QueryCancelPending || ProcDiePending;
+}
+
 static const XlsxLimits import_limits = {
 	.max_total = UINT64CONST(1024) * 1024 * 1024,	/* 1 GB inflated in all */
 	.max_entry = UINT64CONST(512) * 1024 * 1024,	/* 512 MB one part */
@@ -64,7 +72,11 @@ static const XlsxLimits import_limits = {
 	.max_columns = XLSX_IMPORT_COLUMNS,
 	.max_strings = 4 * 1024 * 1024,
 	.max_string_bytes = UINT64CONST(256) * 1024 * 1024,
-	.max_cell_chars = XLSX_MAX_CELL_CHARS
+	.max_cell_chars = XLSX_MAX_CELL_CHARS,
+	/* a row of a staging table: PostgreSQL's own tuple limit is 1 GB, but a
+	 * few kB of spreadsheet can name one long shared string in every cell */
+	.max_row_bytes = UINT64CONST(16) * 1024 * 1024,
+	.interrupted = interrupt_pending
 };
 
 /* the reader of a call, closed on return or by the context's callback */
@@ -108,6 +120,9 @@ report(const XlsxError *err, XlsxBook *book)
 				case XLSX_LIMIT_CELL:
 					hint = "A cell of a spreadsheet holds at most 32,767 characters: shorten it.";
 					break;
+				case XLSX_LIMIT_ROW_BYTES:
+					hint = "Shorten the row's texts, or save the sheet as CSV and load it with \\copy.";
+					break;
 				case XLSX_LIMIT_RATIO:
 					hint = "A workbook that compresses this much is a zip bomb, or a sheet of empty formatted cells: "
 						"clear the unused rows and columns and save it again, or save the sheet as CSV and load it with \\copy.";
@@ -119,6 +134,12 @@ report(const XlsxError *err, XlsxBook *book)
 			break;
 		case XLSX_ERR_MEMORY:
 			code = ERRCODE_OUT_OF_MEMORY;
+			hint = NULL;
+			break;
+		case XLSX_ERR_INTERRUPTED:
+			/* the server's own cancel or timeout error, when it is one */
+			CHECK_FOR_INTERRUPTS();
+			code = ERRCODE_QUERY_CANCELED;
 			hint = NULL;
 			break;
 		default:

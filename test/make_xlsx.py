@@ -18,6 +18,8 @@ Files:
   import_wide.xlsx      a cell in column 1601 (past a staging table's 1600)
   import_stray.xlsx     a cell to the right of the header's columns
   bomb.xlsx             a sheet part of 50 MB of spaces deflated to ~50 kB
+  bomb_lying.xlsx       the same, its zip directory claiming 2 GB compressed
+  long_row.xlsx         one 20,000-character shared string in 1,000 cells of a row
   doctype.xlsx          a sheet part with a DOCTYPE (the billion laughs)
   badxml.xlsx           a sheet part that is not well-formed XML
 """
@@ -148,6 +150,41 @@ def handmade(path, sheet):
         z.writestr("xl/worksheets/sheet1.xml", sheet)
 
 
+def lying_directory(path, sheet):
+    """handmade(), then the central directory claims the sheet part is 2 GB
+    compressed: a limit on the ratio that trusted it would be off"""
+    handmade(path, sheet)
+    data = bytearray(open(path, "rb").read())
+    name = b"xl/worksheets/sheet1.xml"
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        name_len = int.from_bytes(data[at + 28:at + 30], "little")
+        if data[at + 46:at + 46 + name_len] == name:
+            data[at + 20:at + 24] = (0x7FFFFFFF).to_bytes(4, "little")
+            break
+        at = data.find(b"PK\x01\x02", at + 4)
+    assert at >= 0
+    open(path, "wb").write(bytes(data))
+
+
+def long_row(path):
+    """one shared string of 20,000 characters named by 1,000 cells of a row:
+    a 20 MB row from a workbook of a few kB"""
+    rels = WORKBOOK_RELS.replace('</Relationships>',
+                                 '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+    cells = "".join(f'<c t="s"><v>0</v></c>' for _ in range(1000))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml", CONTENT_TYPES)
+        z.writestr("_rels/.rels", ROOT_RELS)
+        z.writestr("xl/workbook.xml", WORKBOOK)
+        z.writestr("xl/_rels/workbook.xml.rels", rels)
+        z.writestr("xl/sharedStrings.xml",
+                   '<?xml version="1.0" encoding="UTF-8"?>'
+                   '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+                   '<si><t>' + "Kowalski " * 2222 + '</t></si></sst>')
+        z.writestr("xl/worksheets/sheet1.xml", SHEET_HEAD + '<row r="1">' + cells + '</row>' + SHEET_TAIL)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "test/data"
     clients(os.path.join(out, "import_clients.xlsx"))
@@ -157,6 +194,10 @@ def main():
     handmade(os.path.join(out, "bomb.xlsx"),
              SHEET_HEAD + '<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
              + " " * (50 * 1024 * 1024) + SHEET_TAIL)
+    lying_directory(os.path.join(out, "bomb_lying.xlsx"),
+                    SHEET_HEAD + '<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
+                    + " " * (50 * 1024 * 1024) + SHEET_TAIL)
+    long_row(os.path.join(out, "long_row.xlsx"))
     handmade(os.path.join(out, "doctype.xlsx"),
              '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
              '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'

@@ -76,12 +76,15 @@ struct XlsxBook
 {
 	XlsxLimits	limits;
 	zip_t	   *zip;
+	uint64_t	size;			/* of the workbook's bytes */
 	uint64_t	inflated;
+	uint64_t	nodes;			/* XML nodes read, for limits.interrupted */
 	XlsxError  *err;			/* where the callbacks report */
 
 	char	   *workbook_part;
 	Rel		   *rels;			/* the workbook's */
 	int			nrels;
+	int		   *rel_by_id;		/* indexes of rels by id, then position */
 	XlsxSheetInfo *sheets;
 	char	  **sheet_rids;
 	int			nsheets;
@@ -417,7 +420,13 @@ part_open(XlsxBook *book, Part *p, const char *name)
 				  "Part %s: %s.", name, zip_strerror(book->zip));
 		return -1;
 	}
-	if (st.valid & ZIP_STAT_COMP_SIZE)
+	/*
+	 * the ratio's divisor: what the directory claims, but never more than
+	 * the whole workbook (a directory that lies about it would switch the
+	 * ratio limit off)
+	 */
+	p->compressed = book->size;
+	if ((st.valid & ZIP_STAT_COMP_SIZE) && st.comp_size < book->size)
 		p->compressed = st.comp_size;
 	/* what the directory claims is refused early; what it hides, in part_read */
 	if ((st.valid & ZIP_STAT_SIZE) && st.size > book->limits.max_entry)
@@ -451,8 +460,16 @@ part_open(XlsxBook *book, Part *p, const char *name)
 static int
 part_next(Part *p)
 {
-	int			rc = xmlTextReaderRead(p->reader);
+	int			rc;
 
+	if (p->book->limits.interrupted && (++p->book->nodes & 0xFFF) == 0 &&
+		p->book->limits.interrupted())
+	{
+		set_error(p->book->err, XLSX_ERR_INTERRUPTED, XLSX_LIMIT_NONE, "xlsx reading interrupted",
+				  "Part %s was being read.", p->name);
+		return -1;
+	}
+	rc = xmlTextReaderRead(p->reader);
 	if (rc == 1 && xmlTextReaderNodeType(p->reader) == XML_READER_TYPE_DOCUMENT_TYPE)
 	{
 		set_error(p->book->err, XLSX_ERR_FORMAT, XLSX_LIMIT_NONE, "corrupt xlsx workbook",
@@ -899,6 +916,44 @@ read_styles(XlsxBook *book, const char *name)
 /* ---------------------------------------------------------------- */
 /* the workbook */
 
+/* qsort has no argument for the array the indexes point into */
+static const Rel *sorting_rels;
+
+static int
+compare_rel_ids(const void *a, const void *b)
+{
+	int			ia = *(const int *) a;
+	int			ib = *(const int *) b;
+	int			c = strcmp(sorting_rels[ia].id, sorting_rels[ib].id);
+
+	return c != 0 ? c : (ia > ib) - (ia < ib);
+}
+
+/* the target of the workbook's relationship rid (the last of that id), or NULL */
+static char *
+find_rel_id(const XlsxBook *book, const char *rid)
+{
+	int			lo = 0,
+				hi = book->nrels - 1,
+				found = -1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int			c = strcmp(book->rels[book->rel_by_id[mid]].id, rid);
+
+		if (c <= 0)
+		{
+			if (c == 0)
+				found = mid;
+			lo = mid + 1;
+		}
+		else
+			hi = mid - 1;
+	}
+	return found < 0 ? NULL : book->rels[book->rel_by_id[found]].target;
+}
+
 XlsxBook *
 xlsx_open(const void *data, size_t size, const XlsxLimits *limits, XlsxError *err)
 {
@@ -920,6 +975,7 @@ xlsx_open(const void *data, size_t size, const XlsxLimits *limits, XlsxError *er
 		return NULL;
 	}
 	book->limits = *limits;
+	book->size = size;
 	book->err = err;
 
 	xmlInitParser();
@@ -965,6 +1021,18 @@ xlsx_open(const void *data, size_t size, const XlsxLimits *limits, XlsxError *er
 	rc = read_rels(book, book->workbook_part, &book->rels, &book->nrels);
 	if (rc < 0)
 		goto fail;
+	/* looked up by id once a sheet: sorted, not scanned (a workbook of many
+	 * sheets and relationships with long ids took minutes) */
+	book->rel_by_id = malloc(sizeof(int) * (book->nrels > 0 ? book->nrels : 1));
+	if (book->rel_by_id == NULL)
+	{
+		no_memory(err);
+		goto fail;
+	}
+	for (int i = 0; i < book->nrels; i++)
+		book->rel_by_id[i] = i;
+	sorting_rels = book->rels;
+	qsort(book->rel_by_id, book->nrels, sizeof(int), compare_rel_ids);
 
 	rc = part_open(book, &p, book->workbook_part);
 	if (rc > 0)
@@ -1029,9 +1097,7 @@ xlsx_open(const void *data, size_t size, const XlsxLimits *limits, XlsxError *er
 				}
 				else
 				{
-					for (int i = 0; i < book->nrels; i++)
-						if (strcmp(book->rels[i].id, rid) == 0)
-							s->part = book->rels[i].target;
+					s->part = find_rel_id(book, rid);
 					book->nsheets++;
 				}
 			}
@@ -1534,6 +1600,13 @@ finish_cell(XlsxBook *book, const char *type, long style, uint32_t column, uint3
 				  book->sheet.name, book->limits.max_cell_chars);
 		return -1;
 	}
+	if (book->limits.max_row_bytes && row->len > book->limits.max_row_bytes)
+	{
+		set_error(book->err, XLSX_ERR_LIMIT, XLSX_LIMIT_ROW_BYTES, "xlsx row too large",
+				  "Row %u of sheet part %s holds more than %llu bytes of text.", rownum,
+				  book->sheet.name, (unsigned long long) book->limits.max_row_bytes);
+		return -1;
+	}
 	if (buf_append(row, "", 1) < 0)
 	{
 		no_memory(book->err);
@@ -1778,6 +1851,7 @@ xlsx_close(XlsxBook *book)
 		zip_discard(book->zip);
 	free(book->workbook_part);
 	free_rels(book->rels, book->nrels);
+	free(book->rel_by_id);
 	for (int i = 0; i < book->nsheets; i++)
 	{
 		free(book->sheets[i].name);

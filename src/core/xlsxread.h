@@ -34,7 +34,8 @@ typedef enum XlsxErrorKind
 	XLSX_ERR_FORMAT,			/* a zip, but not a well-formed workbook */
 	XLSX_ERR_LIMIT,				/* over one of XlsxLimits */
 	XLSX_ERR_NO_SHEET,			/* no sheet of that name */
-	XLSX_ERR_MEMORY				/* malloc failed */
+	XLSX_ERR_MEMORY,			/* malloc failed */
+	XLSX_ERR_INTERRUPTED		/* limits.interrupted() said stop */
 } XlsxErrorKind;
 
 /* which limit (with XLSX_ERR_LIMIT) */
@@ -48,7 +49,8 @@ typedef enum XlsxLimitKind
 	XLSX_LIMIT_COLUMNS,
 	XLSX_LIMIT_STRINGS,
 	XLSX_LIMIT_STRING_BYTES,
-	XLSX_LIMIT_CELL
+	XLSX_LIMIT_CELL,
+	XLSX_LIMIT_ROW_BYTES
 } XlsxLimitKind;
 
 typedef struct XlsxError
@@ -70,6 +72,16 @@ typedef struct XlsxLimits
 	uint32_t	max_strings;	/* shared strings */
 	uint64_t	max_string_bytes;	/* their UTF-8 bytes together */
 	uint32_t	max_cell_chars; /* characters of one cell's text */
+	uint64_t	max_row_bytes;	/* UTF-8 bytes of one row's cells together (a
+								 * shared string is copied into every cell
+								 * that refers to it) */
+
+	/*
+	 * Asked every few thousand XML nodes: nonzero stops the reading with
+	 * XLSX_ERR_INTERRUPTED (the server's pending cancel or timeout); NULL:
+	 * never.  It must return, not jump.
+	 */
+	int			(*interrupted) (void);
 } XlsxLimits;
 
 /* Excel's own: 1,048,576 rows, 16,384 columns, 32,767 characters a cell */

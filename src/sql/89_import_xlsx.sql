@@ -13,7 +13,7 @@
 
 CREATE FUNCTION crm.xlsx_sheets(workbook bytea)
     RETURNS TABLE (sheet_no integer, name text, state text, part text)
-    AS 'MODULE_PATHNAME', 'xlsx_sheets' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'xlsx_sheets' LANGUAGE C STABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION crm.xlsx_sheets(bytea) IS
     'the sheets of an xlsx workbook in the order of their tabs: number, name, state (visible, hidden, veryHidden) and the part of the zip that holds it';
