@@ -118,9 +118,11 @@ SELECT * FROM regress.error_of(format('SELECT crm.import_xlsx(decode(%L, ''base6
 SELECT * FROM regress.error_of(format('SELECT crm.import_xlsx(decode(%L, ''base64''), staging => ''x'')', :'doctype'));
 SELECT * FROM regress.error_of(format('SELECT crm.import_xlsx(decode(%L, ''base64''), staging => ''x'')', :'badxml'));
 -- not a zip; a workbook cut short (its zip directory is at the end)
-SELECT * FROM regress.error_of($$SELECT crm.import_xlsx('\x504b0304deadbeef', staging => 'x')$$);
-SELECT * FROM regress.error_of(format('SELECT crm.import_xlsx(substr(decode(%L, ''base64''), 1, 4000), staging => ''x'')', :'clients'));
-SELECT * FROM regress.error_of(format('SELECT * FROM crm.xlsx_sheets(substr(decode(%L, ''base64''), 1, 4000))', :'clients'));
+-- (the detail ends with libzip's own words, which differ between its versions:
+-- 1.9 says "Not a zip archive", 1.11 "Possibly truncated or corrupted zip archive")
+SELECT err_code, err_message, split_part(err_detail, ': ', 1) AS err_detail, err_hint FROM regress.error_of($$SELECT crm.import_xlsx('\x504b0304deadbeef', staging => 'x')$$);
+SELECT err_code, err_message, split_part(err_detail, ': ', 1) AS err_detail, err_hint FROM regress.error_of(format('SELECT crm.import_xlsx(substr(decode(%L, ''base64''), 1, 4000), staging => ''x'')', :'clients'));
+SELECT err_code, err_message, split_part(err_detail, ': ', 1) AS err_detail, err_hint FROM regress.error_of(format('SELECT * FROM crm.xlsx_sheets(substr(decode(%L, ''base64''), 1, 4000))', :'clients'));
 SELECT * FROM regress.error_of($$SELECT crm.import_xlsx(convert_to('Imię;Nazwisko', 'UTF8'), staging => 'x')$$);
 -- a cell right of the header's columns would be lost: refused
 SELECT * FROM regress.error_of(format('SELECT crm.import_xlsx(decode(%L, ''base64''), staging => ''x'')', :'stray'));
