@@ -112,6 +112,13 @@ SELECT err_code, err_message FROM regress.error_of($$CREATE TRIGGER k BEFORE INS
 SELECT err_code, err_message FROM regress.error_of($$CREATE TRIGGER k BEFORE UPDATE ON k FOR EACH ROW
                                                     EXECUTE FUNCTION crm_internal.client_update_light()$$);
 DROP TABLE k;
+-- nor give the light-update predicate rows of its own making
+CREATE TEMP TABLE r (id bigint, owner bigint);
+SELECT err_code, err_message FROM regress.error_of($$SELECT crm_internal.client_update_is_light(r, r) FROM (VALUES (1::bigint, 2::bigint)) r(id, owner)$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT crm_internal.client_update_is_light(r, r) FROM (SELECT 1::bigint, 2::bigint) r$$);
+INSERT INTO r VALUES (1, 2);
+SELECT err_code, err_message FROM regress.error_of($$SELECT crm_internal.client_update_is_light(r, r) FROM r$$);
+DROP TABLE r;
 RESET ROLE;
 -- and a role that may (here the superuser) meets the functions' own check
 CREATE TEMP TABLE k (id bigint, client_id bigint, kind integer, value text, is_default boolean,

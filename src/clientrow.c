@@ -33,6 +33,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
@@ -40,6 +41,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
@@ -136,10 +138,13 @@ client_update_is_light(PG_FUNCTION_ARGS)
 	newh = PG_GETARG_HEAPTUPLEHEADER(1);
 	typid = HeapTupleHeaderGetTypeId(oldh);
 	typmod = HeapTupleHeaderGetTypMod(oldh);
-	if (typid != HeapTupleHeaderGetTypeId(newh) || typmod != HeapTupleHeaderGetTypMod(newh))
+	/* rows of crm.client only: a row of another type, of the caller's own
+	 * making, would be read with columns of types this code does not expect */
+	if (typid != HeapTupleHeaderGetTypeId(newh) || typmod != HeapTupleHeaderGetTypMod(newh) ||
+		typid != get_rel_type_id(get_relname_relid("client", get_namespace_oid("crm", false))))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("client_update_is_light compares two rows of one table"),
+				 errmsg("client_update_is_light compares two rows of crm.client"),
 				 errhint("Call it as the WHEN condition of crm.client's update triggers: (OLD, NEW).")));
 	desc = lookup_rowtype_tupdesc(typid, typmod);
 	oldtup.t_len = HeapTupleHeaderGetDatumLength(oldh);
