@@ -119,6 +119,9 @@ update_is_light(TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
  * crm_internal.client_update_is_light(old record, new record) boolean: the
  * WHEN condition of crm.client's two update triggers.
  */
+/* crm.client's row type, as client_update_is_light() last looked it up */
+static Oid	client_type = InvalidOid;
+
 Datum
 client_update_is_light(PG_FUNCTION_ARGS)
 {
@@ -138,10 +141,17 @@ client_update_is_light(PG_FUNCTION_ARGS)
 	newh = PG_GETARG_HEAPTUPLEHEADER(1);
 	typid = HeapTupleHeaderGetTypeId(oldh);
 	typmod = HeapTupleHeaderGetTypMod(oldh);
-	/* rows of crm.client only: a row of another type, of the caller's own
-	 * making, would be read with columns of types this code does not expect */
+	/*
+	 * rows of crm.client only: a row of another type, of the caller's own
+	 * making, would be read with columns of types this code does not expect.
+	 * The row type is looked up once a session (this runs for every updated
+	 * row), again only when a row of another type comes: a model installed
+	 * anew has a new type.
+	 */
+	if (typid != client_type)
+		client_type = get_rel_type_id(get_relname_relid("client", get_namespace_oid("crm", false)));
 	if (typid != HeapTupleHeaderGetTypeId(newh) || typmod != HeapTupleHeaderGetTypMod(newh) ||
-		typid != get_rel_type_id(get_relname_relid("client", get_namespace_oid("crm", false))))
+		typid != client_type)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("client_update_is_light compares two rows of crm.client"),

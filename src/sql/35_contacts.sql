@@ -160,9 +160,7 @@ DECLARE
                                WHERE (o.client_id, o.kind, o.is_default) IS DISTINCT FROM (n.client_id, n.kind, n.is_default))';
 BEGIN
     -- crm.contact's own, never a made-up table's rows (it runs as the owner)
-    IF TG_RELID <> 'crm.contact'::regclass THEN
-        PERFORM crm_internal.require_trigger_table(TG_RELID, 'contact', 'contact_after_statement');
-    END IF;
+    PERFORM crm_internal.require_trigger_table(TG_RELID, 'contact', 'contact_after_statement');
     -- the UPDATE below, of this function one level up: nothing to do
     IF crm_internal.contact_own_write(NULL) = pg_trigger_depth() THEN
         RETURN NULL;
@@ -330,9 +328,7 @@ CREATE FUNCTION crm_internal.contact_lock_client() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_RELID <> 'crm.contact'::regclass THEN
-        PERFORM crm_internal.require_trigger_table(TG_RELID, 'contact', 'contact_lock_client');
-    END IF;
+    PERFORM crm_internal.require_trigger_table(TG_RELID, 'contact', 'contact_lock_client');
     PERFORM FROM crm.client c WHERE c.id = NEW.client_id FOR NO KEY UPDATE;
     RETURN NEW;
 END
