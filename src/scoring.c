@@ -921,8 +921,8 @@ score_pair(const MatchClient *a, const MatchClient *b,
 
 			/*
 			 * Last names alike only loosely (Jaro-Winkler, or another
-			 * transliteration and a typo: Chomyczyk ~ Chomyczuk, Łukaszowicz
-			 * ~ Łukaszewicz, Klymski ~ Klymyk are other families' names)
+			 * transliteration and a typo: Klymski ~ Klymyk, Melniuk ~ Melnyk,
+			 * Shevchenko ~ Sawczenko are other families' names)
 			 * with the same first name: the date corroborates only where
 			 * more agrees, as a date one typo away does (on bench/quality.sh's
 			 * foreigners at 1,000,000: 135 true and 433 false pairs held by

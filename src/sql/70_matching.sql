@@ -413,8 +413,8 @@ CREATE FUNCTION crm_internal.common_name_bearers(field text, u double precision,
     RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-    RETURN CASE WHEN field <> 'full_name' THEN 2 * u * clients
-                WHEN u_birth > 0 THEN greatest(32, (1.0 / 256) / 16 / u_birth) END;
+    RETURN CASE WHEN field IN ('last_name', 'first_name') THEN 2 * u * clients
+                WHEN field = 'full_name' AND u_birth > 0 THEN greatest(32, (1.0 / 256) / 16 / u_birth) END;
 COMMENT ON FUNCTION crm_internal.common_name_bearers(text, double precision, bigint, double precision) IS
     'internal: the bearers from which a value of field (chance u of agreement among clients persons; u_birth: of a same birth date) weighs less (crm.match_frequency keeps only those)';
 
