@@ -168,6 +168,29 @@ FROM unnest(ARRAY['1974-03-12', '1974-12-03', '1947-03-12', '1974-03-21', '1974-
                                                                     'postal_code', '02-495')),
          '{}', crm.match_weights()) AS p;
 
+-- a same birth date beside last names only loosely alike (Jaro-Winkler, or
+-- another transliteration and a typo: other families' names, Klymski ~
+-- Klymyk, Shevchenko ~ Sawczenko) counts only where more agrees (here the postal
+-- code); beside a plain typo (Bakradze ~ Bakradse) it weighs its weight
+SELECT x.a, x.b, round(m.score::numeric, 2) AS score,
+       (SELECT r FROM unnest(m.reasons) r WHERE r LIKE '%birth date%') AS birth_reason,
+       round(p.score::numeric, 2) AS with_postcode,
+       (SELECT r FROM unnest(p.reasons) r WHERE r LIKE '%birth date%') AS birth_reason_with_postcode
+FROM (VALUES ('Klymski', 'Klymyk'), ('Shevchenko', 'Sawczenko'), ('Bakradze', 'Bakradse')) AS x(a, b),
+     crm.match_score(
+         jsonb_populate_record(NULL::crm.client, jsonb_build_object('kind', 'person', 'first_name', 'Bohdan', 'last_name', x.a,
+                                                                    'birth_date', '1982-08-03', 'city', 'Warszawa')),
+         jsonb_populate_record(NULL::crm.client, jsonb_build_object('kind', 'person', 'first_name', 'Bohdan', 'last_name', x.b,
+                                                                    'birth_date', '1982-08-03', 'city', 'Warszawa')),
+         '{}', crm.match_weights()) AS m,
+     crm.match_score(
+         jsonb_populate_record(NULL::crm.client, jsonb_build_object('kind', 'person', 'first_name', 'Bohdan', 'last_name', x.a,
+                                                                    'birth_date', '1982-08-03', 'city', 'Warszawa', 'postal_code', '02-495')),
+         jsonb_populate_record(NULL::crm.client, jsonb_build_object('kind', 'person', 'first_name', 'Bohdan', 'last_name', x.b,
+                                                                    'birth_date', '1982-08-03', 'city', 'Warszawa', 'postal_code', '02-495')),
+         '{}', crm.match_weights()) AS p
+ORDER BY x.a;
+
 -- addresses in their matching form: a street type written one way, the
 -- word for street and the flat marker gone (the key of the same address)
 SELECT a.address, crm.match_keys('person', 'Jan', 'Nowak', NULL, 'Kraków', a.address) AS keys

@@ -21,6 +21,8 @@ typedef enum MatchTfField
 {
 	TF_LAST_NAME,				/* MF_LAST_SK of persons: one name in any spelling */
 	TF_FIRST_NAME,				/* MF_FIRST1_SK of persons: the first word, canonical */
+	TF_FULL_NAME,				/* both, "last/first": one person's name in any spelling */
+	TF_BIRTH_DATE,				/* only its total: the chance two persons share a birth date */
 	TF_COUNT
 } MatchTfField;
 
@@ -34,6 +36,28 @@ typedef enum MatchTfField
 #define TF_MIN_ADJUST	(-3.0)
 #define TF_MAX_ADJUST	0.0
 #define TF_MIN_WEIGHT	1.0
+
+/*
+ * Namesakes born the same day (crm_namesake_cap): a full name borne by n
+ * persons gives any one of them about n * u namesakes born the same day by
+ * chance, u the chance that two persons share a birth date.  A pair with
+ * nothing but the full name and the birth date (and the city) in common is
+ * one person with odds of about TF_NAMESAKE_SHARE / (n * u): the share of
+ * records whose duplicate shares only that against the namesakes expected.
+ * Its score is capped there, in whole bits rounded up (the counts are said
+ * only in bands of powers of two).  Measured (matchfreq.c):
+ * bench/quality.sh's foreigners and English-speaking sets at 1,000,000
+ * clients both gave about 1 in 200; 1 in 256 is taken.  Full names are
+ * kept only from TF_NAMESAKE_MIN_BEARERS bearers on, and where the cap is
+ * under 4 bits (the most such a pair scores with the default weights):
+ * crm_internal.common_name_bearers(), src/sql/70_matching.sql, the same
+ * constants.
+ */
+#define TF_NAMESAKE_SHARE		(1.0 / 256)
+#define TF_NAMESAKE_MIN_BEARERS	32
+
+/* the longest "last/first" key looked up (a longer full name is never adjusted) */
+#define TF_FULL_NAME_MAX	256
 
 typedef struct MatchFreqEntry
 {
@@ -55,8 +79,12 @@ typedef struct MatchFrequencies
 /* the name of a field in crm.match_frequency */
 extern const char *crm_tf_field_name(MatchTfField field);
 
-/* the matching form of client c's field, as the frequencies count it, or NULL */
-extern const char *crm_tf_value(const MatchClient *c, MatchTfField field);
+/*
+ * The matching form of client c's field, as the frequencies count it, or
+ * NULL (none, or no values of the field are kept: TF_BIRTH_DATE); buf, of
+ * TF_FULL_NAME_MAX bytes, holds a full name's.
+ */
+extern const char *crm_tf_value(const MatchClient *c, MatchTfField field, char *buf);
 
 /*
  * Load the frequencies (SPI connected), into memory of dest: those of the
@@ -78,5 +106,13 @@ extern void crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient
  */
 extern double crm_tf_adjustment(const MatchFrequencies *freq, MatchTfField field, const char *value,
 								double weight);
+
+/*
+ * The most (bits) a pair whose full name (TF_FULL_NAME, a's) agrees, born
+ * the same day, with nothing but the names and the city besides, may score:
+ * see TF_NAMESAKE_SHARE; +infinity when the counts do not know the name
+ * (rare) or the base was never counted.
+ */
+extern double crm_namesake_cap(const MatchFrequencies *freq, const MatchClient *a);
 
 #endif							/* CRM_MATCHFREQ_H */

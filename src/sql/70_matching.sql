@@ -125,15 +125,15 @@ GRANT SELECT ON crm.match_weight, crm.match_weight_trained, crm.match_weights_in
 -- (src/matchfreq.c), and crm.anonymize() takes an erased client's names
 -- out (crm_internal.uncount_match_frequencies()).
 CREATE TABLE crm.match_frequency (
-    field       text NOT NULL CHECK (field IN ('last_name', 'first_name')),
+    field       text NOT NULL CHECK (field IN ('last_name', 'first_name', 'full_name')),
     value       text NOT NULL,
     bearers     bigint NOT NULL CHECK (bearers >= 2),
     PRIMARY KEY (field, value)
 );
 COMMENT ON TABLE crm.match_frequency IS
-    'how many visible persons have each common last name and first name (skeletons: one name in any transliteration; only those common enough to weigh less, crm_internal.common_name_bearers()), for frequency-aware duplicate scores; written by crm.refresh_match_frequencies(), read by administrators only (they count clients out of other roles'' reach)';
+    'how many visible persons have each common last name, first name and full name (skeletons: one name in any transliteration; only those common enough to weigh less, crm_internal.common_name_bearers()), for frequency-aware duplicate scores; written by crm.refresh_match_frequencies(), read by administrators only (they count clients out of other roles'' reach)';
 COMMENT ON COLUMN crm.match_frequency.field IS
-    'last_name or first_name (its first word, diminutives as the full name), of persons';
+    'last_name, first_name (its first word, diminutives as the full name) or full_name (the two: last/first), of persons';
 COMMENT ON COLUMN crm.match_frequency.value IS
     'the value''s skeleton: its matching form (crm.normalize_name(), crm.first_name_canonical()) with the spellings of other transliterations alike (Kravchenko, Krawczenko: kravxenko)';
 COMMENT ON COLUMN crm.match_frequency.bearers IS 'how many visible persons had it at the refresh (2 or more)';
@@ -141,19 +141,19 @@ CREATE TRIGGER match_frequency_writer BEFORE INSERT OR UPDATE OR DELETE OR TRUNC
     FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.refresh_match_frequencies()');
 
 CREATE TABLE crm.match_frequency_total (
-    field           text PRIMARY KEY CHECK (field IN ('last_name', 'first_name')),
+    field           text PRIMARY KEY CHECK (field IN ('last_name', 'first_name', 'full_name', 'birth_date')),
     clients         bigint NOT NULL CHECK (clients > 0),
     distinct_values bigint NOT NULL,
     u               double precision NOT NULL CHECK (u > 0 AND u <= 1),
     refreshed_at    timestamptz NOT NULL
 );
 COMMENT ON TABLE crm.match_frequency_total IS
-    'per field of crm.match_frequency: the persons counted and the chance u that two of them agree; a field without a row gets no frequency adjustment; written by crm.refresh_match_frequencies(), read by administrators only';
-COMMENT ON COLUMN crm.match_frequency_total.field IS 'last_name or first_name';
+    'per field of crm.match_frequency, and for birth_date (no values kept): the persons counted and the chance u that two of them agree; a field without a row gets no frequency adjustment; written by crm.refresh_match_frequencies(), read by administrators only';
+COMMENT ON COLUMN crm.match_frequency_total.field IS 'last_name, first_name, full_name or birth_date';
 COMMENT ON COLUMN crm.match_frequency_total.clients IS 'visible persons with the field at the refresh';
 COMMENT ON COLUMN crm.match_frequency_total.distinct_values IS 'how many values they had, those held by one client included';
 COMMENT ON COLUMN crm.match_frequency_total.u IS
-    'sum of p(v)^2 over the values: the chance that two persons agree on the field; an agreement on v weighs log2(u / p(v)) more, in whole bits, from -3 to 0';
+    'sum of p(v)^2 over the values: the chance that two persons agree on the field; an agreement on a last or first name v weighs log2(u / p(v)) more, in whole bits, from -3 to 0; birth_date''s u makes the namesakes born the same day of a full name borne by n about n u';
 COMMENT ON COLUMN crm.match_frequency_total.refreshed_at IS 'when crm.refresh_match_frequencies() counted them';
 CREATE TRIGGER match_frequency_total_writer BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON crm.match_frequency_total
     FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.settings_writer_check('crm.refresh_match_frequencies()');
@@ -399,17 +399,24 @@ CREATE FUNCTION crm_internal.match_frequency_keys(kind text, first_name text, la
 COMMENT ON FUNCTION crm_internal.match_frequency_keys(text, text, text) IS
     'internal: ''last_name:<skeleton>'' and ''first_name:<skeleton of the canonical first word>'' of a person, the values whose frequencies weigh duplicate evidence';
 
--- How many bearers make a name common enough to weigh less: its share of
--- the persons at least twice the chance u that two persons agree on the
--- field, the least share whose adjustment (src/matchfreq.c, whole bits
--- toward zero) is not zero.  crm.match_frequency keeps only such names.
-CREATE FUNCTION crm_internal.common_name_bearers(u double precision, clients bigint)
+-- How many bearers make a name common enough to weigh less, the least
+-- count whose adjustment (src/matchfreq.c) is not zero; crm.match_frequency
+-- keeps only such names.  A last or first name: its share of the persons at
+-- least twice the chance u that two persons agree on the field (whole bits
+-- toward zero).  A full name: 32 bearers or more (TF_NAMESAKE_MIN_BEARERS,
+-- src/matchfreq.h), and enough that the namesakes' cap
+-- (log2(TF_NAMESAKE_SHARE / (n u_birth)), TF_NAMESAKE_SHARE = 1/256) is
+-- under 4 bits, the most a pair of namesakes born the same day scores with
+-- the default weights; none without birth dates.
+CREATE FUNCTION crm_internal.common_name_bearers(field text, u double precision, clients bigint,
+                                                 u_birth double precision)
     RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-    RETURN 2 * u * clients;
-COMMENT ON FUNCTION crm_internal.common_name_bearers(double precision, bigint) IS
-    'internal: the bearers from which a name of a field with chance u of agreement among clients persons weighs less (crm.match_frequency keeps only those)';
+    RETURN CASE WHEN field IN ('last_name', 'first_name') THEN 2 * u * clients
+                WHEN field = 'full_name' AND u_birth > 0 THEN greatest(32, (1.0 / 256) / 16 / u_birth) END;
+COMMENT ON FUNCTION crm_internal.common_name_bearers(text, double precision, bigint, double precision) IS
+    'internal: the bearers from which a value of field (chance u of agreement among clients persons; u_birth: of a same birth date) weighs less (crm.match_frequency keeps only those)';
 
 -- An erased client's names out of the counts (crm.anonymize()): keys are
 -- crm_internal.match_frequency_keys() of the names, one per person counted
@@ -426,7 +433,8 @@ BEGIN
     USING (SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS n
            FROM unnest(keys) AS k(key) GROUP BY 1, 2) u, crm.match_frequency_total t
     WHERE f.field = u.field AND f.value = u.value AND t.field = f.field
-      AND (f.bearers - u.n < 2 OR f.bearers - u.n < crm_internal.common_name_bearers(t.u, t.clients));
+      AND (f.bearers - u.n < 2 OR f.bearers - u.n < crm_internal.common_name_bearers(
+               t.field, t.u, t.clients, (SELECT b.u FROM crm.match_frequency_total b WHERE b.field = 'birth_date')));
     UPDATE crm.match_frequency f SET bearers = f.bearers - u.n
     FROM (SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS n
           FROM unnest(keys) AS k(key) GROUP BY 1, 2) u
@@ -463,6 +471,14 @@ BEGIN
     INSERT INTO crm.match_frequency_total (field, clients, distinct_values, u, refreshed_at)
     SELECT f.field, sum(f.bearers), count(*), sum(f.bearers::float8 ^ 2) / (sum(f.bearers)::float8 ^ 2), now()
     FROM pg_temp.crm_match_frequency_count f GROUP BY f.field;
+    -- the birth dates: only their total (how likely two persons share one)
+    INSERT INTO crm.match_frequency_total (field, clients, distinct_values, u, refreshed_at)
+    SELECT 'birth_date', sum(d.n), count(*), sum(d.n::float8 ^ 2) / (sum(d.n)::float8 ^ 2), now()
+    FROM (SELECT count(*) AS n FROM crm.client c
+          WHERE c.kind = 'person' AND c.birth_date IS NOT NULL
+            AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at)
+          GROUP BY c.birth_date) d
+    HAVING count(*) > 0;
     -- only the names common enough to weigh less (crm_tf_adjustment(),
     -- src/matchfreq.c: log2(u / share) is -1 or less, so bearers >= 2 u
     -- clients): whether a name is kept, which any role could tell from the
@@ -470,7 +486,9 @@ BEGIN
     INSERT INTO crm.match_frequency (field, value, bearers)
     SELECT f.field, f.value, f.bearers
     FROM pg_temp.crm_match_frequency_count f JOIN crm.match_frequency_total t USING (field)
-    WHERE f.bearers >= 2 AND f.bearers >= crm_internal.common_name_bearers(t.u, t.clients);
+    WHERE f.bearers >= 2
+      AND f.bearers >= crm_internal.common_name_bearers(t.field, t.u, t.clients,
+              (SELECT b.u FROM crm.match_frequency_total b WHERE b.field = 'birth_date'));
     DROP TABLE pg_temp.crm_match_frequency_count;
     SELECT jsonb_object_agg(t.field, jsonb_build_object('clients', t.clients, 'values', t.distinct_values,
                                                         'kept', (SELECT count(*) FROM crm.match_frequency f
