@@ -149,7 +149,7 @@ RESET ROLE;
 
 -- crm_internal.import_date() (C) reads a date as the SQL expression of
 -- regular expressions it replaced did: that expression, and the two compared
--- on every third day of 1900 to 2100 written four ways, impossible days and months,
+-- on every seventh day of 1900 to 2100 written four ways, impossible days and months,
 -- other years, spaces, other separators and characters
 CREATE FUNCTION pg_temp.import_date_sql(value text) RETURNS date
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -171,7 +171,7 @@ RETURN CASE
 END;
 CREATE TEMP TABLE import_dates AS
 SELECT to_char(d, f) AS v
-FROM generate_series(date '1900-01-01', date '2100-12-31', interval '3 days') AS d,
+FROM generate_series(date '1900-01-01', date '2100-12-31', interval '7 days') AS d,
      unnest(ARRAY['YYYY-MM-DD', 'DD.MM.YYYY', 'FMDD.FMMM.YYYY', ' YYYY-FMMM-FMDD  ']) AS f
 UNION ALL
 SELECT format(f, y, m, d)
