@@ -673,14 +673,22 @@ BEGIN
     ORDER BY x.client_id, x.kind, x.ord;
     GET DIAGNOSTICS contacts = ROW_COUNT;
 
+    -- memberships and custom values in the order of the clients: each row's
+    -- foreign key check then reads crm.client's pages in order, not at
+    -- random (a hashed DISTINCT, or a hash join in batches, scrambles it: at
+    -- 1,000,000 rows the segments took 39.5 s in hash order, 21.4 s in order)
     INSERT INTO crm.campaign_member (campaign_id, client_id)
-    SELECT DISTINCT c.id, n.client_id
-    FROM pg_temp.crm_import_work w JOIN pg_temp.crm_import_new n ON n.row_no = w.row_no
-         CROSS JOIN LATERAL unnest(w.campaign) AS x JOIN crm.campaign c ON c.name = x;
+    SELECT m.campaign_id, m.client_id
+    FROM (SELECT DISTINCT c.id AS campaign_id, n.client_id
+          FROM pg_temp.crm_import_work w JOIN pg_temp.crm_import_new n ON n.row_no = w.row_no
+               CROSS JOIN LATERAL unnest(w.campaign) AS x JOIN crm.campaign c ON c.name = x) AS m
+    ORDER BY m.client_id, m.campaign_id;
     INSERT INTO crm.segment_member (segment_id, client_id)
-    SELECT DISTINCT c.id, n.client_id
-    FROM pg_temp.crm_import_work w JOIN pg_temp.crm_import_new n ON n.row_no = w.row_no
-         CROSS JOIN LATERAL unnest(w.segment) AS x JOIN crm.segment c ON c.name = x;
+    SELECT m.segment_id, m.client_id
+    FROM (SELECT DISTINCT c.id AS segment_id, n.client_id
+          FROM pg_temp.crm_import_work w JOIN pg_temp.crm_import_new n ON n.row_no = w.row_no
+               CROSS JOIN LATERAL unnest(w.segment) AS x JOIN crm.segment c ON c.name = x) AS m
+    ORDER BY m.client_id, m.segment_id;
 
     FOR f IN SELECT * FROM jsonb_to_recordset(custom) AS c(id bigint, type text) LOOP
         EXECUTE format($q$
@@ -688,6 +696,7 @@ BEGIN
             SELECT n.client_id, $1, %s, %s
             FROM pg_temp.crm_import_work w JOIN pg_temp.crm_import_new n ON n.row_no = w.row_no
             WHERE w.%I IS NOT NULL
+            ORDER BY n.client_id
             $q$,
             CASE WHEN f.type = 'number' THEN format('crm_internal.import_number(w.%I)', 'custom_' || f.id) ELSE 'NULL' END,
             CASE WHEN f.type = 'text' THEN format('w.%I', 'custom_' || f.id) ELSE 'NULL' END,
