@@ -15,7 +15,7 @@ OBJS        = $(CORE_SRC:.c=.o) \
               src/contact.o src/textfold.o src/matching.o \
               src/matchweights.o src/matchfreq.o src/matchforms.o src/matchkeys.o src/scoring.o \
               src/matchbase.o src/pairs.o src/training.o src/candidates.o src/progress.o src/datamodel.o src/clientrow.o src/linkcounts.o \
-              src/export.o src/vcard.o src/xlsximport.o
+              src/export.o src/vcard.o src/xlsximport.o src/importcheck.o
 
 # The install script is built from the SQL sources, one concept per file,
 # joined in the order of their numbers; upgrade scripts crm--A--B.sql are

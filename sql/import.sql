@@ -147,6 +147,48 @@ SELECT count(*) AS rejects FROM crm.import_reject;
 SELECT * FROM regress.error_of(format('SELECT crm.import_preview(%s, %L)', :batch3, '{"last_name": "last"}'));
 RESET ROLE;
 
+-- crm_internal.import_date() (C) reads a date as the SQL expression of
+-- regular expressions it replaced did: that expression, and the two compared
+-- on every seventh day of 1900 to 2100 written four ways, impossible days and months,
+-- other years, spaces, other separators and characters
+CREATE FUNCTION pg_temp.import_date_sql(value text) RETURNS date
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE
+    WHEN regexp_replace(btrim(value), '^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$', '\3-\2-\1') ~ '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$'
+     AND split_part(regexp_replace(btrim(value), '^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$', '\3-\2-\1'), '-', 1)::integer >= 1
+     AND split_part(regexp_replace(btrim(value), '^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$', '\3-\2-\1'), '-', 2)::integer BETWEEN 1 AND 12
+     AND split_part(regexp_replace(btrim(value), '^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$', '\3-\2-\1'), '-', 3)::integer
+         BETWEEN 1 AND CASE split_part(regexp_replace(btrim(value), '^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$', '\3-\2-\1'), '-', 2)::integer
+                       WHEN 2 THEN CASE WHEN split_part(regexp_replace(btrim(value), '^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$', '\3-\2-\1'), '-', 1)::integer % 400 = 0
+                                          OR (split_part(regexp_replace(btrim(value), '^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$', '\3-\2-\1'), '-', 1)::integer % 4 = 0
+                                              AND split_part(regexp_replace(btrim(value), '^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$', '\3-\2-\1'), '-', 1)::integer % 100 <> 0)
+                                        THEN 29 ELSE 28 END
+                       WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30 WHEN 11 THEN 30
+                       ELSE 31 END
+    THEN make_date(split_part(regexp_replace(btrim(value), '^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$', '\3-\2-\1'), '-', 1)::integer,
+                   split_part(regexp_replace(btrim(value), '^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$', '\3-\2-\1'), '-', 2)::integer,
+                   split_part(regexp_replace(btrim(value), '^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})$', '\3-\2-\1'), '-', 3)::integer)
+END;
+CREATE TEMP TABLE import_dates AS
+SELECT to_char(d, f) AS v
+FROM generate_series(date '1900-01-01', date '2100-12-31', interval '7 days') AS d,
+     unnest(ARRAY['YYYY-MM-DD', 'DD.MM.YYYY', 'FMDD.FMMM.YYYY', ' YYYY-FMMM-FMDD  ']) AS f
+UNION ALL
+SELECT format(f, y, m, d)
+FROM unnest(ARRAY[0, 1, 4, 100, 400, 999, 1582, 1900, 2000, 2023, 2024, 9999]) AS y,
+     generate_series(0, 13) AS m, generate_series(0, 32) AS d,
+     unnest(ARRAY['%s-%s-%s', '%s-%s-%s ', '%3$s.%2$s.%1$s', '%3$s.%2$s.%1$s.', '0%s-%s-%s', '%s-0%s-%s', '%s/%s/%s']) AS f
+UNION ALL
+SELECT v FROM unnest(ARRAY['', ' ', '2020', '2020-', '2020-1', '2020-1-', '2020--1', '2020-001-01', '2020-01-001',
+                           '1.1.', '1.1.202', '1.1.20200', '001.1.2020', '01.01.2020x', 'x01.01.2020',
+                           E'2020-01-01\n', E'\t2020-01-01', '2020-01-01 00:00', '２０２０-01-01', '٢٠٢٠-01-01',
+                           '2020-1٣-01', '+2020-01-01', '-2020-01-01', '2020-+1-01', '1 .1.2020']) AS v;
+SELECT count(*) AS values_compared,
+       count(*) FILTER (WHERE crm_internal.import_date(v) IS NOT NULL) AS dates,
+       count(*) FILTER (WHERE crm_internal.import_date(v) IS DISTINCT FROM pg_temp.import_date_sql(v)) AS read_otherwise
+FROM import_dates;
+DROP TABLE import_dates;
+
 SELECT regress.reset();
 DROP OWNED BY regress_importer, regress_other;
 DROP ROLE regress_importer, regress_other;

@@ -358,6 +358,20 @@ COMMENT ON FUNCTION crm.bulk_set_custom_value(jsonb, text, text) IS
 -- The account manager (crm.client.owner, a role name)
 --------------------------------------------------------------------------
 
+-- The owner change of the clients ids (distinct, in order, reached by the
+-- caller: checked by the callers), the one statement of both actions below.
+CREATE FUNCTION crm_internal.bulk_owner_run(ids bigint[], new_owner text) RETURNS bigint
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+    RETURN crm_internal.bulk_run('bulk change owner', ids,
+        'WITH moved AS (UPDATE crm.client c SET owner = $2 ->> ''owner''
+                        WHERE c.id = ANY ($1) AND c.owner IS DISTINCT FROM $2 ->> ''owner'' RETURNING c.id)
+         SELECT array_agg(m.id) FROM moved m',
+        jsonb_build_object('owner', new_owner),
+        jsonb_build_object('owner', new_owner));
+COMMENT ON FUNCTION crm_internal.bulk_owner_run(bigint[], text) IS
+    'internal to crm.bulk_change_owner() and crm.bulk_replace_owner(): makes new_owner the account manager of the clients ids (distinct, in order, checked by the caller) in steps, audited; the number changed';
+
 CREATE FUNCTION crm.bulk_change_owner(client_ids bigint[], new_owner text) RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -368,12 +382,7 @@ BEGIN
     IF new_owner IS NOT NULL THEN
         PERFORM crm_internal.require_role(new_owner);
     END IF;
-    RETURN crm_internal.bulk_run('bulk change owner', crm_internal.bulk_ids(client_ids, 'change the owner of'),
-        'WITH moved AS (UPDATE crm.client c SET owner = $2 ->> ''owner''
-                        WHERE c.id = ANY ($1) AND c.owner IS DISTINCT FROM $2 ->> ''owner'' RETURNING c.id)
-         SELECT array_agg(m.id) FROM moved m',
-        jsonb_build_object('owner', new_owner),
-        jsonb_build_object('owner', new_owner));
+    RETURN crm_internal.bulk_owner_run(crm_internal.bulk_ids(client_ids, 'change the owner of'), new_owner);
 END
 $$;
 COMMENT ON FUNCTION crm.bulk_change_owner(bigint[], text) IS
@@ -391,6 +400,8 @@ CREATE FUNCTION crm.bulk_replace_owner(old_owner text, new_owner text) RETURNS b
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    ids bigint[];
 BEGIN
     PERFORM crm_internal.require_data_model();
     IF old_owner IS NULL THEN
@@ -398,8 +409,16 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed',
                   HINT = 'For the clients without an owner: crm.bulk_change_owner(''{"owner": null}''::jsonb, new_owner).';
     END IF;
-    RETURN crm.bulk_change_owner(ARRAY(SELECT c.id FROM crm.client c WHERE c.owner = old_owner ORDER BY c.id),
-                                 new_owner);
+    IF new_owner IS NOT NULL THEN
+        PERFORM crm_internal.require_role(new_owner);
+    END IF;
+    -- ids read from crm.client by its key are distinct, in order and
+    -- there: of crm_internal.bulk_ids() only the reach is left to check (its
+    -- sort and its look-up of every id took 0.4 s of 100,000 clients); one
+    -- deleted meanwhile is not changed, as one deleted after the check
+    ids := ARRAY(SELECT c.id FROM crm.client c WHERE c.owner = old_owner ORDER BY c.id);
+    PERFORM crm_internal.require_reach(ids, 'change the owner of');
+    RETURN crm_internal.bulk_owner_run(ids, new_owner);
 END
 $$;
 COMMENT ON FUNCTION crm.bulk_replace_owner(text, text) IS
