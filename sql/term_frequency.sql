@@ -229,6 +229,34 @@ RESET ROLE;
 -- erasing a Wiśniewski counts his full name one person less
 SELECT pg_temp.erase(3040);
 SELECT field, value, bearers FROM crm.match_frequency WHERE field = 'full_name' ORDER BY value;
+
+-- A name's count is of the bearers out of the reach of the role that
+-- reaches most of them without reaching all: a role's own clients never
+-- bring a name over the threshold kept, nor move its band.  The agent
+-- reaches unit 1, where all 41 Wiśniewski are now: it reaches them all and
+-- takes nothing away (the count tells it nothing it cannot count itself)
+SET ROLE regress_tf_admin;
+SELECT crm.refresh_match_frequencies() IS NOT NULL AS refreshed;
+SELECT field, value, bearers FROM crm.match_frequency WHERE field = 'full_name' ORDER BY value;
+RESET ROLE;
+-- six of them out of its reach: of the 41, the 6 it does not reach are
+-- counted, too few to be kept, and the pair is no longer capped
+UPDATE crm.client SET unit_id = NULL WHERE id BETWEEN 3010 AND 3015;
+SET ROLE regress_tf_admin;
+SELECT crm.refresh_match_frequencies() -> 'full_name' AS full_names;
+SELECT field, value, bearers FROM crm.match_frequency WHERE field = 'full_name' ORDER BY value;
+RESET ROLE;
+SELECT * FROM regress.namesake_pair WHERE label LIKE 'common, names%';
+-- a pile of one birth date (a placeholder typed for "unknown", or planted)
+-- counts at most 4 times a date's average: the chance of a shared birth
+-- date barely moves (1/u from about 1,000 to about 990, not to 30)
+INSERT INTO crm.client (id, kind, first_name, last_name, city, birth_date)
+SELECT 5000 + g, 'person', 'Ewa', 'Zastępcza' || g, 'Sopot', date '1900-01-01'
+FROM generate_series(1, 300) g;
+SET ROLE regress_tf_admin;
+SELECT crm.refresh_match_frequencies() IS NOT NULL AS refreshed;
+SELECT clients, distinct_values, round(1 / u) AS one_in FROM crm.match_frequency_total WHERE field = 'birth_date';
+RESET ROLE;
 DROP VIEW regress.namesake_pair;
 
 -- cleanup

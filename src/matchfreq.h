@@ -49,7 +49,7 @@ typedef enum MatchTfField
  * bench/quality.sh's foreigners and English-speaking sets at 1,000,000
  * clients both gave about 1 in 200; 1 in 256 is taken.  Full names are
  * kept only from TF_NAMESAKE_MIN_BEARERS bearers on, and where the cap is
- * under 4 bits (the most such a pair scores with the default weights):
+ * 4 bits or less (the most such a pair scores with the default weights):
  * crm_internal.common_name_bearers(), src/sql/70_matching.sql, the same
  * constants.
  */

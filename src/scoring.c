@@ -922,11 +922,12 @@ score_pair(const MatchClient *a, const MatchClient *b,
 			/*
 			 * Last names alike only loosely (Jaro-Winkler, or another
 			 * transliteration and a typo: Klymski ~ Klymyk, Melniuk ~ Melnyk,
-			 * Shevchenko ~ Sawczenko are other families' names)
-			 * with the same first name: the date corroborates only where
-			 * more agrees, as a date one typo away does (on bench/quality.sh's
-			 * foreigners at 1,000,000: 135 true and 433 false pairs held by
-			 * the date alone; on the English-speaking set 2 and 70).
+			 * Shevchenko ~ Sawczenko are other families' names): whatever
+			 * the first names, the date corroborates only where more
+			 * agrees, as a date one typo away does (on bench/quality.sh's
+			 * foreigners at 1,000,000, with the same first name: 135 true
+			 * and 433 false pairs held by the date alone; on the
+			 * English-speaking set 2 and 70).
 			 */
 			if (w > 0 && loose_last && (s.found & CRM_EVIDENCE_BIT(EV_LAST_NAME_SIMILAR)) &&
 				!birth_date_corroborated(&s, a, b))

@@ -406,7 +406,7 @@ COMMENT ON FUNCTION crm_internal.match_frequency_keys(text, text, text) IS
 -- toward zero).  A full name: 32 bearers or more (TF_NAMESAKE_MIN_BEARERS,
 -- src/matchfreq.h), and enough that the namesakes' cap
 -- (log2(TF_NAMESAKE_SHARE / (n u_birth)), TF_NAMESAKE_SHARE = 1/256) is
--- under 4 bits, the most a pair of namesakes born the same day scores with
+-- 4 bits or less, the most a pair of namesakes born the same day scores with
 -- the default weights; none without birth dates.
 CREATE FUNCTION crm_internal.common_name_bearers(field text, u double precision, clients bigint,
                                                  u_birth double precision)
@@ -462,23 +462,57 @@ BEGIN
     LOCK TABLE crm.match_frequency, crm.match_frequency_total IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM crm.match_frequency;
     DELETE FROM crm.match_frequency_total;
-    CREATE TEMP TABLE crm_match_frequency_count ON COMMIT DROP AS
-    SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS bearers
+    -- per unit, for the reach of roles below; full names of the persons
+    -- with a birth date only (the namesakes' cap weighs a same birth date)
+    CREATE TEMP TABLE crm_match_frequency_unit ON COMMIT DROP AS
+    SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, c.unit_id,
+           count(*) AS bearers
     FROM crm.client c,
          unnest(crm_internal.match_frequency_keys(c.kind, c.first_name, c.last_name)) AS k(key)
     WHERE c.kind = 'person' AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at)
-    GROUP BY 1, 2;
+      AND (c.birth_date IS NOT NULL OR k.key NOT LIKE 'full\_name:%')
+    GROUP BY 1, 2, 3;
+    CREATE TEMP TABLE crm_match_frequency_count ON COMMIT DROP AS
+    SELECT u.field, u.value, sum(u.bearers)::bigint AS bearers
+    FROM pg_temp.crm_match_frequency_unit u GROUP BY 1, 2;
     INSERT INTO crm.match_frequency_total (field, clients, distinct_values, u, refreshed_at)
     SELECT f.field, sum(f.bearers), count(*), sum(f.bearers::float8 ^ 2) / (sum(f.bearers)::float8 ^ 2), now()
     FROM pg_temp.crm_match_frequency_count f GROUP BY f.field;
-    -- the birth dates: only their total (how likely two persons share one)
+    -- the birth dates: only their total (how likely two persons share one),
+    -- each date counted at most 4 times the average: a pile of one date (a
+    -- placeholder such as 1900-01-01, anyone's inserts) would make every
+    -- same birth date look common
     INSERT INTO crm.match_frequency_total (field, clients, distinct_values, u, refreshed_at)
-    SELECT 'birth_date', sum(d.n), count(*), sum(d.n::float8 ^ 2) / (sum(d.n)::float8 ^ 2), now()
-    FROM (SELECT count(*) AS n FROM crm.client c
+    SELECT 'birth_date', sum(d.n), count(*), sum(least(d.n, d.most)::float8 ^ 2) / (sum(least(d.n, d.most))::float8 ^ 2), now()
+    FROM (SELECT count(*) AS n, 4.0 * sum(count(*)) OVER () / count(*) OVER () AS most
+          FROM crm.client c
           WHERE c.kind = 'person' AND c.birth_date IS NOT NULL
             AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at)
           GROUP BY c.birth_date) d
     HAVING count(*) > 0;
+    -- A value's bearers as any one role could not make them: those outside
+    -- the reach of the role that reaches most of them without reaching all
+    -- (crm.user_unit; administrators reach all).  A role's own clients, or
+    -- clients it plants, then never bring a name over the threshold kept
+    -- nor move its band: what a role can learn of a name is the band of
+    -- the bearers out of its reach, and only where there are many.
+    CREATE TEMP TABLE crm_match_reach ON COMMIT DROP AS
+    SELECT r.rolname, s.unit_id
+    FROM pg_roles r, unnest(crm_internal.scope_units(r.rolname)) AS s(unit_id)
+    WHERE NOT crm_internal.sees_all(r.rolname);
+    UPDATE pg_temp.crm_match_frequency_count f
+    SET bearers = f.bearers - coalesce((
+        SELECT max(x.reached)
+        FROM (SELECT sum(u.bearers) AS reached
+              FROM pg_temp.crm_match_frequency_unit u JOIN pg_temp.crm_match_reach r ON r.unit_id = u.unit_id
+              WHERE u.field = f.field AND u.value = f.value
+              GROUP BY r.rolname) x
+        WHERE x.reached < f.bearers), 0)
+    FROM crm.match_frequency_total t
+    WHERE t.field = f.field AND f.bearers >= 2
+      AND f.bearers >= crm_internal.common_name_bearers(t.field, t.u, t.clients,
+              (SELECT b.u FROM crm.match_frequency_total b WHERE b.field = 'birth_date'))
+      AND EXISTS (SELECT FROM pg_temp.crm_match_reach);
     -- only the names common enough to weigh less (crm_tf_adjustment(),
     -- src/matchfreq.c: log2(u / share) is -1 or less, so bearers >= 2 u
     -- clients): whether a name is kept, which any role could tell from the
@@ -489,7 +523,7 @@ BEGIN
     WHERE f.bearers >= 2
       AND f.bearers >= crm_internal.common_name_bearers(t.field, t.u, t.clients,
               (SELECT b.u FROM crm.match_frequency_total b WHERE b.field = 'birth_date'));
-    DROP TABLE pg_temp.crm_match_frequency_count;
+    DROP TABLE pg_temp.crm_match_frequency_count, pg_temp.crm_match_frequency_unit, pg_temp.crm_match_reach;
     SELECT jsonb_object_agg(t.field, jsonb_build_object('clients', t.clients, 'values', t.distinct_values,
                                                         'kept', (SELECT count(*) FROM crm.match_frequency f
                                                                  WHERE f.field = t.field))
