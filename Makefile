@@ -50,7 +50,8 @@ XLSXWRITER_LIBS   := $(shell pkg-config --libs xlsxwriter 2>/dev/null || echo -l
 XLSXREAD_CFLAGS := $(shell pkg-config --cflags libzip libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
 XLSXREAD_LIBS   := $(shell pkg-config --libs libzip libxml-2.0 2>/dev/null || echo -lzip -lxml2) -lm
 
-PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src/core $(ICU_CFLAGS) $(XLSXWRITER_CFLAGS) $(XLSXREAD_CFLAGS)
+# CRM_SERVER_BUILD: src/core/coreassert.h's CRM_ASSERT is the server's Assert()
+PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' -DCRM_SERVER_BUILD -I$(srcdir)/src/core $(ICU_CFLAGS) $(XLSXWRITER_CFLAGS) $(XLSXREAD_CFLAGS)
 # -Wextra on our code; PostgreSQL 15's own headers trip -Wunused-parameter
 PG_CFLAGS   = -Wextra -Wno-unused-parameter $(CRM_CFLAGS)
 SHLIB_LINK  = $(ICU_LIBS) $(XLSXWRITER_LIBS) $(XLSXREAD_LIBS)
