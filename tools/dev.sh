@@ -206,7 +206,7 @@ case "$cmd" in
 	test)
 		suite_packages
 		build_and_install
-		say "src/core/ free of server headers; parser fuzz smoke test (gcc, ASan + UBSan)"
+		say "src/core/ free of server headers; the fuzz targets' smoke drivers (gcc, ASan + UBSan)"
 		make -s PG_CONFIG="$PG_CONFIG" fuzz-smoke
 		start_cluster
 		if [ $# -gt 0 ]; then
