@@ -50,12 +50,15 @@ XLSXWRITER_LIBS   := $(shell pkg-config --libs xlsxwriter 2>/dev/null || echo -l
 XLSXREAD_CFLAGS := $(shell pkg-config --cflags libzip libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
 XLSXREAD_LIBS   := $(shell pkg-config --libs libzip libxml-2.0 2>/dev/null || echo -lzip -lxml2) -lm
 
-PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src/core $(ICU_CFLAGS) $(XLSXWRITER_CFLAGS) $(XLSXREAD_CFLAGS)
+# CRM_SERVER_BUILD: src/core/coreassert.h's CRM_ASSERT is the server's Assert()
+PG_CPPFLAGS = -DCRM_VERSION='"$(EXTVERSION)"' -DCRM_SERVER_BUILD -I$(srcdir)/src/core $(ICU_CFLAGS) $(XLSXWRITER_CFLAGS) $(XLSXREAD_CFLAGS)
 # -Wextra on our code; PostgreSQL 15's own headers trip -Wunused-parameter
 PG_CFLAGS   = -Wextra -Wno-unused-parameter $(CRM_CFLAGS)
 SHLIB_LINK  = $(ICU_LIBS) $(XLSXWRITER_LIBS) $(XLSXREAD_LIBS)
 
-EXTRA_CLEAN = fuzz/fuzz_parsers fuzz/smoke_parsers fuzz/fuzz_xlsx fuzz/smoke_xlsx bench/gen_pesel src/sql/.sources
+EXTRA_CLEAN = fuzz/fuzz_parsers fuzz/smoke_parsers fuzz/fuzz_xlsx fuzz/smoke_xlsx \
+              fuzz/fuzz_vcard fuzz/smoke_vcard fuzz/fuzz_xlsx_values fuzz/smoke_xlsx_values \
+              bench/gen_pesel src/sql/.sources
 
 PG_CONFIG ?= pg_config
 PGXS := $(wildcard $(shell $(PG_CONFIG) --pgxs 2>/dev/null))
@@ -114,17 +117,36 @@ endif
 .PHONY: install-docs uninstall-docs
 
 # The fuzz targets build exactly src/core/ outside the server, with only
-# that folder on the include path.
+# that folder on the include path (CRM_ASSERT is the C library's assert()
+# there: src/core/coreassert.h).  Each is a libFuzzer target (clang), and
+# has a smoke driver (gcc, ASan + UBSan) that the test suite runs.
 FUZZ_SRC = $(CORE_SRC)
 FUZZ_RUNS ?= 10000000
+FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc/core $(XLSXREAD_CFLAGS)
+SMOKE_CC = $(CC) -g -O1 -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all -Isrc/core $(XLSXREAD_CFLAGS)
+FUZZ_LIBS = $(ICU_LIBS) $(XLSXREAD_LIBS)
+# fuzz_xlsx_values.c includes xlsxread.c itself (its static functions)
+FUZZ_SRC_NO_XLSX = $(filter-out src/core/xlsxread.c,$(FUZZ_SRC))
 
 fuzz/fuzz_parsers: fuzz/fuzz_parsers.c $(FUZZ_SRC) $(wildcard src/core/*.h)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-Isrc/core $(XLSXREAD_CFLAGS) -o $@ fuzz/fuzz_parsers.c $(FUZZ_SRC) $(ICU_LIBS) $(XLSXREAD_LIBS)
+	$(FUZZ_CC) -o $@ fuzz/fuzz_parsers.c $(FUZZ_SRC) $(FUZZ_LIBS)
 
 fuzz/smoke_parsers: fuzz/fuzz_parsers.c fuzz/smoke_main.c $(FUZZ_SRC) $(wildcard src/core/*.h)
-	$(CC) -g -O1 -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
-		-Isrc/core $(XLSXREAD_CFLAGS) -o $@ fuzz/fuzz_parsers.c $(FUZZ_SRC) fuzz/smoke_main.c $(ICU_LIBS) $(XLSXREAD_LIBS)
+	$(SMOKE_CC) -o $@ fuzz/fuzz_parsers.c $(FUZZ_SRC) fuzz/smoke_main.c $(FUZZ_LIBS)
+
+# the vCard writer's escaping and folding (src/core/vcard.c)
+fuzz/fuzz_vcard: fuzz/fuzz_vcard.c $(FUZZ_SRC) $(wildcard src/core/*.h)
+	$(FUZZ_CC) -o $@ fuzz/fuzz_vcard.c $(FUZZ_SRC) $(FUZZ_LIBS)
+
+fuzz/smoke_vcard: fuzz/fuzz_vcard.c fuzz/smoke_random.c $(FUZZ_SRC) $(wildcard src/core/*.h)
+	$(SMOKE_CC) -o $@ fuzz/fuzz_vcard.c $(FUZZ_SRC) fuzz/smoke_random.c $(FUZZ_LIBS)
+
+# the xlsx reader's cell values: escapes, numbers, dates, references
+fuzz/fuzz_xlsx_values: fuzz/fuzz_xlsx_values.c $(FUZZ_SRC) $(wildcard src/core/*.h)
+	$(FUZZ_CC) -o $@ fuzz/fuzz_xlsx_values.c $(FUZZ_SRC_NO_XLSX) $(FUZZ_LIBS)
+
+fuzz/smoke_xlsx_values: fuzz/fuzz_xlsx_values.c fuzz/smoke_random.c $(FUZZ_SRC) $(wildcard src/core/*.h)
+	$(SMOKE_CC) -o $@ fuzz/fuzz_xlsx_values.c $(FUZZ_SRC_NO_XLSX) fuzz/smoke_random.c $(FUZZ_LIBS)
 
 # src/core/ stays server-free: each file compiles with the plain C compiler,
 # strict C11, and no PostgreSQL include directory, so that an #include of a
@@ -144,30 +166,45 @@ check-core:
 
 # the xlsx reader (src/core/xlsxread.c): libFuzzer on workbooks, seeds test/data/*.xlsx
 fuzz/fuzz_xlsx: fuzz/fuzz_xlsx.c $(FUZZ_SRC) $(wildcard src/core/*.h)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-Isrc/core $(XLSXREAD_CFLAGS) -o $@ fuzz/fuzz_xlsx.c $(FUZZ_SRC) $(ICU_LIBS) $(XLSXREAD_LIBS)
+	$(FUZZ_CC) -o $@ fuzz/fuzz_xlsx.c $(FUZZ_SRC) $(FUZZ_LIBS)
 
 fuzz/smoke_xlsx: fuzz/fuzz_xlsx.c fuzz/smoke_xlsx.c $(FUZZ_SRC) $(wildcard src/core/*.h)
-	$(CC) -g -O1 -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
-		-Isrc/core $(XLSXREAD_CFLAGS) -o $@ fuzz/fuzz_xlsx.c $(FUZZ_SRC) fuzz/smoke_xlsx.c $(ICU_LIBS) $(XLSXREAD_LIBS)
+	$(SMOKE_CC) -o $@ fuzz/fuzz_xlsx.c $(FUZZ_SRC) fuzz/smoke_xlsx.c $(FUZZ_LIBS)
+
+# libFuzzer, coverage-guided, FUZZ_RUNS inputs each: make fuzz FUZZ_RUNS=10000000
+# runs every target, one after the other; make fuzz-NAME one (corpora in
+# fuzz/corpus*, kept between runs, seeds in fuzz/seeds*)
+fuzz-parsers: fuzz/fuzz_parsers
+	mkdir -p fuzz/corpus
+	fuzz/fuzz_parsers -runs=$(FUZZ_RUNS) -max_len=64 -print_final_stats=1 \
+		fuzz/corpus fuzz/seeds
+
+fuzz-vcard: fuzz/fuzz_vcard
+	mkdir -p fuzz/corpus_vcard
+	fuzz/fuzz_vcard -runs=$(FUZZ_RUNS) -max_len=1024 -print_final_stats=1 \
+		fuzz/corpus_vcard fuzz/seeds_vcard
+
+fuzz-xlsx-values: fuzz/fuzz_xlsx_values
+	mkdir -p fuzz/corpus_xlsx_values
+	fuzz/fuzz_xlsx_values -runs=$(FUZZ_RUNS) -max_len=128 -print_final_stats=1 \
+		fuzz/corpus_xlsx_values fuzz/seeds_xlsx_values
 
 fuzz-xlsx: fuzz/fuzz_xlsx
 	mkdir -p fuzz/corpus_xlsx
 	fuzz/fuzz_xlsx -runs=$(FUZZ_RUNS) -max_len=200000 -print_final_stats=1 \
 		fuzz/corpus_xlsx test/data
 
-# libFuzzer, coverage-guided: make fuzz FUZZ_RUNS=10000000
-fuzz: fuzz/fuzz_parsers
-	mkdir -p fuzz/corpus
-	fuzz/fuzz_parsers -runs=$(FUZZ_RUNS) -max_len=64 -print_final_stats=1 \
-		fuzz/corpus fuzz/seeds
+fuzz:
+	@for t in parsers vcard xlsx-values xlsx; do $(MAKE) --no-print-directory fuzz-$$t || exit 1; done
 
 # a quick deterministic run of the same checks with gcc, part of the tests
-fuzz-smoke: check-core fuzz/smoke_parsers fuzz/smoke_xlsx
+fuzz-smoke: check-core fuzz/smoke_parsers fuzz/smoke_xlsx fuzz/smoke_vcard fuzz/smoke_xlsx_values
 	fuzz/smoke_parsers 2000000
 	fuzz/smoke_xlsx 300 $(sort $(wildcard test/data/*.xlsx))
+	fuzz/smoke_vcard 200000 300 fuzz/seeds_vcard/*
+	fuzz/smoke_xlsx_values 1000000 40 fuzz/seeds_xlsx_values/*
 
-.PHONY: fuzz fuzz-xlsx fuzz-smoke check-core
+.PHONY: fuzz fuzz-parsers fuzz-vcard fuzz-xlsx-values fuzz-xlsx fuzz-smoke check-core
 
 # The README's two commands.  They need neither pg_config nor this
 # Makefile's PGXS part: tools/dev.sh installs PostgreSQL 15, ICU's headers
@@ -186,7 +223,8 @@ help:
 	@echo 'make                build against PG_CONFIG (default: pg_config on PATH)'
 	@echo 'make install        install into that server (as root); make uninstall'
 	@echo 'make installcheck   pg_regress against a running server (PGHOST, PGPORT, ...)'
-	@echo 'make fuzz           libFuzzer on the parsers (clang); make fuzz-smoke: quick gcc run'
+	@echo 'make fuzz           libFuzzer on every parser, the vCard writer and the xlsx reader (clang),'
+	@echo '                    FUZZ_RUNS inputs each; make fuzz-smoke: a quick gcc run of the same checks'
 	@echo 'tools/dev.sh        psql, bench, fuzz: run it without arguments for the list'
 
 .PHONY: demo test help

@@ -10,7 +10,7 @@
  *	  the input;
  *	- a success gives a value that decodes to digits of a valid length that
  *	  pass the checks, and whose canonical text parses back to the same value.
- * Build and run: make fuzz FUZZ_RUNS=10000000 (or tools/dev.sh fuzz).
+ * Build and run: make fuzz-parsers FUZZ_RUNS=10000000 (or tools/dev.sh fuzz).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -405,6 +405,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 	/* 2. the clients of the name and address keys, read once each */
 	crm_match_key_fields(&me, &kf);
 	nkeys = crm_match_keys_of(&kf, keys);
+	Assert(nkeys >= 0 && nkeys <= CRM_MAX_NAME_KEYS);
 	ncands = 0;
 	cands = NULL;
 	if (nkeys > 0)
@@ -454,6 +455,8 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 			crm_match_client_from_tuple(&cands[ncands++].client, SPI_tuptable->vals[rows[r].row],
 										SPI_tuptable->tupdesc, &cols, CurrentMemoryContext);
+			/* rows sorted by id, duplicates skipped: strictly in id order */
+			Assert(ncands == 1 || cands[ncands - 2].client.id < cands[ncands - 1].client.id);
 		}
 		/*
 		 * the caller's row-level security: keep the clients it sees (all of
@@ -497,7 +500,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 		{
 			int64		id = blocks[k].ids[j];
 
-			/* the candidates read so far are in id order */
+			/* the candidates read so far are in id order (asserted above) */
 			if (id != client_id &&
 				(ncands == 0 || bsearch(&id, cands, ncands, sizeof(Candidate), compare_candidate_id) == NULL))
 				ids[nids++] = id;
@@ -511,6 +514,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 				ids[kept++] = ids[k];
 		nids = kept;
 	}
+	Assert(ncands >= 0 && nids >= 0);
 	if (nids > 0)
 	{
 		Datum	   *elems = palloc(sizeof(Datum) * nids);
@@ -561,6 +565,8 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, vnulls);
 	}
 	SPI_finish();
+	/* SPI_finish went back to the context of SPI_connect's caller */
+	Assert(CurrentMemoryContext == caller);
 	MemoryContextSwitchTo(caller);
 	return (Datum) 0;
 }

@@ -10,6 +10,8 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "coreassert.h"
+
 #if PG_VERSION_NUM >= 180000
 PG_MODULE_MAGIC_EXT(.name = "crm", .version = CRM_VERSION);
 #else
@@ -17,6 +19,22 @@ PG_MODULE_MAGIC;
 #endif
 
 void		_PG_init(void);
+
+#ifdef USE_ASSERT_CHECKING
+/*
+ * CRM_ASSERT's failure in the server-free code (src/core/coreassert.h),
+ * which cannot call Assert() itself: the same report and abort as Assert().
+ */
+void
+crm_core_assert_failed(const char *condition, const char *file, int line)
+{
+#if PG_VERSION_NUM >= 160000
+	ExceptionalCondition(condition, file, line);
+#else
+	ExceptionalCondition(condition, "FailedAssertion", file, line);
+#endif
+}
+#endif
 
 PG_FUNCTION_INFO_V1(hide_on_consent_withdrawal_setting);
 

@@ -462,7 +462,8 @@ Datum
 export_clients_xlsx(PG_FUNCTION_ARGS)
 {
 	char	   *path;
-	bytea	   *result = NULL;
+	/* set in PG_TRY, read after it (gcc -Wclobbered with the sanitizers' flags) */
+	bytea	   *volatile result = NULL;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,

@@ -63,6 +63,8 @@ link_query_plan(const char *query)
 	Oid			argtypes[1] = {INT8OID};
 	SPIPlanPtr	plan;
 
+	/* only the outermost call plans into the cache (see link_depth) */
+	Assert(link_depth == 1);
 	for (q = link_queries; q != NULL; q = q->next, n++)
 	{
 		if (strcmp(q->query, query) == 0)
@@ -70,6 +72,8 @@ link_query_plan(const char *query)
 		before_last = last;
 		last = q;
 	}
+	/* bounded below */
+	Assert(n <= MAX_LINK_QUERIES);
 	plan = SPI_prepare(query, 1, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not plan crm.client_links()'s query: %s", SPI_result_code_string(SPI_result));
@@ -135,6 +139,7 @@ client_link_counts(PG_FUNCTION_ARGS)
 	PG_FINALLY();
 	{
 		link_depth--;
+		Assert(link_depth >= 0);
 	}
 	PG_END_TRY();
 	if (ret != SPI_OK_SELECT)

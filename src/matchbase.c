@@ -93,6 +93,8 @@ in_sorted_uint64(const uint64 *v, uint32 n, uint64 h)
 void *
 crm_grow_array(void *array, Size elem, uint64 *cap, uint64 needed)
 {
+	/* it stays in the context it was made in: the current one, every call */
+	Assert(array == NULL || GetMemoryChunkContext(array) == CurrentMemoryContext);
 	if (needed <= *cap)
 		return array;
 	*cap = Max(needed, *cap * 2);
@@ -143,10 +145,14 @@ read_clients(MatchBase *base, MemoryContext work, const char *what, TimestampTz 
 			MemoryContext old = MemoryContextSwitchTo(scratch);
 
 			CHECK_FOR_INTERRUPTS();
+			Assert(base->nclients < cap);
 			crm_match_client_from_tuple(&base->clients[base->nclients], SPI_tuptable->vals[k],
 										SPI_tuptable->tupdesc, &cols, work);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(scratch);
+			/* ORDER BY c.id, the primary key: read_contacts' bsearch counts on it */
+			Assert(base->nclients == 0 ||
+				   base->clients[base->nclients - 1].id < base->clients[base->nclients].id);
 			base->nclients++;
 			crm_report_progress(label, base->nclients, total, started);
 		}
@@ -197,6 +203,8 @@ read_contacts(MatchBase *base, MemoryContext work)
 			if (c == NULL)
 				continue;		/* hidden, or not visible to the caller */
 			idx = (uint32) (c - base->clients);
+			/* ORDER BY 1, as the clients: a client's contacts come together */
+			Assert(idx + 1 >= next);
 			while (next <= idx)
 				base->first_contact[next++] = base->ncontacts;
 			old = MemoryContextSwitchTo(work);
@@ -213,6 +221,7 @@ read_contacts(MatchBase *base, MemoryContext work)
 	SPI_cursor_close(portal);
 	while (next <= base->nclients)
 		base->first_contact[next++] = base->ncontacts;
+	Assert(base->first_contact[0] == 0 && base->first_contact[base->nclients] == base->ncontacts);
 }
 
 /* 2. every client's keys, sorted by hash */
@@ -242,6 +251,7 @@ block_keys(MatchBase *base, uint64 *nkeys_out)
 			names[n++] = psprintf("nip:%s", crm_match_field(c, MF_NIP));
 		if (crm_match_field(c, MF_REGON))
 			names[n++] = psprintf("regon:%.9s", crm_match_field(c, MF_REGON));
+		Assert(n >= 0 && n <= (int) lengthof(names));
 		MemoryContextSwitchTo(old);
 
 		keys = crm_grow_array(keys, sizeof(KeyEntry), &cap,
@@ -258,6 +268,7 @@ block_keys(MatchBase *base, uint64 *nkeys_out)
 			keys[nkeys].pass = MP_CONTACT;
 			keys[nkeys++].client = i;
 		}
+		Assert(nkeys <= cap);
 		MemoryContextReset(scratch);
 	}
 	MemoryContextDelete(scratch);
@@ -277,6 +288,7 @@ static uint64 *
 block_pairs(MatchBase *base, KeyEntry *keys, uint64 nkeys, uint64 *npairs_out)
 {
 	uint64		npairs = 0;
+	uint64		counted PG_USED_FOR_ASSERTS_ONLY;
 	uint64		commoncap = 0;
 	uint64	   *pairs;
 	uint64		start;
@@ -289,6 +301,7 @@ block_pairs(MatchBase *base, KeyEntry *keys, uint64 nkeys, uint64 *npairs_out)
 		uint64		n;
 		MatchPassStats *ps = &base->passes[keys[start].pass];
 
+		Assert(keys[start].pass < MP_COUNT);
 		while (end < nkeys && keys[end].hash == keys[start].hash)
 			end++;
 		n = end - start;
@@ -307,6 +320,7 @@ block_pairs(MatchBase *base, KeyEntry *keys, uint64 nkeys, uint64 *npairs_out)
 		start = end;
 	}
 	pairs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * Max(npairs, 1));
+	counted = npairs;
 	npairs = 0;
 	for (start = 0; start < nkeys;)
 	{
@@ -323,7 +337,11 @@ block_pairs(MatchBase *base, KeyEntry *keys, uint64 nkeys, uint64 *npairs_out)
 			for (uint64 i = start; i < end; i++)
 				for (uint64 j = i + 1; j < end; j++)
 					if (keys[i].client != keys[j].client)
+					{
+						/* sorted by (hash, client): a < b, as the pairs' users expect */
+						Assert(keys[i].client < keys[j].client);
 						pairs[npairs++] = ((uint64) keys[i].client << 32) | keys[j].client;
+					}
 		}
 		else if (n > cap)
 		{
@@ -333,6 +351,8 @@ block_pairs(MatchBase *base, KeyEntry *keys, uint64 nkeys, uint64 *npairs_out)
 		}
 		start = end;
 	}
+	/* the block sizes counted above, less a client's pairs with itself */
+	Assert(npairs <= counted);
 	if (npairs > 1)
 		sort_uint64(pairs, npairs);
 	/* distinct: clients sharing several keys are one pair */
@@ -361,6 +381,8 @@ crm_match_base_shared(const MatchBase *base, uint32 a, uint32 b, const char **sh
 	uint32		bto = base->first_contact[b + 1];
 	uint32		ato = base->first_contact[a + 1];
 	int			n = 0;
+
+	Assert(a < base->nclients && b < base->nclients && cap >= 0);
 
 	/* many on both sides: one merge of the two sorted lists */
 	if ((uint64) (ato - base->first_contact[a]) * (bto - bfrom) > 64)
@@ -412,10 +434,14 @@ crm_match_base_score(const MatchBase *base, uint64 pair, const MatchWeights *wei
 	uint32		b = (uint32) pair;
 	const char *shared[16];
 	int			nshared = crm_match_base_shared(base, a, b, shared, lengthof(shared));
-	MemoryContext old = MemoryContextSwitchTo(scratch);
-	double		score = crm_match_score_found(&base->clients[a], &base->clients[b], shared, nshared,
-											  weights, freq, NULL, evidence);
+	MemoryContext old;
+	double		score;
 
+	/* reset below: it must not be the caller's context */
+	Assert(a < b && scratch != CurrentMemoryContext);
+	old = MemoryContextSwitchTo(scratch);
+	score = crm_match_score_found(&base->clients[a], &base->clients[b], shared, nshared,
+								  weights, freq, NULL, evidence);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(scratch);
 	return score;
@@ -429,10 +455,13 @@ crm_match_base_score_bounded(const MatchBase *base, uint64 pair, const MatchWeig
 	uint32		b = (uint32) pair;
 	const char *shared[16];
 	int			nshared = crm_match_base_shared(base, a, b, shared, lengthof(shared));
-	MemoryContext old = MemoryContextSwitchTo(scratch);
-	double		score = crm_match_score_bounded(&base->clients[a], &base->clients[b], shared, nshared,
-												weights, freq, bound);
+	MemoryContext old;
+	double		score;
 
+	Assert(a < b && scratch != CurrentMemoryContext);
+	old = MemoryContextSwitchTo(scratch);
+	score = crm_match_score_bounded(&base->clients[a], &base->clients[b], shared, nshared,
+									weights, freq, bound);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(scratch);
 	return score;

@@ -136,6 +136,7 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 			score = crm_match_base_score_bounded(&base, pairs[k], &weights, &freq, scratch, &bound);
 			if (score >= min_score)
 			{
+				Assert(foundcap == 0 || GetMemoryChunkContext(found) == work);
 				found = crm_grow_array(found, sizeof(Found), &foundcap, nfound + 1);
 				found[nfound].a = (uint32) (pairs[k] >> 32);
 				found[nfound].b = (uint32) pairs[k];
@@ -159,11 +160,14 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 			Datum		values[4];
 			bool		nulls[4] = {false, false, false, false};
 
+			Assert(found[k].a < found[k].b && found[k].b < base.nclients);
 			MemoryContextSwitchTo(row);
 			values[0] = Int64GetDatum(base.clients[found[k].a].id);
 			values[1] = Int64GetDatum(base.clients[found[k].b].id);
 			values[2] = Float8GetDatum(crm_match_score(&base.clients[found[k].a], &base.clients[found[k].b],
 													   shared, nshared, &weights, &freq, &values[3]));
+			/* a pair kept by the bounded scoring has its full score, bit for bit (scoring.c) */
+			Assert(DatumGetFloat8(values[2]) == found[k].score);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			MemoryContextSwitchTo(work);
 			MemoryContextReset(row);

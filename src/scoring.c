@@ -51,6 +51,8 @@ crm_name_similarity(const char *a, int la, const char *b, int lb)
 		pfree(sa);
 		pfree(sb);
 	}
+	/* the bounds of SQL's crm.name_similarity() and of the levels compared to it */
+	Assert(sim >= 0.0 && sim <= 1.0);
 	return sim;
 }
 
@@ -135,6 +137,7 @@ found(Scoring *s, int ord, MatchEvidence ev, const char *fmt,...)
 			appendStringInfoString(&buf, note);
 		else
 			append_weight(&buf, w);
+		Assert(s->nreasons < (int) lengthof(s->reasons));
 		s->reasons[s->nreasons].ord = ord;
 		s->reasons[s->nreasons].text = buf.data;
 		s->nreasons++;
@@ -621,6 +624,8 @@ crm_match_bound_init(MatchBound *bound, const MatchWeights *weights, double min_
 	bound->address = comparison_gain(weights, "address");
 	/* 1 / (1 + 2^-total) >= min_score; a margin far above the sums' rounding */
 	bound->need = log2(min_score / (1 - min_score)) - 1e-6;
+	/* min_score in (0, 1), checked above: a finite total */
+	Assert(isfinite(bound->need));
 	bound->on = true;
 }
 
@@ -1056,7 +1061,17 @@ score_pair(const MatchClient *a, const MatchClient *b,
 	}
 	if (evidence)
 		*evidence = s.found;
-	return 1.0 / (1.0 + pow(2.0, -s.total));
+	{
+		double		score = 1.0 / (1.0 + pow(2.0, -s.total));
+
+		/*
+		 * In [0, 1] whatever the total: 2^-total is at least 0.  (A total
+		 * of NaN, from weights of both infinities, gives NaN, which no
+		 * min_score keeps; the comparisons are written to let it by.)
+		 */
+		Assert(!(score < 0.0 || score > 1.0));
+		return score;
+	}
 }
 
 /*-------------------------------------------------------------------------

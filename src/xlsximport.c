@@ -197,6 +197,8 @@ open_book(FunctionCallInfo fcinfo, MemoryContext *cxt_out)
 	ob->book = xlsx_open(VARDATA_ANY(wb), VARSIZE_ANY_EXHDR(wb), &import_limits, &err);
 	if (ob->book == NULL)
 		report(&err, NULL);
+	/* a book has a sheet at least: xlsx_open refuses one without */
+	Assert(xlsx_sheet_count(ob->book) >= 1);
 	*cxt_out = cxt;
 	return ob;
 }
@@ -301,6 +303,8 @@ import_xlsx(PG_FUNCTION_ARGS)
 	header_row = row.number;
 	for (uint32_t i = 0; i < row.ncells; i++)
 		ncols = Max(ncols, (int) row.cells[i].column);
+	/* a row has a cell; the reader's limit on columns is a table's */
+	Assert(row.ncells >= 1 && ncols >= 1 && ncols <= XLSX_IMPORT_COLUMNS);
 	names = palloc0(sizeof(char *) * ncols);
 	name_datums = palloc(sizeof(Datum) * ncols);
 	for (uint32_t i = 0; i < row.ncells; i++)
@@ -393,6 +397,7 @@ import_xlsx(PG_FUNCTION_ARGS)
 		{
 			int			c = (int) row.cells[i].column - 1;
 
+			Assert(c >= 0 && c < XLSX_IMPORT_COLUMNS);
 			if (c >= ncols)
 			{
 				char		last[8];

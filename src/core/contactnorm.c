@@ -43,6 +43,7 @@
 #include <unicode/uchar.h>
 #include <unicode/ustring.h>
 
+#include "coreassert.h"
 #include "phonemeta.h"
 #include "unichar.h"
 
@@ -153,6 +154,7 @@ phone_international(const uint8_t *p, int m, char *out, CrmPhoneError *err)
 	err->lengths = cc->lengths;
 	national = p + codelen;
 	nlen = m - codelen;
+	CRM_ASSERT(codelen >= 1 && codelen <= 3 && nlen >= 0);
 
 	/*
 	 * "+44 020 ...", "+81 03 ...": the national trunk prefix, not dialled
@@ -192,6 +194,10 @@ phone_international(const uint8_t *p, int m, char *out, CrmPhoneError *err)
 	if (!length_possible(cc, nlen))
 		return phone_fail(err, CRM_PHONE_COUNTRY_LENGTH, nlen);
 
+	/* the trunk prefix dropped is a prefix of the national number */
+	CRM_ASSERT(nlen >= 0 && national >= p + codelen && national + nlen == p + m);
+	/* "+", the digits, the NUL */
+	CRM_ASSERT(codelen + nlen + 2 <= CRM_PHONE_BUFSIZE);
 	out[0] = '+';
 	for (int k = 0; k < codelen; k++)
 		out[k + 1] = (char) ('0' + p[k]);
@@ -512,6 +518,9 @@ crm_email_normalize(const char *str, size_t len, char *out, CrmEmailError *err)
 	 * hold for what is stored.
 	 */
 	local_len = at - first;
+	/* the local part and its "@" fit, the domain gets the rest */
+	CRM_ASSERT(local_len >= 0 && local_len < CRM_EMAIL_MAX_LENGTH &&
+			   local_len + 1 < CRM_EMAIL_BUFSIZE);
 	memcpy(out, s + first, (size_t) local_len + 1);
 	if (!lower_domain((const char *) s + at + 1, last - at - 1,
 					  out + local_len + 1, CRM_EMAIL_BUFSIZE - local_len - 1, &domain_len))

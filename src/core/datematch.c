@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 
+#include "coreassert.h"
 #include "datematch.h"
 
 bool
@@ -46,9 +47,13 @@ crm_date_block_form(int y, int m, int d, char out[9])
 	int			y4 = y % 10;
 	int			lo = m < d ? m : d;
 	int			hi = m < d ? d : m;
+	int			n;
 
 	if (y < 1000 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
 		return false;
-	snprintf(out, 9, "%02d%d%d%02d%02d", y / 100, y3 < y4 ? y3 : y4, y3 < y4 ? y4 : y3, lo, hi);
+	n = snprintf(out, 9, "%02d%d%d%02d%02d", y / 100, y3 < y4 ? y3 : y4, y3 < y4 ? y4 : y3, lo, hi);
+	/* the ranges checked above: eight digits, never cut */
+	CRM_ASSERT(n == 8);
+	(void) n;
 	return true;
 }

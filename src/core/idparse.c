@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "coreassert.h"
 #include "unichar.h"
 
 static const int pesel_weights[10] = {1, 3, 7, 9, 1, 3, 7, 9, 1, 3};
@@ -106,6 +107,7 @@ crm_id_parse(CrmIdKind kind, const char *str, size_t len,
 
 			if (d > 9)
 				break;
+			CRM_ASSERT(i < CRM_ID_MAX_DIGITS);
 			digits.d[i] = (uint8_t) d;
 			v = v * 10 + d;
 		}
@@ -185,6 +187,8 @@ crm_id_parse(CrmIdKind kind, const char *str, size_t len,
 	if (!length_ok(kind, ndigits))
 		return fail(err, CRM_ID_BAD_LENGTH);
 
+	/* a length of the kind: every digit was kept */
+	CRM_ASSERT(ndigits >= 1 && ndigits <= CRM_ID_MAX_DIGITS);
 	digits.n = ndigits;
 	if (!crm_id_check(kind, &digits, err))
 		return false;
@@ -311,6 +315,8 @@ value_digits(int64_t v, uint8_t *d, int n)
 		d[k] = (uint8_t) (v % 10);
 		v /= 10;
 	}
+	/* crm_id_decode checked that v has at most n digits */
+	CRM_ASSERT(v == 0);
 }
 
 int64_t
@@ -368,6 +374,7 @@ crm_id_decode(CrmIdKind kind, int64_t value, CrmIdDigits *digits)
 int
 crm_id_digits_text(const CrmIdDigits *digits, char *buf)
 {
+	CRM_ASSERT(digits->n >= 0 && digits->n <= CRM_ID_MAX_DIGITS);
 	for (int k = 0; k < digits->n; k++)
 		buf[k] = (char) ('0' + digits->d[k]);
 	buf[digits->n] = '\0';

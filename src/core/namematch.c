@@ -13,6 +13,7 @@
 #include <unicode/ustring.h>
 #include <unicode/utrans.h>
 
+#include "coreassert.h"
 #include "unichar.h"
 
 /* data tables: a change to them needs a REINDEX, see their comments */
@@ -170,6 +171,8 @@ emit(NormOut *o, int c)
 		o->out[o->n++] = ' ';
 	o->space = false;
 	o->out[o->n++] = (char) c;
+	/* room for the NUL */
+	CRM_ASSERT(o->n < o->cap);
 }
 
 /* the fast path; false if some character needs ICU */
@@ -373,6 +376,8 @@ skeleton_pass(const char *norm, char *out, size_t cap)
 		}
 		i += used;
 	}
+	/* a rule's "to" is never longer than its "from" */
+	CRM_ASSERT(o < cap && o <= n);
 	out[o] = '\0';
 	return (int) o;
 }
@@ -466,9 +471,12 @@ crm_address_canonical(char *norm, int len)
 			}
 		if (o > 0)
 			norm[o++] = ' ';
+		/* kept words, never longer, one space apart: within norm's len */
+		CRM_ASSERT(o + (int) n <= len);
 		memcpy(norm + o, word, n);
 		o += (int) n;
 	}
+	CRM_ASSERT(o <= len);
 	norm[o] = '\0';
 	free(copy);
 	return o;
@@ -568,21 +576,29 @@ crm_jaro_winkler(const char *a, int la, const char *b, int lb)
 	}
 	if (matches == 0)
 		return 0.0;
+	CRM_ASSERT(matches <= la && matches <= lb);
 	for (int i = 0, j = 0; i < la; i++)
 	{
 		if (!am[i])
 			continue;
+		/* as many marked in b as in a */
 		while (!bm[j])
 			j++;
+		CRM_ASSERT(j < lb);
 		if (a[i] != b[j])
 			half_transpositions++;
 		j++;
 	}
+	CRM_ASSERT(half_transpositions <= matches);
 	jaro = ((double) matches / la + (double) matches / lb +
 			(matches - half_transpositions / 2.0) / matches) / 3.0;
+	CRM_ASSERT(jaro > 0.0 && jaro <= 1.0);
 	while (prefix < 4 && prefix < la && prefix < lb && a[prefix] == b[prefix])
 		prefix++;
-	return jaro + prefix * 0.1 * (1.0 - jaro);
+	jaro += prefix * 0.1 * (1.0 - jaro);
+	/* a similarity: the scoring's bounds count on it */
+	CRM_ASSERT(jaro > 0.0 && jaro <= 1.0);
+	return jaro;
 }
 
 int

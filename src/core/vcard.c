@@ -7,6 +7,8 @@
  */
 #include "vcard.h"
 
+#include "coreassert.h"
+
 size_t
 crm_vcard_escape(const char *in, size_t len, char *out)
 {
@@ -37,6 +39,7 @@ crm_vcard_escape(const char *in, size_t len, char *out)
 				out[o++] = c;
 		}
 	}
+	CRM_ASSERT(o <= CRM_VCARD_ESCAPE_MAX(len));
 	return o;
 }
 
@@ -52,6 +55,7 @@ char_length(const unsigned char *in, size_t i, size_t len)
 	want = in[i] >= 0xF0 ? 4 : in[i] >= 0xE0 ? 3 : 2;
 	while (n < want && i + n < len && (in[i + n] & 0xC0) == 0x80)
 		n++;
+	CRM_ASSERT(n >= 1 && n <= 4 && i + n <= len);
 	return n;
 }
 
@@ -78,8 +82,11 @@ crm_vcard_fold(const char *in, size_t len, char *out)
 			out[o++] = in[i + k];
 		line += n;
 		i += n;
+		/* a character is 4 octets at most: a break always leaves room for it */
+		CRM_ASSERT(line <= CRM_VCARD_LINE_OCTETS);
 	}
 	out[o++] = '\r';
 	out[o++] = '\n';
+	CRM_ASSERT(o <= CRM_VCARD_FOLD_MAX(len));
 	return o;
 }

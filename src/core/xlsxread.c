@@ -29,6 +29,8 @@
 #include <libxml/xmlreader.h>
 #include <zip.h>
 
+#include "coreassert.h"
+
 typedef struct Buf
 {
 	char	   *data;
@@ -175,6 +177,7 @@ buf_append(Buf *b, const char *s, size_t n)
 		return -1;
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
+	CRM_ASSERT(b->len < b->cap);
 	b->data[b->len] = '\0';
 	return 0;
 }
@@ -247,6 +250,8 @@ unescape(char *s, size_t n)
 
 	while (r < n)
 	{
+		/* in place: a decoded character never outgrows its escape */
+		CRM_ASSERT(w <= r);
 		if (s[r] == '_' && r + 6 < n && s[r + 1] == 'x' && s[r + 6] == '_')
 		{
 			int			h0 = hexval(s[r + 2]),
@@ -313,6 +318,7 @@ unescape(char *s, size_t n)
 		}
 		s[w++] = s[r++];
 	}
+	CRM_ASSERT(w <= n);
 	s[w] = '\0';
 	return w;
 }
@@ -331,6 +337,7 @@ part_read(void *ctx, char *buf, int len)
 	if (p->failed)
 		return -1;
 	n = zip_fread(p->file, buf, (zip_uint64_t) len);
+	CRM_ASSERT(n <= len);
 	if (n < 0)
 	{
 		set_error(book->err, XLSX_ERR_ZIP, XLSX_LIMIT_NONE, "corrupt xlsx workbook",
@@ -617,6 +624,8 @@ resolve_target(const char *source, const char *target)
 			strcat(out, "/");
 		strcat(out, seg[i]);
 	}
+	/* segments of b, one "/" apart: never longer than b */
+	CRM_ASSERT(strlen(out) <= b.len);
 	buf_free(&b);
 	return out;
 }
@@ -695,6 +704,7 @@ read_rels(XlsxBook *book, const char *source, Rel **rels_out, int *nrels_out)
 			}
 			if (rc != -1)
 			{
+				CRM_ASSERT(nrels < cap);
 				slash = strrchr(type, '/');
 				rels[nrels].id = dup_str(id);
 				rels[nrels].type = dup_str(slash ? slash + 1 : type);
@@ -905,6 +915,7 @@ read_styles(XlsxBook *book, const char *name)
 				}
 				book->xf_kind = x;
 			}
+			CRM_ASSERT(book->nxf < xfcap && kind >= FMT_NUMBER && kind <= FMT_TIME);
 			book->xf_kind[book->nxf++] = (unsigned char) kind;
 		}
 	}
@@ -1083,6 +1094,8 @@ xlsx_open(const void *data, size_t size, const XlsxLimits *limits, XlsxError *er
 			{
 				XlsxSheetInfo *s = &book->sheets[book->nsheets];
 
+				CRM_ASSERT(book->nsheets < sheetcap);
+
 				s->name = dup_str(name);
 				s->state = dup_str(state ? state : "visible");
 				s->part = NULL;
@@ -1165,6 +1178,8 @@ xlsx_column_name(uint32_t column, char *buf)
 		tmp[n++] = (char) ('A' + column % 26);
 		column /= 26;
 	}
+	/* 26^7 > UINT32_MAX: seven letters name any column */
+	CRM_ASSERT(column == 0);
 	for (int i = 0; i < n; i++)
 		buf[i] = tmp[n - 1 - i];
 	buf[n] = '\0';
@@ -1212,6 +1227,7 @@ push_string(XlsxBook *book, Buf *text, const char *part)
 		book->strings = s;
 		book->strings_cap = cap;
 	}
+	CRM_ASSERT(book->nstrings < book->strings_cap);
 	book->strings[book->nstrings++] = book->pool.len;
 	if (buf_append(&book->pool, text->data ? text->data : "", len) < 0 ||
 		buf_append(&book->pool, "", 1) < 0)
@@ -1389,6 +1405,7 @@ civil_from_days(long long z, long long *y, unsigned *m, unsigned *d)
 	*m = mp < 10 ? mp + 3 : mp - 9;
 	if (*m <= 2)
 		(*y)++;
+	CRM_ASSERT(*m >= 1 && *m <= 12 && *d >= 1 && *d <= 31);
 }
 
 /* a number as a spreadsheet shows it: integers as written, else 15 digits */
@@ -1445,6 +1462,8 @@ format_date(const XlsxBook *book, const char *v, int kind, Buf *out)
 	else
 		days = secs / 86400;
 	secs %= 86400;
+	/* serial in [0, 2958466): a time of day, whole days from 0 */
+	CRM_ASSERT(secs >= 0 && secs < 86400 && days >= 0);
 	if (kind == FMT_TIME)
 	{
 		snprintf(tmp, sizeof(tmp), "%02lld:%02lld:%02lld", secs / 3600, secs / 60 % 60, secs % 60);
@@ -1496,6 +1515,8 @@ parse_column(const char *ref)
 		return 0;
 	while (*ref >= '0' && *ref <= '9')
 		ref++;
+	/* three letters at most: ZZZ */
+	CRM_ASSERT(col >= 1 && col <= 18278);
 	return *ref == '\0' ? col : 0;
 }
 
@@ -1561,7 +1582,11 @@ finish_cell(XlsxBook *book, const char *type, long style, uint32_t column, uint3
 			return -1;
 		}
 		{
-			const char *s = book->pool.data + book->strings[idx];
+			const char *s;
+
+			/* an offset into the pool, each string NUL-terminated there */
+			CRM_ASSERT(book->strings[idx] < book->pool.len);
+			s = book->pool.data + book->strings[idx];
 
 			buf_append(row, s, strlen(s));
 		}
@@ -1636,6 +1661,8 @@ finish_cell(XlsxBook *book, const char *type, long style, uint32_t column, uint3
 		}
 		book->cells_cap = cap;
 	}
+	CRM_ASSERT(book->ncells < book->cells_cap);
+	CRM_ASSERT(column >= 1 && column <= book->limits.max_columns);
 	book->cells[book->ncells].column = column;
 	book->cell_offsets[book->ncells] = start;
 	book->ncells++;
@@ -1833,8 +1860,13 @@ xlsx_next_row(XlsxBook *book, XlsxRow *out, XlsxError *err)
 		if (book->ncells == 0)
 			return 0;
 	}
+	CRM_ASSERT(rownum >= 1 && rownum <= lim->max_rows);
 	for (uint32_t i = 0; i < book->ncells; i++)
+	{
+		/* a cell's text: non-empty, NUL-terminated inside the row's */
+		CRM_ASSERT(book->cell_offsets[i] + 1 < book->rowtext.len);
 		book->cells[i].text = book->rowtext.data + book->cell_offsets[i];
+	}
 	out->number = rownum;
 	out->ncells = book->ncells;
 	out->cells = book->cells;
