@@ -131,21 +131,21 @@ FUZZ_SRC_NO_XLSX = $(filter-out src/core/xlsxread.c,$(FUZZ_SRC))
 fuzz/fuzz_parsers: fuzz/fuzz_parsers.c $(FUZZ_SRC) $(wildcard src/core/*.h)
 	$(FUZZ_CC) -o $@ fuzz/fuzz_parsers.c $(FUZZ_SRC) $(FUZZ_LIBS)
 
-fuzz/smoke_parsers: fuzz/fuzz_parsers.c fuzz/smoke_main.c $(FUZZ_SRC) $(wildcard src/core/*.h)
+fuzz/smoke_parsers: fuzz/fuzz_parsers.c fuzz/smoke_main.c fuzz/smokeutil.h $(FUZZ_SRC) $(wildcard src/core/*.h)
 	$(SMOKE_CC) -o $@ fuzz/fuzz_parsers.c $(FUZZ_SRC) fuzz/smoke_main.c $(FUZZ_LIBS)
 
 # the vCard writer's escaping and folding (src/core/vcard.c)
 fuzz/fuzz_vcard: fuzz/fuzz_vcard.c $(FUZZ_SRC) $(wildcard src/core/*.h)
 	$(FUZZ_CC) -o $@ fuzz/fuzz_vcard.c $(FUZZ_SRC) $(FUZZ_LIBS)
 
-fuzz/smoke_vcard: fuzz/fuzz_vcard.c fuzz/smoke_random.c $(FUZZ_SRC) $(wildcard src/core/*.h)
+fuzz/smoke_vcard: fuzz/fuzz_vcard.c fuzz/smoke_random.c fuzz/smokeutil.h $(FUZZ_SRC) $(wildcard src/core/*.h)
 	$(SMOKE_CC) -o $@ fuzz/fuzz_vcard.c $(FUZZ_SRC) fuzz/smoke_random.c $(FUZZ_LIBS)
 
 # the xlsx reader's cell values: escapes, numbers, dates, references
 fuzz/fuzz_xlsx_values: fuzz/fuzz_xlsx_values.c $(FUZZ_SRC) $(wildcard src/core/*.h)
 	$(FUZZ_CC) -o $@ fuzz/fuzz_xlsx_values.c $(FUZZ_SRC_NO_XLSX) $(FUZZ_LIBS)
 
-fuzz/smoke_xlsx_values: fuzz/fuzz_xlsx_values.c fuzz/smoke_random.c $(FUZZ_SRC) $(wildcard src/core/*.h)
+fuzz/smoke_xlsx_values: fuzz/fuzz_xlsx_values.c fuzz/smoke_random.c fuzz/smokeutil.h $(FUZZ_SRC) $(wildcard src/core/*.h)
 	$(SMOKE_CC) -o $@ fuzz/fuzz_xlsx_values.c $(FUZZ_SRC_NO_XLSX) fuzz/smoke_random.c $(FUZZ_LIBS)
 
 # src/core/ stays server-free: each file compiles with the plain C compiler,
@@ -168,7 +168,7 @@ check-core:
 fuzz/fuzz_xlsx: fuzz/fuzz_xlsx.c $(FUZZ_SRC) $(wildcard src/core/*.h)
 	$(FUZZ_CC) -o $@ fuzz/fuzz_xlsx.c $(FUZZ_SRC) $(FUZZ_LIBS)
 
-fuzz/smoke_xlsx: fuzz/fuzz_xlsx.c fuzz/smoke_xlsx.c $(FUZZ_SRC) $(wildcard src/core/*.h)
+fuzz/smoke_xlsx: fuzz/fuzz_xlsx.c fuzz/smoke_xlsx.c fuzz/smokeutil.h $(FUZZ_SRC) $(wildcard src/core/*.h)
 	$(SMOKE_CC) -o $@ fuzz/fuzz_xlsx.c $(FUZZ_SRC) fuzz/smoke_xlsx.c $(FUZZ_LIBS)
 
 # libFuzzer, coverage-guided, FUZZ_RUNS inputs each: make fuzz FUZZ_RUNS=10000000

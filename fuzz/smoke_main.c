@@ -18,18 +18,9 @@
 #include "diminutives.h"
 #include "legalforms.h"
 
+#include "smokeutil.h"
+
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint64_t rng = 0x9E3779B97F4A7C15ULL;
-
-static uint32_t
-next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t) (rng >> 16);
-}
 
 /* a valid identifier of the kind, as ASCII digits; the library fixes check digits */
 static int

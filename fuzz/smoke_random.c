@@ -12,18 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smokeutil.h"
+
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint64_t rng = 0x9E3779B97F4A7C15ULL;
-
-static uint32_t
-next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t) (rng >> 16);
-}
 
 /* what the vCard writer and the xlsx value parsers look at */
 static const char *const tokens[] = {
@@ -34,29 +25,6 @@ static const char *const tokens[] = {
 };
 
 #define NTOKENS (sizeof(tokens) / sizeof(tokens[0]))
-
-static uint8_t *
-read_file(const char *path, size_t *size)
-{
-	FILE	   *f = fopen(path, "rb");
-	uint8_t    *data;
-	long		n;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-	{
-		perror(path);
-		exit(2);
-	}
-	data = malloc((size_t) n + 1);
-	if (data == NULL || fread(data, 1, (size_t) n, f) != (size_t) n)
-	{
-		perror(path);
-		exit(2);
-	}
-	fclose(f);
-	*size = (size_t) n;
-	return data;
-}
 
 int
 main(int argc, char **argv)
