@@ -182,12 +182,13 @@ case "$cmd" in
 	*) sed -n '2,20p' "$0"; [ -z "$cmd" ] || die "unrecognized command \"$cmd\""; exit 2 ;;
 esac
 
-# One run at a time on a machine: every run installs its build into the
-# server's directories, so two checkouts tested at once would replace each
-# other's extension mid-test.
-# The lock file is made writable by all, so that runs of several OS users
-# share it (flock works on a descriptor opened for reading too).
-LOCK_FILE="${TMPDIR:-/tmp}/crm-dev.lock"
+# One run at a time per server installation: every run installs its build
+# into the server's directories, so two checkouts tested at once against
+# one installation would replace each other's extension mid-test (runs
+# against copies of it, PG_CONFIG=/elsewhere/bin/pg_config, go on side by
+# side).  The lock file is made writable by all, so that runs of several OS
+# users share it (flock works on a descriptor opened for reading too).
+LOCK_FILE="${TMPDIR:-/tmp}/crm-dev.$(printf '%s' "$PG_CONFIG" | cksum | cut -d' ' -f1).lock"
 [ -e "$LOCK_FILE" ] || (umask 000 && : >"$LOCK_FILE") 2>/dev/null || true
 exec 9<"$LOCK_FILE"
 flock 9
