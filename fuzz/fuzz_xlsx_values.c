@@ -21,6 +21,8 @@
  *	- number formats (format_kind): one of the kinds.
  * Build and run: make fuzz-xlsx-values FUZZ_RUNS=10000000 (or tools/dev.sh fuzz).
  */
+#include <stdbool.h>
+
 #include "xlsxread.c"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
