@@ -53,7 +53,9 @@
 
 #include <math.h>
 
+#include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -62,6 +64,7 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "datamodel.h"
 #include "matchfreq.h"
@@ -342,6 +345,31 @@ load_as_owner(void *arg)
 	}
 }
 
+/*
+ * Whether row-level security is on for crm.client: full names count only
+ * while it is off (crm_internal.full_names_counted(), 70_matching.sql): a
+ * role reaching part of the base could otherwise learn, by planting
+ * clients of a rare full name in its own unit, whether it has a bearer out
+ * of its reach.  Counts made before it was switched on are not used.
+ */
+static bool
+client_row_security(void)
+{
+	Oid			relid = get_relname_relid("client", get_namespace_oid("crm", true));
+	HeapTuple	tup;
+	bool		on = true;
+
+	if (!OidIsValid(relid))
+		return true;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (HeapTupleIsValid(tup))
+	{
+		on = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
+		ReleaseSysCache(tup);
+	}
+	return on;
+}
+
 void
 crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *clients, uint32 nclients,
 						   MemoryContext dest)
@@ -355,6 +383,8 @@ crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *clients, u
 	if (nclients == 0)
 		return;
 	crm_as_owner(crm_table_owner("match_frequency"), load_as_owner, &l);
+	if (freq->known[TF_FULL_NAME] && client_row_security())
+		freq->known[TF_FULL_NAME] = false;
 	if (freq->nentries > 1)
 		qsort(freq->entries, freq->nentries, sizeof(MatchFreqEntry), compare_entries);
 }

@@ -418,6 +418,23 @@ CREATE FUNCTION crm_internal.common_name_bearers(field text, u double precision,
 COMMENT ON FUNCTION crm_internal.common_name_bearers(text, double precision, bigint, double precision) IS
     'internal: the bearers from which a value of field (chance u of agreement among clients persons; u_birth: of a same birth date) weighs less (crm.match_frequency keeps only those)';
 
+-- Whether full names are counted (the namesakes' cap, src/matchfreq.c):
+-- only while row-level security is off on crm.client, so that every role
+-- that reads clients reads them all.  A count of the whole base tells a
+-- role that reaches part of it, which can plant clients of a name in its
+-- own unit until the name is counted, whether a rare full name has a
+-- bearer out of its reach (an attacker review; doc/duplicates.md, "Who
+-- sees the counts").  The scoring asks the same of the table when it
+-- loads the counts, so that counts made before row-level security was
+-- switched on are not used after.
+CREATE FUNCTION crm_internal.full_names_counted() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN NOT coalesce((SELECT c.relrowsecurity FROM pg_class c
+                         WHERE c.oid = to_regclass('crm.client')), true);
+COMMENT ON FUNCTION crm_internal.full_names_counted() IS
+    'internal: whether crm.refresh_match_frequencies() counts full names (row-level security off on crm.client)';
+
 -- An erased client's names out of the counts (crm.anonymize()): keys are
 -- crm_internal.match_frequency_keys() of the names, one per person counted
 -- at the refresh.  Each count falls by the times its key comes; a name no
@@ -462,19 +479,16 @@ BEGIN
     LOCK TABLE crm.match_frequency, crm.match_frequency_total IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM crm.match_frequency;
     DELETE FROM crm.match_frequency_total;
-    -- per unit, for the reach of roles below; full names of the persons
-    -- with a birth date only (the namesakes' cap weighs a same birth date)
-    CREATE TEMP TABLE crm_match_frequency_unit ON COMMIT DROP AS
-    SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, c.unit_id,
-           count(*) AS bearers
+    -- full names: of the persons with a birth date (the namesakes' cap
+    -- weighs a same birth date), and only while row-level security is off
+    -- on crm.client (crm_internal.full_names_counted())
+    CREATE TEMP TABLE crm_match_frequency_count ON COMMIT DROP AS
+    SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS bearers
     FROM crm.client c,
          unnest(crm_internal.match_frequency_keys(c.kind, c.first_name, c.last_name)) AS k(key)
     WHERE c.kind = 'person' AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at)
-      AND (c.birth_date IS NOT NULL OR k.key NOT LIKE 'full\_name:%')
-    GROUP BY 1, 2, 3;
-    CREATE TEMP TABLE crm_match_frequency_count ON COMMIT DROP AS
-    SELECT u.field, u.value, sum(u.bearers)::bigint AS bearers
-    FROM pg_temp.crm_match_frequency_unit u GROUP BY 1, 2;
+      AND (k.key NOT LIKE 'full\_name:%' OR (c.birth_date IS NOT NULL AND crm_internal.full_names_counted()))
+    GROUP BY 1, 2;
     INSERT INTO crm.match_frequency_total (field, clients, distinct_values, u, refreshed_at)
     SELECT f.field, sum(f.bearers), count(*), sum(f.bearers::float8 ^ 2) / (sum(f.bearers)::float8 ^ 2), now()
     FROM pg_temp.crm_match_frequency_count f GROUP BY f.field;
@@ -490,29 +504,6 @@ BEGIN
             AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at)
           GROUP BY c.birth_date) d
     HAVING count(*) > 0;
-    -- A value's bearers as any one role could not make them: those outside
-    -- the reach of the role that reaches most of them without reaching all
-    -- (crm.user_unit; administrators reach all).  A role's own clients, or
-    -- clients it plants, then never bring a name over the threshold kept
-    -- nor move its band: what a role can learn of a name is the band of
-    -- the bearers out of its reach, and only where there are many.
-    CREATE TEMP TABLE crm_match_reach ON COMMIT DROP AS
-    SELECT r.rolname, s.unit_id
-    FROM pg_roles r, unnest(crm_internal.scope_units(r.rolname)) AS s(unit_id)
-    WHERE NOT crm_internal.sees_all(r.rolname);
-    UPDATE pg_temp.crm_match_frequency_count f
-    SET bearers = f.bearers - coalesce((
-        SELECT max(x.reached)
-        FROM (SELECT sum(u.bearers) AS reached
-              FROM pg_temp.crm_match_frequency_unit u JOIN pg_temp.crm_match_reach r ON r.unit_id = u.unit_id
-              WHERE u.field = f.field AND u.value = f.value
-              GROUP BY r.rolname) x
-        WHERE x.reached < f.bearers), 0)
-    FROM crm.match_frequency_total t
-    WHERE t.field = f.field AND f.bearers >= 2
-      AND f.bearers >= crm_internal.common_name_bearers(t.field, t.u, t.clients,
-              (SELECT b.u FROM crm.match_frequency_total b WHERE b.field = 'birth_date'))
-      AND EXISTS (SELECT FROM pg_temp.crm_match_reach);
     -- only the names common enough to weigh less (crm_tf_adjustment(),
     -- src/matchfreq.c: log2(u / share) is -1 or less, so bearers >= 2 u
     -- clients): whether a name is kept, which any role could tell from the
@@ -523,7 +514,7 @@ BEGIN
     WHERE f.bearers >= 2
       AND f.bearers >= crm_internal.common_name_bearers(t.field, t.u, t.clients,
               (SELECT b.u FROM crm.match_frequency_total b WHERE b.field = 'birth_date'));
-    DROP TABLE pg_temp.crm_match_frequency_count, pg_temp.crm_match_frequency_unit, pg_temp.crm_match_reach;
+    DROP TABLE pg_temp.crm_match_frequency_count;
     SELECT jsonb_object_agg(t.field, jsonb_build_object('clients', t.clients, 'values', t.distinct_values,
                                                         'kept', (SELECT count(*) FROM crm.match_frequency f
                                                                  WHERE f.field = t.field))
