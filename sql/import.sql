@@ -108,6 +108,7 @@ SELECT * FROM regress.error_of($$SELECT crm.import_begin(ARRAY['a', 'a'])$$);
 SELECT * FROM regress.error_of($$SELECT crm.import_begin('{}')$$);
 SELECT * FROM regress.error_of($$SELECT crm.import_begin(ARRAY['a'])$$);
 SELECT * FROM regress.error_of($$SELECT crm.import_begin(ARRAY['a'], staging => 'crm_import_work')$$);
+SELECT err_code, err_message FROM regress.error_of($$SELECT crm.import_begin(ARRAY['a'], staging => 'crm_import_pairs')$$);
 
 --
 -- a low-privileged role imports with its own rights: its unit, its

@@ -101,6 +101,9 @@ BEGIN
                                   (SELECT string_agg(DISTINCT crm_internal.relation_name(r.relation), ', ') FROM crm.merge_log_row r
                                    WHERE r.merge_id = m.id AND r.action = 'moved' AND r.row_key IS NULL));
     END IF;
+    -- the target locked first (a merge into it holds it until it commits):
+    -- a merge into it committed while this undo waited is seen below
+    PERFORM FROM crm.client c WHERE c.id = m.target_id FOR UPDATE;
     -- later merges into the same target may have folded into what this one
     -- brought: they are undone first, last first
     SELECT * INTO later FROM crm.merge_log l
@@ -112,7 +115,6 @@ BEGIN
                   HINT = format('Undo merge %s first.', later.id);
     END IF;
 
-    PERFORM FROM crm.client c WHERE c.id = m.target_id FOR UPDATE;
     PERFORM FROM crm.client c WHERE c.id = m.target_id;
     IF NOT FOUND THEN
         SELECT * INTO later FROM crm.merge_log l

@@ -136,12 +136,12 @@ BEGIN
             USING ERRCODE = 'duplicate_column',
                   HINT = 'Give each column its own name here, and load the file with HEADER true (not match): COPY then skips the header line without comparing it.';
     END IF;
-    -- crm_import_work and crm_import_new are the import's own work tables
+    -- crm_import_work, crm_import_new and crm_import_pairs are the import's own work tables
     IF staging IS NULL OR staging = '' OR octet_length(staging) > 63
-       OR staging IN ('crm_import_work', 'crm_import_new') THEN
+       OR staging IN ('crm_import_work', 'crm_import_new', 'crm_import_pairs') THEN
         RAISE EXCEPTION 'invalid staging table name'
             USING ERRCODE = 'invalid_name',
-                  DETAIL = format('The name is %s; crm_import_work and crm_import_new are the import''s own.',
+                  DETAIL = format('The name is %s; crm_import_work, crm_import_new and crm_import_pairs are the import''s own.',
                                   coalesce(quote_literal(staging), 'NULL')),
                   HINT = 'Name the staging table with a plain name of at most 63 bytes, or leave the default crm_import.';
     END IF;
@@ -711,13 +711,31 @@ BEGIN
     -- was scanned once a pair: the pass did not end in 10 minutes)
     IF find_duplicates AND imported > 0 THEN
         ANALYZE pg_temp.crm_import_new;
-        INSERT INTO crm.possible_duplicate (client_a, client_b, score, reasons)
+        CREATE TEMP TABLE crm_import_pairs ON COMMIT DROP AS
         SELECT p.client_a, p.client_b, p.score, p.reasons
         FROM crm.duplicate_pairs() p
         WHERE EXISTS (SELECT FROM pg_temp.crm_import_new n WHERE n.client_id = p.client_a)
-           OR EXISTS (SELECT FROM pg_temp.crm_import_new n WHERE n.client_id = p.client_b)
+           OR EXISTS (SELECT FROM pg_temp.crm_import_new n WHERE n.client_id = p.client_b);
+        -- a pair has no foreign key: the existing clients of the pairs are
+        -- locked (FOR KEY SHARE, in id order, as merges lock theirs), so that
+        -- a merge or delete of one of them waits for this import and then
+        -- drops its pairs with it, and one that went first is waited for
+        -- here and its client's pairs left out below (the pass's snapshot
+        -- still saw the client: its pair would name a client merged away)
+        PERFORM FROM crm.client c
+        WHERE c.id IN (SELECT x.client_a FROM pg_temp.crm_import_pairs x
+                       UNION SELECT x.client_b FROM pg_temp.crm_import_pairs x)
+          AND NOT EXISTS (SELECT FROM pg_temp.crm_import_new n WHERE n.client_id = c.id)
+        ORDER BY c.id
+        FOR KEY SHARE OF c;
+        INSERT INTO crm.possible_duplicate (client_a, client_b, score, reasons)
+        SELECT p.client_a, p.client_b, p.score, p.reasons
+        FROM pg_temp.crm_import_pairs p
+        WHERE EXISTS (SELECT FROM crm.client c WHERE c.id = p.client_a)
+          AND EXISTS (SELECT FROM crm.client c WHERE c.id = p.client_b)
         ON CONFLICT (client_a, client_b) DO UPDATE SET score = EXCLUDED.score, reasons = EXCLUDED.reasons;
         GET DIAGNOSTICS pairs = ROW_COUNT;
+        DROP TABLE pg_temp.crm_import_pairs;
     END IF;
 
     summary := jsonb_build_object('rows', total, 'imported', imported, 'rejected', rejected,

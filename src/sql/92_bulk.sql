@@ -181,7 +181,8 @@ REVOKE ALL ON FUNCTION crm_internal.audit_bulk(text, bigint[], jsonb) FROM PUBLI
 -- of those it changed; they are audited with detail (crm_internal.audit_bulk),
 -- and progress is reported after each step.  With the caller's rights, as
 -- the actions themselves.
-CREATE FUNCTION crm_internal.bulk_run(action text, ids bigint[], statement text, args jsonb, detail jsonb)
+CREATE FUNCTION crm_internal.bulk_run(action text, ids bigint[], statement text, args jsonb, detail jsonb,
+                                       skip_gone boolean DEFAULT false)
     RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -192,6 +193,7 @@ DECLARE
     total bigint := cardinality(ids);
     step bigint := crm_internal.progress_step(cardinality(ids));
     changed bigint := 0;
+    gone bigint;
     started timestamptz := clock_timestamp();
 BEGIN
     FOR i IN 0 .. (total - 1) / step LOOP
@@ -207,6 +209,23 @@ BEGIN
                       DETAIL = SQLERRM,
                       HINT = 'Run the action again: a client that no longer exists is then named in the error.';
         END;
+        -- a statement that updates or deletes rows (the owner, a membership
+        -- removed) skips, with no foreign key to fail, a client merged away
+        -- or deleted since bulk_ids() checked it: the same error, unless the
+        -- caller chose its clients by what may change meanwhile (skip_gone:
+        -- crm.bulk_replace_owner()).  Checked only where some client of the
+        -- step was left unchanged, in a statement of its own, which sees
+        -- what the writer the step waited for committed
+        IF NOT skip_gone AND coalesce(cardinality(done_ids), 0) < cardinality(part) THEN
+            SELECT min(u.id) INTO gone FROM unnest(part) AS u(id)
+            WHERE NOT EXISTS (SELECT FROM crm.client c WHERE c.id = u.id);
+            IF gone IS NOT NULL THEN
+                RAISE EXCEPTION '%: a client was merged away or deleted while the action ran', action
+                    USING ERRCODE = 'serialization_failure',
+                          DETAIL = format('Client %s no longer exists.', gone),
+                          HINT = 'Run the action again: a client that no longer exists is then named in the error.';
+            END IF;
+        END IF;
         PERFORM crm_internal.audit_bulk(action, done_ids, detail);
         changed := changed + coalesce(cardinality(done_ids), 0);
         PERFORM crm_internal.report_progress(action, least((i + 1) * step, total), total, started);
@@ -214,8 +233,8 @@ BEGIN
     RETURN changed;
 END
 $$;
-COMMENT ON FUNCTION crm_internal.bulk_run(text, bigint[], text, jsonb, jsonb) IS
-    'internal to the bulk actions: runs the action''s statement over the clients in steps of 5 %, audits each step''s changed clients and reports progress; the number changed';
+COMMENT ON FUNCTION crm_internal.bulk_run(text, bigint[], text, jsonb, jsonb, boolean) IS
+    'internal to the bulk actions: runs the action''s statement over the clients in steps of 5 %, audits each step''s changed clients and reports progress; the number changed; 40001 for a client merged away or deleted meanwhile (unless skip_gone)';
 
 -- One body for the four membership actions: crm.campaign_member and
 -- crm.segment_member have the same shape.
@@ -360,7 +379,7 @@ COMMENT ON FUNCTION crm.bulk_set_custom_value(jsonb, text, text) IS
 
 -- The owner change of the clients ids (distinct, in order, reached by the
 -- caller: checked by the callers), the one statement of both actions below.
-CREATE FUNCTION crm_internal.bulk_owner_run(ids bigint[], new_owner text) RETURNS bigint
+CREATE FUNCTION crm_internal.bulk_owner_run(ids bigint[], new_owner text, skip_gone boolean DEFAULT false) RETURNS bigint
     LANGUAGE sql
     SET search_path = pg_catalog, pg_temp
     RETURN crm_internal.bulk_run('bulk change owner', ids,
@@ -368,8 +387,9 @@ CREATE FUNCTION crm_internal.bulk_owner_run(ids bigint[], new_owner text) RETURN
                         WHERE c.id = ANY ($1) AND c.owner IS DISTINCT FROM $2 ->> ''owner'' RETURNING c.id)
          SELECT array_agg(m.id) FROM moved m',
         jsonb_build_object('owner', new_owner),
-        jsonb_build_object('owner', new_owner));
-COMMENT ON FUNCTION crm_internal.bulk_owner_run(bigint[], text) IS
+        jsonb_build_object('owner', new_owner),
+        skip_gone);
+COMMENT ON FUNCTION crm_internal.bulk_owner_run(bigint[], text, boolean) IS
     'internal to crm.bulk_change_owner() and crm.bulk_replace_owner(): makes new_owner the account manager of the clients ids (distinct, in order, checked by the caller) in steps, audited; the number changed';
 
 CREATE FUNCTION crm.bulk_change_owner(client_ids bigint[], new_owner text) RETURNS bigint
@@ -415,10 +435,11 @@ BEGIN
     -- ids read from crm.client by its key are distinct, in order and
     -- there: of crm_internal.bulk_ids() only the reach is left to check (its
     -- sort and its look-up of every id took 0.4 s of 100,000 clients); one
-    -- deleted meanwhile is not changed, as one deleted after the check
+    -- deleted or merged away meanwhile is not changed, as one deleted after
+    -- the check (skip_gone: it is no longer one of the old owner's clients)
     ids := ARRAY(SELECT c.id FROM crm.client c WHERE c.owner = old_owner ORDER BY c.id);
     PERFORM crm_internal.require_reach(ids, 'change the owner of');
-    RETURN crm_internal.bulk_owner_run(ids, new_owner);
+    RETURN crm_internal.bulk_owner_run(ids, new_owner, true);
 END
 $$;
 COMMENT ON FUNCTION crm.bulk_replace_owner(text, text) IS
