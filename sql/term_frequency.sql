@@ -19,10 +19,11 @@ GRANT crm_supervisor TO regress_tf_supervisor;
 GRANT crm_admin TO regress_tf_admin;
 
 -- the values counted, in the forms the scoring compares (diminutives as the
--- full name, names of persons only)
-SELECT crm_internal.match_frequency_keys('person', 'Kasia', 'ŻÓŁĆ-Nowak') AS person,
-       crm_internal.match_frequency_keys('company', NULL, NULL) AS company,
-       crm_internal.match_frequency_keys('person', NULL, NULL) AS nothing;
+-- full name, names of persons only, the full name only with a birth date)
+SELECT crm_internal.match_frequency_keys('person', 'Kasia', 'ŻÓŁĆ-Nowak', '1990-05-17') AS person,
+       crm_internal.match_frequency_keys('person', 'Kasia', 'ŻÓŁĆ-Nowak', NULL) AS undated,
+       crm_internal.match_frequency_keys('company', NULL, NULL, '1990-05-17') AS company,
+       crm_internal.match_frequency_keys('person', NULL, NULL, NULL) AS nothing;
 
 -- a base of 100 persons: 10 Nowaks in Kraków (two of them Jan), two Jan
 -- Brzęczyszczykiewicz in Kraków, 88 people of other, distinct names in Poznań

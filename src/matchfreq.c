@@ -451,9 +451,10 @@ crm_namesake_cap(const MatchFrequencies *freq, const MatchClient *a)
 }
 
 /*
- * crm_internal.match_frequency_keys(kind, first_name, last_name) of a
- * person: 'last_name:<skeleton>', 'first_name:<skeleton of the canonical
- * first word>', 'full_name:<the two, last/first>', the values
+ * crm_internal.match_frequency_keys(kind, first_name, last_name, birth_date)
+ * of a person: 'last_name:<skeleton>', 'first_name:<skeleton of the
+ * canonical first word>', and, with a birth date (the namesakes' cap weighs
+ * a same birth date), 'full_name:<the two, last/first>': the values
  * crm.refresh_match_frequencies() counts, in the very matching forms the
  * scoring compares (matchforms.c).
  */
@@ -487,7 +488,7 @@ match_frequency_keys(PG_FUNCTION_ARGS)
 			keys[n++] = CStringGetTextDatum(psprintf("%s:%s", field_names[TF_FIRST_NAME], first));
 	}
 	/* the same forms as crm_tf_value()'s */
-	if (full_name_key(last, first, buf))
+	if (!PG_ARGISNULL(3) && full_name_key(last, first, buf))
 		keys[n++] = CStringGetTextDatum(psprintf("%s:%s", field_names[TF_FULL_NAME], buf));
 	PG_RETURN_ARRAYTYPE_P(construct_array(keys, n, TEXTOID, -1, false, TYPALIGN_INT));
 }

@@ -164,6 +164,21 @@ frequency(Scoring *s, MatchTfField field, const char *v, MatchEvidence ev)
 						   s->adjust < 0 ? "common" : "uncommon", w + s->adjust, w);
 }
 
+/*
+ * Evidence ev weighs adjust more (0 or less) for the next found(), and its
+ * reason says why: "(<why>: weighs 0 instead of 2)".
+ */
+static void
+weigh_less(Scoring *s, MatchEvidence ev, double adjust, const char *why)
+{
+	double		w = s->weights->w[ev];
+
+	Assert(adjust <= 0);
+	s->adjust = adjust;
+	if (s->explain)
+		s->note = psprintf(" (%s: weighs %g instead of %g)", why, w + adjust, w);
+}
+
 static int
 compare_reasons(const void *a, const void *b)
 {
@@ -685,7 +700,7 @@ score_pair(const MatchClient *a, const MatchClient *b,
 	bool		swapped = false;
 	bool		swapped_typo = false;
 	bool		reordered = false;
-	bool		loose_last = false; /* last names alike only by Jaro-Winkler or by skeleton and a typo */
+	bool		loose_last = false; /* last names similar only by Jaro-Winkler or by skeleton and a typo */
 
 	Assert(bound == NULL || (reasons == NULL && evidence == NULL));
 	if (bound)
@@ -820,7 +835,7 @@ score_pair(const MatchClient *a, const MatchClient *b,
 			 */
 			similar_or_differ(&s, 5, EV_LAST_NAME_SIMILAR, EV_LAST_NAME_DIFFER, 0.9, 2, "last name", al, bl,
 							  typed(a, MF_LAST), typed(b, MF_LAST));
-			loose_last = true;
+			loose_last = (s.found & CRM_EVIDENCE_BIT(EV_LAST_NAME_SIMILAR)) != 0;
 		}
 
 		if (af && bf && *af && *bf && !swapped && !swapped_typo && !reordered)
@@ -934,24 +949,17 @@ score_pair(const MatchClient *a, const MatchClient *b,
 			 * and 433 false pairs held by the date alone; on the
 			 * English-speaking set 2 and 70).
 			 */
-			if (w > 0 && loose_last && (s.found & CRM_EVIDENCE_BIT(EV_LAST_NAME_SIMILAR)) &&
+			if (w > 0 && (loose_last || ((s.found & last) && (s.found & first))) &&
 				!birth_date_corroborated(&s, a, b))
 			{
-				s.adjust = -w;
-				if (s.explain)
-					s.note = psprintf(" (last names only alike, nothing but the names and the city agree: weighs 0 instead of %g)", w);
-			}
-			else if (w > 0 && (s.found & last) && (s.found & first) && !birth_date_corroborated(&s, a, b))
-			{
-				double		cap = crm_namesake_cap(s.freq, a);
+				double		cap;
 
-				if (s.total + w > cap)
-				{
-					s.adjust = Max(cap - (s.total + w), -w);
-					if (s.explain)
-						s.note = psprintf(" (a common full name, nothing but the names and the city agree: weighs %g instead of %g)",
-										  w + s.adjust, w);
-				}
+				if (loose_last)
+					weigh_less(&s, EV_BIRTH_DATE, -w,
+							   "last names only alike, nothing but the names and the city agree");
+				else if (s.total + w > (cap = crm_namesake_cap(s.freq, a)))
+					weigh_less(&s, EV_BIRTH_DATE, Max(cap - (s.total + w), -w),
+							   "a common full name, nothing but the names and the city agree");
 			}
 			found(&s, 8, EV_BIRTH_DATE, "same birth date %s", s.explain ? date_text(a->birth) : "");
 		}
@@ -971,11 +979,7 @@ score_pair(const MatchClient *a, const MatchClient *b,
 			double		w = s.weights->w[EV_BIRTH_DATE_CLOSE];
 
 			if (w > 0 && !birth_date_corroborated(&s, a, b))
-			{
-				s.adjust = -w;
-				if (s.explain)
-					s.note = psprintf(" (nothing but the names and the city agree: weighs 0 instead of %g)", w);
-			}
+				weigh_less(&s, EV_BIRTH_DATE_CLOSE, -w, "nothing but the names and the city agree");
 			found(&s, 8, EV_BIRTH_DATE_CLOSE, "birth dates one typo apart: %s, %s",
 				  s.explain ? date_text(a->birth) : "", s.explain ? date_text(b->birth) : "");
 		}

@@ -393,11 +393,11 @@ COMMENT ON FUNCTION crm.match_score(record, record, text[], jsonb) IS
 
 -- The values crm.refresh_match_frequencies() counts, in the matching forms
 -- the scoring compares (src/matchfreq.c).
-CREATE FUNCTION crm_internal.match_frequency_keys(kind text, first_name text, last_name text)
+CREATE FUNCTION crm_internal.match_frequency_keys(kind text, first_name text, last_name text, birth_date date)
     RETURNS text[]
     AS 'MODULE_PATHNAME', 'match_frequency_keys' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_internal.match_frequency_keys(text, text, text) IS
-    'internal: ''last_name:<skeleton>'' and ''first_name:<skeleton of the canonical first word>'' of a person, the values whose frequencies weigh duplicate evidence';
+COMMENT ON FUNCTION crm_internal.match_frequency_keys(text, text, text, date) IS
+    'internal: ''last_name:<skeleton>'', ''first_name:<skeleton of the canonical first word>'' and, with a birth date, ''full_name:<last/first>'' of a person, the values whose frequencies weigh duplicate evidence';
 
 -- How many bearers make a name common enough to weigh less, the least
 -- count whose adjustment (src/matchfreq.c) is not zero; crm.match_frequency
@@ -479,15 +479,14 @@ BEGIN
     LOCK TABLE crm.match_frequency, crm.match_frequency_total IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM crm.match_frequency;
     DELETE FROM crm.match_frequency_total;
-    -- full names: of the persons with a birth date (the namesakes' cap
-    -- weighs a same birth date), and only while row-level security is off
-    -- on crm.client (crm_internal.full_names_counted())
+    -- full names (of the persons with a birth date) only while row-level
+    -- security is off on crm.client (crm_internal.full_names_counted())
     CREATE TEMP TABLE crm_match_frequency_count ON COMMIT DROP AS
     SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS bearers
     FROM crm.client c,
-         unnest(crm_internal.match_frequency_keys(c.kind, c.first_name, c.last_name)) AS k(key)
+         unnest(crm_internal.match_frequency_keys(c.kind, c.first_name, c.last_name, c.birth_date)) AS k(key)
     WHERE c.kind = 'person' AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at)
-      AND (k.key NOT LIKE 'full\_name:%' OR (c.birth_date IS NOT NULL AND crm_internal.full_names_counted()))
+      AND (k.key NOT LIKE 'full\_name:%' OR crm_internal.full_names_counted())
     GROUP BY 1, 2;
     INSERT INTO crm.match_frequency_total (field, clients, distinct_values, u, refreshed_at)
     SELECT f.field, sum(f.bearers), count(*), sum(f.bearers::float8 ^ 2) / (sum(f.bearers)::float8 ^ 2), now()

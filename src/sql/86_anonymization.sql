@@ -191,11 +191,9 @@ BEGIN
               FROM crm.merge_log l, jsonb_array_elements(l.sources) AS s
               WHERE l.target_id = ANY (ids) AND l.undone_at IS NULL AND l.sources IS NOT NULL
                 AND l.merged_at > (SELECT max(t.refreshed_at) FROM crm.match_frequency_total t)) p,
-             unnest(crm_internal.match_frequency_keys(p.kind, p.first_name, p.last_name)) AS k(key)
+             unnest(crm_internal.match_frequency_keys(p.kind, p.first_name, p.last_name, p.birth_date)) AS k(key)
         WHERE p.created_at <= (SELECT max(t.refreshed_at) FROM crm.match_frequency_total t)
-          AND (p.hidden_at IS NULL OR p.hidden_at > (SELECT max(t.refreshed_at) FROM crm.match_frequency_total t))
-          -- full names were counted of the persons with a birth date only
-          AND (k.key NOT LIKE 'full\_name:%' OR p.birth_date IS NOT NULL)));
+          AND (p.hidden_at IS NULL OR p.hidden_at > (SELECT max(t.refreshed_at) FROM crm.match_frequency_total t))));
 
     -- the journal keeps that merges happened, not what they copied of these
     -- clients: crm.unmerge() can never bring any of it back.  A merge still
