@@ -74,8 +74,6 @@ import_date(PG_FUNCTION_ARGS)
 				month,
 				day,
 				n;
-	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int			last;
 
 	while (s < end && *s == ' ')
 		s++;
@@ -107,12 +105,8 @@ import_date(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 	}
 
-	if (year < 1 || month < 1 || month > 12)
-		PG_RETURN_NULL();
-	last = days[month - 1];
-	if (month == 2 && (year % 400 == 0 || (year % 4 == 0 && year % 100 != 0)))
-		last = 29;
-	if (day < 1 || day > last)
+	/* the server's own table of the months' days (datetime.h) */
+	if (year < 1 || month < 1 || month > 12 || day < 1 || day > day_tab[isleap(year)][month - 1])
 		PG_RETURN_NULL();
 	PG_RETURN_DATEADT(date2j(year, month, day) - POSTGRES_EPOCH_JDATE);
 }
