@@ -52,7 +52,8 @@ ORDER BY 1;
 
 -- the C functions (types, normalization) are immutable, strict, parallel safe;
 -- match_keys and crm_internal.match_frequency_keys are not strict: a client
--- has keys with some names null
+-- has keys with some names null; nor crm_internal.common_name_bearers: a
+-- base without birth dates has no u_birth
 SELECT p.oid::regprocedure AS c_function, p.provolatile, p.proparallel, p.proisstrict
 FROM pg_proc p
 WHERE p.pronamespace IN ('crm'::regnamespace, 'crm_internal'::regnamespace) AND p.prolang IN (13, 12) -- c, internal

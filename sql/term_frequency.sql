@@ -4,8 +4,10 @@
 -- in whole bits from -3 to 0, once crm.refresh_match_frequencies() has
 -- counted the base: a common name says less; the reasons say so.
 -- Administrators refresh and read the counts; no other role reads them (nor
--- the reasons: they say "common", not how common), yet every role's scores
--- use them; crm.anonymize() takes an erased client's names out.
+-- the reasons: they say "common", not how common).  crm.duplicate_pairs()
+-- counts the clients it reads, as the caller; the searches of one client use
+-- the refreshed counts of the whole base only for a caller that reads every
+-- client.  crm.anonymize() takes an erased client's names out.
 --
 SELECT regress.reset();
 SET client_min_messages = warning;
@@ -46,11 +48,14 @@ FROM (VALUES ('common', 1, 2), ('rare', 101, 102)) AS p(label, a, b),
                              (SELECT c FROM crm.client c WHERE c.id = p.b), NULL, crm.match_weights()) s;
 -- (the agent below reads it: the view reads the clients with its owner's
 -- rights, and crm.match_score() runs with the agent's)
-GRANT SELECT ON regress.tf_pair TO regress_tf_agent;
+GRANT SELECT ON regress.tf_pair TO regress_tf_agent, regress_tf_admin;
 
 -- never refreshed: no adjustment, both pairs score alike
 SELECT count(*) AS frequencies FROM crm.match_frequency;
 SELECT * FROM regress.tf_pair ORDER BY label;
+-- but crm.duplicate_pairs() counts the base it reads itself: adjusted
+SELECT client_a, client_b, round(score::numeric, 4) AS score
+FROM crm.duplicate_pairs(0) WHERE (client_a, client_b) IN ((1, 2), (101, 102)) ORDER BY 1;
 
 -- an agent may not read the counts (they are of the whole base, clients
 -- out of its reach included), nor refresh them, nor write them
@@ -94,15 +99,20 @@ SELECT err_code, err_message FROM regress.error_of($$SELECT count(*) FROM crm.ma
 RESET ROLE;
 
 -- an agent that reaches Kraków (row-level security: the Nowaks and the
--- Brzęczyszczykiewicz, not Poznań) gets the very same scores and reasons,
--- the common name's adjustment included, though it cannot read the counts:
--- the scoring reads them with the owner's rights, and gives the agent back
+-- Brzęczyszczykiewicz, not Poznań).  Counts of the whole base would tell it
+-- of clients out of its reach, so its searches of one client weigh no name
+-- by frequency (crm.match_score(), crm.duplicate_candidates()), and
+-- crm.duplicate_pairs() counts the 12 clients it reaches, among whom Nowak
+-- (10 of 12) is no commoner than average: no adjustment either
 SELECT crm.enable_row_security() IS NOT NULL AS row_security;
-INSERT INTO crm.unit (id, kind, name) VALUES (1, 'branch', 'Kraków');
+INSERT INTO crm.unit (id, kind, name) VALUES (1, 'branch', 'Kraków'), (2, 'branch', 'Gdańsk');
 UPDATE crm.client SET unit_id = 1 WHERE city = 'Kraków';
 SET ROLE regress_tf_admin;
 SELECT crm.user_unit('regress_tf_agent', 1);
 RESET ROLE;
+SELECT crm_internal.reads_whole_base('regress_tf_agent') AS agent_reads_all,
+       crm_internal.reads_whole_base('regress_tf_supervisor') AS supervisor_reads_all,
+       crm_internal.reads_whole_base('regress_tf_admin') AS admin_reads_all;
 SET ROLE regress_tf_agent;
 SELECT count(*) AS clients_seen FROM crm.client;
 SELECT * FROM regress.tf_pair ORDER BY label;
@@ -110,10 +120,15 @@ SELECT client_a, client_b, round(score::numeric, 4) AS score, reasons
 FROM crm.duplicate_pairs(0) WHERE (client_a, client_b) IN ((1, 2), (101, 102)) ORDER BY 1;
 SELECT candidate_id, round(score::numeric, 4) AS score, reasons
 FROM crm.duplicate_candidates(1, 0) WHERE candidate_id = 2;
-SELECT current_user AS still, (SELECT err_code FROM regress.error_of($$SELECT 1 FROM crm.match_frequency$$)) AS reads_counts;
+RESET ROLE;
+-- the administrator reads every client: the refreshed counts weigh its
+-- searches, as they did before row-level security
+SET ROLE regress_tf_admin;
+SELECT * FROM regress.tf_pair WHERE label = 'common';
+SELECT candidate_id, round(score::numeric, 4) AS score FROM crm.duplicate_candidates(1, 0) WHERE candidate_id = 2;
 -- the owner's lookup names its types in full: a type of the caller's making
--- (here a temporary float8 that no count fits, which the agent's own
--- queries do pick up) is never used with the owner's rights
+-- (here a temporary float8 that no count fits, which the administrator's
+-- own queries do pick up) is never used with the owner's rights
 CREATE DOMAIN pg_temp.float8 AS double precision CHECK (VALUE < 0);
 SELECT err_code, err_message FROM regress.error_of($$SELECT 5::float8$$);
 SELECT * FROM regress.tf_pair WHERE label = 'common';
@@ -121,16 +136,16 @@ DROP DOMAIN pg_temp.float8;
 RESET ROLE;
 
 -- an error inside the owner's lookup (here: a column gone) gives the caller
--- back its own rights: the agent, still unable to read the counts; the
--- lookup's kept plan works again once the column is back
+-- back its own rights: the administrator, still unable to write the counts
+-- by hand; the lookup's kept plan works again once the column is back
 BEGIN;
 ALTER TABLE crm.match_frequency_total RENAME COLUMN u TO u_gone;
-SET ROLE regress_tf_agent;
+SET ROLE regress_tf_admin;
 SELECT err_code, err_message FROM regress.error_of($$SELECT * FROM regress.tf_pair$$);
-SELECT current_user AS still, (SELECT err_code FROM regress.error_of($$SELECT 1 FROM crm.match_frequency$$)) AS reads_counts;
+SELECT current_user AS still, (SELECT err_code FROM regress.error_of($$DELETE FROM crm.match_frequency$$)) AS writes_counts;
 RESET ROLE;
 ROLLBACK;
-SET ROLE regress_tf_agent;
+SET ROLE regress_tf_admin;
 SELECT * FROM regress.tf_pair WHERE label = 'common';
 RESET ROLE;
 
@@ -183,12 +198,10 @@ WHERE crm.normalize_name(f::text) LIKE '%' || crm.normalize_name('Brzęczyszczyk
 -- names and the birth date (and the city) in common has its names and date
 -- weigh at most log2((1/256) / (n u_birth)) bits, rounded up: the same date
 -- weighs less, never below 0.  Full names are kept from 32 bearers on, of
--- the persons with a birth date, and counted only while row-level security
--- is off on crm.client (every role that reads clients reads them all):
--- switched off here.  1,002 persons born on 999 days (u_birth about
--- 1/1,000): 42 Adam Wiśniewski (0.042 namesakes born on each one's day: a
--- cap of -3 bits), two Ewa Rzadkowska (rare: no cap).
-ALTER TABLE crm.client DISABLE ROW LEVEL SECURITY;
+-- the persons with a birth date.  1,002 persons born on 999 days (u_birth
+-- about 1/1,000): 42 Adam Wiśniewski (0.042 namesakes born on each one's
+-- day: a cap of -3 bits), two Ewa Rzadkowska (rare: no cap).  The session's
+-- superuser reads every client: the refreshed counts weigh its searches.
 INSERT INTO crm.client (id, kind, first_name, last_name, city, address, birth_date)
 SELECT 1000 + g, 'person', 'Ewa', 'Osoba' || chr(97 + g % 26) || chr(97 + g / 26 % 26) || chr(97 + g / 676),
        'Sopot', 'ul. Morska ' || g, date '1950-01-01' + g
@@ -219,6 +232,7 @@ FROM (VALUES ('common, names and city only', 3001, 3041), ('common, the same add
              ('rare, names and city only', 3100, 3101)) AS p(label, a, b),
      LATERAL crm.match_score((SELECT c FROM crm.client c WHERE c.id = p.a),
                              (SELECT c FROM crm.client c WHERE c.id = p.b), NULL, crm.match_weights()) s;
+GRANT SELECT ON regress.namesake_pair TO regress_tf_agent;
 SELECT * FROM regress.namesake_pair ORDER BY label;
 -- the searches score alike
 SELECT client_a, client_b, round(score::numeric, 4) AS score
@@ -230,17 +244,49 @@ FROM crm.duplicate_candidates(3001, 0) WHERE candidate_id IN (3041, 3042) ORDER 
 SELECT pg_temp.erase(3040), pg_temp.erase(3043);
 SELECT field, value, bearers FROM crm.match_frequency WHERE field = 'full_name' ORDER BY value;
 
--- With row-level security on, a role may reach part of the base: from a
--- count of the whole base, a role that plants clients of a rare full name
--- in its own unit until the name is counted learns whether it has a bearer
--- out of its reach (an attacker review).  So the counts made while it was
--- off are not used, and a refresh counts no full names: no cap
-ALTER TABLE crm.client ENABLE ROW LEVEL SECURITY;
-SELECT * FROM regress.namesake_pair WHERE label LIKE 'common, names%';
+-- An agent that reaches Gdańsk too (the Wiśniewski and the Rzadkowska): its
+-- searches of one client have no cap (no count of the whole base), and its
+-- crm.duplicate_pairs() counts the clients it reaches, where 42 of 57 dated
+-- persons are Adam Wiśniewski: a harder cap
+UPDATE crm.client SET unit_id = 2 WHERE city = 'Gdańsk';
 SET ROLE regress_tf_admin;
-SELECT crm.refresh_match_frequencies() ? 'full_name' AS full_names_counted;
-SELECT count(*) AS full_names FROM crm.match_frequency WHERE field = 'full_name';
+SELECT crm.user_unit('regress_tf_agent', 2);
 RESET ROLE;
+SET ROLE regress_tf_agent;
+SELECT * FROM regress.namesake_pair WHERE label LIKE 'common, names%';
+CREATE TEMP TABLE agent_pairs AS
+SELECT client_a, client_b, round(score::numeric, 4) AS score, reasons
+FROM crm.duplicate_pairs(0) WHERE (client_a, client_b) IN ((3001, 3041), (3100, 3101));
+SELECT * FROM agent_pairs ORDER BY 1, 2;
+RESET ROLE;
+-- Planting (two attacker reviews): a role that could see a count of the
+-- whole base, or a score weighed by one, could plant clients of a name in
+-- its own unit and learn from the scores whether the name has bearers out
+-- of its reach.  Here 200 more Adam Wiśniewski come out of the agent's
+-- reach (Sopot, no unit) and the counts are refreshed: the administrator's
+-- scores change, the agent's do not, in either search
+SELECT round(score::numeric, 4) AS admin_score_before FROM crm.duplicate_pairs(0)
+WHERE (client_a, client_b) = (3001, 3041);
+INSERT INTO crm.client (id, kind, first_name, last_name, city, address, birth_date)
+SELECT 6000 + g, 'person', 'Adam', 'Wiśniewski', 'Sopot', 'ul. Dworcowa ' || g, date '1940-01-01' + g
+FROM generate_series(1, 200) g;
+SET ROLE regress_tf_admin;
+SELECT crm.refresh_match_frequencies() IS NOT NULL AS refreshed;
+RESET ROLE;
+SELECT round(score::numeric, 4) AS admin_score_after FROM crm.duplicate_pairs(0)
+WHERE (client_a, client_b) = (3001, 3041);
+SET ROLE regress_tf_agent;
+SELECT count(*) AS agent_pairs_changed FROM (
+    (SELECT client_a, client_b, round(score::numeric, 4), reasons
+     FROM crm.duplicate_pairs(0) WHERE (client_a, client_b) IN ((3001, 3041), (3100, 3101))
+     EXCEPT SELECT * FROM agent_pairs)
+    UNION ALL
+    (SELECT * FROM agent_pairs
+     EXCEPT SELECT client_a, client_b, round(score::numeric, 4), reasons
+     FROM crm.duplicate_pairs(0) WHERE (client_a, client_b) IN ((3001, 3041), (3100, 3101)))) d;
+SELECT * FROM regress.namesake_pair WHERE label LIKE 'common, names%';
+RESET ROLE;
+DELETE FROM crm.client WHERE id > 6000;
 
 -- a pile of one birth date (a placeholder typed for "unknown", or planted)
 -- counts at most 4 times a date's average: the chance of a shared birth

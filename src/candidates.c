@@ -373,7 +373,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 								CurrentMemoryContext);
 	crm_match_weights_load(&weights);
 	/* how common the client's own names and city are: every agreement is on one of them */
-	crm_match_frequencies_load(&freq, &me, 1, CurrentMemoryContext);
+	crm_match_frequencies_load(&freq, &me, CurrentMemoryContext);
 	owner = crm_table_owner("client");
 
 	/* 1. the contact and identifier blocks */

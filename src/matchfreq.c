@@ -137,6 +137,25 @@ compare_entries(const void *x, const void *y)
 	return a->hash < b->hash ? -1 : a->hash > b->hash;
 }
 
+double
+crm_common_name_bearers(MatchTfField field, double u, double clients, double u_birth)
+{
+	switch (field)
+	{
+		case TF_LAST_NAME:
+		case TF_FIRST_NAME:
+			/* log2(u / share) is -1 or less (whole bits toward zero) */
+			return Max(2.0, 2 * u * clients);
+		case TF_FULL_NAME:
+			/* the namesakes' cap is 4 bits or less */
+			return u_birth > 0 ? Max(TF_NAMESAKE_MIN_BEARERS, TF_NAMESAKE_SHARE / 16 / u_birth) : 0;
+		case TF_BIRTH_DATE:
+		case TF_COUNT:
+			break;
+	}
+	return 0;
+}
+
 /* the totals of crm.match_frequency_total in the current SPI result */
 static void
 read_totals(MatchFrequencies *freq, int fieldcol, int clientscol, int ucol)
@@ -164,8 +183,8 @@ read_totals(MatchFrequencies *freq, int fieldcol, int clientscol, int ucol)
 }
 
 /*
- * The queries run as the owner of crm.match_frequency (crm_as_owner():
- * no crm role reads the counts, doc/duplicates.md), so every name in them
+ * The query runs as the owner of crm.match_frequency (crm_as_owner():
+ * no crm role reads the counts, doc/duplicates.md), so every name in it
  * is schema-qualified, operators and types too: nothing the caller put on
  * its search_path may run with the owner's rights.
  *
@@ -184,209 +203,284 @@ read_totals(MatchFrequencies *freq, int fieldcol, int clientscol, int ucol)
 	"                     WHEN t.field OPERATOR(pg_catalog.=) 'first_name' THEN 2 " \
 	"                     WHEN t.field OPERATOR(pg_catalog.=) 'full_name' THEN 3 END]) " \
 	"FROM crm.match_frequency_total t"
-/*
- * Q_TOTALS and Q_MANY: the totals, and the counts of the values $1 (last
- * names), $2 (first names) and $3 (full names)
- */
-#define Q_TOTALS \
-	"SELECT t.field, t.clients::pg_catalog.float8, t.u FROM crm.match_frequency_total t"
-#define Q_MANY \
-	"SELECT f.field, f.value, f.bearers::pg_catalog.float8 FROM crm.match_frequency f " \
-	"WHERE (f.field OPERATOR(pg_catalog.=) 'last_name' " \
-	"       AND f.value OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])) " \
-	"   OR (f.field OPERATOR(pg_catalog.=) 'first_name' " \
-	"       AND f.value OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[])) " \
-	"   OR (f.field OPERATOR(pg_catalog.=) 'full_name' " \
-	"       AND f.value OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]))"
-#define Q_MANY_ARGS 3
 
 StaticAssertDecl(TF_LAST_NAME == 0 && TF_FIRST_NAME == 1 && TF_FULL_NAME == 2 && TF_BIRTH_DATE == 3 &&
-				 TF_COUNT == 4 && Q_MANY_ARGS == TF_BIRTH_DATE,
-				 "Q_ONE and Q_MANY take the last names first, then the first names, then the full names");
+				 TF_COUNT == 4, "Q_ONE takes the last name first, then the first name, then the full name");
 
 static SPIPlanPtr one_plan;
 
 typedef struct FreqLoad
 {
 	MatchFrequencies *freq;
-	const MatchClient *clients;
-	uint32		nclients;
+	const MatchClient *client;
 	MemoryContext dest;
 } FreqLoad;
 
-static int
-compare_strings(const void *x, const void *y)
-{
-	return strcmp(*(const char *const *) x, *(const char *const *) y);
-}
-
-/* the distinct values of field among the clients, as a text[] */
-static Datum
-distinct_values(const MatchClient *clients, uint32 nclients, MatchTfField field)
-{
-	const char **v = palloc(sizeof(char *) * Max(nclients, 1));
-	Datum	   *d = palloc(sizeof(Datum) * Max(nclients, 1));
-	uint32		n = 0;
-	uint32		m = 0;
-	char		buf[TF_FULL_NAME_MAX];
-
-	for (uint32 k = 0; k < nclients; k++)
-		if ((v[n] = crm_tf_value(&clients[k], field, buf)) != NULL)
-		{
-			if (v[n] == buf)
-				v[n] = pstrdup(buf);
-			n++;
-		}
-	if (n > 1)
-		qsort(v, n, sizeof(char *), compare_strings);
-	for (uint32 k = 0; k < n; k++)
-		if (k == 0 || strcmp(v[k], v[k - 1]) != 0)
-			d[m++] = CStringGetTextDatum(v[k]);
-	pfree(v);
-	return PointerGetDatum(construct_array(d, m, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
-/* crm_match_frequencies_load()'s reads, as the owner (crm_as_owner()) */
+/* crm_match_frequencies_load()'s read, as the owner (crm_as_owner()) */
 static void
 load_as_owner(void *arg)
 {
 	FreqLoad   *l = arg;
 	MatchFrequencies *freq = l->freq;
-	MemoryContext dest = l->dest;
+	Datum		vals[TF_COUNT];
+	bool		nulls[TF_COUNT];
+	int			dims[1] = {TF_COUNT};
+	int			lbs[1] = {1};
+	Datum		arg1;
+	const char *values[TF_COUNT];
+	char		buf[TF_FULL_NAME_MAX];
 
-	if (l->nclients != 1)
+	for (int k = 0; k < TF_COUNT; k++)
 	{
-		Oid			argtypes[Q_MANY_ARGS] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-		Datum		args[Q_MANY_ARGS];
-
-		if (SPI_execute(Q_TOTALS, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read crm.match_frequency_total");
-		read_totals(freq, 1, 2, 3);
-		SPI_freetuptable(SPI_tuptable);
-		if (!freq->known[TF_LAST_NAME] && !freq->known[TF_FIRST_NAME] && !freq->known[TF_FULL_NAME])
-			return;
-		/* only the counts of the values the clients have: no other is ever looked up */
-		for (int k = 0; k < Q_MANY_ARGS; k++)
-			args[k] = distinct_values(l->clients, l->nclients, k);
-		if (SPI_execute_with_args(Q_MANY, Q_MANY_ARGS, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read crm.match_frequency");
-		freq->entries = MemoryContextAllocHuge(dest, sizeof(MatchFreqEntry) * Max(SPI_processed, 1));
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			bool		isnull;
-			HeapTuple	t = SPI_tuptable->vals[r];
-			char	   *name = SPI_getvalue(t, SPI_tuptable->tupdesc, 1);
-			int			f = name ? field_of(name) : -1;
-			char	   *value;
-
-			if (f < 0 || !freq->known[f])
-				continue;
-			value = TextDatumGetCString(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
-			freq->entries[freq->nentries].hash = entry_hash(f, value);
-			freq->entries[freq->nentries].field = f;
-			freq->entries[freq->nentries].value = MemoryContextStrdup(dest, value);
-			freq->entries[freq->nentries].bearers = DatumGetFloat8(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
-			freq->nentries++;
-		}
-		SPI_freetuptable(SPI_tuptable);
+		values[k] = crm_tf_value(l->client, k, buf);
+		nulls[k] = values[k] == NULL;
+		vals[k] = values[k] ? CStringGetTextDatum(values[k]) : (Datum) 0;
 	}
-	else
+	arg1 = PointerGetDatum(construct_md_array(vals, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+	if (one_plan == NULL)
 	{
-		const MatchClient *c = &l->clients[0];
-		Datum		vals[TF_COUNT];
-		bool		nulls[TF_COUNT];
-		int			dims[1] = {TF_COUNT};
-		int			lbs[1] = {1};
-		Datum		arg;
-		const char *values[TF_COUNT];
-		char		buf[TF_FULL_NAME_MAX];
+		Oid			argtypes[1] = {TEXTARRAYOID};
+		SPIPlanPtr	p = SPI_prepare(Q_ONE, 1, argtypes);
 
-		for (int k = 0; k < TF_COUNT; k++)
-		{
-			values[k] = crm_tf_value(c, k, buf);
-			nulls[k] = values[k] == NULL;
-			vals[k] = values[k] ? CStringGetTextDatum(values[k]) : (Datum) 0;
-		}
-		arg = PointerGetDatum(construct_md_array(vals, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
-		if (one_plan == NULL)
-		{
-			Oid			argtypes[1] = {TEXTARRAYOID};
-			SPIPlanPtr	p = SPI_prepare(Q_ONE, 1, argtypes);
-
-			if (p == NULL)
-				elog(ERROR, "could not prepare \"%s\": %s", Q_ONE, SPI_result_code_string(SPI_result));
-			SPI_keepplan(p);
-			one_plan = p;
-		}
-		if (SPI_execute_plan(one_plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read crm.match_frequency");
-		read_totals(freq, 1, 2, 3);
-		freq->entries = MemoryContextAlloc(dest, sizeof(MatchFreqEntry) * TF_COUNT);
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			bool		isnull;
-			HeapTuple	t = SPI_tuptable->vals[r];
-			char	   *name = SPI_getvalue(t, SPI_tuptable->tupdesc, 1);
-			int			f = name ? field_of(name) : -1;
-			Datum		d = SPI_getbinval(t, SPI_tuptable->tupdesc, 4, &isnull);
-			double		bearers;
-
-			/* NULL: a value not counted (the common case); never read as a number */
-			if (f < 0 || !freq->known[f] || isnull || values[f] == NULL || freq->nentries == TF_COUNT)
-				continue;
-			bearers = DatumGetFloat8(d);
-			freq->entries[freq->nentries].hash = entry_hash(f, values[f]);
-			freq->entries[freq->nentries].field = f;
-			freq->entries[freq->nentries].value = MemoryContextStrdup(dest, values[f]);
-			freq->entries[freq->nentries].bearers = bearers;
-			freq->nentries++;
-		}
-		SPI_freetuptable(SPI_tuptable);
+		if (p == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", Q_ONE, SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		one_plan = p;
 	}
+	if (SPI_execute_plan(one_plan, &arg1, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read crm.match_frequency");
+	read_totals(freq, 1, 2, 3);
+	freq->entries = MemoryContextAlloc(l->dest, sizeof(MatchFreqEntry) * TF_COUNT);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		HeapTuple	t = SPI_tuptable->vals[r];
+		char	   *name = SPI_getvalue(t, SPI_tuptable->tupdesc, 1);
+		int			f = name ? field_of(name) : -1;
+		Datum		d = SPI_getbinval(t, SPI_tuptable->tupdesc, 4, &isnull);
+
+		/* NULL: a value not counted (the common case); never read as a number */
+		if (f < 0 || !freq->known[f] || isnull || values[f] == NULL || freq->nentries == TF_COUNT)
+			continue;
+		freq->entries[freq->nentries].hash = entry_hash(f, values[f]);
+		freq->entries[freq->nentries].field = f;
+		freq->entries[freq->nentries].value = MemoryContextStrdup(l->dest, values[f]);
+		freq->entries[freq->nentries].bearers = DatumGetFloat8(d);
+		freq->nentries++;
+	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
- * Whether row-level security is on for crm.client: full names count only
- * while it is off (crm_internal.full_names_counted(), 70_matching.sql): a
- * role reaching part of the base could otherwise learn, by planting
- * clients of a rare full name in its own unit, whether it has a bearer out
- * of its reach.  Counts made before it was switched on are not used.
+ * Whether the caller may be scored with counts of the whole base: it reads
+ * every client, and so does the role it acts for inside crm's SECURITY
+ * DEFINER functions (crm_internal.reads_whole_base(), asked as the
+ * caller).  A role that reaches part of the base could otherwise learn, by
+ * planting clients of a rare name in its own unit until the name is
+ * counted, whether the name has a bearer out of its reach (an attacker
+ * review; doc/duplicates.md, "Who sees the counts").  Row-level security
+ * off on crm.client (every reader reads all): no query.
  */
 static bool
-client_row_security(void)
+caller_reads_whole_base(void)
 {
 	Oid			relid = get_relname_relid("client", get_namespace_oid("crm", true));
 	HeapTuple	tup;
-	bool		on = true;
+	bool		rls = true;
+	bool		isnull;
 
 	if (!OidIsValid(relid))
-		return true;
+		return false;
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (HeapTupleIsValid(tup))
 	{
-		on = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
+		rls = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
 		ReleaseSysCache(tup);
 	}
-	return on;
+	if (!rls)
+		return true;
+	if (SPI_execute("SELECT crm_internal.reads_whole_base(current_user::pg_catalog.text) "
+					"AND (current_user::pg_catalog.text OPERATOR(pg_catalog.=) crm_internal.session_role() "
+					"     OR crm_internal.reads_whole_base(crm_internal.session_role()))",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not ask whether the caller reads every client");
+	rls = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return !isnull && rls;
 }
 
 void
-crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *clients, uint32 nclients,
-						   MemoryContext dest)
+crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *client, MemoryContext dest)
 {
-	FreqLoad	l = {freq, clients, nclients, dest};
+	FreqLoad	l = {freq, client, dest};
 
 	memset(freq, 0, sizeof(*freq));
 	/* crm.match_score() scores ROW(...) records without the data model too */
 	if (!OidIsValid(get_relname_relid("match_frequency_total", get_namespace_oid("crm", true))))
 		return;
-	if (nclients == 0)
+	if (!caller_reads_whole_base())
 		return;
 	crm_as_owner(crm_table_owner("match_frequency"), load_as_owner, &l);
-	if (freq->known[TF_FULL_NAME] && client_row_security())
-		freq->known[TF_FULL_NAME] = false;
 	if (freq->nentries > 1)
 		qsort(freq->entries, freq->nentries, sizeof(MatchFreqEntry), compare_entries);
+}
+
+/* by hash, then field, then value: equal values side by side */
+static int
+compare_values(const void *x, const void *y)
+{
+	const MatchFreqEntry *a = x;
+	const MatchFreqEntry *b = y;
+
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	if (a->field != b->field)
+		return a->field < b->field ? -1 : 1;
+	return strcmp(a->value, b->value);
+}
+
+static int
+compare_dates(const void *x, const void *y)
+{
+	DateADT		a = *(const DateADT *) x;
+	DateADT		b = *(const DateADT *) y;
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * The chance that two dated persons share a birth date, each date counted
+ * at most 4 times the average: a pile of one date (a placeholder such as
+ * 1900-01-01, anyone's inserts) would make every same birth date look
+ * common.  0 for no dated person.
+ */
+static double
+birth_date_u(const MatchClient *clients, uint32 nclients, double *dated)
+{
+	DateADT    *d = palloc(sizeof(DateADT) * Max(nclients, 1));
+	uint32		n = 0;
+	uint32		distinct = 0;
+	double		most;
+	double		sum = 0;
+	double		sum2 = 0;
+
+	for (uint32 k = 0; k < nclients; k++)
+		if (clients[k].person && clients[k].has_birth)
+			d[n++] = clients[k].birth;
+	*dated = n;
+	if (n == 0)
+	{
+		pfree(d);
+		return 0;
+	}
+	qsort(d, n, sizeof(DateADT), compare_dates);
+	for (uint32 k = 0; k < n; k++)
+		if (k == 0 || d[k] != d[k - 1])
+			distinct++;
+	most = 4.0 * n / distinct;
+	for (uint32 k = 0; k < n;)
+	{
+		uint32		run = 1;
+		double		c;
+
+		while (k + run < n && d[k + run] == d[k])
+			run++;
+		c = Min((double) run, most);
+		sum += c;
+		sum2 += c * c;
+		k += run;
+	}
+	pfree(d);
+	return sum2 / (sum * sum);
+}
+
+void
+crm_match_frequencies_count(MatchFrequencies *freq, const MatchClient *clients, uint32 nclients,
+							MemoryContext dest)
+{
+	MemoryContext old = MemoryContextSwitchTo(dest);
+	MatchFreqEntry *all = MemoryContextAllocHuge(dest, sizeof(MatchFreqEntry) * Max(nclients, 1));
+	MatchFreqEntry *kept[TF_BIRTH_DATE];
+	int			nkept[TF_BIRTH_DATE];
+	double		dated;
+	double		u_birth;
+
+	memset(freq, 0, sizeof(*freq));
+	u_birth = birth_date_u(clients, nclients, &dated);
+	if (u_birth > 0)
+	{
+		freq->known[TF_BIRTH_DATE] = true;
+		freq->clients[TF_BIRTH_DATE] = dated;
+		freq->u[TF_BIRTH_DATE] = u_birth;
+	}
+	/* each field in turn: its values sorted, counted, the common ones kept */
+	for (int f = 0; f < TF_BIRTH_DATE; f++)
+	{
+		uint32		n = 0;
+		double		sum2 = 0;
+		double		least;
+
+		kept[f] = NULL;
+		nkept[f] = 0;
+		for (uint32 k = 0; k < nclients; k++)
+		{
+			char		buf[TF_FULL_NAME_MAX];
+			const char *v;
+
+			/* full names of dated persons only, as match_frequency_keys() */
+			if (f == TF_FULL_NAME && !clients[k].has_birth)
+				continue;
+			if ((v = crm_tf_value(&clients[k], f, buf)) == NULL)
+				continue;
+			all[n].hash = entry_hash(f, v);
+			all[n].field = f;
+			all[n].value = v == buf ? pstrdup(buf) : v;
+			all[n].bearers = 1;
+			n++;
+		}
+		if (n == 0)
+			continue;
+		qsort(all, n, sizeof(MatchFreqEntry), compare_values);
+		/* one entry per value, its bearers counted */
+		{
+			uint32		m = 0;
+
+			for (uint32 k = 0; k < n; k++)
+			{
+				if (m > 0 && compare_values(&all[m - 1], &all[k]) == 0)
+					all[m - 1].bearers++;
+				else
+					all[m++] = all[k];
+			}
+			for (uint32 k = 0; k < m; k++)
+				sum2 += all[k].bearers * all[k].bearers;
+			freq->known[f] = true;
+			freq->clients[f] = n;
+			freq->u[f] = sum2 / ((double) n * n);
+			least = crm_common_name_bearers(f, freq->u[f], n, u_birth);
+			if (least <= 0)
+				continue;
+			for (uint32 k = 0; k < m; k++)
+				if (all[k].bearers >= least)
+					nkept[f]++;
+			kept[f] = palloc(sizeof(MatchFreqEntry) * Max(nkept[f], 1));
+			nkept[f] = 0;
+			for (uint32 k = 0; k < m; k++)
+				if (all[k].bearers >= least)
+					kept[f][nkept[f]++] = all[k];
+		}
+	}
+	pfree(all);
+	freq->entries = palloc(sizeof(MatchFreqEntry) * Max(nkept[0] + nkept[1] + nkept[2], 1));
+	for (int f = 0; f < TF_BIRTH_DATE; f++)
+		if (nkept[f] > 0)
+		{
+			memcpy(freq->entries + freq->nentries, kept[f], sizeof(MatchFreqEntry) * nkept[f]);
+			freq->nentries += nkept[f];
+		}
+	if (freq->nentries > 1)
+		qsort(freq->entries, freq->nentries, sizeof(MatchFreqEntry), compare_entries);
+	MemoryContextSwitchTo(old);
 }
 
 static const MatchFreqEntry *
@@ -448,6 +542,30 @@ crm_namesake_cap(const MatchFrequencies *freq, const MatchClient *a)
 		return get_float8_infinity();
 	/* log2 of the odds, in whole bits rounded up: a band, not a count */
 	return ceil(log2(TF_NAMESAKE_SHARE / (e->bearers * freq->u[TF_BIRTH_DATE])));
+}
+
+/*
+ * crm_internal.common_name_bearers(field, u, clients, u_birth): the SQL face
+ * of crm_common_name_bearers(), for crm.refresh_match_frequencies() and
+ * crm_internal.uncount_match_frequencies(); NULL for an unknown field.
+ */
+PG_FUNCTION_INFO_V1(common_name_bearers);
+Datum
+common_name_bearers(PG_FUNCTION_ARGS)
+{
+	int			f;
+	double		least;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	f = field_of(TextDatumGetCString(PG_GETARG_DATUM(0)));
+	if (f < 0 || f == TF_BIRTH_DATE)
+		PG_RETURN_NULL();
+	least = crm_common_name_bearers(f, PG_GETARG_FLOAT8(1), (double) PG_GETARG_INT64(2),
+									PG_ARGISNULL(3) ? 0 : PG_GETARG_FLOAT8(3));
+	if (least <= 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(least);
 }
 
 /*

@@ -50,8 +50,7 @@ typedef enum MatchTfField
  * clients both gave about 1 in 200; 1 in 256 is taken.  Full names are
  * kept only from TF_NAMESAKE_MIN_BEARERS bearers on, and where the cap is
  * 4 bits or less (the most such a pair scores with the default weights):
- * crm_internal.common_name_bearers(), src/sql/70_matching.sql, the same
- * constants.
+ * crm_common_name_bearers().
  */
 #define TF_NAMESAKE_SHARE		(1.0 / 256)
 #define TF_NAMESAKE_MIN_BEARERS	32
@@ -76,6 +75,14 @@ typedef struct MatchFrequencies
 	int			nentries;
 } MatchFrequencies;
 
+/*
+ * How many bearers make a value of field common enough to weigh less
+ * (crm.match_frequency keeps only those), given the field's chance u of
+ * agreement among clients persons and u_birth, a same birth date's; 0 for
+ * none.  Also crm_internal.common_name_bearers() in SQL.
+ */
+extern double crm_common_name_bearers(MatchTfField field, double u, double clients, double u_birth);
+
 /* the name of a field in crm.match_frequency */
 extern const char *crm_tf_field_name(MatchTfField field);
 
@@ -87,16 +94,27 @@ extern const char *crm_tf_field_name(MatchTfField field);
 extern const char *crm_tf_value(const MatchClient *c, MatchTfField field, char *buf);
 
 /*
- * Load the frequencies (SPI connected), into memory of dest: those of the
- * values of the nclients clients (crm.duplicate_pairs: the whole visible
- * base; the candidates of one client, crm.match_score: that client, since
- * every agreement is on one of its values), and the totals.  Read with the
- * rights of crm.match_frequency's owner (no crm role reads the counts:
- * doc/duplicates.md), restored before it returns or raises.  Nothing
- * refreshed: every field unknown, no adjustment.
+ * The frequencies of one client's values (crm.duplicate_candidates,
+ * crm.match_score: every agreement is on one of its values), from
+ * crm.match_frequency (SPI connected) into memory of dest, read with the
+ * rights of its owner, restored before it returns or raises.  Those counts
+ * are of the whole base: they are used only when the caller, and the role
+ * it acts for inside crm's SECURITY DEFINER functions, read every client
+ * (crm_internal.reads_whole_base(), src/sql/46_access.sql); for any other
+ * caller, and a base never refreshed, every field is unknown: no
+ * adjustment (doc/duplicates.md, "Who sees the counts").
  */
-extern void crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *clients, uint32 nclients,
-									   MemoryContext dest);
+extern void crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *client, MemoryContext dest);
+
+/*
+ * The frequencies counted over the clients themselves, into memory of
+ * dest: crm.duplicate_pairs counts the visible base it has read, as the
+ * caller, so its counts are of what the caller reaches and always current.
+ * The same values, totals and kept names as crm.refresh_match_frequencies()
+ * would store for that base.
+ */
+extern void crm_match_frequencies_count(MatchFrequencies *freq, const MatchClient *clients, uint32 nclients,
+										MemoryContext dest);
 
 /*
  * The adjustment (bits) of an exact agreement on value of field, bounded

@@ -11,7 +11,8 @@
  *	     clients sharing a key are compared, except in blocks larger than
  *	     crm.max_block_size() (a call centre's number, the commonest names);
  *	  3. score each distinct pair (scoring.c), with the frequencies of
- *	     names (matchfreq.c, read once), and return those at or above
+ *	     names (matchfreq.c: counted once over the clients read, what the
+ *	     caller reaches), and return those at or above
  *	     min_score, best first, with their reasons.
  *
  *	  Memory: about 300 bytes per client and 8 per compared pair, freed at
@@ -107,8 +108,11 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 	max_block = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
 	crm_match_base_read(&base, work, "duplicate_pairs", started);
-	/* how common the base's names are: those of its clients, once */
-	crm_match_frequencies_load(&freq, base.clients, base.nclients, work);
+	/*
+	 * how common the base's names are: counted over the clients read, as
+	 * the caller, so only over what it reaches (matchfreq.c)
+	 */
+	crm_match_frequencies_count(&freq, base.clients, base.nclients, work);
 
 	old = MemoryContextSwitchTo(work);
 	pairs = crm_match_base_pairs(&base, max_block, &npairs);

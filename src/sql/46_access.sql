@@ -161,6 +161,32 @@ $$;
 COMMENT ON FUNCTION crm_internal.sees_all(text) IS
     'whether the role reaches every client: crm_admin, the data model''s owner, superusers, BYPASSRLS roles';
 
+-- Whether the role reads every client of crm.client: row-level security is
+-- off on it, or the role bypasses it, or crm's policy by structure
+-- (crm.enable_row_security()) lets it reach all (crm_internal.sees_all())
+-- and no restrictive policy of the DBA's own narrows that.  What is counted
+-- over the whole base (the names' frequencies, src/matchfreq.c) weighs only
+-- such roles' scores: a role reaching part of the base could otherwise
+-- learn from a score whether a name has bearers out of its reach.
+CREATE FUNCTION crm_internal.reads_whole_base(role_name text) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    client regclass := to_regclass('crm.client');
+BEGIN
+    RETURN client IS NOT NULL AND (
+        NOT (SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = client)
+        OR coalesce((SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = role_name), false)
+        OR (EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = client AND p.polname = 'crm_reach')
+            AND NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = client AND NOT p.polpermissive)
+            AND crm_internal.sees_all(role_name)));
+END
+$$;
+COMMENT ON FUNCTION crm_internal.reads_whole_base(text) IS
+    'whether the role reads every client: no row-level security on crm.client, a role that bypasses it, or one crm''s policy lets reach all (crm_internal.sees_all()) with no restrictive policy besides';
+
 -- Supervisors (and administrators) see all the contact history and
 -- tickets of the clients they reach; agents what AC-2 grants them.
 CREATE FUNCTION crm_internal.sees_all_work(role_name text) RETURNS boolean

@@ -111,19 +111,23 @@ COMMENT ON COLUMN crm.match_weights_in_use.trained_weight IS
 -- change them (crm.set_match_weight(), crm.train_match_weights())
 GRANT SELECT ON crm.match_weight, crm.match_weight_trained, crm.match_weights_in_use TO PUBLIC;
 
--- Frequency-aware evidence (doc/duplicates.md): how common each last name
--- and first name of a person is in this base, counted by
--- crm.refresh_match_frequencies() (administrators, on demand or on a
--- schedule; no trigger: an insert must not pay for it, nor wait on the
--- counter of a common name).  Only the names common enough to weigh less
--- are kept (crm_internal.common_name_bearers()): a rare name would weigh
--- its full weight anyway, and whether it is kept would tell whether
--- someone else bears it; rare names and values new since the refresh get
--- no adjustment.  The counts are of the whole base, whatever a reader
--- reaches: only administrators read them (crm_internal.model_tables());
--- the scoring reads those of the names it scores with the owner's rights
--- (src/matchfreq.c), and crm.anonymize() takes an erased client's names
--- out (crm_internal.uncount_match_frequencies()).
+-- Frequency-aware evidence (doc/duplicates.md): how common each last name,
+-- first name and full name of a person is in this base, for the searches
+-- of one client (crm.duplicate_candidates(), the check on save,
+-- crm.match_score()), counted by crm.refresh_match_frequencies()
+-- (administrators, on demand or on a schedule; no trigger: an insert must
+-- not pay for it, nor wait on the counter of a common name).
+-- crm.duplicate_pairs() does not read them: it counts the base it reads,
+-- as the caller.  Only the names common enough to weigh less are kept
+-- (crm_internal.common_name_bearers()): a rare name would weigh its full
+-- weight anyway, and whether it is kept would tell whether someone else
+-- bears it; rare names and values new since the refresh get no adjustment.
+-- The counts are of the whole base: only administrators read them
+-- (crm_internal.model_tables()), and the scoring uses them (reading those
+-- of the names it scores with the owner's rights, src/matchfreq.c) only
+-- for a caller that reads every client (crm_internal.reads_whole_base());
+-- crm.anonymize() takes an erased client's names out
+-- (crm_internal.uncount_match_frequencies()).
 CREATE TABLE crm.match_frequency (
     field       text NOT NULL CHECK (field IN ('last_name', 'first_name', 'full_name')),
     value       text NOT NULL,
@@ -403,37 +407,17 @@ COMMENT ON FUNCTION crm_internal.match_frequency_keys(text, text, text, date) IS
 -- count whose adjustment (src/matchfreq.c) is not zero; crm.match_frequency
 -- keeps only such names.  A last or first name: its share of the persons at
 -- least twice the chance u that two persons agree on the field (whole bits
--- toward zero).  A full name: 32 bearers or more (TF_NAMESAKE_MIN_BEARERS,
--- src/matchfreq.h), and enough that the namesakes' cap
--- (log2(TF_NAMESAKE_SHARE / (n u_birth)), TF_NAMESAKE_SHARE = 1/256) is
--- 4 bits or less, the most a pair of namesakes born the same day scores with
--- the default weights; none without birth dates.
+-- toward zero).  A full name: 32 bearers or more, and enough that the
+-- namesakes' cap is 4 bits or less, the most a pair of namesakes born the
+-- same day scores with the default weights; none without birth dates.  In C
+-- (crm_common_name_bearers()), where crm.duplicate_pairs() counts the names
+-- of the base it reads by the same rule.
 CREATE FUNCTION crm_internal.common_name_bearers(field text, u double precision, clients bigint,
                                                  u_birth double precision)
     RETURNS double precision
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-    RETURN CASE WHEN field IN ('last_name', 'first_name') THEN 2 * u * clients
-                WHEN field = 'full_name' AND u_birth > 0 THEN greatest(32, (1.0 / 256) / 16 / u_birth) END;
+    AS 'MODULE_PATHNAME', 'common_name_bearers' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm_internal.common_name_bearers(text, double precision, bigint, double precision) IS
     'internal: the bearers from which a value of field (chance u of agreement among clients persons; u_birth: of a same birth date) weighs less (crm.match_frequency keeps only those)';
-
--- Whether full names are counted (the namesakes' cap, src/matchfreq.c):
--- only while row-level security is off on crm.client, so that every role
--- that reads clients reads them all.  A count of the whole base tells a
--- role that reaches part of it, which can plant clients of a name in its
--- own unit until the name is counted, whether a rare full name has a
--- bearer out of its reach (an attacker review; doc/duplicates.md, "Who
--- sees the counts").  The scoring asks the same of the table when it
--- loads the counts, so that counts made before row-level security was
--- switched on are not used after.
-CREATE FUNCTION crm_internal.full_names_counted() RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-    RETURN NOT coalesce((SELECT c.relrowsecurity FROM pg_class c
-                         WHERE c.oid = to_regclass('crm.client')), true);
-COMMENT ON FUNCTION crm_internal.full_names_counted() IS
-    'internal: whether crm.refresh_match_frequencies() counts full names (row-level security off on crm.client)';
 
 -- An erased client's names out of the counts (crm.anonymize()): keys are
 -- crm_internal.match_frequency_keys() of the names, one per person counted
@@ -479,14 +463,11 @@ BEGIN
     LOCK TABLE crm.match_frequency, crm.match_frequency_total IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM crm.match_frequency;
     DELETE FROM crm.match_frequency_total;
-    -- full names (of the persons with a birth date) only while row-level
-    -- security is off on crm.client (crm_internal.full_names_counted())
     CREATE TEMP TABLE crm_match_frequency_count ON COMMIT DROP AS
     SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS bearers
     FROM crm.client c,
          unnest(crm_internal.match_frequency_keys(c.kind, c.first_name, c.last_name, c.birth_date)) AS k(key)
     WHERE c.kind = 'person' AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at)
-      AND (k.key NOT LIKE 'full\_name:%' OR crm_internal.full_names_counted())
     GROUP BY 1, 2;
     INSERT INTO crm.match_frequency_total (field, clients, distinct_values, u, refreshed_at)
     SELECT f.field, sum(f.bearers), count(*), sum(f.bearers::float8 ^ 2) / (sum(f.bearers)::float8 ^ 2), now()
