@@ -306,9 +306,30 @@ shared_with(const CandidateBlock *blocks, int nblocks, int64 id, const char **sh
 	return n;
 }
 
+static Datum candidates(FunctionCallInfo fcinfo, MatchScoreReader reader);
+
+/* crm.duplicate_candidates(client_id, min_score): the caller's search */
 PG_FUNCTION_INFO_V1(duplicate_candidates);
 Datum
 duplicate_candidates(PG_FUNCTION_ARGS)
+{
+	return candidates(fcinfo, SCORES_FOR_CALLER);
+}
+
+/*
+ * crm_internal.duplicate_candidates_recorded(client_id): the check on
+ * save's, whose scores crm.possible_duplicate keeps for other roles to read
+ * (MatchScoreReader, matchfreq.h)
+ */
+PG_FUNCTION_INFO_V1(duplicate_candidates_recorded);
+Datum
+duplicate_candidates_recorded(PG_FUNCTION_ARGS)
+{
+	return candidates(fcinfo, SCORES_RECORDED);
+}
+
+static Datum
+candidates(FunctionCallInfo fcinfo, MatchScoreReader reader)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int64		client_id;
@@ -373,7 +394,7 @@ duplicate_candidates(PG_FUNCTION_ARGS)
 								CurrentMemoryContext);
 	crm_match_weights_load(&weights);
 	/* how common the client's own names and city are: every agreement is on one of them */
-	crm_match_frequencies_load(&freq, &me, CurrentMemoryContext);
+	crm_match_frequencies_load(&freq, &me, reader, CurrentMemoryContext);
 	owner = crm_table_owner("client");
 
 	/* 1. the contact and identifier blocks */

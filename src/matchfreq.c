@@ -271,6 +271,25 @@ load_as_owner(void *arg)
 	SPI_freetuptable(SPI_tuptable);
 }
 
+/* whether row-level security is on for crm.client (true when there is no crm.client) */
+static bool
+client_row_security(void)
+{
+	Oid			relid = get_relname_relid("client", get_namespace_oid("crm", true));
+	HeapTuple	tup;
+	bool		rls = true;
+
+	if (!OidIsValid(relid))
+		return true;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (HeapTupleIsValid(tup))
+	{
+		rls = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
+		ReleaseSysCache(tup);
+	}
+	return rls;
+}
+
 /*
  * Whether the caller may be scored with counts of the whole base: it reads
  * every client, and so does the role it acts for inside crm's SECURITY
@@ -284,20 +303,10 @@ load_as_owner(void *arg)
 static bool
 caller_reads_whole_base(void)
 {
-	Oid			relid = get_relname_relid("client", get_namespace_oid("crm", true));
-	HeapTuple	tup;
-	bool		rls = true;
+	bool		rls;
 	bool		isnull;
 
-	if (!OidIsValid(relid))
-		return false;
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (HeapTupleIsValid(tup))
-	{
-		rls = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
-		ReleaseSysCache(tup);
-	}
-	if (!rls)
+	if (!client_row_security())
 		return true;
 	if (SPI_execute("SELECT crm_internal.reads_whole_base(current_user::pg_catalog.text) "
 					"AND (current_user::pg_catalog.text OPERATOR(pg_catalog.=) crm_internal.session_role() "
@@ -310,11 +319,14 @@ caller_reads_whole_base(void)
 }
 
 void
-crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *client, MemoryContext dest)
+crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *client, MatchScoreReader reader,
+						   MemoryContext dest)
 {
 	FreqLoad	l = {freq, client, dest};
 
 	memset(freq, 0, sizeof(*freq));
+	if (reader == SCORES_RECORDED && client_row_security())
+		return;
 	/* crm.match_score() scores ROW(...) records without the data model too */
 	if (!OidIsValid(get_relname_relid("match_frequency_total", get_namespace_oid("crm", true))))
 		return;
@@ -396,16 +408,20 @@ birth_date_u(const MatchClient *clients, uint32 nclients, double *dated)
 
 void
 crm_match_frequencies_count(MatchFrequencies *freq, const MatchClient *clients, uint32 nclients,
-							MemoryContext dest)
+							MatchScoreReader reader, MemoryContext dest)
 {
-	MemoryContext old = MemoryContextSwitchTo(dest);
-	MatchFreqEntry *all = MemoryContextAllocHuge(dest, sizeof(MatchFreqEntry) * Max(nclients, 1));
+	MemoryContext old;
+	MatchFreqEntry *all;
 	MatchFreqEntry *kept[TF_BIRTH_DATE];
 	int			nkept[TF_BIRTH_DATE];
 	double		dated;
 	double		u_birth;
 
 	memset(freq, 0, sizeof(*freq));
+	if (reader == SCORES_RECORDED && client_row_security())
+		return;
+	old = MemoryContextSwitchTo(dest);
+	all = MemoryContextAllocHuge(dest, sizeof(MatchFreqEntry) * Max(nclients, 1));
 	u_birth = birth_date_u(clients, nclients, &dated);
 	if (u_birth > 0)
 	{

@@ -94,6 +94,22 @@ extern const char *crm_tf_field_name(MatchTfField field);
 extern const char *crm_tf_value(const MatchClient *c, MatchTfField field, char *buf);
 
 /*
+ * Who reads the scores weighed: the caller itself (what it is shown), or
+ * every role that reads crm.possible_duplicate, where the check on save and
+ * the import's duplicate pass record them.  Under row-level security on
+ * crm.client those readers reach different clients than the role that
+ * scored: a recorded score weighed by counts of the scorer's reach (an
+ * administrator's: the whole base) would tell them of clients out of their
+ * own (an attacker review), so recorded scores are weighed by no count
+ * then.
+ */
+typedef enum MatchScoreReader
+{
+	SCORES_FOR_CALLER,
+	SCORES_RECORDED
+} MatchScoreReader;
+
+/*
  * The frequencies of one client's values (crm.duplicate_candidates,
  * crm.match_score: every agreement is on one of its values), from
  * crm.match_frequency (SPI connected) into memory of dest, read with the
@@ -104,7 +120,8 @@ extern const char *crm_tf_value(const MatchClient *c, MatchTfField field, char *
  * caller, and a base never refreshed, every field is unknown: no
  * adjustment (doc/duplicates.md, "Who sees the counts").
  */
-extern void crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *client, MemoryContext dest);
+extern void crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient *client, MatchScoreReader reader,
+									   MemoryContext dest);
 
 /*
  * The frequencies counted over the clients themselves, into memory of
@@ -114,7 +131,7 @@ extern void crm_match_frequencies_load(MatchFrequencies *freq, const MatchClient
  * would store for that base.
  */
 extern void crm_match_frequencies_count(MatchFrequencies *freq, const MatchClient *clients, uint32 nclients,
-										MemoryContext dest);
+										MatchScoreReader reader, MemoryContext dest);
 
 /*
  * The adjustment (bits) of an exact agreement on value of field, bounded

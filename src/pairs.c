@@ -69,9 +69,30 @@ typedef struct Found
 #define crm_prefetch(p) ((void) 0)
 #endif
 
+static Datum pairs_of_base(FunctionCallInfo fcinfo, MatchScoreReader reader);
+
+/* crm.duplicate_pairs(min_score): the caller's search */
 PG_FUNCTION_INFO_V1(duplicate_pairs);
 Datum
 duplicate_pairs(PG_FUNCTION_ARGS)
+{
+	return pairs_of_base(fcinfo, SCORES_FOR_CALLER);
+}
+
+/*
+ * crm_internal.duplicate_pairs_recorded(min_score): the import's duplicate
+ * pass, whose scores crm.possible_duplicate keeps for other roles to read
+ * (MatchScoreReader, matchfreq.h)
+ */
+PG_FUNCTION_INFO_V1(duplicate_pairs_recorded);
+Datum
+duplicate_pairs_recorded(PG_FUNCTION_ARGS)
+{
+	return pairs_of_base(fcinfo, SCORES_RECORDED);
+}
+
+static Datum
+pairs_of_base(FunctionCallInfo fcinfo, MatchScoreReader reader)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext work = AllocSetContextCreate(CurrentMemoryContext, "crm duplicate_pairs",
@@ -112,7 +133,7 @@ duplicate_pairs(PG_FUNCTION_ARGS)
 	 * how common the base's names are: counted over the clients read, as
 	 * the caller, so only over what it reaches (matchfreq.c)
 	 */
-	crm_match_frequencies_count(&freq, base.clients, base.nclients, work);
+	crm_match_frequencies_count(&freq, base.clients, base.nclients, reader, work);
 
 	old = MemoryContextSwitchTo(work);
 	pairs = crm_match_base_pairs(&base, max_block, &npairs);

@@ -1216,7 +1216,7 @@ match_score(PG_FUNCTION_ARGS)
 		MemoryContext here = CurrentMemoryContext;
 
 		SPI_connect();
-		crm_match_frequencies_load(&freq, &a, here);
+		crm_match_frequencies_load(&freq, &a, SCORES_FOR_CALLER, here);
 		SPI_finish();
 	}
 	values[0] = Float8GetDatum(crm_match_score(&a, &b, (const char *const *) shared, nshared,

@@ -543,3 +543,21 @@ CREATE FUNCTION crm.duplicate_pairs(min_score double precision DEFAULT NULL)
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION crm.duplicate_pairs(double precision) IS
     'fuzzy duplicate pairs over all visible clients, best first; only clients sharing a blocking key are compared';
+
+-- The same searches for scores that crm.possible_duplicate keeps, which
+-- other roles than the one that searched read (the check on save, the
+-- import's duplicate pass): under row-level security on crm.client, weighed
+-- by no frequency count, since a count of the searcher's reach would tell
+-- a reader of clients out of its own (src/matchfreq.h, MatchScoreReader).
+CREATE FUNCTION crm_internal.duplicate_candidates_recorded(client_id bigint, min_score double precision DEFAULT NULL)
+    RETURNS TABLE (candidate_id bigint, score double precision, reasons text[])
+    AS 'MODULE_PATHNAME', 'duplicate_candidates_recorded' LANGUAGE C STABLE
+    SET search_path = pg_catalog, crm, pg_temp;
+COMMENT ON FUNCTION crm_internal.duplicate_candidates_recorded(bigint, double precision) IS
+    'internal: crm.duplicate_candidates() for the scores crm.possible_duplicate keeps (no frequency weighing under row-level security)';
+CREATE FUNCTION crm_internal.duplicate_pairs_recorded(min_score double precision DEFAULT NULL)
+    RETURNS TABLE (client_a bigint, client_b bigint, score double precision, reasons text[])
+    AS 'MODULE_PATHNAME', 'duplicate_pairs_recorded' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION crm_internal.duplicate_pairs_recorded(double precision) IS
+    'internal: crm.duplicate_pairs() for the scores crm.possible_duplicate keeps (no frequency weighing under row-level security)';

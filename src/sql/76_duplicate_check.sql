@@ -121,7 +121,9 @@ COMMENT ON FUNCTION crm_internal.possible_duplicate_upsert() IS
 
 -- Check one client: record its candidates, then notice or refuse.  A
 -- pair already in crm.possible_duplicate (reported before, or dismissed)
--- is known: it is kept up to date but not reported or refused again.
+-- is known: it is kept up to date but not reported or refused again.  The
+-- search is crm_internal.duplicate_candidates_recorded(): the scores are
+-- kept for other roles to read.
 CREATE FUNCTION crm_internal.check_duplicates(client_id bigint) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, crm, pg_temp
@@ -145,7 +147,7 @@ BEGIN
                                   AND p.client_b = greatest(client_id, d.candidate_id)))
                ORDER BY d.score DESC, d.candidate_id), '[]')
     INTO found
-    FROM crm.duplicate_candidates(client_id) d
+    FROM crm_internal.duplicate_candidates_recorded(client_id) d
     WHERE EXISTS (SELECT FROM crm.client c WHERE c.id = client_id
                                 AND crm_internal.client_is_visible(c.hidden_at, c.anonymized_at));
     -- inside crm's SECURITY DEFINER functions (crm.unhide_client()) the

@@ -705,7 +705,8 @@ BEGIN
     END LOOP;
 
     -- duplicates among the new clients and against the base: one pass over
-    -- the visible base (crm.duplicate_pairs, as the caller), keeping the
+    -- the visible base (crm.duplicate_pairs, as the caller; its variant for
+    -- scores crm.possible_duplicate keeps), keeping the
     -- pairs with a new client in them: two probes of the new clients'
     -- index a pair (an IN list of 1,000,000 new ids outgrew work_mem and
     -- was scanned once a pair: the pass did not end in 10 minutes)
@@ -713,7 +714,7 @@ BEGIN
         ANALYZE pg_temp.crm_import_new;
         CREATE TEMP TABLE crm_import_pairs ON COMMIT DROP AS
         SELECT p.client_a, p.client_b, p.score, p.reasons
-        FROM crm.duplicate_pairs() p
+        FROM crm_internal.duplicate_pairs_recorded() p
         WHERE EXISTS (SELECT FROM pg_temp.crm_import_new n WHERE n.client_id = p.client_a)
            OR EXISTS (SELECT FROM pg_temp.crm_import_new n WHERE n.client_id = p.client_b);
         -- a pair has no foreign key: the existing clients of the pairs are
