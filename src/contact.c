@@ -365,9 +365,21 @@ contact_try_lock_client(ContactStatement *st, int64 client_id)
 	tup = systable_getnext(scan);
 	found = HeapTupleIsValid(tup);
 	if (found)
+	{
 		tid = tup->t_self;
+
+		/*
+		 * A version this transaction wrote (a client it inserted, as an
+		 * import does a million times, or updated): no other transaction
+		 * sees the client's newest version, or it waits for this one as
+		 * for a lock, so nobody else writes its defaults meanwhile; the
+		 * lock, a write of the client's row, is not needed.
+		 */
+		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+			locked = true;
+	}
 	systable_endscan(scan);
-	if (found)
+	if (found && !locked)
 	{
 		TupleTableSlot *slot = table_slot_create(crel, NULL);
 		TM_FailureData tmfd;
