@@ -11,7 +11,10 @@
 #   - import: crm.import_begin + \copy into its staging table +
 #     crm.import_apply (validation, clients, contacts, custom values,
 #     segments, rejects, one duplicate pass), into an empty base, timed
-#     step by step.
+#     step by step;
+#   - floor: the rows the import wrote, copied into plain copies of its
+#     tables (same columns, keys, indexes and foreign keys, no trigger): what
+#     PostgreSQL's writes of those rows cost whatever crm does.
 # Reports medians and the ratio to plain COPY.  Target: the import under
 # 60 s at 1,000,000 rows.
 #
@@ -105,6 +108,38 @@ INSERT INTO bench.result VALUES ('import', $round, 'copy', (:t1 - :t0) * 1000),
                                 ('import', $round, 'apply', (:t2 - :t1) * 1000),
                                 ('import', $round, 'total', (:t2 - :t0) * 1000);
 SELECT :'result' AS result;
+SQL
+
+	# the floor: the very rows the import wrote, into plain copies of its
+	# tables (their columns, defaults, checks, keys and every index, the GIN
+	# index of the blocking keys included, and their foreign keys; no
+	# trigger, no validation, no mapping, no duplicate pass): what writing
+	# them costs in PostgreSQL whatever crm does, in the order the import
+	# writes them
+	"${PSQL[@]}" <<'SQL'
+DROP SCHEMA IF EXISTS bench_floor CASCADE;
+CREATE SCHEMA bench_floor;
+CREATE TABLE bench_floor.client (LIKE crm.client INCLUDING ALL);
+CREATE TABLE bench_floor.contact (LIKE crm.contact INCLUDING ALL);
+ALTER TABLE bench_floor.contact ADD FOREIGN KEY (client_id) REFERENCES bench_floor.client (id) ON DELETE CASCADE;
+CREATE TABLE bench_floor.segment_member (LIKE crm.segment_member INCLUDING ALL);
+ALTER TABLE bench_floor.segment_member ADD FOREIGN KEY (client_id) REFERENCES bench_floor.client (id) ON DELETE CASCADE,
+    ADD FOREIGN KEY (segment_id) REFERENCES crm.segment (id) ON DELETE CASCADE;
+CREATE TABLE bench_floor.custom_value (LIKE crm.custom_value INCLUDING ALL);
+ALTER TABLE bench_floor.custom_value ADD FOREIGN KEY (client_id) REFERENCES bench_floor.client (id) ON DELETE CASCADE,
+    ADD FOREIGN KEY (field_id) REFERENCES crm.custom_field (id) ON DELETE CASCADE;
+SQL
+	"${PSQL[@]}" <<SQL
+\\set t0 \`date +%s.%N\`
+BEGIN;
+INSERT INTO bench_floor.client SELECT * FROM crm.client ORDER BY id;
+INSERT INTO bench_floor.contact SELECT * FROM crm.contact ORDER BY client_id, kind, id;
+INSERT INTO bench_floor.segment_member SELECT * FROM crm.segment_member ORDER BY client_id, segment_id;
+INSERT INTO bench_floor.custom_value SELECT * FROM crm.custom_value ORDER BY client_id;
+COMMIT;
+\\set t1 \`date +%s.%N\`
+INSERT INTO bench.result VALUES ('floor', $round, 'writes', (:t1 - :t0) * 1000);
+DROP SCHEMA bench_floor CASCADE;
 SQL
 done
 

@@ -291,26 +291,13 @@ COMMENT ON FUNCTION crm_internal.contact_after_statement() IS
 -- Whether the role writing a contact sees its client: with the writer's
 -- rights (SECURITY INVOKER) and row-level security, a plain read that never
 -- waits for a lock.  The WHEN clause of the row triggers above asks it
--- before crm_internal.contact_lock_client() locks with the owner's rights:
--- a writer must not wait for (and so learn of) the lock of a client it
--- cannot see.  It tells the caller only what it can read itself.
+-- before crm_internal.contact_lock_client() locks: a writer must not wait
+-- for (and so learn of) the lock of a client it cannot see.  It tells the
+-- caller only what it can read itself.  A writer without row-level security
+-- on the contacts writes for any client: true at once.  In C
+-- (src/contact.c), called once a row arriving as a default.
 CREATE FUNCTION crm_internal.writer_sees_client(client_id bigint) RETURNS boolean
-    -- PL/pgSQL: crm.client is the data model's, made after this function
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- a writer without row-level security on the contacts (their owner,
-    -- a role with its rights, before crm.enable_row_security()) writes for
-    -- any client, and may not read crm.client at all: it locks as before
-    IF NOT row_security_active('crm.contact'::regclass) THEN
-        RETURN true;
-    END IF;
-    -- under row-level security the contacts' policy reads crm.client with
-    -- the writer's rights: so does this
-    RETURN EXISTS (SELECT FROM crm.client c WHERE c.id = writer_sees_client.client_id);
-END
-$$;
+    AS 'MODULE_PATHNAME', 'writer_sees_client' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION crm_internal.writer_sees_client(bigint) IS
     'internal, for the contact triggers: whether the current role sees the client (its own rights and row-level security; never waits for a lock)';
 
@@ -320,19 +307,12 @@ COMMENT ON FUNCTION crm_internal.writer_sees_client(bigint) IS
 -- otherwise deadlock, the first's commit-time check of the exclusion
 -- constraint waiting for the second's row while the second waits for the
 -- first's lock.  Per row, but only for those rows (WHEN in the triggers).
--- SECURITY DEFINER for the same reason as contact_after_statement; the id
--- is the row's, which the writer is writing (a row that row-level security
--- then refuses ends the statement at once, and its lock with it).
+-- In C (src/contact.c): the lock is the trigger's, whatever the writer's
+-- rights on crm.client; the id is the row's, which the writer is writing (a
+-- row that row-level security then refuses ends the statement at once, and
+-- its lock with it).
 CREATE FUNCTION crm_internal.contact_lock_client() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM crm_internal.require_trigger_table(TG_RELID, 'contact', 'contact_lock_client');
-    PERFORM FROM crm.client c WHERE c.id = NEW.client_id FOR NO KEY UPDATE;
-    RETURN NEW;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'contact_lock_client' LANGUAGE C;
 COMMENT ON FUNCTION crm_internal.contact_lock_client() IS
     'trigger, per row arriving as a default: locks its client''s row (FOR NO KEY UPDATE) before the row is written';
 
