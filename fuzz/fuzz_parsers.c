@@ -1,7 +1,8 @@
 /*
  * fuzz_parsers.c: libFuzzer target for the parsers of typed-in data: PESEL,
  * NIP and REGON (idparse.c), phone numbers and e-mail addresses
- * (contactnorm.c), and the name matching of namematch.c.
+ * (contactnorm.c), the name matching of namematch.c, and the dates typed in
+ * an imported file (importdate.c).
  *
  * Every input goes through each parser.  Beyond "no crash, no sanitizer
  * report", it checks their contracts.  Identifiers (and, for plain digit
@@ -20,6 +21,7 @@
 #include "contactnorm.h"
 #include "idparse.h"
 #include "datematch.h"
+#include "importdate.h"
 #include "namematch.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -287,6 +289,49 @@ check_name(const uint8_t *data, size_t size)
 	REQUIRE(crm_jaro_winkler(out, n, out, n) == 1.0);
 }
 
+/*
+ * An import date: a date accepted is a real one (checked here on its own
+ * terms), and both written forms of it read back as the same date; a plain
+ * YYYY-MM-DD of ten ASCII bytes is accepted exactly when it is a real date.
+ */
+static void
+check_import_date(const uint8_t *data, size_t size)
+{
+	static const int mdays[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int			y,
+				m,
+				d;
+	bool		ok = crm_import_date_parse((const char *) data, size, &y, &m, &d);
+
+	if (size == 10 && data[4] == '-' && data[7] == '-' && all_ascii_digits(data, 4) &&
+		all_ascii_digits(data + 5, 2) && all_ascii_digits(data + 8, 2))
+	{
+		int			ry = (data[0] - '0') * 1000 + (data[1] - '0') * 100 + (data[2] - '0') * 10 + (data[3] - '0');
+		int			rm = (data[5] - '0') * 10 + (data[6] - '0');
+		int			rd = (data[8] - '0') * 10 + (data[9] - '0');
+		bool		real = ry >= 1 && rm >= 1 && rm <= 12 && rd >= 1 &&
+			rd <= mdays[rm] + (rm == 2 && ((ry % 4 == 0 && ry % 100 != 0) || ry % 400 == 0));
+
+		REQUIRE(ok == real);
+		if (ok)
+			REQUIRE(y == ry && m == rm && d == rd);
+	}
+	if (ok)
+	{
+		char		buf[32];
+		int			y2,
+					m2,
+					d2;
+		int			dim = mdays[m] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+
+		REQUIRE(y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= dim);
+		snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, m, d);
+		REQUIRE(crm_import_date_parse(buf, strlen(buf), &y2, &m2, &d2) && y2 == y && m2 == m && d2 == d);
+		snprintf(buf, sizeof(buf), " %d.%d.%04d ", d, m, y);
+		REQUIRE(crm_import_date_parse(buf, strlen(buf), &y2, &m2, &d2) && y2 == y && m2 == m && d2 == d);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -296,5 +341,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_phone(data, size);
 	check_email(data, size);
 	check_name(data, size);
+	check_import_date(data, size);
 	return 0;
 }

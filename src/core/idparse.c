@@ -224,8 +224,8 @@ is_leap(int year)
 	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 }
 
-static int
-days_in_month(int year, int month)
+int
+crm_days_in_month(int year, int month)
 {
 	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
@@ -270,7 +270,7 @@ crm_id_check(CrmIdKind kind, const CrmIdDigits *digits, CrmIdError *err)
 				err->month = d[2] * 10 + d[3];
 				return fail(err, CRM_ID_BAD_MONTH);
 			}
-			if (err->day < 1 || err->day > days_in_month(err->year, err->month))
+			if (err->day < 1 || err->day > crm_days_in_month(err->year, err->month))
 				return fail(err, CRM_ID_BAD_DATE);
 			sum = weighted_sum(d, pesel_weights, 10);
 			return check_digit(digits, 10, (10 - sum % 10) % 10,
