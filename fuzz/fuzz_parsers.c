@@ -258,6 +258,24 @@ check_name(const uint8_t *data, size_t size)
 			REQUIRE((sk[k] >= 'a' && sk[k] <= 'z') || (sk[k] >= '0' && sk[k] <= '9') || sk[k] == ' ');
 		REQUIRE(crm_name_skeleton(sk, sk2, sizeof(sk2)) == ns && strcmp(sk, sk2) == 0);
 	}
+	/*
+	 * typo distances of the two halves of the input (at the first '|', or
+	 * the middle): symmetric, the linear test agreeing with the distance
+	 */
+	{
+		const char *a = (const char *) data;
+		const char *bar = memchr(data, '|', size);
+		int			la = bar ? (int) (bar - a) : (int) size / 2;
+		const char *b = a + la + (bar ? 1 : 0);
+		int			lb = (int) size - la - (bar ? 1 : 0);
+		int			d1 = crm_typo_distance(a, la, b, lb, 2);
+
+		REQUIRE(d1 >= 0 && d1 <= 3);
+		REQUIRE(crm_typo_distance(b, lb, a, la, 2) == d1);
+		REQUIRE(crm_typo_at_most_one(a, la, b, lb) == (d1 <= 1));
+		REQUIRE(crm_typo_at_most_one(b, lb, a, la) == (d1 <= 1));
+		REQUIRE(d1 == 0 ? la == lb && memcmp(a, b, (size_t) la) == 0 : true);
+	}
 	/* dates one typo apart: symmetric, never a date and itself */
 	if (size >= 6)
 	{

@@ -272,6 +272,12 @@ SELECT err_code, err_message FROM regress.error_of($$SELECT crm.match_score(ROW(
 SELECT err_code, err_message FROM regress.error_of($$SELECT crm.match_score(
     jsonb_populate_record(NULL::crm.client, '{"kind": "person"}'), jsonb_populate_record(NULL::crm.unit, '{}'),
     '{}', crm.match_weights())$$);
+-- weights passed by hand are bounded as crm.set_match_weight() bounds them:
+-- an unbounded pair (+1e308 and -1e308 agreeing at once) made the score NaN
+SELECT err_code, err_message, err_detail FROM regress.error_of($$SELECT crm.match_score(r, r, NULL,
+        crm.match_weights() || '{"last_name": 1e308, "city": -1e308}')
+    FROM jsonb_populate_record(NULL::crm.client,
+                               '{"id": 1, "kind": "person", "first_name": "Jan", "last_name": "Nowak", "city": "Kraków"}') r$$);
 
 -- a value of a named composite type does not record the layout it was made
 -- with, and any role may alter its own types: such rows are refused, only

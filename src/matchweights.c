@@ -217,6 +217,14 @@ crm_match_weights_from_jsonb(MatchWeights *weights, Jsonb *json)
 								evidence[current].name)));
 			weights->w[current] = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
 																	 NumericGetDatum(v.val.numeric)));
+			/* as crm.set_match_weight(): an unbounded one made scores NaN (+inf and -inf) */
+			if (!(weights->w[current] >= -100 && weights->w[current] <= 100))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("the weight of duplicate evidence \"%s\" is out of range", evidence[current].name),
+						 errdetail("A weight is a log2 likelihood ratio from -100 to 100; %g was given.",
+								   weights->w[current]),
+						 errhint("Pass crm.match_weights(), or weights from -100 to 100.")));
 		}
 	}
 }

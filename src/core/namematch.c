@@ -617,10 +617,12 @@ crm_typo_distance(const char *a, int la, const char *b, int lb, int max)
 		prev[j] = j;
 	for (int i = 1; i <= la; i++)
 	{
-		int			best = max + 1;
+		int			best;
 		int		   *t;
 
+		/* the row's first cell counts too: "x" to "" is one deletion */
 		cur[0] = i;
+		best = i;
 		for (int j = 1; j <= lb; j++)
 		{
 			int			cost = a[i - 1] == b[j - 1] ? 0 : 1;
@@ -661,8 +663,6 @@ crm_typo_at_most_one(const char *a, int la, const char *b, int lb)
 
 	if (la > JW_MAX || lb > JW_MAX)
 		return false;
-	if (lb == 0)
-		return la == 0;
 	if (la < lb)
 	{
 		const char *t = a;
