@@ -364,8 +364,16 @@ contact_lock_client_row(ContactStatement *st, int64 client_id, bool wait)
 	bool		found;
 	bool		locked = false;
 
+	/*
+	 * (REPEATABLE READ and SERIALIZABLE: the version the transaction's
+	 * snapshot sees, and a client updated since is a serialization failure,
+	 * as SELECT ... FOR NO KEY UPDATE has it; READ COMMITTED: the newest
+	 * version)
+	 */
+	bool		xact_snapshot = IsolationUsesXactSnapshot();
+
 	crel = table_open(st->client_rel, RowShareLock);
-	snap = RegisterSnapshot(GetLatestSnapshot());
+	snap = RegisterSnapshot(xact_snapshot ? GetTransactionSnapshot() : GetLatestSnapshot());
 	ScanKeyInit(&key, st->client_id_att, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(client_id));
 	scan = systable_beginscan(crel, st->client_pkey, true, snap, 1, &key);
 	tup = systable_getnext(scan);
@@ -393,9 +401,15 @@ contact_lock_client_row(ContactStatement *st, int64 client_id, bool wait)
 
 		res = table_tuple_lock(crel, &tid, snap, slot, GetCurrentCommandId(true),
 							   LockTupleNoKeyExclusive, wait ? LockWaitBlock : LockWaitSkip,
-							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+							   xact_snapshot ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 		locked = (res == TM_Ok);
 		ExecDropSingleTupleTableSlot(slot);
+		if (wait && xact_snapshot && (res == TM_Updated || res == TM_Deleted))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update"),
+					 errdetail("Client %lld was changed by another transaction while its contacts were written.",
+							   (long long) client_id)));
 	}
 	UnregisterSnapshot(snap);
 	table_close(crel, NoLock);

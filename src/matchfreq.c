@@ -35,17 +35,20 @@
  *	  duplicate sharing only that is about 1 record in 200, taken as 1/256.
  *	  Cities are not adjusted: same city weighs 1 by default, so a common
  *	  city cannot weigh less, and a small town's boost made households
- *	  (spouses, a parent and a child at one address) one person.  The
- *	  frequencies are counted by crm.refresh_match_frequencies() (SQL) into
- *	  crm.match_frequency and crm.match_frequency_total; a value not there
- *	  (held by one client at the refresh, or new since) and every value of
- *	  a field never refreshed get no adjustment.  The counts are of the
- *	  whole base, whatever the caller reaches, so no crm role but
- *	  administrators reads them: they are read here with the tables'
- *	  owner's rights (crm_as_owner(), datamodel.c), only those of the
- *	  values being scored, and leave this file only as the bounded
- *	  adjustment.  And the SQL face of the values counted:
- *	    crm_internal.match_frequency_keys(kind, first_name, last_name) -> text[]
+ *	  (spouses, a parent and a child at one address) one person.
+ *	  Where the counts come from (doc/duplicates.md, "Who sees the counts"):
+ *	  crm.duplicate_pairs() counts the clients it read, as the caller
+ *	  (crm_match_frequencies_count()); the searches of one client read
+ *	  what crm.refresh_match_frequencies() (SQL) stored in
+ *	  crm.match_frequency and crm.match_frequency_total, counts of the whole
+ *	  base, only for a caller that reads every client, with the tables'
+ *	  owner's rights (crm_as_owner(), datamodel.c), only those of the values
+ *	  being scored; a value not there (rare at the refresh, or new since)
+ *	  and every value of a field never refreshed get no adjustment.  Scores
+ *	  recorded for other roles to read (MatchScoreReader) are weighed by no
+ *	  count under row-level security.  And the SQL faces of the rules:
+ *	    crm_internal.match_frequency_keys(kind, first_name, last_name, birth_date) -> text[]
+ *	    crm_internal.common_name_bearers(field, u, clients, u_birth) -> float8
  *
  *-------------------------------------------------------------------------
  */
@@ -60,6 +63,8 @@
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -298,20 +303,44 @@ client_row_security(void)
  * planting clients of a rare name in its own unit until the name is
  * counted, whether the name has a bearer out of its reach (an attacker
  * review; doc/duplicates.md, "Who sees the counts").  Row-level security
- * off on crm.client (every reader reads all): no query.
+ * off on crm.client (every reader reads all): no query, only the caller's
+ * privilege to read the table.
  */
+#define Q_READS_ALL \
+	"SELECT crm_internal.reads_whole_base(current_user::pg_catalog.text) " \
+	"AND (current_user::pg_catalog.text OPERATOR(pg_catalog.=) crm_internal.session_role() " \
+	"     OR crm_internal.reads_whole_base(crm_internal.session_role()))"
+
+static SPIPlanPtr reads_all_plan;
+
 static bool
 caller_reads_whole_base(void)
 {
 	bool		rls;
 	bool		isnull;
 
+	/*
+	 * row-level security off: every role that may read crm.client reads all
+	 * of it (one that may not: no count, though crm.match_score() scores
+	 * records it makes up)
+	 */
 	if (!client_row_security())
-		return true;
-	if (SPI_execute("SELECT crm_internal.reads_whole_base(current_user::pg_catalog.text) "
-					"AND (current_user::pg_catalog.text OPERATOR(pg_catalog.=) crm_internal.session_role() "
-					"     OR crm_internal.reads_whole_base(crm_internal.session_role()))",
-					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	{
+		Oid			relid = get_relname_relid("client", get_namespace_oid("crm", true));
+
+		return OidIsValid(relid) && pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+	}
+	/* planned once a session (the catalog reads are the functions') */
+	if (reads_all_plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(Q_READS_ALL, 0, NULL);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", Q_READS_ALL, SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		reads_all_plan = p;
+	}
+	if (SPI_execute_plan(reads_all_plan, NULL, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not ask whether the caller reads every client");
 	rls = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
@@ -486,13 +515,15 @@ crm_match_frequencies_count(MatchFrequencies *freq, const MatchClient *clients, 
 					kept[f][nkept[f]++] = all[k];
 		}
 	}
+	/* (the values of full names not kept stay in dest until the search ends: about 40 bytes a dated person) */
 	pfree(all);
 	freq->entries = palloc(sizeof(MatchFreqEntry) * Max(nkept[0] + nkept[1] + nkept[2], 1));
 	for (int f = 0; f < TF_BIRTH_DATE; f++)
-		if (nkept[f] > 0)
+		if (kept[f] != NULL)
 		{
 			memcpy(freq->entries + freq->nentries, kept[f], sizeof(MatchFreqEntry) * nkept[f]);
 			freq->nentries += nkept[f];
+			pfree(kept[f]);
 		}
 	if (freq->nentries > 1)
 		qsort(freq->entries, freq->nentries, sizeof(MatchFreqEntry), compare_entries);

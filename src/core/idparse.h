@@ -93,10 +93,10 @@ extern int64_t crm_id_encode(CrmIdKind kind, const CrmIdDigits *digits);
  */
 extern int	crm_id_digits_text(const CrmIdDigits *digits, char *buf);
 
-/* PESEL: birth date (false if the month code is invalid) and sex digit */
 /* the days of a month (1-12) of a year of the Gregorian calendar */
 extern int	crm_days_in_month(int year, int month);
 
+/* PESEL: birth date (false if the month code is invalid) and sex digit */
 extern bool crm_pesel_date(const CrmIdDigits *digits,
 						   int *year, int *month, int *day);
 extern bool crm_pesel_is_male(const CrmIdDigits *digits);

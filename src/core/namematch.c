@@ -653,8 +653,7 @@ crm_typo_distance(const char *a, int la, const char *b, int lb, int max)
  * crm_typo_distance(a, la, b, lb, 1) <= 1 in one pass: equal, or one
  * substitution, one transposition of neighbours, one byte more or less.
  * Past their common prefix the rest must then agree after that one edit.
- * Strings longer than JW_MAX are never near, as there; and as there an
- * empty b is never near a non-empty a (its rows have no column to count).
+ * Strings longer than JW_MAX are never near, as there.
  */
 bool
 crm_typo_at_most_one(const char *a, int la, const char *b, int lb)

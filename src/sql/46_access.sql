@@ -177,7 +177,9 @@ DECLARE
     client regclass := to_regclass('crm.client');
 BEGIN
     RETURN client IS NOT NULL AND (
-        NOT (SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = client)
+        -- (with row-level security off, a role that may read the table at all)
+        (NOT (SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = client)
+         AND coalesce(has_table_privilege(role_name, client, 'SELECT'), false))
         OR coalesce((SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = role_name), false)
         OR (EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = client AND p.polname = 'crm_reach')
             AND NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = client AND NOT p.polpermissive)

@@ -434,7 +434,7 @@ BEGIN
     USING (SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS n
            FROM unnest(keys) AS k(key) GROUP BY 1, 2) u, crm.match_frequency_total t
     WHERE f.field = u.field AND f.value = u.value AND t.field = f.field
-      AND (f.bearers - u.n < 2 OR f.bearers - u.n < crm_internal.common_name_bearers(
+      AND (f.bearers - u.n < crm_internal.common_name_bearers(
                t.field, t.u, t.clients, (SELECT b.u FROM crm.match_frequency_total b WHERE b.field = 'birth_date')));
     UPDATE crm.match_frequency f SET bearers = f.bearers - u.n
     FROM (SELECT split_part(k.key, ':', 1) AS field, substr(k.key, strpos(k.key, ':') + 1) AS value, count(*) AS n
@@ -491,8 +491,7 @@ BEGIN
     INSERT INTO crm.match_frequency (field, value, bearers)
     SELECT f.field, f.value, f.bearers
     FROM pg_temp.crm_match_frequency_count f JOIN crm.match_frequency_total t USING (field)
-    WHERE f.bearers >= 2
-      AND f.bearers >= crm_internal.common_name_bearers(t.field, t.u, t.clients,
+    WHERE f.bearers >= crm_internal.common_name_bearers(t.field, t.u, t.clients,
               (SELECT b.u FROM crm.match_frequency_total b WHERE b.field = 'birth_date'));
     DROP TABLE pg_temp.crm_match_frequency_count;
     SELECT jsonb_object_agg(t.field, jsonb_build_object('clients', t.clients, 'values', t.distinct_values,
