@@ -254,8 +254,11 @@ self_check "a released script that changed: reported" 1 "differs from the releas
 # those two entries would on a server whose default is NEXT, and the rest
 # of the dump is restored (pg_restore -L without them).
 upgrade_script "$LOGIC_CHANGE" "$STEP"
+# (the population the self-checks above used for CURRENT: its release's
+# sample once CURRENT is released, so that their fresh NEXT is the same)
+DUMP_POP=$(population "$CURRENT")
 newdb crm_up_dumped
-"${PSQL[@]}" -d crm_up_dumped -c 'CREATE EXTENSION crm' -c 'SELECT crm.install_data_model()' -f tools/sample.sql >/dev/null
+"${PSQL[@]}" -d crm_up_dumped -c 'CREATE EXTENSION crm' -c 'SELECT crm.install_data_model()' -f "$DUMP_POP" >/dev/null
 "${BIN}pg_dump" -Fc -d crm_up_dumped -f "$WORK/dump"
 "${BIN}pg_restore" -f - "$WORK/dump" | grep -x 'CREATE EXTENSION IF NOT EXISTS crm WITH SCHEMA crm;' >/dev/null ||
 	fail "pg_dump no longer writes CREATE EXTENSION crm without a version: revisit this test"
@@ -277,7 +280,7 @@ migrated=$("${PSQL[@]}" -d crm_up_restored -Atc 'SELECT crm.install_data_model()
 CURRENT_TARGET=$NEXT
 snapshot crm_up_restored "$WORK/restored"
 if [ "$migrated" = "crm data model migrated: $CURRENT -> $NEXT" ] &&
-	differ "restored from $CURRENT, migrated" "$WORK/fresh-$NEXT-sample" "$WORK/restored"; then
+	differ "restored from $CURRENT, migrated" "$WORK/fresh-$NEXT-$(basename "$DUMP_POP" .sql)" "$WORK/restored"; then
 	pass "install_data_model() migrated the restored model ($migrated): equal to a fresh install"
 else
 	fail "install_data_model() on the restored model said \"$migrated\"; not equal to a fresh install"
