@@ -155,25 +155,16 @@ plan(int which)
 	};
 	static const int nargs[NPLANS] = {2, 7, 4, 1, 1};
 
-	if (plans[which] == NULL)
-	{
-		/*
-		 * A generic plan, made once: the plan cache would otherwise plan
-		 * most of these queries again on every call (a custom plan that
-		 * knows an array's length or a NULL identifier looks cheaper than
-		 * the generic one), which was about a fifth of the check on save.
-		 * The plans are the same index scans either way, and a LIMIT here
-		 * only tells a block too large to use, so the results are too.
-		 */
-		SPIPlanPtr	p = SPI_prepare_cursor(queries[which], nargs[which], (Oid *) types[which],
-										   CURSOR_OPT_GENERIC_PLAN);
-
-		if (p == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", queries[which], SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		plans[which] = p;
-	}
-	return plans[which];
+	/*
+	 * A generic plan, made once: the plan cache would otherwise plan most
+	 * of these queries again on every call (a custom plan that knows an
+	 * array's length or a NULL identifier looks cheaper than the generic
+	 * one), which was about a fifth of the check on save.  The plans are
+	 * the same index scans either way, and a LIMIT here only tells a block
+	 * too large to use, so the results are too.
+	 */
+	return crm_kept_plan(&plans[which], queries[which], nargs[which], (Oid *) types[which],
+						 CURSOR_OPT_GENERIC_PLAN);
 }
 
 static void

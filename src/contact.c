@@ -610,17 +610,8 @@ writer_sees_client(PG_FUNCTION_ARGS)
 	if (!OidIsValid(contact) || check_enable_rls(contact, InvalidOid, true) != RLS_ENABLED)
 		PG_RETURN_BOOL(true);
 	SPI_connect();
-	if (plan == NULL)
-	{
-		Oid			argtypes[1] = {INT8OID};
-		SPIPlanPtr	p = SPI_prepare(Q_SEES_CLIENT, 1, argtypes);
-
-		if (p == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", Q_SEES_CLIENT, SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		plan = p;
-	}
-	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(crm_kept_plan(&plan, Q_SEES_CLIENT, 1, (Oid[]) {INT8OID}, 0), &arg, NULL, true, 1) !=
+		SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read crm.client");
 	sees = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();

@@ -156,3 +156,18 @@ crm_as_owner(Oid owner, CrmOwnerWork work, void *arg)
 	}
 	PG_END_TRY();
 }
+
+SPIPlanPtr
+crm_kept_plan(SPIPlanPtr *slot, const char *query, int nargs, Oid *argtypes, int cursor_options)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare_cursor(query, nargs, argtypes, cursor_options);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", query, SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		*slot = p;
+	}
+	return *slot;
+}

@@ -10,6 +10,8 @@
 #ifndef CRM_DATAMODEL_H
 #define CRM_DATAMODEL_H
 
+#include "executor/spi.h"
+
 
 /* raise a clear error unless crm.install_data_model() has run at this version */
 extern void crm_require_data_model(void);
@@ -21,6 +23,16 @@ extern void crm_require_data_model(void);
  * types) would otherwise read its rows as crm's.
  */
 extern void crm_require_trigger_table(Oid relid, const char *relname, const char *funcname);
+
+/*
+ * The plan of query kept in *slot for the session (SPI connected): prepared
+ * (SPI_prepare_cursor() with cursor_options, 0 for none) and kept
+ * (SPI_keepplan()) on the first call, the same plan after.  A plan the
+ * plan cache must re-check against a changed table is made again by the
+ * cache itself.
+ */
+extern SPIPlanPtr crm_kept_plan(SPIPlanPtr *slot, const char *query, int nargs, Oid *argtypes,
+								int cursor_options);
 
 /* the owner of table crm.<relname> of the data model */
 extern Oid	crm_table_owner(const char *relname);

@@ -242,17 +242,8 @@ load_as_owner(void *arg)
 		vals[k] = values[k] ? CStringGetTextDatum(values[k]) : (Datum) 0;
 	}
 	arg1 = PointerGetDatum(construct_md_array(vals, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
-	if (one_plan == NULL)
-	{
-		Oid			argtypes[1] = {TEXTARRAYOID};
-		SPIPlanPtr	p = SPI_prepare(Q_ONE, 1, argtypes);
-
-		if (p == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", Q_ONE, SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		one_plan = p;
-	}
-	if (SPI_execute_plan(one_plan, &arg1, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(crm_kept_plan(&one_plan, Q_ONE, 1, (Oid[]) {TEXTARRAYOID}, 0),
+						 &arg1, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read crm.match_frequency");
 	read_totals(freq, 1, 2, 3);
 	freq->entries = MemoryContextAlloc(l->dest, sizeof(MatchFreqEntry) * TF_COUNT);
@@ -331,16 +322,8 @@ caller_reads_whole_base(void)
 		return OidIsValid(relid) && pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
 	}
 	/* planned once a session (the catalog reads are the functions') */
-	if (reads_all_plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare(Q_READS_ALL, 0, NULL);
-
-		if (p == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", Q_READS_ALL, SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		reads_all_plan = p;
-	}
-	if (SPI_execute_plan(reads_all_plan, NULL, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(crm_kept_plan(&reads_all_plan, Q_READS_ALL, 0, NULL, 0), NULL, NULL, true, 1) !=
+		SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not ask whether the caller reads every client");
 	rls = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
@@ -372,9 +355,10 @@ compare_values(const void *x, const void *y)
 {
 	const MatchFreqEntry *a = x;
 	const MatchFreqEntry *b = y;
+	int			c = compare_entries(x, y);
 
-	if (a->hash != b->hash)
-		return a->hash < b->hash ? -1 : 1;
+	if (c != 0)
+		return c;
 	if (a->field != b->field)
 		return a->field < b->field ? -1 : 1;
 	return strcmp(a->value, b->value);

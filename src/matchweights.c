@@ -16,6 +16,7 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
+#include "datamodel.h"
 #include "matchweights.h"
 
 /*
@@ -132,16 +133,8 @@ crm_match_weights_load(MatchWeights *weights)
 	 * once), with a plan prepared once per session: parsing and planning it
 	 * on every call was most of its cost in the check on save.
 	 */
-	if (weights_plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare(Q_WEIGHTS, 0, NULL);
-
-		if (p == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", Q_WEIGHTS, SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		weights_plan = p;
-	}
-	if (SPI_execute_plan(weights_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(crm_kept_plan(&weights_plan, Q_WEIGHTS, 0, NULL, 0), NULL, NULL, true, 0) !=
+		SPI_OK_SELECT)
 		elog(ERROR, "could not read crm.match_weight and crm.match_weight_trained");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{

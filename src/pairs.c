@@ -16,7 +16,8 @@
  *	     min_score, best first, with their reasons.
  *
  *	  Memory: about 300 bytes per client (and 40 more per dated person for
- *	  the counts of full names) and 8 per compared pair, freed at the end.  Progress NOTICEs as crm_internal.report_progress() gives them.
+ *	  the counts of full names) and 8 per compared pair, freed at the end.
+ *	  Progress NOTICEs as crm_internal.report_progress() gives them.
  *
  *-------------------------------------------------------------------------
  */
