@@ -18,11 +18,15 @@ OBJS        = $(CORE_SRC:.c=.o) \
               src/export.o src/vcard.o src/xlsximport.o src/importcheck.o
 
 # The install script is built from the SQL sources, one concept per file,
-# joined in the order of their numbers; upgrade scripts crm--A--B.sql are
-# written by hand at the root.
+# joined in the order of their numbers, and ends with the data model steps
+# of every earlier release.  The upgrade script crm--A--B.sql is built from
+# src/upgrade/A--B/: its logic files, then its model step
+# (tools/upgrade_script.sh; doc/upgrades.md "Releasing").
 SQL_SRC     = $(sort $(wildcard src/sql/*.sql))
-DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
+UPGRADE_DIRS = $(sort $(wildcard src/upgrade/*--*))
+UPGRADE_SRC = $(sort $(wildcard src/upgrade/*--*/*.sql))
+UPGRADE_built = $(foreach d,$(UPGRADE_DIRS),$(EXTENSION)--$(notdir $(d)).sql)
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_built)
 # installed as $(docdir)/extension/crm/*.md (see install-docs below), not
 # with PGXS's DOCS, which would put types.md beside other extensions' docs
 CRM_DOCS    = $(wildcard doc/*.md)
@@ -31,7 +35,7 @@ CRM_DOCS    = $(wildcard doc/*.md)
 # every upgrade path (doc/upgrades.md); the current version's script is
 # the one built above (test/upgrade.sh checks that a frozen copy of it is
 # the same)
-DATA       += $(filter-out releases/$(DATA_built),$(wildcard releases/$(EXTENSION)--*.sql))
+DATA        = $(filter-out releases/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard releases/$(EXTENSION)--*.sql))
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup data_model pesel nip regon identifier_ops identifier_unicode identifier_encoding \
@@ -87,10 +91,14 @@ endif
 # the script (make alone sees only the files that are there).  The list is
 # rewritten only when it changes.
 src/sql/.sources: FORCE
-	@echo '$(SQL_SRC)' | cmp -s - $@ || echo '$(SQL_SRC)' > $@
+	@echo '$(SQL_SRC) $(UPGRADE_SRC)' | cmp -s - $@ || echo '$(SQL_SRC) $(UPGRADE_SRC)' > $@
 
-$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC) src/sql/.sources $(EXTENSION).control
-	cat $(SQL_SRC) > $@
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC) $(UPGRADE_SRC) src/sql/.sources $(EXTENSION).control tools/upgrade_script.sh
+	{ cat $(SQL_SRC) && for d in $(UPGRADE_DIRS); do echo && tools/upgrade_script.sh step $$d || exit 1; done; } > $@
+
+.SECONDEXPANSION:
+$(UPGRADE_built): $(EXTENSION)--%.sql: $$(wildcard src/upgrade/%/*.sql) src/sql/.sources tools/upgrade_script.sh
+	tools/upgrade_script.sh upgrade src/upgrade/$* > $@
 
 .PHONY: FORCE
 

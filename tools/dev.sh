@@ -4,7 +4,7 @@
 #   tools/dev.sh demo      the product on a small realistic sample (tools/demo.sql)
 #   tools/dev.sh test      the whole test suite; exits non-zero on any failure
 #   tools/dev.sh test NAME...  while developing: build, then only pg_regress's setup and sql/NAME.sql
-#                              (or test/NAME.py, e.g. phones)
+#                              (or test/NAME.py, e.g. phones; or test/NAME.sh, e.g. upgrade)
 #   tools/dev.sh sanitize  the whole suite against crm built with AddressSanitizer, UBSan and
 #                          assertions; fails on any report in the server's log (about 7 minutes)
 #   tools/dev.sh bench [NAME...]  the benchmarks of bench/, or only bench/NAME.sh (long; not part of test)
@@ -211,16 +211,20 @@ case "$cmd" in
 		make -s PG_CONFIG="$PG_CONFIG" fuzz-smoke
 		start_cluster
 		if [ $# -gt 0 ]; then
-			# NAME: sql/NAME.sql (pg_regress) or test/NAME.py (Debian's python3)
+			# NAME: sql/NAME.sql (pg_regress), test/NAME.py (Debian's
+			# python3) or test/NAME.sh (bash)
 			regress=()
 			pytests=()
+			shtests=()
 			for name in "$@"; do
 				if [ -f "sql/$name.sql" ]; then
 					regress+=("$name")
 				elif [ -f "test/$name.py" ]; then
 					pytests+=("$name")
+				elif [ -f "test/$name.sh" ]; then
+					shtests+=("$name")
 				else
-					die "no test sql/$name.sql or test/$name.py"
+					die "no test sql/$name.sql, test/$name.py or test/$name.sh"
 				fi
 			done
 			if [ ${#regress[@]} -gt 0 ]; then
@@ -231,6 +235,10 @@ case "$cmd" in
 			for name in ${pytests[@]+"${pytests[@]}"}; do
 				say "test/$name.py"
 				/usr/bin/python3 "test/$name.py"
+			done
+			for name in ${shtests[@]+"${shtests[@]}"}; do
+				say "test/$name.sh"
+				SANDBOX=$SANDBOX PG_CONFIG="$PG_CONFIG" bash "test/$name.sh"
 			done
 			exit 0
 		fi

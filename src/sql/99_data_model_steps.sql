@@ -1,11 +1,12 @@
 --------------------------------------------------------------------------
 -- Data model steps of earlier releases
 --
--- Every upgrade script crm--A--B.sql ends with
+-- The Makefile ends this script with the model step of every release
+-- after the first: for each src/upgrade/A--B/ the call
 -- SELECT crm_internal.data_model_step('A', 'B', $step$ ... $step$);
--- ('' as the step when the model does not change: the call is what moves
--- crm.data_model.version along) and the same call is appended here, so that the full install script of
--- every later release can migrate a model restored from a dump of A
--- (crm.install_data_model() applies the steps in order).  Before 1.0.0
--- the install script is edited in place and there is no step yet.
+-- made of that folder's NN_concept.model.sql files (tools/upgrade_script.sh),
+-- the very call that ends the upgrade script crm--A--B.sql built from the
+-- same folder.  So the full install script of every later release can
+-- migrate a model restored from a dump of A (crm.install_data_model()
+-- applies the steps in order).
 --------------------------------------------------------------------------
