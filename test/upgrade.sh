@@ -74,22 +74,26 @@ population() {
 	if [ -f "releases/sample--$1.sql" ]; then echo "releases/sample--$1.sql"; else echo tools/sample.sql; fi
 }
 
-# build DB HOW FROM TO POPULATION: a database at version TO, made HOW
+# build DB HOW FROM TO POPULATION: a database at version TO, made HOW.
+# Every database uses crm's roles and row-level security (made before the
+# upgrade where there is one): an upgrade must grant and protect the new
+# tables as a fresh install does.
+SECURED=(-c 'SELECT crm.create_roles()' -c 'SELECT crm.enable_row_security()')
 build() {
 	local db=$1 how=$2 from=$3 to=$4 pop=$5
 	newdb "$db"
 	case $how in
 		fresh)
 			"${PSQL[@]}" -d "$db" -c "CREATE EXTENSION crm VERSION '$to'" \
-				-c 'SELECT crm.install_data_model()' -f "$pop" ;;
+				-c 'SELECT crm.install_data_model()' "${SECURED[@]}" -f "$pop" ;;
 		upgraded)
 			"${PSQL[@]}" -d "$db" -c "CREATE EXTENSION crm VERSION '$from'" \
-				-c 'SELECT crm.install_data_model()' -f "$pop" \
+				-c 'SELECT crm.install_data_model()' "${SECURED[@]}" -f "$pop" \
 				-c "ALTER EXTENSION crm UPDATE TO '$to'" ;;
 		upgraded_empty)
 			"${PSQL[@]}" -d "$db" -c "CREATE EXTENSION crm VERSION '$from'" \
 				-c "ALTER EXTENSION crm UPDATE TO '$to'" \
-				-c 'SELECT crm.install_data_model()' -f "$pop" ;;
+				-c 'SELECT crm.install_data_model()' "${SECURED[@]}" -f "$pop" ;;
 	esac >/dev/null
 }
 
@@ -258,7 +262,7 @@ upgrade_script "$LOGIC_CHANGE" "$STEP"
 # sample once CURRENT is released, so that their fresh NEXT is the same)
 DUMP_POP=$(population "$CURRENT")
 newdb crm_up_dumped
-"${PSQL[@]}" -d crm_up_dumped -c 'CREATE EXTENSION crm' -c 'SELECT crm.install_data_model()' -f "$DUMP_POP" >/dev/null
+"${PSQL[@]}" -d crm_up_dumped -c 'CREATE EXTENSION crm' -c 'SELECT crm.install_data_model()' "${SECURED[@]}" -f "$DUMP_POP" >/dev/null
 "${BIN}pg_dump" -Fc -d crm_up_dumped -f "$WORK/dump"
 "${BIN}pg_restore" -f - "$WORK/dump" | grep -x 'CREATE EXTENSION IF NOT EXISTS crm WITH SCHEMA crm;' >/dev/null ||
 	fail "pg_dump no longer writes CREATE EXTENSION crm without a version: revisit this test"

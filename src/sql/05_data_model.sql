@@ -106,10 +106,19 @@ BEGIN
             EXECUTE format('ALTER EXTENSION crm DROP %s %s', r.type, r.identity);
         END IF;
     END LOOP;
+    -- A GRANT or REVOKE run by an extension's script is recorded as the
+    -- object's initial privileges (pg_init_privs), which pg_dump leaves out
+    -- of dumps: the grants a step made on the model (the new tables' for
+    -- crm's roles) would be lost by a dump and restore.  The model's objects
+    -- are the database's: they have no initial privileges.
+    DELETE FROM pg_catalog.pg_init_privs i
+    WHERE (pg_catalog.pg_identify_object(i.classoid, i.objoid, 0)).schema = 'crm'
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                      WHERE d.classid = i.classoid AND d.objid = i.objoid AND d.deptype = 'e');
 END
 $$;
 COMMENT ON FUNCTION crm_internal.release_data_model_objects(text[]) IS
-    'upgrade scripts only: the objects a model step created (members now, not in before) are the database''s, not the extension''s';
+    'upgrade scripts only: the objects a model step created (members now, not in before) are the database''s, not the extension''s, and no model object keeps initial privileges (pg_init_privs) from the step';
 REVOKE ALL ON FUNCTION crm_internal.release_data_model_objects(text[]) FROM PUBLIC;
 
 -- One installer or migrator at a time: a second session calling

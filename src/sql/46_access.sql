@@ -780,13 +780,27 @@ CREATE FUNCTION crm.create_roles() RETURNS text
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    r record;
-    made text[] := '{}';
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_model_owner('create crm''s roles',
                                              'The grants are on the data model''s tables, which only their owner grants.');
+    RETURN crm_internal.create_roles();
+END
+$$;
+COMMENT ON FUNCTION crm.create_roles() IS
+    'creates (if missing) the group roles crm_agent, crm_supervisor, crm_admin and grants each exactly what it needs; run by the data model''s owner; idempotent';
+
+-- The work of crm.create_roles(), without its checks: also run by a data
+-- model step, on a model whose version is not yet recorded, so that the
+-- tables a new version adds are granted as a fresh install's are.
+CREATE FUNCTION crm_internal.create_roles() RETURNS text
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    made text[] := '{}';
+BEGIN
     FOR r IN SELECT * FROM unnest(ARRAY['crm_agent', 'crm_supervisor', 'crm_admin']) AS g(name) LOOP
         IF NOT EXISTS (SELECT FROM pg_roles x WHERE x.rolname = r.name) THEN
             EXECUTE format('CREATE ROLE %I NOLOGIN', r.name);
@@ -863,8 +877,9 @@ BEGIN
            || 'GRANT crm_agent (or crm_supervisor, crm_admin) TO a login role, and crm.user_unit() assigns it its units';
 END
 $$;
-COMMENT ON FUNCTION crm.create_roles() IS
-    'creates (if missing) the group roles crm_agent, crm_supervisor, crm_admin and grants each exactly what it needs; run by the data model''s owner; idempotent';
+COMMENT ON FUNCTION crm_internal.create_roles() IS
+    'internal: crm.create_roles() without its checks (also run by data model steps)';
+REVOKE ALL ON FUNCTION crm_internal.create_roles() FROM PUBLIC;
 
 --------------------------------------------------------------------------
 -- Row-level security by structure
@@ -958,13 +973,26 @@ CREATE FUNCTION crm.enable_row_security() RETURNS text
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    p record;
-    tables text[] := '{}';
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_model_owner('enable row-level security on crm''s tables',
                                              'Policies are made on the data model''s tables, by their owner.');
+    RETURN crm_internal.enable_row_security();
+END
+$$;
+COMMENT ON FUNCTION crm.enable_row_security() IS
+    'makes (or makes again) crm''s row-level security policies on the data model''s tables: by structure (crm.user_unit) on clients, every linked table, the journals and the audit log, AC-2 on contacts and tickets; run by the data model''s owner; idempotent';
+
+-- The work of crm.enable_row_security(), without its checks (also run by a
+-- data model step: the policies of a new version's tables)
+CREATE FUNCTION crm_internal.enable_row_security() RETURNS text
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    tables text[] := '{}';
+BEGIN
     FOR p IN SELECT * FROM crm_internal.row_security_policies() LOOP
         IF NOT p.relation = ANY (tables) THEN
             EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', p.relation);
@@ -979,6 +1007,7 @@ BEGIN
     RETURN format('row-level security by structure on %s tables', cardinality(tables));
 END
 $$;
-COMMENT ON FUNCTION crm.enable_row_security() IS
-    'makes (or makes again) crm''s row-level security policies on the data model''s tables: by structure (crm.user_unit) on clients, every linked table, the journals and the audit log, AC-2 on contacts and tickets; run by the data model''s owner; idempotent';
+COMMENT ON FUNCTION crm_internal.enable_row_security() IS
+    'internal: crm.enable_row_security() without its checks (also run by data model steps)';
+REVOKE ALL ON FUNCTION crm_internal.enable_row_security() FROM PUBLIC;
 REVOKE ALL ON FUNCTION crm.create_roles(), crm.enable_row_security() FROM PUBLIC;

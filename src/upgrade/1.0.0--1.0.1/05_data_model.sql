@@ -1,0 +1,3 @@
+-- A model step's grants are the database's, not initial privileges that
+-- pg_dump would leave out (crm_internal.release_data_model_objects()).
+-- @source CREATE FUNCTION crm_internal.release_data_model_objects(

@@ -1,0 +1,11 @@
+-- crm.create_roles() and crm.enable_row_security() keep their checks and
+-- hand their work to crm_internal twins, which the model step runs; the
+-- catalogs of the model's tables and of the roles' functions name 1.0.1's
+-- new tables and functions.
+-- @source CREATE FUNCTION crm.create_roles()
+-- @source CREATE FUNCTION crm_internal.create_roles()
+-- @source CREATE FUNCTION crm.enable_row_security()
+-- @source CREATE FUNCTION crm_internal.enable_row_security()
+-- @source CREATE FUNCTION crm_internal.model_tables()
+-- @source CREATE FUNCTION crm_internal.role_functions()
+-- @source CREATE FUNCTION crm_internal.row_security_policies()
