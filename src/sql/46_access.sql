@@ -145,6 +145,20 @@ COMMENT ON FUNCTION crm_internal.has_crm_role(text, text) IS
 
 -- Administrators see and reach every client; so do the model's owner,
 -- superusers and roles that bypass row-level security.
+-- Superusers and BYPASSRLS roles: no policy applies to them.
+CREATE FUNCTION crm_internal.bypasses_row_security(role_name text) RETURNS boolean
+    -- PL/pgSQL for its cached plan: row-level security asks once per query
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN coalesce((SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = role_name), false);
+END
+$$;
+COMMENT ON FUNCTION crm_internal.bypasses_row_security(text) IS
+    'whether the role is a superuser or has BYPASSRLS (no row-level security policy applies to it)';
+
 CREATE FUNCTION crm_internal.sees_all(role_name text) RETURNS boolean
     -- PL/pgSQL for its cached plan: row-level security asks once per query
     LANGUAGE plpgsql STABLE
@@ -153,7 +167,7 @@ AS $$
 #variable_conflict use_variable
 BEGIN
     RETURN (
-        SELECT coalesce((SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = sees_all.role_name), false)
+        SELECT crm_internal.bypasses_row_security(role_name)
                OR coalesce(pg_has_role(role_name, crm_internal.model_owner(), 'USAGE'), false)
                OR crm_internal.has_crm_role(role_name, 'crm_admin'));
 END
@@ -180,7 +194,7 @@ BEGIN
         -- (with row-level security off, a role that may read the table at all)
         (NOT (SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = client)
          AND coalesce(has_table_privilege(role_name, client, 'SELECT'), false))
-        OR coalesce((SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.rolname = role_name), false)
+        OR crm_internal.bypasses_row_security(role_name)
         OR (EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = client AND p.polname = 'crm_reach')
             AND NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = client AND NOT p.polpermissive)
             AND crm_internal.sees_all(role_name)));

@@ -1,0 +1,5 @@
+-- "Superuser or BYPASSRLS" has one home, used by sees_all() and
+-- reads_whole_base()
+-- @source CREATE FUNCTION crm_internal.bypasses_row_security(
+-- @source CREATE FUNCTION crm_internal.sees_all(
+-- @source CREATE FUNCTION crm_internal.reads_whole_base(
