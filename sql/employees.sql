@@ -31,7 +31,7 @@ SELECT * FROM regress.error_of($$INSERT INTO crm.employee (login) VALUES ('ja.sa
 SELECT * FROM regress.error_of($$UPDATE crm.employee SET active = true WHERE login = 'jerzy.mazur'$$);
 RESET ROLE;
 -- a login is not blank
-SELECT * FROM regress.error_of($$INSERT INTO crm.employee (login) VALUES ('  ')$$);
+SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.employee (login) VALUES ('  ')$$);
 
 INSERT INTO crm.client (id, first_name, last_name, pesel, city, unit_id, owner) VALUES
     (1, 'Jan', 'Kowalski', '44051401359', 'Kraków', 2, 'anna.nowak'),
@@ -94,7 +94,9 @@ SELECT row_no, verdict, reasons FROM crm.import_preview(:batch, :'mapping');
 SELECT crm.import_apply(:batch, :'mapping', false) ->> 'imported' AS imported;
 SELECT row_no, reasons FROM crm.import_reject ORDER BY row_no;
 SELECT last_name, owner FROM crm.client WHERE source LIKE 'import%' ORDER BY last_name;
+DROP TABLE pg_temp.crm_import;
 RESET ROLE;
 
 SELECT regress.reset();
+DROP OWNED BY regress_emp_agent, regress_emp_admin;
 DROP ROLE regress_emp_agent, regress_emp_admin;

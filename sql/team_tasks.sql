@@ -86,7 +86,9 @@ SELECT crm.complete_task(1) AS all_done;
 SELECT crm.complete_task(1) AS once_more;
 \o
 RESET ROLE;
+\a \t
 SELECT regexp_replace(pg_read_file(:'notifications'), 'PID [0-9]+', 'PID n', 'g') AS psql_output;
+\a \t
 \! rm -f /tmp/crm_regress_team_tasks_*.out
 SELECT id, done_at IS NOT NULL AS done, notified_at IS NOT NULL AS notified FROM crm.task WHERE id = 1;
 SELECT employee, done_at IS NOT NULL AS done FROM crm.task_assignee WHERE task_id = 1 ORDER BY employee;
@@ -100,7 +102,9 @@ RESET ROLE;
 \o :notifications
 UPDATE crm.task SET done_at = '2026-03-21 09:00+01' WHERE id = :task;
 \o
+\a \t
 SELECT regexp_replace(pg_read_file(:'notifications'), 'PID [0-9]+', 'PID n', 'g') AS psql_output;
+\a \t
 \! rm -f /tmp/crm_regress_team_tasks_*.out
 UNLISTEN crm_task_done;
 SELECT id, notified_at IS NOT NULL AS notified FROM crm.task WHERE id = :task;
@@ -124,4 +128,5 @@ DELETE FROM crm.task WHERE id = 1;
 SELECT task_id, employee FROM crm.task_assignee ORDER BY task_id, employee;
 
 SELECT regress.reset();
+DROP OWNED BY regress_tt_agent, regress_tt_gda, regress_tt_sup;
 DROP ROLE regress_tt_agent, regress_tt_gda, regress_tt_sup;
