@@ -126,6 +126,12 @@ SELECT * FROM regress.error_of($$UPDATE crm.case SET client_id = 1 WHERE id = 2$
 -- deleting a task takes its employees with it
 DELETE FROM crm.task WHERE id = 1;
 SELECT task_id, employee FROM crm.task_assignee ORDER BY task_id, employee;
+-- anonymizing the client clears a team task's title as any task's; its
+-- employees, case and notification state stay
+SELECT crm.anonymization_code(2) AS code \gset
+SELECT crm.anonymize(2, :'code') IS NOT NULL AS anonymized;
+SELECT t.id, t.title, t.case_id, t.notified_at IS NOT NULL AS notified, array_agg(a.employee) AS employees
+FROM crm.task t JOIN crm.task_assignee a ON a.task_id = t.id WHERE t.client_id = 2 GROUP BY t.id;
 
 SELECT regress.reset();
 DROP OWNED BY regress_tt_agent, regress_tt_gda, regress_tt_sup;
