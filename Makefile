@@ -39,7 +39,7 @@ DATA        = $(filter-out releases/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard r
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup data_model pesel nip regon identifier_ops identifier_unicode identifier_encoding \
-               contact client drivers linked delete_hide search reporting merge merge_values duplicates name_matching name_tables fuzzy dedupe gdpr access_gdpr security access_settings term_frequency training access export import import_xlsx bulk vcard catalog
+               contact client drivers linked delete_hide search reporting merge merge_values duplicates name_matching name_tables fuzzy dedupe gdpr access_gdpr security access_settings term_frequency training access export import import_xlsx bulk vcard employees team_tasks catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
 ISOLATION      = install_concurrent contact_default contact_bulk last_contact unit_kind merge_concurrent anonymize_merge \
@@ -97,7 +97,8 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC) $(UPGRADE_SRC) src/sql/.sources $(EX
 	{ cat $(SQL_SRC) && for d in $(UPGRADE_DIRS); do echo && tools/upgrade_script.sh step $$d || exit 1; done; } > $@
 
 .SECONDEXPANSION:
-$(UPGRADE_built): $(EXTENSION)--%.sql: $$(wildcard src/upgrade/%/*.sql) src/sql/.sources tools/upgrade_script.sh
+# (src/sql too: its "-- @source" lines copy blocks of src/sql)
+$(UPGRADE_built): $(EXTENSION)--%.sql: $$(wildcard src/upgrade/%/*.sql) $(SQL_SRC) src/sql/.sources tools/upgrade_script.sh
 	tools/upgrade_script.sh upgrade src/upgrade/$* > $@
 
 .PHONY: FORCE

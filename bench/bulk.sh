@@ -41,6 +41,7 @@ SET crm.duplicate_check = off;
 SELECT crm.create_roles();
 GRANT crm_agent TO bench_bulk_agent;
 INSERT INTO crm.unit (id, kind, name) VALUES (1, 'channel', 'Bench');
+INSERT INTO crm.employee (login) VALUES ('bench_a'), ('bench_b'), ('bench_other');
 INSERT INTO crm.client (first_name, last_name, city, unit_id, owner)
 SELECT (ARRAY['Jan','Anna','Piotr','Katarzyna','Tomasz','Zofia'])[1 + g % 6],
        'Nazwisko' || g, (ARRAY['Kraków','Warszawa','Gdańsk','Łódź'])[1 + g % 4], 1,

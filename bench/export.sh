@@ -43,6 +43,7 @@ INSERT INTO crm.unit (id, parent_id, kind, name) VALUES
     (1, NULL, 'channel', 'Kanał agencyjny'), (2, 1, 'branch', 'Oddział Kraków'), (3, 2, 'department', 'Dział komunikacyjny'),
     (4, 1, 'branch', 'Oddział Gdańsk');
 INSERT INTO crm.custom_field (id, name, type) VALUES (1, 'Liczba aut', 'number');
+INSERT INTO crm.employee (login) SELECT 'agent_' || i FROM generate_series(0, 49) AS i ON CONFLICT DO NOTHING;
 INSERT INTO crm.client (kind, first_name, last_name, company_name, city, postal_code, address, unit_id, owner, created_at)
 SELECT CASE WHEN i % 10 = 0 THEN 'company' ELSE 'person' END,
        CASE WHEN i % 10 <> 0 THEN (ARRAY['Jan','Anna','Piotr','Katarzyna','Tomasz','Zofia'])[1 + i % 6] END,

@@ -20,6 +20,8 @@ INSERT INTO crm.segment (id, name) VALUES (1, 'Flota');
 INSERT INTO crm.custom_field (id, name, type) VALUES (1, 'Hobby', 'text'), (2, 'Liczba aut', 'number');
 INSERT INTO crm.price_list (id, name) VALUES (1, 'Cennik 2026'), (2, 'Cennik VIP');
 -- clients 1-4 in Kraków, 5-6 in Gdańsk; 4 hidden
+-- account managers and assignees are employees (crm.employee)
+INSERT INTO crm.employee (login) VALUES ('regress_bulk_leaver'), ('regress_bulk_heir'), ('regress_bulk_agent');
 INSERT INTO crm.client (id, first_name, last_name, city, unit_id, owner) VALUES
     (1, 'Jan', 'Kowalski', 'Kraków', 2, 'regress_bulk_leaver'),
     (2, 'Anna', 'Kowalska', 'Kraków', 2, 'regress_bulk_leaver'),

@@ -30,6 +30,7 @@ SELECT a AS ancestor, u AS unit, crm.unit_contains(a, u) AS contains
 FROM (VALUES (1, 3), (2, 3), (3, 3), (4, 3), (3, 2), (6, 3)) AS t(a, u);
 
 -- clients: a person needs a last name, a company a company name
+INSERT INTO crm.employee (login) VALUES ('agent_anna'), ('agent_new');   -- the account managers below
 INSERT INTO crm.client (id, kind, first_name, last_name, pesel, unit_id, owner, source)
 VALUES (1, 'person', '  Jan ', 'Kowalski', '44051401359', 3, 'agent_anna', 'import');
 INSERT INTO crm.client (id, kind, company_name, nip, regon, city, unit_id)

@@ -97,6 +97,7 @@ UPDATE crm.client SET address = 'ul. Morska 1' WHERE id = 1;
 UPDATE crm.client SET address = 'ul. Morska 1' WHERE id = 3;
 SELECT client_a, client_b, round(score::numeric, 3) AS score, reasons[5] FROM crm.possible_duplicate;
 -- a change of a column the check does not read does not check
+INSERT INTO crm.employee (login) VALUES ('agent1');
 UPDATE crm.client SET owner = 'agent1' WHERE id = 3;
 -- dismissed pairs stay dismissed and quiet
 UPDATE crm.possible_duplicate SET dismissed_at = now(), dismissed_by = 'agent1' WHERE client_a = 1 AND client_b = 3;

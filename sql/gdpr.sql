@@ -66,6 +66,7 @@ SELECT err_code, err_message FROM regress.error_of($$SELECT crm.set_personal_col
 DROP TABLE public.gdpr_tag;
 DROP TYPE public.gdpr_label;
 
+INSERT INTO crm.employee (login) VALUES ('agent_smith');
 INSERT INTO crm.client (id, kind, first_name, last_name, city, postal_code, address, pesel, nip, regon, external_id, owner)
 VALUES (1, 'person', 'Zdzisław', 'Wąsowicz-Kmieć', 'Żyrardów', '96-300', 'ul. Lipowa 7/3', '44051401359',
         '5260001246', '123456785', 'EXT-7781', 'agent_smith'),
@@ -291,6 +292,7 @@ ALTER TABLE crm.client ENABLE ROW LEVEL SECURITY;
 CREATE POLICY client_own ON crm.client USING (owner = current_user);
 -- everyone reads every client, but changes only their own
 CREATE POLICY client_read ON crm.client FOR SELECT USING (true);
+INSERT INTO crm.employee (login) VALUES ('regress_gdpr_officer'), ('someone_else');
 INSERT INTO crm.client (id, first_name, last_name, owner) VALUES
     (1, 'Jan', 'Kowalski', 'regress_gdpr_officer'), (2, 'Anna', 'Nowak', 'someone_else');
 INSERT INTO crm.contact (client_id, kind, value) VALUES (1, 'phone', '601 000 001'), (2, 'phone', '601 000 002');

@@ -97,6 +97,7 @@ INSERT INTO crm.offer (client_id, number, product, status, amount) VALUES (1, 'O
 INSERT INTO crm.needs_analysis (client_id, answers) VALUES (1, '{"children": 2, "car": true}');
 INSERT INTO crm.invoice (id, client_id, number, gross_amount, billed_name) VALUES (1, 1, 'FV/2026/1', 1476, 'Jan Kowalski');
 INSERT INTO crm.payment (client_id, invoice_id, amount) VALUES (1, 1, 1476);
+INSERT INTO crm.employee (login) VALUES ('agent_anna');
 INSERT INTO crm.task (client_id, kind, title, due_at, assignee) VALUES (1, 'call', 'Zadzwonić w sprawie AC', '2026-02-01 10:00+01', 'agent_anna');
 INSERT INTO crm.case (client_id, title) VALUES (1, 'Szkoda komunikacyjna');
 INSERT INTO crm.contact_person (client_id, first_name, last_name, role) VALUES (2, 'Piotr', 'Nowak', 'pełnomocnik');

@@ -6,6 +6,7 @@ SELECT regress.reset();
 INSERT INTO crm.unit (id, parent_id, kind, name) VALUES
     (1, NULL, 'channel', 'Agency'), (2, 1, 'branch', 'Kraków'), (3, 2, 'department', 'Motor'),
     (4, 1, 'branch', 'Gdańsk'), (5, NULL, 'channel', 'Direct');
+INSERT INTO crm.employee (login) VALUES ('anna'), ('piotr');   -- the account managers below
 INSERT INTO crm.client (id, kind, first_name, last_name, company_name, city, address, pesel, unit_id, synced, owner) VALUES
     (1, 'person', 'Katarzyna', 'Wiśniewska', NULL, 'Kraków', 'ul. Długa 5/3', '90031212347', 3, true, 'anna'),
     (2, 'person', 'Kasia', 'Wisniewska', NULL, 'Krakow', 'Długa 5 m. 3', NULL, 2, false, 'piotr'),

@@ -7,6 +7,7 @@ SELECT regress.reset();
 -- a DBA's own column is a field like the others
 ALTER TABLE crm.client ADD COLUMN loyalty_card text;
 COMMENT ON COLUMN crm.client.loyalty_card IS 'regress: a DBA''s own column';
+INSERT INTO crm.employee (login) VALUES ('anna');
 INSERT INTO crm.client (id, kind, first_name, last_name, city, address, pesel, owner, loyalty_card) VALUES
     (301, 'person', 'Jan', 'Kowalski', 'Kraków', NULL, NULL, NULL, NULL),
     (302, 'person', 'Jan', 'Kowalski', 'Kraków', 'ul. Długa 5', '90031212347', 'anna', 'LC-1'),

@@ -6,6 +6,7 @@ SELECT regress.reset();
 INSERT INTO crm.unit (id, parent_id, kind, name) VALUES
     (1, NULL, 'channel', 'Kanał agencyjny'), (2, 1, 'branch', 'Oddział Kraków'),
     (3, 2, 'department', 'Dział komunikacyjny'), (4, NULL, 'channel', 'Kanał internetowy');
+INSERT INTO crm.employee (login) VALUES ('regress_crm_analyst'), ('someone_else');
 INSERT INTO crm.client (id, kind, first_name, last_name, company_name, city, postal_code, pesel, nip, regon,
                         birth_date, unit_id, owner, created_at) VALUES
     (1, 'person', 'Jan', 'Kowalski', NULL, 'Kraków', '30-001', '440514-01359', NULL, NULL, NULL, 3,

@@ -5,6 +5,7 @@ SELECT regress.reset();
 INSERT INTO crm.unit (id, parent_id, kind, name) VALUES
     (1, NULL, 'channel', 'Agency'), (2, 1, 'branch', 'Kraków'), (3, 2, 'department', 'Motor'),
     (4, 1, 'branch', 'Gdańsk');
+INSERT INTO crm.employee (login) VALUES ('anna'), ('piotr');
 INSERT INTO crm.client (id, kind, first_name, last_name, company_name, city, pesel, nip, unit_id, owner,
                         synced, created_at) VALUES
     (1, 'person', 'Jan', 'Kowalski', NULL, 'Kraków', '44051401359', NULL, 3, 'anna', true, '2024-03-01 10:00+01'),

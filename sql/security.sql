@@ -64,6 +64,7 @@ SELECT regress.reset();
 GRANT SELECT, INSERT, UPDATE, DELETE ON crm.possible_duplicate TO regress_crm_clerk;
 ALTER TABLE crm.client ENABLE ROW LEVEL SECURITY;
 CREATE POLICY client_own ON crm.client USING (owner = current_user);
+INSERT INTO crm.employee (login) VALUES ('regress_crm_clerk'), ('someone_else');
 INSERT INTO crm.client (id, first_name, last_name, city, pesel, owner) VALUES
     (1, 'Jan', 'Kowalski', 'Kraków', '44051401052', 'regress_crm_clerk'),
     (2, 'Anna', 'Nowak', 'Gdańsk', '85020500028', 'someone_else');

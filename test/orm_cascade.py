@@ -134,11 +134,19 @@ def main():
                 cur.execute(f"SET ROLE {ROLE}")
             dbapi_conn.commit()
 
+        # a column named as the table it references (crm.task_assignee.employee,
+        # crm.employee) would get automap's relationship of the same name:
+        # SQLAlchemy's documented fix, another name for the relationship
+        def name_for_scalar_relationship(base, local_cls, referred_cls, constraint):
+            name = referred_cls.__name__.lower()
+            return name + "_ref" if name in local_cls.__table__.columns else name
+
         Base = automap_base()
         with warnings.catch_warnings():
             # crm's identifier types and expression indexes: see test/reflection.py
             warnings.simplefilter("ignore", sa.exc.SAWarning)
-            Base.prepare(autoload_with=engine, schema="crm", generate_relationship=cascade_from_client)
+            Base.prepare(autoload_with=engine, schema="crm", generate_relationship=cascade_from_client,
+                         name_for_scalar_relationship=name_for_scalar_relationship)
         Client = Base.classes.client
         rels = {r.key: r for r in sa.inspect(Client).relationships}
         cascading = sorted(k for k, r in rels.items() if r.cascade.delete and r.cascade.delete_orphan)

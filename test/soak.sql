@@ -250,12 +250,14 @@ $$;
 -- the base: persons 1..base, made as the soak makes them
 INSERT INTO crm.unit (kind, name) VALUES ('channel', 'Soak channel');
 INSERT INTO crm.segment (name) SELECT 'soak segment ' || i FROM generate_series(1, 3) i;
--- account managers: owners are roles that exist
+-- account managers: owners are roles that exist, and employees (crm.employee)
 DO $$ BEGIN
     FOR i IN 0..6 LOOP
         EXECUTE format('CREATE ROLE soak_agent%s NOLOGIN', i);
     END LOOP;
 END $$;
+INSERT INTO crm.employee (login, full_name)
+SELECT 'soak_agent' || i, 'Agent ' || i FROM generate_series(0, 6) AS i;
 SELECT soak.add_persons(1, :base) AS base_clients \gset
 SELECT setval('soak.person_seq', :base) AS person_seq \gset
 CREATE ROLE soak_admin LOGIN;

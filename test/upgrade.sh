@@ -79,13 +79,22 @@ population() {
 # upgrade where there is one): an upgrade must grant and protect the new
 # tables as a fresh install does.
 SECURED=(-c 'SELECT crm.create_roles()' -c 'SELECT crm.enable_row_security()')
+# An older release's sample may lack rows a newer model needs first (1.0.1:
+# the employees its owners name): test/upgrade_prelude/SAMPLE holds them,
+# as the upgrade's data migration makes them, and is loaded before the
+# sample into a model that is already at the newer version.
+prelude() {
+	local file
+	file=test/upgrade_prelude/$(basename "$1")
+	if [ -f "$file" ]; then echo -f "$file"; fi
+}
 build() {
 	local db=$1 how=$2 from=$3 to=$4 pop=$5
 	newdb "$db"
 	case $how in
 		fresh)
 			"${PSQL[@]}" -d "$db" -c "CREATE EXTENSION crm VERSION '$to'" \
-				-c 'SELECT crm.install_data_model()' "${SECURED[@]}" -f "$pop" ;;
+				-c 'SELECT crm.install_data_model()' "${SECURED[@]}" $(prelude "$pop") -f "$pop" ;;
 		upgraded)
 			"${PSQL[@]}" -d "$db" -c "CREATE EXTENSION crm VERSION '$from'" \
 				-c 'SELECT crm.install_data_model()' "${SECURED[@]}" -f "$pop" \
@@ -93,7 +102,7 @@ build() {
 		upgraded_empty)
 			"${PSQL[@]}" -d "$db" -c "CREATE EXTENSION crm VERSION '$from'" \
 				-c "ALTER EXTENSION crm UPDATE TO '$to'" \
-				-c 'SELECT crm.install_data_model()' "${SECURED[@]}" -f "$pop" ;;
+				-c 'SELECT crm.install_data_model()' "${SECURED[@]}" $(prelude "$pop") -f "$pop" ;;
 	esac >/dev/null
 }
 

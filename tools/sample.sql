@@ -12,6 +12,11 @@ INSERT INTO crm.unit (id, parent_id, kind, name) VALUES
     (5, 1,    'branch',     'Oddział Warszawa'),
     (6, NULL, 'channel',    'Kanał direct');
 
+-- the employees: account managers and assignees are their logins
+INSERT INTO crm.employee (login, full_name, email) VALUES
+    ('agent_anna',  'Anna Nowak',       'anna.nowak@agencja.example.pl'),
+    ('agent_piotr', 'Piotr Wiśniewski', 'piotr.wisniewski@agencja.example.pl');
+
 -- clients: persons, companies, a foreigner, and duplicates typed differently
 INSERT INTO crm.client (id, kind, first_name, last_name, company_name, pesel, nip, regon,
                         city, postal_code, address, unit_id, owner, synced, source, created_at) VALUES
@@ -140,6 +145,14 @@ INSERT INTO crm.task (client_id, kind, title, due_at, assignee) VALUES
     (7, 'meeting', 'Spotkanie w sprawie floty', '2026-04-02 13:00+02', 'agent_anna');
 INSERT INTO crm.case (client_id, title, kind, status, description) VALUES
     (3, 'Szkoda komunikacyjna 01/2026', 'szkoda', 'open', 'stłuczka na parkingu');
+-- a team task in the case: two employees, Anna to be told when it is done
+INSERT INTO crm.task (client_id, kind, title, due_at, assignee, case_id, notify_when_done, notify_employee)
+SELECT 3, 'task', 'Komplet dokumentów szkody', '2026-02-10 12:00+01', 'agent_piotr', k.id, true, 'agent_anna'
+FROM crm.case k WHERE k.title = 'Szkoda komunikacyjna 01/2026';
+INSERT INTO crm.task_assignee (task_id, employee, done_at)
+SELECT t.id, e.employee, e.done_at::timestamptz
+FROM crm.task t, (VALUES ('agent_piotr', '2026-01-28 10:00+01'), ('agent_anna', NULL)) AS e(employee, done_at)
+WHERE t.title = 'Komplet dokumentów szkody';
 INSERT INTO crm.contact_person (client_id, first_name, last_name, role, phone, email) VALUES
     (7, 'Tomasz', 'Kowalczyk', 'wspólnik', '600 700 800', 'tomasz@kowalczyk.pl');
 INSERT INTO crm.service_entry (client_id, kind, occurred_on, vehicle_id, description) VALUES

@@ -21,7 +21,7 @@ CREATE TABLE crm.client (
     language        text NOT NULL DEFAULT 'pl' CHECK (language IN ('pl', 'en', 'de', 'cs', 'ro')),
     external_id     text,
     unit_id         bigint REFERENCES crm.unit (id),
-    owner           text,
+    owner           text REFERENCES crm.employee (login) ON UPDATE CASCADE,
     synced          boolean NOT NULL DEFAULT false,
     source          text NOT NULL,
     created_at      timestamptz NOT NULL,
@@ -45,7 +45,8 @@ COMMENT ON COLUMN crm.client.display_name IS
     'the name shown in lists: "first last" or the company name unless set otherwise';
 COMMENT ON COLUMN crm.client.birth_date IS
     'taken from the PESEL when there is one (a contradiction is refused); typed for foreigners';
-COMMENT ON COLUMN crm.client.owner IS 'the account manager: a role name';
+COMMENT ON COLUMN crm.client.owner IS
+    'the account manager: a login of crm.employee (renamed with it)';
 COMMENT ON COLUMN crm.client.anonymized_at IS
     'set by crm.anonymize(): the client''s personal data is gone for good; the record stays for what the law keeps (policies, invoices)';
 COMMENT ON COLUMN crm.client.synced IS 'the client''s data is complete and synchronized (merge rule MG-6)';
@@ -95,7 +96,9 @@ CREATE INDEX client_unit_id_idx ON crm.client (unit_id);
 -- touching none of the indexes (the duplicate search's GIN index over
 -- computed match keys among them); and a page's free space
 -- (fillfactor 90) keeps the new row versions on their page.  Measured on
--- 200,000 clients, 100,000 moved: doc/working-with-the-base.md.
+-- 200,000 clients, 100,000 moved: doc/working-with-the-base.md.  The
+-- foreign key to crm.employee needs none either: renaming or deleting an
+-- employee (rare, an administrator's) scans crm.client once.
 CREATE INDEX client_created_at_idx ON crm.client (created_at);
 ALTER TABLE crm.client SET (fillfactor = 90);
 -- the full trigger on insert, and on an update unless it is light (only

@@ -691,7 +691,7 @@ AS $$
     -- the structure and the catalogs: everyone reads, administrators write
     ('crm.unit', 'reference'), ('crm.segment', 'reference'), ('crm.campaign', 'reference'),
     ('crm.custom_field', 'reference'), ('crm.product', 'reference'), ('crm.price_list', 'reference'),
-    ('crm.price_list_item', 'reference'),
+    ('crm.price_list_item', 'reference'), ('crm.employee', 'reference'),
     -- clients and the records linked to them: read and written in reach;
     -- the client's own (contacts, memberships, custom values, its price
     -- list) may be deleted, a business record only by crm's own functions
@@ -703,7 +703,7 @@ AS $$
     ('crm.needs_analysis', 'business'), ('crm.invoice', 'business'), ('crm.payment', 'business'),
     ('crm.task', 'business'), ('crm.case', 'business'), ('crm.contact_person', 'business'),
     ('crm.service_entry', 'business'), ('crm.ticket', 'business'), ('crm.order', 'business'),
-    ('crm.order_line', 'business'), ('crm.vcard_outbox', 'business'),
+    ('crm.order_line', 'business'), ('crm.vcard_outbox', 'business'), ('crm.task_assignee', 'business'),
     -- the duplicate check on save records pairs with the saver's rights
     ('crm.possible_duplicate', 'pairs'),
     -- manual dedupe plans: made, edited and applied by supervisors
@@ -924,10 +924,14 @@ AS $$
     UNION ALL
     SELECT m.relation, 'crm_reach', format('FOR ALL USING (%1$s) WITH CHECK (%1$s)', linked.sql)
     FROM crm_internal.model_tables() m, linked
-    WHERE m.category IN ('client own', 'business') AND m.relation <> 'crm.order_line'
+    WHERE m.category IN ('client own', 'business') AND m.relation NOT IN ('crm.order_line', 'crm.task_assignee')
     UNION ALL
     SELECT 'crm.order_line', 'crm_reach',
            'FOR ALL USING (EXISTS (SELECT FROM crm."order" o WHERE o.id = order_id)) WITH CHECK (EXISTS (SELECT FROM crm."order" o WHERE o.id = order_id))'
+    UNION ALL
+    -- a team task's employees: with their task
+    SELECT 'crm.task_assignee', 'crm_reach',
+           'FOR ALL USING (EXISTS (SELECT FROM crm.task t WHERE t.id = task_id)) WITH CHECK (EXISTS (SELECT FROM crm.task t WHERE t.id = task_id))'
     UNION ALL
     SELECT 'crm.interaction', p.name,
            format('AS RESTRICTIVE FOR %s USING ((SELECT crm_internal.sees_all_work(current_user::text)) OR ((%s OR %s) AND (%s OR %s)))',

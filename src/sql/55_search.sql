@@ -41,7 +41,7 @@ COMMENT ON COLUMN crm.client_overview.email IS 'the client''s default e-mail add
 COMMENT ON COLUMN crm.client_overview.unit_id IS 'the client''s unit of the structure (crm.unit)';
 COMMENT ON COLUMN crm.client_overview.unit_path IS
     'that unit''s path from the top of the structure, names joined by " / "';
-COMMENT ON COLUMN crm.client_overview.owner IS 'the account manager: a role name';
+COMMENT ON COLUMN crm.client_overview.owner IS 'the account manager: a login of crm.employee';
 COMMENT ON COLUMN crm.client_overview.synced IS 'the client''s data is complete and synchronized';
 COMMENT ON COLUMN crm.client_overview.active_policies IS
     'how many of the client''s policies have not ended (ends_on today or later)';

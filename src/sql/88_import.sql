@@ -236,7 +236,7 @@ AS $$
     ('birth_date', false, 'crm.client.birth_date, written YYYY-MM-DD or DD.MM.YYYY; must agree with the PESEL'),
     ('language', false, 'crm.client.language: pl, en, de, cs or ro'),
     ('external_id', false, 'crm.client.external_id, the key in the source system'),
-    ('owner', false, 'crm.client.owner, the account manager (a role name)'),
+    ('owner', false, 'crm.client.owner, the account manager: an active login of crm.employee'),
     ('unit_id', false, 'crm.client.unit_id, the number of a unit the importing role reaches'),
     ('phone', true, 'phones (crm.contact): the first of the row is its default'),
     ('email', true, 'e-mail addresses (crm.contact): the first of the row is its default'),
@@ -401,6 +401,13 @@ BEGIN
                                                  THEN %1$L || format(': unit %%s does not exist.', m.unit_id)
                                                  WHEN NOT crm_internal.reaches_unit(crm_internal.session_role(), m.unit_id::bigint)
                                                  THEN %1$L || format(': role "%%s" does not reach unit %%s.', crm_internal.session_role(), m.unit_id) END$r$,
+                                         s.label);
+        WHEN 'owner' THEN
+            reasons := reasons || format($r$CASE WHEN m.owner IS NULL THEN NULL
+                                                 WHEN NOT EXISTS (SELECT FROM crm.employee e WHERE e.login = m.owner)
+                                                 THEN %1$L || format(': employee "%%s" does not exist (add it to crm.employee).', m.owner)
+                                                 WHEN NOT EXISTS (SELECT FROM crm.employee e WHERE e.login = m.owner AND e.active)
+                                                 THEN %1$L || format(': employee "%%s" is inactive.', m.owner) END$r$,
                                          s.label);
         ELSE
             NULL;

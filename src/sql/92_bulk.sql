@@ -374,7 +374,7 @@ COMMENT ON FUNCTION crm.bulk_set_custom_value(jsonb, text, text) IS
     'sets a custom field on the clients a crm.client_search() filter selects (null clears it); the number changed; audited';
 
 --------------------------------------------------------------------------
--- The account manager (crm.client.owner, a role name)
+-- The account manager (crm.client.owner, a login of crm.employee)
 --------------------------------------------------------------------------
 
 -- The owner change of the clients ids (distinct, in order, reached by the
@@ -398,15 +398,16 @@ CREATE FUNCTION crm.bulk_change_owner(client_ids bigint[], new_owner text) RETUR
 AS $$
 BEGIN
     PERFORM crm_internal.require_data_model();
-    -- an account manager is a role (null: none)
+    -- an account manager is an active employee (null: none)
     IF new_owner IS NOT NULL THEN
-        PERFORM crm_internal.require_role(new_owner);
+        PERFORM crm_internal.require_employee(new_owner, 'the new account manager');
     END IF;
     RETURN crm_internal.bulk_owner_run(crm_internal.bulk_ids(client_ids, 'change the owner of'), new_owner);
 END
 $$;
 COMMENT ON FUNCTION crm.bulk_change_owner(bigint[], text) IS
-    'makes new_owner (a role; null: none) the account manager of the clients; the number whose owner changed; audited';
+    'makes new_owner (an active login of crm.employee; null: none) the account manager of the clients; the number whose owner changed; audited';
+
 CREATE FUNCTION crm.bulk_change_owner(filter jsonb, new_owner text) RETURNS bigint
     LANGUAGE sql
     SET search_path = pg_catalog, pg_temp
@@ -430,7 +431,7 @@ BEGIN
                   HINT = 'For the clients without an owner: crm.bulk_change_owner(''{"owner": null}''::jsonb, new_owner).';
     END IF;
     IF new_owner IS NOT NULL THEN
-        PERFORM crm_internal.require_role(new_owner);
+        PERFORM crm_internal.require_employee(new_owner, 'the new account manager');
     END IF;
     -- ids read from crm.client by its key are distinct, in order and
     -- there: of crm_internal.bulk_ids() only the reach is left to check (its
@@ -460,6 +461,9 @@ BEGIN
     IF nullif(btrim(title), '') IS NULL THEN
         RAISE EXCEPTION 'a task needs a title' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    IF assignee IS NOT NULL THEN
+        PERFORM crm_internal.require_employee(assignee, 'the tasks'' assignee');
+    END IF;
     RETURN crm_internal.bulk_run('bulk create task', crm_internal.bulk_ids(client_ids, 'create a task for'),
         -- assigned to each client's account manager unless named
         'WITH made AS (INSERT INTO crm.task (client_id, kind, title, due_at, assignee, notes)
@@ -475,6 +479,7 @@ END
 $$;
 COMMENT ON FUNCTION crm.bulk_create_task(bigint[], text, timestamptz, text, text, text) IS
     'creates the same task (kind task, call, meeting or event) for each client, assigned to assignee or else to the client''s account manager; the number created; audited (without the title)';
+
 CREATE FUNCTION crm.bulk_create_task(filter jsonb, title text, due_at timestamptz DEFAULT NULL,
                                      assignee text DEFAULT NULL, kind text DEFAULT 'task', notes text DEFAULT NULL)
     RETURNS bigint

@@ -1,0 +1,19 @@
+-- CL-5: crm.employee, the known users; crm.client.owner and crm.task.assignee
+-- reference it.  Every login already named (owners, task assignees) becomes
+-- an employee, without a name or e-mail: a DBA reviews them after the
+-- upgrade (doc/upgrades.md).
+-- @source CREATE TABLE crm.employee (
+INSERT INTO crm.employee (login)
+SELECT c.owner FROM crm.client c WHERE c.owner IS NOT NULL
+UNION
+SELECT t.assignee FROM crm.task t WHERE t.assignee IS NOT NULL
+ORDER BY 1;
+ALTER TABLE crm.client ADD CONSTRAINT client_owner_fkey
+    FOREIGN KEY (owner) REFERENCES crm.employee (login) ON UPDATE CASCADE;
+COMMENT ON COLUMN crm.client.owner IS
+    'the account manager: a login of crm.employee (renamed with it)';
+COMMENT ON COLUMN crm.client_overview.owner IS 'the account manager: a login of crm.employee';
+ALTER TABLE crm.task ADD CONSTRAINT task_assignee_fkey
+    FOREIGN KEY (assignee) REFERENCES crm.employee (login) ON UPDATE CASCADE;
+COMMENT ON COLUMN crm.task.assignee IS
+    'who is responsible for it (crm.employee); a team task''s employees are in crm.task_assignee';

@@ -1,0 +1,9 @@
+-- CL-5: the account manager (crm.client.owner) and a task's assignee are
+-- logins of crm.employee: the bulk owner change, the bulk task creation
+-- and the import refuse an unknown or inactive one (the import: per row)
+-- @source CREATE FUNCTION crm_internal.require_employee(
+-- @source CREATE FUNCTION crm.bulk_change_owner(client_ids bigint[]
+-- @source CREATE FUNCTION crm.bulk_replace_owner(
+-- @source CREATE FUNCTION crm.bulk_create_task(client_ids bigint[]
+-- @source CREATE FUNCTION crm.import_targets()
+-- @source CREATE FUNCTION crm_internal.import_map(

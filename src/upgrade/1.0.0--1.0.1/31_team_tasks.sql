@@ -1,0 +1,5 @@
+-- Team tasks (Ready_TM): several employees, a case, "notify me when done"
+-- @source CREATE FUNCTION crm_internal.task_case_client_check()
+-- @source CREATE FUNCTION crm_internal.task_done_notify()
+-- @source CREATE FUNCTION crm.create_team_task(
+-- @source CREATE FUNCTION crm.complete_task(
