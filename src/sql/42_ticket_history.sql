@@ -20,6 +20,8 @@ END
 $$;
 COMMENT ON FUNCTION crm_internal.ticket_source_number() IS
     'trigger: normalizes a ticket''s source_number to E.164 (a caller id that is no number stays as given)';
+-- nobody attaches it elsewhere (src/sql/98_trigger_functions.sql)
+REVOKE EXECUTE ON FUNCTION crm_internal.ticket_source_number() FROM PUBLIC;
 
 -- The history is written with crm's rights, once per statement (an import
 -- or a bulk update writes many tickets at once), so that the roles that
