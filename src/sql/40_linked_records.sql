@@ -936,7 +936,8 @@ BEGIN
             NEW.agent := current_user;
         END IF;
         -- who changed it last is crm's to say (a restore loads it as it was)
-        IF NOT crm_internal.writer_is_trusted() THEN
+        IF (NEW.modified_by IS NOT NULL OR NEW.modified_at IS NOT NULL)
+           AND NOT crm_internal.writer_is_trusted() THEN
             NEW.modified_by := NULL;
             NEW.modified_at := NULL;
         END IF;
