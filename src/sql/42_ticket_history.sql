@@ -107,10 +107,20 @@ AS $$
 DECLARE
     caller text := crm_internal.session_role();
     t record;
+    visible boolean := false;
     id bigint;
 BEGIN
     PERFORM crm_internal.require_data_model();
-    IF NOT crm_internal.sees_ticket(caller, ticket_id) THEN
+    -- seen first, locked then (no lock on a ticket the caller does not
+    -- see): the status the note is written at changes not until we commit
+    IF crm_internal.sees_ticket(caller, ticket_id) THEN
+        SELECT k.status, c.id AS client_id, c.anonymized_at INTO t
+        FROM crm.ticket k JOIN crm.client c ON c.id = k.client_id
+        WHERE k.id = ticket_id
+        FOR SHARE OF k;
+        visible := FOUND;
+    END IF;
+    IF NOT visible THEN
         RAISE EXCEPTION 'permission denied to add a note to ticket %', ticket_id
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('Role "%s" sees the tickets of the clients of its units, and of them those its agent permissions show; this ticket does not exist or is not one of them.', caller),
@@ -122,11 +132,6 @@ BEGIN
                   DETAIL = format('The note for ticket %s was %s.', ticket_id, CASE WHEN note IS NULL THEN 'null' ELSE 'blank' END),
                   HINT = 'Give the note''s text.';
     END IF;
-    -- the status the note was written at: no change of it until we commit
-    SELECT k.status, c.id AS client_id, c.anonymized_at INTO t
-    FROM crm.ticket k JOIN crm.client c ON c.id = k.client_id
-    WHERE k.id = ticket_id
-    FOR SHARE OF k;
     PERFORM crm_internal.refuse_anonymized(t.client_id, t.anonymized_at);
     INSERT INTO crm.ticket_history (ticket_id, changed_at, changed_by, from_status, to_status, note)
     VALUES (ticket_id, now(), caller, t.status, t.status, note)
