@@ -49,6 +49,12 @@ VALUES (5, 'email', 'inbound', '2026-11-04 08:00+01',
 RESET ROLE;
 SELECT id, agent, call_type, call_status, classifier, attempts, callback_at, modified_by, modified_at, email_body IS NOT NULL AS email
 FROM crm.contact_history ORDER BY id;
+-- a restore (a trusted role: the model's owner, a superuser) loads them as dumped
+BEGIN;
+INSERT INTO crm.interaction (client_id, channel, summary, modified_by, modified_at)
+VALUES (5, 'letter', 'Pismo w sprawie polisy', 'regress_co_agent', '2026-11-05 12:00+01')
+RETURNING modified_by, modified_at;
+ROLLBACK;
 -- values out of their lists are refused
 SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.interaction (client_id, channel, call_status) VALUES (1, 'call', 'odebrane')$$);
 SELECT err_code, err_message FROM regress.error_of($$INSERT INTO crm.interaction (client_id, channel, attempts) VALUES (1, 'call', 0)$$);
