@@ -39,7 +39,6 @@ DATA        = $(filter-out releases/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard r
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup data_model pesel nip regon identifier_ops identifier_unicode identifier_encoding \
-               contact client drivers linked delete_hide search reporting merge merge_values duplicates name_matching name_tables fuzzy dedupe gdpr access_gdpr security access_settings term_frequency training access export import import_xlsx bulk vcard employees team_tasks catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
 ISOLATION      = install_concurrent contact_default contact_bulk last_contact unit_kind merge_concurrent anonymize_merge \
@@ -96,8 +95,8 @@ src/sql/.sources: FORCE
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC) $(UPGRADE_SRC) src/sql/.sources $(EXTENSION).control tools/upgrade_script.sh
 	{ cat $(SQL_SRC) && for d in $(UPGRADE_DIRS); do echo && tools/upgrade_script.sh step $$d || exit 1; done; } > $@
 
+# (an @source line reads src/sql: the upgrade script is rebuilt when it changes)
 .SECONDEXPANSION:
-# (src/sql too: its "-- @source" lines copy blocks of src/sql)
 $(UPGRADE_built): $(EXTENSION)--%.sql: $$(wildcard src/upgrade/%/*.sql) $(SQL_SRC) src/sql/.sources tools/upgrade_script.sh
 	tools/upgrade_script.sh upgrade src/upgrade/$* > $@
 

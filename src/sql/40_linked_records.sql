@@ -264,7 +264,17 @@ CREATE TABLE crm.interaction (
     agent               text,
     phone               text,
     duration            interval,
-    summary             text
+    summary             text,
+    call_type           text,
+    call_status         text
+        CHECK (call_status IN ('answered', 'no_answer', 'busy', 'failed', 'voicemail', 'rejected')),
+    classifier          text,
+    attempts            integer CHECK (attempts >= 1),
+    callback_at         timestamptz,
+    modified_by         text,
+    modified_at         timestamptz,
+    recording_ref       text,
+    email_body          text
 );
 CREATE INDEX interaction_client_id_idx ON crm.interaction (client_id, occurred_at);
 CREATE INDEX interaction_original_client_id_idx ON crm.interaction (original_client_id);
@@ -289,6 +299,22 @@ COMMENT ON COLUMN crm.interaction.agent IS 'who handled the contact';
 COMMENT ON COLUMN crm.interaction.duration IS 'how long the call or meeting lasted';
 COMMENT ON COLUMN crm.interaction.summary IS
     'what was said or agreed, free text; cleared when the client is anonymized';
+COMMENT ON COLUMN crm.interaction.call_type IS
+    'the kind of call as the dialler names it (manual, preview, predictive, callback...), free text';
+COMMENT ON COLUMN crm.interaction.call_status IS
+    'how the call ended: answered, no_answer, busy, failed, voicemail or rejected; null if not known or not a call';
+COMMENT ON COLUMN crm.interaction.classifier IS
+    'the outcome the agent chose from the campaign''s classifier (sale, not interested, call back...), free text';
+COMMENT ON COLUMN crm.interaction.attempts IS 'how many attempts the contact took, 1 or more';
+COMMENT ON COLUMN crm.interaction.callback_at IS 'when the client is to be contacted again';
+COMMENT ON COLUMN crm.interaction.modified_by IS
+    'the session''s role that last changed the contact; null until it is changed (kept by a trigger)';
+COMMENT ON COLUMN crm.interaction.modified_at IS
+    'when the contact was last changed; null until it is changed (kept by a trigger; a merge moving it is no change)';
+COMMENT ON COLUMN crm.interaction.recording_ref IS
+    'where the call''s recording is kept (a URL or the recorder''s id); cleared when the client is anonymized';
+COMMENT ON COLUMN crm.interaction.email_body IS
+    'the text of an e-mail; cleared when the client is anonymized';
 CREATE TRIGGER interaction_before_write BEFORE INSERT OR UPDATE ON crm.interaction
     FOR EACH ROW EXECUTE FUNCTION crm_internal.interaction_before_write();
 CREATE TRIGGER interaction_after_insert AFTER INSERT ON crm.interaction
@@ -304,7 +330,9 @@ CREATE TRIGGER interaction_after_delete AFTER DELETE ON crm.interaction
 CREATE VIEW crm.contact_history WITH (security_invoker = true) AS
 SELECT i.id, i.client_id, c.display_name, i.occurred_at, i.channel, i.direction,
        i.original_client_id AS on_record, i.original_client_id <> i.client_id AS from_merged_record,
-       i.campaign_id, cp.name AS campaign, i.agent, i.phone, i.duration, i.summary
+       i.campaign_id, cp.name AS campaign, i.agent, i.phone, i.duration, i.summary,
+       i.call_type, i.call_status, i.classifier, i.attempts, i.callback_at, i.modified_by, i.modified_at,
+       i.recording_ref, i.email_body
 FROM crm.interaction i
 JOIN crm.client c ON c.id = i.client_id
 LEFT JOIN crm.campaign cp ON cp.id = i.campaign_id
@@ -329,6 +357,16 @@ COMMENT ON COLUMN crm.contact_history.phone IS
     'the other side''s phone number, E.164 (a caller id that is no number as given)';
 COMMENT ON COLUMN crm.contact_history.duration IS 'how long the call or meeting lasted';
 COMMENT ON COLUMN crm.contact_history.summary IS 'what was said or agreed, free text';
+COMMENT ON COLUMN crm.contact_history.call_type IS 'the kind of call as the dialler names it';
+COMMENT ON COLUMN crm.contact_history.call_status IS
+    'how the call ended: answered, no_answer, busy, failed, voicemail or rejected';
+COMMENT ON COLUMN crm.contact_history.classifier IS 'the outcome the agent chose from the campaign''s classifier';
+COMMENT ON COLUMN crm.contact_history.attempts IS 'how many attempts the contact took';
+COMMENT ON COLUMN crm.contact_history.callback_at IS 'when the client is to be contacted again';
+COMMENT ON COLUMN crm.contact_history.modified_by IS 'the role that last changed the contact; null if never changed';
+COMMENT ON COLUMN crm.contact_history.modified_at IS 'when the contact was last changed; null if never changed';
+COMMENT ON COLUMN crm.contact_history.recording_ref IS 'where the call''s recording is kept';
+COMMENT ON COLUMN crm.contact_history.email_body IS 'the text of an e-mail';
 
 --------------------------------------------------------------------------
 -- Sales and service records
@@ -557,7 +595,9 @@ CREATE TABLE crm.ticket (
     sla_due_at  timestamptz,
     created_at  timestamptz NOT NULL DEFAULT now(),
     resolved_at timestamptz,
-    description text
+    description text,
+    source_number text,
+    call_at     timestamptz
 );
 CREATE INDEX ticket_client_id_idx ON crm.ticket (client_id);
 CREATE INDEX ticket_open_idx ON crm.ticket (client_id) WHERE status IN ('new', 'open', 'pending');
@@ -580,6 +620,44 @@ COMMENT ON COLUMN crm.ticket.created_at IS 'when the ticket was raised';
 COMMENT ON COLUMN crm.ticket.resolved_at IS 'when it was resolved; null while open';
 COMMENT ON COLUMN crm.ticket.description IS
     'the details, free text; cleared when the client is anonymized';
+COMMENT ON COLUMN crm.ticket.source_number IS
+    'for a ticket opened from a call: the caller''s number, E.164 (a caller id that is no number is kept as given); cleared when the client is anonymized';
+COMMENT ON COLUMN crm.ticket.call_at IS 'for a ticket opened from a call: when the call came';
+CREATE TRIGGER ticket_source_number BEFORE INSERT OR UPDATE OF source_number ON crm.ticket
+    FOR EACH ROW EXECUTE FUNCTION crm_internal.ticket_source_number();
+
+-- Every status a ticket took and every note on it, kept by crm
+-- (src/sql/42_ticket_history.sql): written with crm's rights, read with
+-- the ticket.
+CREATE TABLE crm.ticket_history (
+    id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    ticket_id   bigint NOT NULL REFERENCES crm.ticket (id) ON DELETE CASCADE,
+    changed_at  timestamptz NOT NULL DEFAULT now(),
+    changed_by  text NOT NULL DEFAULT crm_internal.session_role(),
+    from_status text,
+    to_status   text NOT NULL,
+    note        text
+);
+CREATE INDEX ticket_history_ticket_id_idx ON crm.ticket_history (ticket_id, changed_at);
+COMMENT ON TABLE crm.ticket_history IS
+    'the history of each ticket: its creation, every status change and every note (crm.add_ticket_note()); written by crm only, seen with its ticket';
+COMMENT ON COLUMN crm.ticket_history.id IS 'the entry''s key; entries of one ticket are in order of their ids';
+COMMENT ON COLUMN crm.ticket_history.ticket_id IS 'the ticket (crm.ticket); the history goes with it';
+COMMENT ON COLUMN crm.ticket_history.changed_at IS
+    'when crm recorded it (for the entry 1.0.1''s upgrade gave a ticket that existed before it: the ticket''s created_at)';
+COMMENT ON COLUMN crm.ticket_history.changed_by IS
+    'the session''s role that did it (crm_internal.session_role(): the role chosen with SET ROLE, else the login)';
+COMMENT ON COLUMN crm.ticket_history.from_status IS
+    'the status before: null for the ticket''s creation; equal to to_status for a note';
+COMMENT ON COLUMN crm.ticket_history.to_status IS 'the status after (for a note: the ticket''s status then)';
+COMMENT ON COLUMN crm.ticket_history.note IS
+    'the note''s text, null for a status change; cleared when the client is anonymized';
+CREATE TRIGGER ticket_history_insert AFTER INSERT ON crm.ticket
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.ticket_history_write();
+CREATE TRIGGER ticket_history_update AFTER UPDATE ON crm.ticket
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_internal.ticket_history_write();
 
 --------------------------------------------------------------------------
 -- Products, price lists and orders
@@ -867,6 +945,12 @@ BEGIN
            AND row_security_active('crm.interaction'::regclass) THEN
             NEW.agent := current_user;
         END IF;
+        -- who changed it last is crm's to say (a restore loads it as it was)
+        IF (NEW.modified_by IS NOT NULL OR NEW.modified_at IS NOT NULL)
+           AND NOT crm_internal.writer_is_trusted() THEN
+            NEW.modified_by := NULL;
+            NEW.modified_at := NULL;
+        END IF;
     ELSE
         NEW.original_client_id := OLD.original_client_id;
     END IF;
@@ -875,11 +959,23 @@ BEGIN
     IF crm.is_valid_phone(NEW.phone) THEN
         NEW.phone := crm.normalize_phone(NEW.phone);
     END IF;
+    IF TG_OP = 'UPDATE' THEN
+        -- a change of the contact itself; a merge or an undo moving it to
+        -- another client is none
+        IF (to_jsonb(NEW) - ARRAY['client_id', 'modified_by', 'modified_at'])
+           IS DISTINCT FROM (to_jsonb(OLD) - ARRAY['client_id', 'modified_by', 'modified_at']) THEN
+            NEW.modified_by := crm_internal.session_role();
+            NEW.modified_at := now();
+        ELSE
+            NEW.modified_by := OLD.modified_by;
+            NEW.modified_at := OLD.modified_at;
+        END IF;
+    END IF;
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION crm_internal.interaction_before_write() IS
-    'trigger: sets original_client_id on insert and keeps it; normalizes the phone number';
+    'trigger: sets original_client_id on insert and keeps it; normalizes the phone number; keeps modified_by and modified_at (the last change of the contact, a move to another client aside)';
 
 -- crm.client.last_contact_at follows the history, once per statement (a
 -- bulk load or a merge moving many contacts updates each client once).  The

@@ -712,6 +712,7 @@ AS $$
     ('crm.import_batch', 'import'), ('crm.import_reject', 'import'),
     -- crm's own state: read (in reach), written only by crm's functions
     ('crm.merge_log', 'journal'), ('crm.merge_log_row', 'journal'), ('crm.consent_history', 'journal'),
+    ('crm.ticket_history', 'journal'),
     ('crm.audit_log', 'audit'),
     ('crm.anonymization_code', 'secret'),
     -- crm's own state about the whole base, whatever a role reaches, or
@@ -773,6 +774,8 @@ AS $$
     ('crm_supervisor', 'crm.apply_dedupe_plan(bigint, boolean)'),
     -- the bulk actions act as the caller and audit through it (checks first)
     ('crm_agent', 'crm_internal.audit_bulk(text, bigint[], jsonb)'),
+    -- written with crm's rights for a ticket the caller sees
+    ('crm_agent', 'crm.add_ticket_note(bigint, text)'),
     ('crm_admin', 'crm.anonymization_code(bigint)'),
     ('crm_admin', 'crm.anonymize(bigint, text)'),
     ('crm_admin', 'crm_internal.anonymize_crm_data(bigint, text)'),
@@ -965,6 +968,10 @@ AS $$
            'FOR SELECT USING (EXISTS (SELECT FROM crm.merge_log m WHERE m.id = merge_id))'
     UNION ALL
     SELECT 'crm.consent_history', 'crm_reach', format('FOR SELECT USING (%s)', linked.sql) FROM linked
+    UNION ALL
+    -- a ticket's history is seen exactly when its ticket is
+    SELECT 'crm.ticket_history', 'crm_reach',
+           'FOR SELECT USING (EXISTS (SELECT FROM crm.ticket t WHERE t.id = ticket_id))'
     UNION ALL
     -- the audit log: entries about clients of the role's units
     SELECT 'crm.audit_log', 'crm_reach', format('FOR SELECT USING (%s)', reach.sql) FROM reach

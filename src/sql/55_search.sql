@@ -190,6 +190,9 @@ DECLARE
     field record;
     exists_sql text;
     hidden text := 'visible';
+    -- the contact-history keys: one contact must match them all
+    contact_conds text[] := '{}';
+    contact_key record;
 BEGIN
     PERFORM crm_internal.require_data_model();
     IF filter IS NULL OR jsonb_typeof(filter) <> 'object' THEN
@@ -221,6 +224,36 @@ BEGIN
                 exists_sql := exists_sql || ' AND '
                     || crm_internal.search_predicate(key, 'x.name', 'reference', 'text', src, val);
             END IF;
+        ELSIF key IN ('call_type', 'call_status', 'classifier', 'attempts', 'min_attempts', 'callback_at',
+                      'callback_before', 'callback_after', 'modified_by', 'modified_at', 'recording_ref',
+                      'email_body') THEN
+            -- a client having a contact (crm.interaction) with these details
+            SELECT * INTO contact_key FROM (VALUES
+                ('call_type', 'call_type', 'text', 'text'::regtype, NULL),
+                ('call_status', 'call_status', 'text', 'text', NULL),
+                ('classifier', 'classifier', 'text', 'text', NULL),
+                ('attempts', 'attempts', 'number', 'integer', NULL),
+                ('min_attempts', 'attempts', 'number', 'integer', '>='),
+                ('callback_at', 'callback_at', 'timestamp', 'timestamptz', NULL),
+                ('callback_before', 'callback_at', 'timestamp', 'timestamptz', '<'),
+                ('callback_after', 'callback_at', 'timestamp', 'timestamptz', '>'),
+                ('modified_by', 'modified_by', 'text', 'text', NULL),
+                ('modified_at', 'modified_at', 'timestamp', 'timestamptz', NULL),
+                ('recording_ref', 'recording_ref', 'text', 'text', NULL),
+                ('email_body', 'email_body', 'text', 'text', NULL)) AS v(name, col, kind, typ, op)
+            WHERE v.name = key;
+            IF contact_key.op IS NULL THEN
+                contact_conds := contact_conds || crm_internal.search_predicate(
+                    key, format('i.%I', contact_key.col), contact_key.kind, contact_key.typ, src, val);
+            ELSIF jsonb_typeof(val) NOT IN ('number', 'string') THEN
+                RAISE EXCEPTION 'filter field "%" takes one value', key
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = CASE contact_key.kind WHEN 'number' THEN 'For example: {"min_attempts": 3}.'
+                                 ELSE format('For example: {"%s": "2026-06-30"}.', key) END;
+            ELSE
+                contact_conds := contact_conds || crm_internal.search_compare(
+                    format('i.%I', contact_key.col), contact_key.kind, contact_key.typ, contact_key.op, src, val);
+            END IF;
         ELSIF key = 'unit_within' THEN
             IF jsonb_typeof(val) <> 'number' THEN
                 RAISE EXCEPTION 'filter field "unit_within" takes a unit id'
@@ -249,7 +282,9 @@ BEGIN
                 RAISE EXCEPTION 'unrecognized client search filter field "%"', key
                     USING ERRCODE = 'invalid_parameter_value',
                           HINT = 'Filter on a column of crm.client, on phone, email, campaign, segment, '
-                                 'unit_within, hidden or custom:<field name>.';
+                                 'unit_within, hidden, custom:<field name> or a contact''s call_type, call_status, '
+                                 'classifier, attempts, min_attempts, callback_at, callback_before, callback_after, '
+                                 'modified_by, modified_at, recording_ref, email_body.';
             END IF;
             kind := CASE
                 WHEN typ IN ('text'::regtype, 'character varying'::regtype) THEN 'text'
@@ -266,6 +301,10 @@ BEGIN
         END IF;
     END LOOP;
 
+    IF cardinality(contact_conds) > 0 THEN
+        conds := conds || format('EXISTS (SELECT FROM crm.interaction i WHERE i.client_id = c.id AND %s)',
+                                 array_to_string(contact_conds, ' AND '));
+    END IF;
     IF hidden = 'visible' THEN
         conds := conds || 'crm_internal.client_is_visible(c.hidden_at, c.anonymized_at)'::text;
     ELSIF hidden = 'hidden' THEN

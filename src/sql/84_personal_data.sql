@@ -91,6 +91,8 @@ AS $$
     ('crm.vehicle',        'vin',                 'clear',  NULL),
     ('crm.interaction',    'phone',               'clear',  NULL),
     ('crm.interaction',    'summary',             'clear',  NULL),
+    ('crm.interaction',    'recording_ref',       'clear',  NULL),
+    ('crm.interaction',    'email_body',          'clear',  NULL),
     ('crm.needs_analysis', 'answers',             'clear',  NULL),
     ('crm.needs_analysis', 'summary',             'clear',  NULL),
     ('crm.invoice',        'billed_name',         'clear',  NULL),
@@ -102,7 +104,10 @@ AS $$
     ('crm.case',           'description',         'clear',  NULL),
     ('crm.service_entry',  'description',         'clear',  NULL),
     ('crm.ticket',         'subject',             'clear',  'anonymized'),
-    ('crm.ticket',         'description',         'clear',  NULL)) AS v(relation, column_name, action, replacement);
+    ('crm.ticket',         'description',         'clear',  NULL),
+    ('crm.ticket',         'source_number',       'clear',  NULL),
+    -- through crm.ticket (crm_internal.anonymize_crm_data() clears it by its ticket)
+    ('crm.ticket_history', 'note',                'clear',  NULL)) AS v(relation, column_name, action, replacement);
 $$;
 COMMENT ON FUNCTION crm_internal.personal_data_builtin() IS
     'the personal data crm.anonymize() removes from crm''s own linked tables: rows deleted, or columns set to a replacement';
@@ -263,6 +268,9 @@ BEGIN
             ('consent_history', 'crm.consent_history',
              'SELECT coalesce(jsonb_agg(to_jsonb(h) ORDER BY h.at, h.consent_id, h.event), ''[]'')
               FROM crm.consent_history h WHERE h.client_id = $1'),
+            ('ticket_history', 'crm.ticket_history',
+             'SELECT coalesce(jsonb_agg(to_jsonb(h) ORDER BY h.ticket_id, h.id), ''[]'')
+              FROM crm.ticket_history h JOIN crm.ticket t ON t.id = h.ticket_id WHERE t.client_id = $1'),
             ('merged_records', 'crm.merge_log',
              'SELECT coalesce(jsonb_agg(jsonb_build_object(
                          ''merge_id'', m.id, ''merged_at'', m.merged_at, ''merged_by'', m.merged_by,
@@ -300,4 +308,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.client_export(bigint) IS
-    'the right of access: the client, its custom fields, the rows of every table referencing it (user tables too), consent history, merged records and duplicate pairs, as jsonb; tables the caller cannot read are listed, not read';
+    'the right of access: the client, its custom fields, the rows of every table referencing it (user tables too), consent history, its tickets'' history, merged records and duplicate pairs, as jsonb; tables the caller cannot read are listed, not read';

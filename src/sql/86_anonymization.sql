@@ -307,6 +307,16 @@ BEGIN
         END IF;
     END LOOP;
 
+    -- the notes of its tickets' history (the tickets were merged into it
+    -- with their history); the statuses stay
+    UPDATE crm.ticket_history h SET note = NULL
+    FROM crm.ticket t
+    WHERE t.id = h.ticket_id AND t.client_id = c.id AND h.note IS NOT NULL;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        counts := counts || jsonb_build_object('crm.ticket_history', n);
+    END IF;
+
     -- the client itself, last: the keys above may read its fields
     UPDATE crm.client cl
     SET first_name = NULL, last_name = NULL, company_name = NULL, display_name = NULL,

@@ -1,0 +1,10 @@
+-- Ticket history (crm.ticket_history): the triggers that write it, notes
+-- (crm.add_ticket_note()), its place in the right of access and in the
+-- right to be forgotten; a ticket's source_number normalized.
+-- @source CREATE FUNCTION crm_internal.ticket_source_number()
+-- @source CREATE FUNCTION crm_internal.ticket_history_write()
+-- @source CREATE FUNCTION crm_internal.sees_ticket(
+-- @source CREATE FUNCTION crm.add_ticket_note(
+-- @source CREATE FUNCTION crm_internal.personal_data_builtin()
+-- @source CREATE FUNCTION crm.client_export(
+-- @source CREATE FUNCTION crm_internal.anonymize_crm_data(

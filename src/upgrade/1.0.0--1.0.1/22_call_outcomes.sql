@@ -1,0 +1,6 @@
+-- Call details in the contact history: the before-write trigger keeps
+-- modified_by and modified_at, crm.client_search() filters on the details,
+-- crm.record_call() records a call on the client an agent chose (FCC).
+-- @source CREATE FUNCTION crm_internal.interaction_before_write()
+-- @source CREATE FUNCTION crm_internal.client_search_condition(
+-- @source CREATE FUNCTION crm.record_call(
