@@ -43,7 +43,7 @@ REGRESS      = setup data_model pesel nip regon identifier_ops identifier_unicod
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
 ISOLATION      = install_concurrent contact_default contact_bulk last_contact unit_kind merge_concurrent anonymize_merge \
-                 unmerge_target merge_cascade dedupe_insert bulk_merge import_merge unmerge_anonymize
+                 unmerge_target merge_cascade dedupe_insert bulk_merge import_merge unmerge_anonymize delete_with_data_concurrent
 ISOLATION_OPTS = --load-extension=crm
 
 # libxlsxwriter (Debian's libxlsxwriter-dev) writes the xlsx exports (src/export.c)
