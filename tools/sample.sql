@@ -255,4 +255,21 @@ Bogdan,Lis,85020500027,601 555 011
 SELECT crm.import_apply(:import_batch, '{"first_name": "Imię", "last_name": "Nazwisko", "pesel": "PESEL", "phone": "Telefon"}') AS import_result \gset
 DROP TABLE crm_import;
 
+-- a test record typed in by mistake, with a ticket and an order: an
+-- administrator deleted it with all its data (journaled in crm.delete_log;
+-- crm.undo_delete(1) would bring it back)
+DO $$
+DECLARE
+    test_id bigint;
+BEGIN
+    INSERT INTO crm.client (kind, first_name, last_name, city, unit_id, source, created_at)
+    VALUES ('person', 'Test', 'Testowy', 'Kraków', 3, 'manual', '2025-12-01 10:00+01')
+    RETURNING id INTO test_id;
+    INSERT INTO crm.ticket (client_id, subject) VALUES (test_id, 'próba zgłoszenia');
+    INSERT INTO crm."order" (client_id, number) VALUES (test_id, 'TEST/1');
+    INSERT INTO crm.order_line (order_id, product_id, quantity, unit_price)
+    SELECT o.id, 1, 1, 1.00 FROM crm."order" o WHERE o.number = 'TEST/1';
+    PERFORM crm.delete_client_with_data(test_id, 'rekord testowy');
+END $$;
+
 RESET client_min_messages;

@@ -720,6 +720,8 @@ AS $$
     -- names, which would tell of clients out of reach; the training runs,
     -- with the role that ran each)
     ('crm.match_training', 'admin'), ('crm.match_frequency', 'admin'), ('crm.match_frequency_total', 'admin'),
+    -- the delete journal: copies of deleted clients' rows, for administrators' undo
+    ('crm.delete_log', 'admin'), ('crm.delete_log_row', 'admin'),
     ('crm.merge_rule', 'setting'), ('crm.merge_table_rule', 'setting'), ('crm.match_weight', 'setting'),
     ('crm.match_weight_trained', 'setting'),
     ('crm.personal_column', 'setting'), ('crm.user_unit', 'setting'), ('crm.user_campaign', 'setting'),
@@ -771,13 +773,15 @@ AS $$
     ('crm_supervisor', 'crm.dedupe(text[], text)'),
     ('crm_supervisor', 'crm.create_dedupe_plan(text[])'),
     ('crm_supervisor', 'crm.create_dedupe_plan(double precision)'),
-    ('crm_supervisor', 'crm.apply_dedupe_plan(bigint, boolean)'),
+    ('crm_supervisor', 'crm.apply_dedupe_plan(bigint, boolean, boolean)'),
     -- the bulk actions act as the caller and audit through it (checks first)
     ('crm_agent', 'crm_internal.audit_bulk(text, bigint[], jsonb)'),
     -- written with crm's rights for a ticket the caller sees
     ('crm_agent', 'crm.add_ticket_note(bigint, text)'),
     ('crm_admin', 'crm.anonymization_code(bigint)'),
     ('crm_admin', 'crm.anonymize(bigint, text)'),
+    ('crm_admin', 'crm.delete_client_with_data(bigint, text)'),
+    ('crm_admin', 'crm.undo_delete(bigint)'),
     ('crm_admin', 'crm_internal.anonymize_crm_data(bigint, text)'),
     ('crm_admin', 'crm.user_unit(text, bigint, boolean)'),
     ('crm_admin', 'crm.user_campaign(text, bigint, boolean)'),

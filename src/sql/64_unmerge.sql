@@ -27,6 +27,66 @@ END;
 COMMENT ON FUNCTION crm_internal.merge_row_match(regclass, name[]) IS
     'internal: SQL text matching a journaled moved row (alias e) to its row in the table (alias t)';
 
+-- One way to put journaled rows back, for every journal that keeps copies
+-- of rows (crm.merge_log_row, crm.delete_log_row): rows, a JSON array of
+-- to_jsonb() copies of one table's rows, go in again with their ids
+-- (OVERRIDING SYSTEM VALUE); a column added to the table since takes its
+-- default, as it did for the rows there then.  Returns how many went in.
+CREATE FUNCTION crm_internal.restore_rows(relation regclass, rows jsonb) RETURNS bigint
+    LANGUAGE plpgsql
+    -- a key may use crm's types, whose operators live in crm
+    SET search_path = pg_catalog, crm, pg_temp
+AS $$
+DECLARE
+    cols text;
+    r_cols text;
+    n bigint;
+BEGIN
+    IF rows IS NULL OR jsonb_array_length(rows) = 0 THEN
+        RETURN 0;
+    END IF;
+    SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
+           string_agg(format('r.%I', a.attname), ', ' ORDER BY a.attnum)
+    INTO cols, r_cols
+    FROM pg_attribute a
+    WHERE a.attrelid = relation AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+      AND EXISTS (SELECT FROM jsonb_array_elements(rows) AS e(item) WHERE e.item ? a.attname);
+    EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM jsonb_populate_recordset(NULL::%s, $1) AS r',
+                   relation, cols, r_cols, relation)
+        USING rows;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION crm_internal.restore_rows(regclass, jsonb) IS
+    'internal: inserts journaled copies of rows (a JSON array) back into their table with their ids; returns the count';
+
+-- The order in which journaled rows of several tables go back: a table
+-- whose rows reference another's (by a foreign key) after it (consents
+-- after the documents confirming them, order lines after their orders);
+-- deleting goes the other way.
+CREATE FUNCTION crm_internal.restore_order(relations regclass[])
+    RETURNS TABLE (relation regclass, level integer)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH RECURSIVE edge(child, parent) AS (
+        SELECT DISTINCT con.conrelid::regclass, con.confrelid::regclass
+        FROM pg_constraint con
+        WHERE con.contype = 'f' AND con.conrelid = ANY (relations) AND con.confrelid = ANY (relations)
+          AND con.conrelid <> con.confrelid
+    ), walk(relation, level) AS (
+        SELECT DISTINCT r.r, 0 FROM unnest(relations) AS r(r)
+        UNION
+        -- bounded: a cycle of foreign keys stops at the number of tables
+        SELECT e.child, w.level + 1 FROM walk w JOIN edge e ON e.parent = w.relation
+        WHERE w.level < cardinality(relations)
+    )
+    SELECT w.relation, max(w.level) FROM walk w GROUP BY w.relation ORDER BY max(w.level), w.relation::text;
+END;
+COMMENT ON FUNCTION crm_internal.restore_order(regclass[]) IS
+    'internal: the tables in the order their journaled rows go back (level 0 first; a table referencing another comes after it)';
+
 -- SECURITY DEFINER, like the merge: the journal it reads is written only
 -- by crm.merge_clients() (no other role may write crm.merge_log or
 -- crm.merge_log_row), and it still acts only on tables that reference
@@ -189,15 +249,7 @@ BEGIN
     -- undo: the source clients come back with their ids ...
     -- (only the columns the journal holds: a column added to the table since
     -- the merge takes its default, as it did for the rows there then)
-    SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
-           string_agg(format('r.%I', a.attname), ', ' ORDER BY a.attnum)
-    INTO cols, r_cols
-    FROM pg_attribute a
-    WHERE a.attrelid = 'crm.client'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-      AND m.sources -> 0 ? a.attname;
-    EXECUTE format('INSERT INTO crm.client (%s) SELECT %s FROM jsonb_populate_recordset(NULL::crm.client, $1) AS r',
-                   cols, r_cols)
-        USING m.sources;
+    PERFORM crm_internal.restore_rows('crm.client', m.sources);
     -- ... their rows move back ...
     FOR grp IN SELECT DISTINCT r.relation, r.constraint_name
                FROM crm.merge_log_row r WHERE r.merge_id = m.id AND r.action = 'moved' LOOP
@@ -234,30 +286,14 @@ BEGIN
     -- reference crm.client: the journal names no other) ...
     -- (a table whose rows reference another restored one's comes after it:
     -- consents after the documents confirming them)
-    FOR grp IN SELECT r.relation FROM crm.merge_log_row r
-               WHERE r.merge_id = m.id AND r.action IN ('dropped', 'folded')
-               GROUP BY r.relation
-               ORDER BY EXISTS (SELECT FROM pg_constraint con, crm.merge_log_row o
-                                WHERE con.contype = 'f' AND con.conrelid = r.relation
-                                  AND o.merge_id = m.id AND o.relation <> r.relation
-                                  AND con.confrelid = o.relation),
-                        r.relation::text LOOP
-        SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
-               string_agg(format('r.%I', a.attname), ', ' ORDER BY a.attnum)
-        INTO cols, r_cols
-        FROM pg_attribute a
-        WHERE a.attrelid = grp.relation AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-          -- a column added since the merge takes its default
-          AND EXISTS (SELECT FROM crm.merge_log_row j
-                      WHERE j.merge_id = m.id AND j.relation = grp.relation
-                        AND j.action IN ('dropped', 'folded') AND j.row_data ? a.attname);
+    FOR grp IN SELECT o.relation
+               FROM crm_internal.restore_order(ARRAY(
+                        SELECT DISTINCT r.relation FROM crm.merge_log_row r
+                        WHERE r.merge_id = m.id AND r.action IN ('dropped', 'folded'))) AS o LOOP
         BEGIN
-            EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE
-                            SELECT %s FROM crm.merge_log_row j,
-                                 LATERAL jsonb_populate_record(NULL::%s, j.row_data) AS r
-                            WHERE j.merge_id = $1 AND j.relation = $2 AND j.action IN (''dropped'', ''folded'')',
-                           grp.relation, cols, r_cols, grp.relation)
-                USING m.id, grp.relation;
+            PERFORM crm_internal.restore_rows(grp.relation,
+                (SELECT jsonb_agg(j.row_data ORDER BY j.id) FROM crm.merge_log_row j
+                 WHERE j.merge_id = m.id AND j.relation = grp.relation AND j.action IN ('dropped', 'folded')));
         EXCEPTION WHEN unique_violation OR exclusion_violation OR foreign_key_violation THEN
             RAISE EXCEPTION 'cannot undo merge %: a row it removed from % no longer fits', m.id,
                             crm_internal.relation_name(grp.relation)

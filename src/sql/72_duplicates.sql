@@ -129,6 +129,7 @@ DECLARE
     total bigint;
     merged bigint := 0;
     deleted bigint := 0;
+    journal bigint[] := '{}';
     skipped jsonb := '[]';
     victim bigint;
     units bigint[];
@@ -136,10 +137,15 @@ DECLARE
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_supervisor('dedupe clients');
-    IF action IS NULL OR action NOT IN ('merge', 'delete') THEN
+    IF action IS NULL OR action NOT IN ('merge', 'delete', 'delete_with_data') THEN
         RAISE EXCEPTION 'unknown dedupe action "%"', action
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use ''merge'' (into the oldest record) or ''delete'' (all but the oldest).';
+                  HINT = 'Use ''merge'' (into the oldest record), ''delete'' (all but the oldest) or ''delete_with_data'' (all but the oldest with their linked records, administrators only).';
+    END IF;
+    -- FCC: the duplicates go with everything linked to them, journaled
+    -- (crm.delete_client_with_data(), undone with crm.undo_delete())
+    IF action = 'delete_with_data' THEN
+        PERFORM crm_internal.require_admin('dedupe clients with their data');
     END IF;
     CREATE TEMP TABLE crm_dedupe_group ON COMMIT DROP AS
         SELECT d.group_id, d.client_id, d.is_oldest, d.created_at FROM crm.find_duplicates(criteria) d;
@@ -183,6 +189,17 @@ BEGIN
                 skipped := skipped || jsonb_build_object('group_id', g.group_id, 'kept', g.keep,
                                                          'clients', to_jsonb(g.others), 'reason', SQLERRM);
             END;
+        ELSIF action = 'delete_with_data' THEN
+            FOREACH victim IN ARRAY g.others LOOP
+                BEGIN
+                    journal := journal || crm.delete_client_with_data(victim, format('dedupe %s', criteria));
+                    deleted := deleted + 1;
+                EXCEPTION WHEN object_not_in_prerequisite_state THEN
+                    skipped := skipped || jsonb_build_object('group_id', g.group_id, 'kept', g.keep,
+                                                             'clients', jsonb_build_array(victim),
+                                                             'reason', SQLERRM);
+                END;
+            END LOOP;
         ELSE
             FOREACH victim IN ARRAY g.others LOOP
                 BEGIN
@@ -205,9 +222,12 @@ BEGIN
     RETURN jsonb_build_object('groups', groups, 'merged', merged, 'deleted', deleted,
                               'skipped', (SELECT coalesce(sum(jsonb_array_length(s -> 'clients')), 0)
                                           FROM jsonb_array_elements(skipped) s),
-                              'skipped_detail', skipped);
+                              'skipped_detail', skipped)
+           -- the journal's ids, for crm.undo_delete()
+           || CASE WHEN action = 'delete_with_data' THEN jsonb_build_object('delete_ids', to_jsonb(journal))
+                   ELSE '{}' END;
 END
 $$;
 REVOKE ALL ON FUNCTION crm.dedupe(text[], text) FROM PUBLIC;
 COMMENT ON FUNCTION crm.dedupe(text[], text) IS
-    'bulk dedupe of the find_duplicates groups: merge each into its oldest record (field values from the newest) or delete all but the oldest, skipping and reporting what a rule or a linked business record protects';
+    'bulk dedupe of the find_duplicates groups: merge each into its oldest record (field values from the newest) or delete all but the oldest, skipping and reporting what a rule or a linked business record protects; delete_with_data (administrators): delete all but the oldest with their linked records, journaled (delete_ids, for crm.undo_delete())';

@@ -239,7 +239,8 @@ COMMENT ON FUNCTION crm.dedupe_plan_preview(bigint) IS
 -- SECURITY DEFINER, like crm.dedupe(): applying is crm's own act, audited
 -- as one; a role applies the plans it made (administrators any), and every
 -- merge and delete checks that the role reaches the clients.
-CREATE FUNCTION crm.apply_dedupe_plan(plan_id bigint, strict boolean DEFAULT true) RETURNS jsonb
+CREATE FUNCTION crm.apply_dedupe_plan(plan_id bigint, strict boolean DEFAULT true, with_data boolean DEFAULT false)
+    RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, crm, pg_temp
 AS $$
@@ -252,11 +253,18 @@ DECLARE
     done bigint := 0;
     merged bigint := 0;
     deleted bigint := 0;
+    journal bigint[] := '{}';
+    problems text[];
     started timestamptz := clock_timestamp();
     summary jsonb;
 BEGIN
     PERFORM crm_internal.require_data_model();
     PERFORM crm_internal.require_supervisor('apply dedupe plans');
+    -- FCC: the plan's deletes take the records' linked data with them
+    -- (crm.delete_client_with_data(), journaled): administrators only
+    IF with_data THEN
+        PERFORM crm_internal.require_admin('apply dedupe plans with their data');
+    END IF;
     SELECT * INTO p FROM crm.dedupe_plan d WHERE d.id = plan_id FOR UPDATE;
     -- another's plan is out of sight, as under row-level security
     IF NOT FOUND OR NOT (p.created_by = crm_internal.session_role()
@@ -296,10 +304,15 @@ BEGIN
 
     FOR g IN SELECT * FROM crm.dedupe_plan_preview(plan_id) pv
              WHERE cardinality(pv.merge_ids) + cardinality(pv.delete_ids) > 0 LOOP
-        IF g.problems <> '{}' THEN
+        -- with the data, linked records do not stand in a delete's way
+        problems := CASE WHEN with_data AND g.delete_blocked_by IS NOT NULL
+                         THEN ARRAY(SELECT x FROM unnest(g.problems) AS x
+                                    WHERE NOT x LIKE 'client %, to be deleted, has linked records: %')
+                         ELSE g.problems END;
+        IF problems <> '{}' THEN
             RAISE EXCEPTION 'dedupe plan % cannot be applied: group % has a problem', plan_id, g.group_no
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = array_to_string(g.problems, '; ') || '.',
+                      DETAIL = array_to_string(problems, '; ') || '.',
                       HINT = format('Fix the group in crm.dedupe_plan_item (UPDATE its actions or main record) or set its records to nothing; see crm.dedupe_plan_preview(%s).', plan_id);
         END IF;
         IF cardinality(g.merge_ids) > 0 THEN
@@ -324,21 +337,27 @@ BEGIN
                 END IF;
             END IF;
         END LOOP;
-        IF cardinality(g.delete_ids) > 0 THEN
+        IF cardinality(g.delete_ids) > 0 AND with_data THEN
+            journal := journal || ARRAY(SELECT crm.delete_client_with_data(d, format('dedupe plan %s', plan_id))
+                                        FROM unnest(g.delete_ids) d ORDER BY d);
+            deleted := deleted + cardinality(g.delete_ids);
+        ELSIF cardinality(g.delete_ids) > 0 THEN
             PERFORM crm.delete_client(d) FROM unnest(g.delete_ids) d;
             deleted := deleted + cardinality(g.delete_ids);
         END IF;
         done := done + 1;
         PERFORM crm_internal.report_progress('dedupe plan', done, total, started);
     END LOOP;
-    summary := jsonb_build_object('groups', done, 'merged', merged, 'deleted', deleted);
+    summary := jsonb_build_object('groups', done, 'merged', merged, 'deleted', deleted)
+               -- the journal's ids, for crm.undo_delete()
+               || CASE WHEN with_data THEN jsonb_build_object('delete_ids', to_jsonb(journal)) ELSE '{}' END;
     UPDATE crm.dedupe_plan d SET applied_at = now(), applied_by = crm_internal.session_role(), result = summary
     WHERE d.id = plan_id;
     PERFORM crm_internal.audit('dedupe plan', NULL, jsonb_build_object('plan_id', plan_id) || summary);
     RETURN summary;
 END
 $$;
-REVOKE ALL ON FUNCTION crm.apply_dedupe_plan(bigint, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm.apply_dedupe_plan(bigint, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION crm.create_dedupe_plan(text[]), crm.create_dedupe_plan(double precision) FROM PUBLIC;
-COMMENT ON FUNCTION crm.apply_dedupe_plan(bigint, boolean) IS
-    'applies a dedupe plan in one transaction: every group''s merges (fields empty on the main record filled; strict, the default: refused, CR004, while a field is in conflict without a choice), default contacts and deletes, or nothing at all';
+COMMENT ON FUNCTION crm.apply_dedupe_plan(bigint, boolean, boolean) IS
+    'applies a dedupe plan in one transaction: every group''s merges (fields empty on the main record filled; strict, the default: refused, CR004, while a field is in conflict without a choice), default contacts and deletes, or nothing at all; with_data (administrators): the deleted records go with their linked records, journaled (delete_ids, for crm.undo_delete())';

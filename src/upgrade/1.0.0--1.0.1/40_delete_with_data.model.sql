@@ -1,0 +1,3 @@
+-- the delete journal of crm.delete_client_with_data()
+-- @source CREATE TABLE crm.delete_log (
+-- @source CREATE TABLE crm.delete_log_row (

@@ -1,0 +1,18 @@
+-- Deleting a client with all its data (administrators), journaled in
+-- crm.delete_log and undone by crm.undo_delete(); one way to put journaled
+-- rows back (crm_internal.restore_rows(), restore_order()), which
+-- crm.unmerge() now uses too; crm.dedupe(criteria, 'delete_with_data'),
+-- crm.apply_dedupe_plan(..., with_data); crm.anonymize() erases the
+-- copies in the delete journal.
+-- @source CREATE FUNCTION crm_internal.restore_rows(
+-- @source CREATE FUNCTION crm_internal.restore_order(
+-- @source CREATE FUNCTION crm.unmerge(
+-- @source CREATE FUNCTION crm.delete_client_with_data(
+-- @source CREATE FUNCTION crm_internal.delete_with_data_journal(
+-- @source CREATE FUNCTION crm.undo_delete(
+-- @source CREATE FUNCTION crm.dedupe(
+-- a new parameter, with_data: the old signature goes (calls with one or
+-- two arguments keep working)
+DROP FUNCTION crm.apply_dedupe_plan(bigint, boolean);
+-- @source CREATE FUNCTION crm.apply_dedupe_plan(
+-- @source CREATE FUNCTION crm_internal.anonymize_crm_data(
