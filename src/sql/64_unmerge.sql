@@ -198,7 +198,9 @@ BEGIN
     EXECUTE format('INSERT INTO crm.client (%s) SELECT %s FROM jsonb_populate_recordset(NULL::crm.client, $1) AS r',
                    cols, r_cols)
         USING m.sources;
-    -- ... their rows move back ...
+    -- ... their rows move back (a document and its policy one after the
+    -- other: their check waits until both have) ...
+    SET CONSTRAINTS crm.document_policy_client DEFERRED;
     FOR grp IN SELECT DISTINCT r.relation, r.constraint_name
                FROM crm.merge_log_row r WHERE r.merge_id = m.id AND r.action = 'moved' LOOP
         SELECT * INTO ref FROM crm.client_references() x
@@ -265,6 +267,9 @@ BEGIN
                       HINT = 'A row added since clashes with it, or a row it refers to was deleted since.';
         END;
     END LOOP;
+    -- a document attached since the merge to a policy of another record
+    -- stops the undo here
+    SET CONSTRAINTS crm.document_policy_client IMMEDIATE;
     -- ... and the target's fields are what they were, in one update
     SELECT string_agg(format('%1$I = (jsonb_populate_record(NULL::crm.client, $1)).%1$I', b.key), ', ')
     INTO cols
