@@ -47,6 +47,7 @@ DECLARE
     grp record;
     ref record;
     found_rows bigint;
+    problem text;
     field text;
     cols text;
     r_cols text;
@@ -269,7 +270,15 @@ BEGIN
     END LOOP;
     -- a document attached since the merge to a policy of another record
     -- stops the undo here
-    SET CONSTRAINTS crm.document_policy_client IMMEDIATE;
+    BEGIN
+        SET CONSTRAINTS crm.document_policy_client IMMEDIATE;
+    EXCEPTION WHEN check_violation THEN
+        GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
+        RAISE EXCEPTION 'cannot undo merge %: %', m.id, SQLERRM
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = problem || ' The document was attached to the policy after the merge; undone, they would belong to different clients.',
+                  HINT = 'Detach the document (policy_id = NULL) or attach it to a policy of its own record, then undo the merge again.';
+    END;
     -- ... and the target's fields are what they were, in one update
     SELECT string_agg(format('%1$I = (jsonb_populate_record(NULL::crm.client, $1)).%1$I', b.key), ', ')
     INTO cols

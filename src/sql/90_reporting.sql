@@ -91,4 +91,5 @@ COMMENT ON COLUMN crm.client_report.cases IS 'how many cases the client has (crm
 COMMENT ON COLUMN crm.client_report.orders IS 'how many orders the client placed (crm.order)';
 COMMENT ON COLUMN crm.client_report.duplicate_candidates IS
     'how many clients the duplicate check found the client may duplicate (crm.possible_duplicate, dismissed pairs aside, pairs with a client the reader cannot see aside)';
+
 $model$);
