@@ -97,7 +97,7 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC) $(UPGRADE_SRC) src/sql/.sources $(EX
 	{ cat $(SQL_SRC) && for d in $(UPGRADE_DIRS); do echo && tools/upgrade_script.sh step $$d || exit 1; done; } > $@
 
 .SECONDEXPANSION:
-$(UPGRADE_built): $(EXTENSION)--%.sql: $$(wildcard src/upgrade/%/*.sql) src/sql/.sources tools/upgrade_script.sh
+$(UPGRADE_built): $(EXTENSION)--%.sql: $$(wildcard src/upgrade/%/*.sql) $(SQL_SRC) src/sql/.sources tools/upgrade_script.sh
 	tools/upgrade_script.sh upgrade src/upgrade/$* > $@
 
 .PHONY: FORCE
