@@ -29,7 +29,13 @@ CREATE TRIGGER policy_documents_follow AFTER UPDATE OF client_id ON crm.policy
     FOR EACH ROW WHEN (NEW.client_id IS DISTINCT FROM OLD.client_id)
     EXECUTE FUNCTION crm_internal.policy_documents_follow();
 -- status preliminary, the documents of each policy (a new column at the
--- end); a preliminary policy is not an active one
+-- end); a preliminary policy is not an active one.  Views of the model are
+-- the database's, not the extension's: dropped and made again (an upgrade
+-- script may not replace what the extension does not own); the step gives
+-- crm's roles their grants again.
+DROP VIEW crm.client_policy;
 -- @source CREATE VIEW crm.client_policy
+DROP VIEW crm.client_overview;
 -- @source CREATE VIEW crm.client_overview
+DROP VIEW crm.client_report;
 -- @source CREATE VIEW crm.client_report

@@ -9,4 +9,6 @@ COMMENT ON TABLE crm.custom_value IS
     'custom field values: number_value for number fields, text_value for text, pesel, nip and regon fields';
 COMMENT ON COLUMN crm.custom_value.text_value IS
     'the value of a text field, or of a pesel, nip or regon field as its digits (checked and made canonical on write); null for a number field';
--- @source CREATE VIEW crm.client_custom_value
+COMMENT ON COLUMN crm.client_custom_value.type IS 'the field''s type: number, text, pesel, nip or regon';
+COMMENT ON COLUMN crm.client_custom_value.text_value IS
+    'the value of a text, pesel, nip or regon field; null for a number field';
