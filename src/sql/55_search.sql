@@ -10,7 +10,7 @@ SELECT c.id, c.kind, c.display_name, c.first_name, c.last_name, c.company_name,
        phone.value AS phone, email.value AS email,
        c.unit_id, u.path AS unit_path, c.owner, c.synced,
        (SELECT count(*) FROM crm.policy p
-        WHERE p.client_id = c.id AND p.ends_on >= current_date) AS active_policies,
+        WHERE p.client_id = c.id AND p.ends_on >= current_date AND NOT p.preliminary) AS active_policies,
        (SELECT count(*) FROM crm.ticket t
         WHERE t.client_id = c.id AND t.status IN ('new', 'open', 'pending')) AS open_tickets,
        c.last_contact_at, c.created_at, c.updated_at
@@ -44,7 +44,7 @@ COMMENT ON COLUMN crm.client_overview.unit_path IS
 COMMENT ON COLUMN crm.client_overview.owner IS 'the account manager: a login of crm.employee';
 COMMENT ON COLUMN crm.client_overview.synced IS 'the client''s data is complete and synchronized';
 COMMENT ON COLUMN crm.client_overview.active_policies IS
-    'how many of the client''s policies have not ended (ends_on today or later)';
+    'how many of the client''s issued policies have not ended (ends_on today or later; preliminary ones not counted)';
 COMMENT ON COLUMN crm.client_overview.open_tickets IS
     'how many of the client''s tickets are new, open or pending';
 COMMENT ON COLUMN crm.client_overview.last_contact_at IS
@@ -272,6 +272,10 @@ BEGIN
                 exists_sql := exists_sql || ' AND '
                     || CASE field.type
                        WHEN 'number' THEN crm_internal.search_predicate(key, 'v.number_value', 'number', 'numeric', src, val)
+                       -- a PESEL, NIP or REGON in any format finds its digits
+                       WHEN 'pesel' THEN crm_internal.search_predicate(key, 'v.text_value::crm.pesel', 'identifier', 'crm.pesel', src, val)
+                       WHEN 'nip' THEN crm_internal.search_predicate(key, 'v.text_value::crm.nip', 'identifier', 'crm.nip', src, val)
+                       WHEN 'regon' THEN crm_internal.search_predicate(key, 'v.text_value::crm.regon', 'identifier', 'crm.regon', src, val)
                        ELSE crm_internal.search_predicate(key, 'v.text_value', 'text', 'text', src, val) END;
             END IF;
         ELSE

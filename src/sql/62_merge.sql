@@ -484,7 +484,10 @@ BEGIN
 
     -- every row of every table that references a source moves to the target;
     -- rows crm's owner cannot see (a table that forces row-level security on
-    -- its owner) would be left behind, so such a table stops it
+    -- its owner) would be left behind, so such a table stops it.  A
+    -- document and its policy move one after the other: their check waits
+    -- until both have (crm_internal.document_policy_check())
+    SET CONSTRAINTS crm.document_policy_client DEFERRED;
     FOREACH src IN ARRAY source_ids LOOP
         FOR ref IN SELECT * FROM crm.client_links(src) l WHERE l.row_count IS DISTINCT FROM 0 LOOP
             IF ref.row_count IS NULL OR row_security_active(ref.relation) THEN
@@ -509,6 +512,7 @@ BEGIN
                       HINT = 'Merge again; if triggers of yours add rows for the merged client, register a rule for their table in crm.merge_table_rule.';
         END IF;
     END LOOP;
+    SET CONSTRAINTS crm.document_policy_client IMMEDIATE;
 
     -- the sources go; everything linked to them was moved and checked above,
     -- so their delete trigger need not count it all again

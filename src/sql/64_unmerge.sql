@@ -107,9 +107,8 @@ DECLARE
     grp record;
     ref record;
     found_rows bigint;
+    problem text;
     field text;
-    cols text;
-    r_cols text;
 BEGIN
     PERFORM crm_internal.require_data_model();
     -- an undo brings back records the check on save knew: it stays out
@@ -250,7 +249,9 @@ BEGIN
     -- (only the columns the journal holds: a column added to the table since
     -- the merge takes its default, as it did for the rows there then)
     PERFORM crm_internal.restore_rows('crm.client', m.sources);
-    -- ... their rows move back ...
+    -- ... their rows move back (a document and its policy one after the
+    -- other: their check waits until both have) ...
+    SET CONSTRAINTS crm.document_policy_client DEFERRED;
     FOR grp IN SELECT DISTINCT r.relation, r.constraint_name
                FROM crm.merge_log_row r WHERE r.merge_id = m.id AND r.action = 'moved' LOOP
         SELECT * INTO ref FROM crm.client_references() x
@@ -301,6 +302,17 @@ BEGIN
                       HINT = 'A row added since clashes with it, or a row it refers to was deleted since.';
         END;
     END LOOP;
+    -- a document attached since the merge to a policy of another record
+    -- stops the undo here
+    BEGIN
+        SET CONSTRAINTS crm.document_policy_client IMMEDIATE;
+    EXCEPTION WHEN check_violation THEN
+        GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
+        RAISE EXCEPTION 'cannot undo merge %: %', m.id, SQLERRM
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = problem || ' The document was attached to the policy after the merge; undone, they would belong to different clients.',
+                  HINT = 'Detach the document (policy_id = NULL) or attach it to a policy of its own record, then undo the merge again.';
+    END;
     -- ... and the target's fields are what they were, in one update
     SELECT string_agg(format('%1$I = (jsonb_populate_record(NULL::crm.client, $1)).%1$I', b.key), ', ')
     INTO cols

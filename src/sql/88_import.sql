@@ -482,6 +482,11 @@ BEGIN
             IF s.constant IS NOT NULL AND f.type = 'number' THEN
                 PERFORM crm_internal.import_refuse_constant('custom ' || f.name, s.constant,
                     CASE WHEN crm_internal.import_number(s.constant) IS NULL THEN format('"%s" is not a number.', s.constant) END);
+            ELSIF s.constant IS NOT NULL AND f.type IN ('pesel', 'nip', 'regon') THEN
+                PERFORM crm_internal.import_refuse_constant('custom ' || f.name, s.constant,
+                    CASE f.type WHEN 'pesel' THEN crm.pesel_problem(s.constant)
+                                WHEN 'nip' THEN crm.nip_problem(s.constant)
+                                ELSE crm.regon_problem(s.constant) END);
             END IF;
             raw := raw || format('nullif(btrim(%s), '''') AS %I',
                                  CASE WHEN s.col IS NOT NULL THEN format('s.c%s', array_position(columns, s.col))
@@ -490,6 +495,10 @@ BEGIN
             IF f.type = 'number' THEN
                 reasons := reasons || format('CASE WHEN m.%1$I IS NOT NULL AND crm_internal.import_number(m.%1$I) IS NULL THEN %2$L || format('': "%%s" is not a number.'', m.%1$I) END',
                                              'custom_' || f.id, s.label);
+            ELSIF f.type IN ('pesel', 'nip', 'regon') THEN
+                -- a bad PESEL, NIP or REGON rejects the row, with the type's reason
+                reasons := reasons || format('CASE WHEN m.%1$I IS NOT NULL THEN %2$L || '': '' || crm.%3$s_problem(m.%1$I) END',
+                                             'custom_' || f.id, s.label, f.type);
             END IF;
             custom := custom || jsonb_build_array(jsonb_build_object('id', f.id, 'type', f.type));
         END LOOP;
@@ -706,7 +715,10 @@ BEGIN
             ORDER BY n.client_id
             $q$,
             CASE WHEN f.type = 'number' THEN format('crm_internal.import_number(w.%I)', 'custom_' || f.id) ELSE 'NULL' END,
-            CASE WHEN f.type = 'text' THEN format('w.%I', 'custom_' || f.id) ELSE 'NULL' END,
+            CASE WHEN f.type = 'text' THEN format('w.%I', 'custom_' || f.id)
+                 -- a PESEL, NIP or REGON as its digits
+                 WHEN f.type IN ('pesel', 'nip', 'regon') THEN format('w.%I::crm.%s::text', 'custom_' || f.id, f.type)
+                 ELSE 'NULL' END,
             'custom_' || f.id)
         USING f.id;
     END LOOP;

@@ -25,7 +25,7 @@ SELECT c.id, c.kind, c.display_name, c.first_name, c.last_name, c.company_name,
        (SELECT count(*) FROM crm.contact k WHERE k.client_id = c.id) AS contacts,
        (SELECT count(*) FROM crm.policy p WHERE p.client_id = c.id) AS policies,
        (SELECT count(*) FROM crm.policy p
-        WHERE p.client_id = c.id AND p.ends_on >= current_date) AS active_policies,
+        WHERE p.client_id = c.id AND p.ends_on >= current_date AND NOT p.preliminary) AS active_policies,
        (SELECT count(*) FROM crm.ticket t WHERE t.client_id = c.id) AS tickets,
        (SELECT count(*) FROM crm.ticket t
         WHERE t.client_id = c.id AND t.status IN ('new', 'open', 'pending')) AS open_tickets,
@@ -78,7 +78,7 @@ COMMENT ON COLUMN crm.client_report.email IS 'the client''s default e-mail addre
 COMMENT ON COLUMN crm.client_report.contacts IS 'how many phones and e-mail addresses the client has';
 COMMENT ON COLUMN crm.client_report.policies IS 'how many policies the client holds, ended ones included';
 COMMENT ON COLUMN crm.client_report.active_policies IS
-    'how many of the client''s policies have not ended (ends_on today or later)';
+    'how many of the client''s issued policies have not ended (ends_on today or later; preliminary ones not counted)';
 COMMENT ON COLUMN crm.client_report.tickets IS 'how many tickets the client raised, closed ones included';
 COMMENT ON COLUMN crm.client_report.open_tickets IS 'how many of the client''s tickets are new, open or pending';
 COMMENT ON COLUMN crm.client_report.interactions IS
@@ -91,4 +91,5 @@ COMMENT ON COLUMN crm.client_report.cases IS 'how many cases the client has (crm
 COMMENT ON COLUMN crm.client_report.orders IS 'how many orders the client placed (crm.order)';
 COMMENT ON COLUMN crm.client_report.duplicate_candidates IS
     'how many clients the duplicate check found the client may duplicate (crm.possible_duplicate, dismissed pairs aside, pairs with a client the reader cannot see aside)';
+
 $model$);

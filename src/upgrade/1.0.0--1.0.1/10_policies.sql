@@ -1,0 +1,11 @@
+-- Documents and photos of a policy (crm.document.policy_id): a document
+-- attached to a policy concerns the policy's client, and follows the
+-- policy when it moves; a merge and its undo check that at their end.
+-- Preliminary (wstępna) policies: crm.issue_policy() issues one.
+-- @source CREATE FUNCTION crm_internal.document_policy_check(
+-- @source CREATE FUNCTION crm_internal.policy_documents_follow(
+-- trigger functions are crm's tables' only (98_trigger_functions.sql)
+REVOKE EXECUTE ON FUNCTION crm_internal.document_policy_check(), crm_internal.policy_documents_follow() FROM PUBLIC;
+-- @source CREATE FUNCTION crm.issue_policy(
+-- @source CREATE FUNCTION crm.merge_clients(
+-- @source CREATE FUNCTION crm.unmerge(

@@ -1,0 +1,11 @@
+-- Custom fields typed pesel, nip or regon: values checked by crm's types
+-- and kept as their digits in crm.custom_value.text_value, whether written
+-- by crm.set_custom_value(), crm.bulk_set_custom_value(), an INSERT or
+-- UPDATE, or an import (a bad value rejects its row); searched in any format.
+-- @source CREATE FUNCTION crm_internal.custom_typed_value(
+-- @source CREATE FUNCTION crm_internal.custom_value_check_type(
+-- @source CREATE FUNCTION crm_internal.custom_value_check_new(
+-- @source CREATE FUNCTION crm_internal.custom_field_value(
+-- @source CREATE FUNCTION crm_internal.client_search_condition(
+-- @source CREATE FUNCTION crm_internal.import_map(
+-- @source CREATE FUNCTION crm.import_apply(
