@@ -12,7 +12,7 @@
 -- Every trigger function of the extension: this file comes after all that
 -- define one.
 --------------------------------------------------------------------------
-DO $$
+DO $trigger_functions$
 DECLARE
     f regprocedure;
 BEGIN
@@ -24,4 +24,4 @@ BEGIN
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
     END LOOP;
 END
-$$;
+$trigger_functions$;

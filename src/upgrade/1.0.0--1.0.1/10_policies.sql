@@ -4,8 +4,6 @@
 -- Preliminary (wstępna) policies: crm.issue_policy() issues one.
 -- @source CREATE FUNCTION crm_internal.document_policy_check(
 -- @source CREATE FUNCTION crm_internal.policy_documents_follow(
--- trigger functions are crm's tables' only (98_trigger_functions.sql)
-REVOKE EXECUTE ON FUNCTION crm_internal.document_policy_check(), crm_internal.policy_documents_follow() FROM PUBLIC;
 -- @source CREATE FUNCTION crm.issue_policy(
 -- @source CREATE FUNCTION crm.merge_clients(
 -- @source CREATE FUNCTION crm.unmerge(

@@ -1,0 +1,3 @@
+-- No role but crm's own triggers uses a trigger function: EXECUTE revoked
+-- from PUBLIC on every one, the new ones of 1.0.1 too
+-- @source DO $trigger_functions$
