@@ -101,8 +101,34 @@ SELECT occurred_at, channel, direction, on_record, from_merged_record, summary
 FROM crm.contact_history WHERE client_id = 1;
 
 \echo
-\echo '== 9. Policies: active or archived by today''s date; foreign ones flagged'
-SELECT client_id, number, insurer, starts_on, ends_on, status, is_foreign FROM crm.client_policy ORDER BY client_id, starts_on;
+\echo '== 8b. An incoming call: identify the number, choose the record, record the call (crm.record_call)'
+\echo 'Who is calling from 602-111-222?  Two records (duplicates, see 11):'
+SELECT c.id, c.display_name, c.city FROM crm.identify_phone('602-111-222') AS i(id) JOIN crm.client c USING (id);
+\echo 'The agent chooses client 3; the call is recorded and the client joins the call''s campaign:'
+SELECT crm.record_call('602-111-222', 3, 2, call_status => 'answered', call_type => 'inbound',
+                       classifier => 'zainteresowany', summary => 'pyta o ubezpieczenie na życie') AS interaction_id;
+SELECT m.campaign_id, cp.name AS campaign, m.client_id FROM crm.campaign_member m JOIN crm.campaign cp ON cp.id = m.campaign_id
+WHERE m.client_id = 3 ORDER BY m.campaign_id;
+\echo 'The call outcomes are in the contact history, and searchable:'
+SELECT occurred_at, campaign, call_status, classifier, attempts, callback_at, summary
+FROM crm.contact_history WHERE channel = 'call' AND client_id IN (3, 8) ORDER BY occurred_at;
+SELECT id, display_name FROM crm.client_search('{"call_status": "answered", "classifier": "oddzwonić"}');
+
+\echo
+\echo '== 8c. A ticket''s history: every status change and note, who and when (crm.ticket_history)'
+SELECT t.subject, h.from_status, h.to_status, h.note
+FROM crm.ticket_history h JOIN crm.ticket t ON t.id = h.ticket_id
+WHERE t.subject = 'Likwidacja szkody trwa zbyt długo' ORDER BY h.id;
+SELECT subject, source, source_number, call_at FROM crm.ticket WHERE source_number IS NOT NULL;
+
+\echo
+\echo '== 9. Policies: preliminary, active or archived; foreign ones flagged; their documents and photos'
+SELECT client_id, number, insurer, starts_on, ends_on, status, is_foreign, documents FROM crm.client_policy ORDER BY client_id, starts_on;
+SELECT p.number, d.kind, d.title, d.mime_type
+FROM crm.document d JOIN crm.policy p ON p.id = d.policy_id ORDER BY p.number;
+\echo 'The preliminary policy of client 5 is issued with its number:'
+SELECT crm.issue_policy(p.id, 'WAR/DOM/2026/5512') FROM crm.policy p WHERE p.client_id = 5 AND p.preliminary;
+SELECT client_id, number, insurer, status FROM crm.client_policy WHERE client_id = 5 ORDER BY starts_on;
 
 \echo
 \echo '== 10. Deleting a client with business records is refused (merge first); hiding keeps everything'

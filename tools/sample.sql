@@ -255,6 +255,30 @@ Bogdan,Lis,85020500027,601 555 011
 SELECT crm.import_apply(:import_batch, '{"first_name": "Imię", "last_name": "Nazwisko", "pesel": "PESEL", "phone": "Telefon"}') AS import_result \gset
 DROP TABLE crm_import;
 
+-- 1.0.1: a policy's documents and photos, a preliminary (wstępna) policy
+-- not issued yet, a ticket's history and one opened from a call, call
+-- outcomes in the contact history, a custom field typed NIP
+UPDATE crm.document SET policy_id = (SELECT p.id FROM crm.policy p WHERE p.number = 'OC/2026/20411')
+WHERE id = 2;
+INSERT INTO crm.document (client_id, kind, title, file_name, mime_type, policy_id)
+SELECT 7, 'photo', 'Zdjęcie pojazdu przed objęciem ochroną', 'transit_przod.jpg', 'image/jpeg', p.id
+FROM crm.policy p WHERE p.number = 'FLOTA/2026/7';
+INSERT INTO crm.policy (client_id, number, insurer, product, starts_on, ends_on, preliminary, premium) VALUES
+    (5, NULL, 'Warta', 'Dom i mieszkanie', '2026-07-01', '2027-06-30', true, 640.00);
+UPDATE crm.ticket SET status = 'pending' WHERE subject = 'Likwidacja szkody trwa zbyt długo';
+SELECT crm.add_ticket_note(t.id, 'Klient dosłał zdjęcia; czekamy na rzeczoznawcę') AS ticket_note
+FROM crm.ticket t WHERE t.subject = 'Likwidacja szkody trwa zbyt długo' \gset
+INSERT INTO crm.ticket (client_id, subject, source, source_number, call_at, campaign_id, assignee) VALUES
+    (1, 'Prośba o duplikat polisy', 'telefon', '601 234 567', '2026-03-02 09:15+01', 1, 'agent_anna');
+INSERT INTO crm.interaction (client_id, original_client_id, channel, direction, occurred_at, campaign_id, agent, phone,
+                             summary, call_type, call_status, classifier, attempts, callback_at, recording_ref) VALUES
+    (8, 8, 'call', 'outbound', '2026-02-03 11:00+01', 1, 'agent_anna', '+48 12 300 40 50',
+     'sekretariat: prezes na urlopie', 'preview', 'answered', 'oddzwonić', 2, '2026-02-10 10:00+01', 'rec/2026/02/03/8812.wav'),
+    (3, 3, 'call', 'outbound', '2026-02-04 16:20+01', 1, 'agent_piotr', '+48 602 111 222',
+     NULL, 'preview', 'no_answer', NULL, 3, '2026-02-05 09:00+01', NULL);
+INSERT INTO crm.custom_field (name, type) VALUES ('NIP pracodawcy', 'nip');
+SELECT crm.set_custom_value(5, 'NIP pracodawcy', 'PL 526-000-12-46') AS nip_value \gset
+
 -- a test record typed in by mistake, with a ticket and an order: an
 -- administrator deleted it with all its data (journaled in crm.delete_log;
 -- crm.undo_delete(1) would bring it back)

@@ -109,6 +109,7 @@ DECLARE
     found_rows bigint;
     problem text;
     field text;
+    cols text;
 BEGIN
     PERFORM crm_internal.require_data_model();
     -- an undo brings back records the check on save knew: it stays out
