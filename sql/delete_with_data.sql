@@ -83,6 +83,10 @@ BEGIN
 END
 $$;
 CREATE TEMP TABLE before AS SELECT * FROM pg_temp.client_rows(1);
+-- (the tickets' history hangs off the tickets, not the client)
+CREATE TEMP TABLE history_before AS
+SELECT h.* FROM crm.ticket_history h JOIN crm.ticket t ON t.id = h.ticket_id WHERE t.client_id = 1;
+SELECT count(*) > 0 AS has_ticket_history FROM history_before;
 CREATE TEMP TABLE others_before AS SELECT * FROM pg_temp.client_rows(2) UNION ALL SELECT * FROM pg_temp.client_rows(4);
 SELECT relation, count(*) FROM before GROUP BY relation ORDER BY relation;
 
@@ -146,6 +150,13 @@ SELECT count(*) AS differences
 FROM ((SELECT * FROM before EXCEPT SELECT * FROM pg_temp.client_rows(1))
       UNION ALL
       (SELECT * FROM pg_temp.client_rows(1) EXCEPT SELECT * FROM before)) d;
+-- the tickets' history is the one they had: no entry added by the undo
+SELECT count(*) AS history_differences
+FROM ((SELECT * FROM history_before
+       EXCEPT SELECT h.* FROM crm.ticket_history h JOIN crm.ticket t ON t.id = h.ticket_id WHERE t.client_id = 1)
+      UNION ALL
+      (SELECT h.* FROM crm.ticket_history h JOIN crm.ticket t ON t.id = h.ticket_id WHERE t.client_id = 1
+       EXCEPT SELECT * FROM history_before)) d;
 SELECT id, undone_by, undone_at IS NOT NULL AS undone FROM crm.delete_log;
 SELECT action, client_id, unit_id, detail ->> 'delete_id' AS delete_id,
        (SELECT sum(r.value::int) FROM jsonb_each_text(detail -> 'rows') AS r) AS rows
@@ -260,13 +271,23 @@ SELECT crm.apply_dedupe_plan(1, with_data => true) AS result;
 SELECT applied_by, result FROM crm.dedupe_plan WHERE id = 1;
 RESET ROLE;
 SELECT id FROM crm.client WHERE id IN (10, 11) ORDER BY id;
-SELECT reason FROM crm.delete_log ORDER BY id DESC LIMIT 1;
+SELECT reason, client_id, duplicate_of FROM crm.delete_log ORDER BY id DESC LIMIT 1;
+-- GDPR: the duplicate deleted was the same person as the one kept:
+-- anonymizing the kept client erases the duplicate's copies too, and the
+-- delete can no longer be undone
+SELECT crm.anonymize(10, crm.anonymization_code(10));
+SELECT client_id, duplicate_of, client_row IS NULL AS row_erased, anonymized_at IS NOT NULL AS anonymized,
+       (SELECT count(*) FROM crm.delete_log_row r WHERE r.delete_id = d.id AND r.row_data IS NOT NULL) AS copies_left
+FROM crm.delete_log d WHERE d.duplicate_of = 10 ORDER BY d.id;
+SET ROLE regress_dwd_admin;
+SELECT err_code, err_message FROM regress.error_of(format('SELECT crm.undo_delete(%s)', (SELECT max(id) FROM crm.delete_log)));
+RESET ROLE;
 
 -- the grants: every crm role may call the functions, which refuse all but
 -- administrators; the journal is read by administrators only
 SELECT r.rolname, p.oid::regprocedure AS function
 FROM pg_proc p, aclexplode(p.proacl) a JOIN pg_roles r ON r.oid = a.grantee
-WHERE p.oid IN ('crm.delete_client_with_data(bigint, text)'::regprocedure, 'crm.undo_delete(bigint)'::regprocedure)
+WHERE p.oid IN ('crm.delete_client_with_data(bigint, text, bigint)'::regprocedure, 'crm.undo_delete(bigint)'::regprocedure)
   AND a.privilege_type = 'EXECUTE' AND r.rolname NOT IN (SELECT u.usename FROM pg_user u WHERE u.usesuper)
 ORDER BY 1, 2::text;
 SELECT c.relname, a.privilege_type, r.rolname
@@ -306,5 +327,5 @@ BEGIN
     END LOOP;
 END
 $$;
-DROP TABLE rls_before, policies_before, roles_before, before, others_before;
+DROP TABLE rls_before, policies_before, roles_before, before, others_before, history_before;
 SELECT regress.reset();

@@ -75,10 +75,15 @@ RESET ROLE;
 --
 SELECT '/tmp/crm_regress_team_tasks_' || current_setting('port') || '.out' AS notifications \gset
 LISTEN crm_task_done;
+-- an employee working under its own login marks its own part only:
+-- Anna's is marked by a supervisor
 SET ROLE regress_tt_agent;
+SELECT * FROM regress.error_of('SELECT crm.complete_task(1, ''anna.nowak'')');
+SET ROLE regress_tt_sup;
 \o :notifications
 SELECT crm.complete_task(1, 'anna.nowak') AS all_done;
 SELECT crm.complete_task(1, 'anna.nowak') AS again;
+SET ROLE regress_tt_agent;
 BEGIN;
 SELECT crm.complete_task(1) AS all_done_then_rolled_back;
 ROLLBACK;

@@ -91,23 +91,23 @@ COMMENT ON FUNCTION crm_internal.task_case_client_check() IS
 REVOKE ALL ON FUNCTION crm_internal.task_case_client_check() FROM PUBLIC;
 
 -- A NOTIFY is delivered at commit only: a completion rolled back tells no
--- one.  Any session may LISTEN on any channel: the payload says what the
--- task is (its title too, as the one who asked wants it), nothing of the
--- client but its number.
+-- one.  Any session may LISTEN on any channel, whatever it may read: the
+-- payload holds ids only (the task, and the login to tell), as the vCard
+-- outbox's does; the application reads the task itself with the rights of
+-- the one told (row-level security).
 CREATE FUNCTION crm_internal.task_done_notify() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM pg_notify('crm_task_done', jsonb_build_object(
-        'task_id', NEW.id, 'client_id', NEW.client_id, 'case_id', NEW.case_id,
-        'title', NEW.title, 'notify_employee', NEW.notify_employee)::text);
+        'task_id', NEW.id, 'notify_employee', NEW.notify_employee)::text);
     NEW.notified_at := now();
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION crm_internal.task_done_notify() IS
-    'trigger: a task asking for it became done: notifies channel crm_task_done (JSON: task_id, client_id, case_id, title, notify_employee) and sets notified_at';
+    'trigger: a task asking for it became done: notifies channel crm_task_done (JSON: task_id, notify_employee; ids only, as any session may listen) and sets notified_at';
 REVOKE ALL ON FUNCTION crm_internal.task_done_notify() FROM PUBLIC;
 
 CREATE FUNCTION crm.create_team_task(client_id bigint, title text, employees text[], case_id bigint DEFAULT NULL,
@@ -193,6 +193,16 @@ BEGIN
                   DETAIL = format('Or role "%s" cannot see it: it sees the tasks of the clients of its units.',
                                   crm_internal.session_role());
     END IF;
+    -- an employee working under its own login marks its own part only
+    -- (another's as a supervisor or administrator); a role that is no
+    -- employee (an application's, which knows its users) names the employee
+    IF who <> crm_internal.session_role() AND NOT crm_internal.sees_all_work(crm_internal.session_role())
+       AND EXISTS (SELECT FROM crm.employee e WHERE e.login = crm_internal.session_role()) THEN
+        RAISE EXCEPTION 'permission denied to complete the part of "%" in task %', who, t.id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Role "%s" marks its own part done only.', crm_internal.session_role()),
+                  HINT = 'Call crm.complete_task(task_id) as that employee, or ask a supervisor.';
+    END IF;
     IF EXISTS (SELECT FROM crm.task_assignee a WHERE a.task_id = t.id) THEN
         UPDATE crm.task_assignee a SET done_at = now()
         WHERE a.task_id = t.id AND a.employee = who AND a.done_at IS NULL;
@@ -217,4 +227,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crm.complete_task(bigint, text) IS
-    'marks employee''s part of a task done (default: the caller''s login); true when the whole task is done (every part is: then its done_at is set and, if asked, crm_task_done is notified)';
+    'marks employee''s part of a task done (default: the caller''s login; a caller that is an employee marks another''s only as a supervisor or administrator); true when the whole task is done (every part is: then its done_at is set and, if asked, crm_task_done is notified)';

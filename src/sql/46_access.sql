@@ -780,7 +780,7 @@ AS $$
     ('crm_agent', 'crm.add_ticket_note(bigint, text)'),
     ('crm_admin', 'crm.anonymization_code(bigint)'),
     ('crm_admin', 'crm.anonymize(bigint, text)'),
-    ('crm_admin', 'crm.delete_client_with_data(bigint, text)'),
+    ('crm_admin', 'crm.delete_client_with_data(bigint, text, bigint)'),
     ('crm_admin', 'crm.undo_delete(bigint)'),
     ('crm_admin', 'crm_internal.anonymize_crm_data(bigint, text)'),
     ('crm_admin', 'crm.user_unit(text, bigint, boolean)'),

@@ -19,6 +19,7 @@ CREATE TABLE crm.delete_log (
     undone_at     timestamptz,
     undone_by     text,
     anonymized_at timestamptz,
+    duplicate_of  bigint,
     CONSTRAINT delete_log_copies CHECK (anonymized_at IS NOT NULL OR client_row IS NOT NULL)
 );
 CREATE INDEX delete_log_client_id_idx ON crm.delete_log (client_id);
@@ -36,6 +37,8 @@ COMMENT ON COLUMN crm.delete_log.undone_at IS 'when crm.undo_delete() brought th
 COMMENT ON COLUMN crm.delete_log.undone_by IS 'the role that undid it';
 COMMENT ON COLUMN crm.delete_log.anonymized_at IS
     'when crm.anonymize() erased the copies of this client: the delete can no longer be undone';
+COMMENT ON COLUMN crm.delete_log.duplicate_of IS
+    'the client kept when this one was deleted as its duplicate (crm.dedupe(), dedupe plans): anonymizing that client erases this copy too';
 
 CREATE TABLE crm.delete_log_row (
     -- a key of its own: logical replication and distributed engines need one
@@ -61,7 +64,8 @@ $model$);
 -- journal.  Administrators only (FCC: "delete the extra records with all
 -- their data"); crm.delete_client() stays the default, which refuses
 -- while business records are linked.
-CREATE FUNCTION crm.delete_client_with_data(client_id bigint, reason text DEFAULT NULL) RETURNS bigint
+CREATE FUNCTION crm.delete_client_with_data(client_id bigint, reason text DEFAULT NULL, duplicate_of bigint DEFAULT NULL)
+    RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     -- a key may use crm's types, whose operators live in crm
     SET search_path = pg_catalog, crm, pg_temp
@@ -89,8 +93,8 @@ BEGIN
     -- what is left of an anonymized client is what the law keeps
     PERFORM crm_internal.refuse_anonymized(c.id, c.anonymized_at);
 
-    INSERT INTO crm.delete_log (deleted_by, client_id, unit_id, reason, client_row)
-    SELECT crm_internal.session_role(), cl.id, cl.unit_id, nullif(btrim(reason), ''), to_jsonb(cl)
+    INSERT INTO crm.delete_log (deleted_by, client_id, unit_id, reason, client_row, duplicate_of)
+    SELECT crm_internal.session_role(), cl.id, cl.unit_id, nullif(btrim(reason), ''), to_jsonb(cl), duplicate_of
     FROM crm.client cl WHERE cl.id = c.id
     RETURNING id INTO delete_id;
 
@@ -201,7 +205,7 @@ BEGIN
     RETURN delete_id;
 END
 $$;
-COMMENT ON FUNCTION crm.delete_client_with_data(bigint, text) IS
+COMMENT ON FUNCTION crm.delete_client_with_data(bigint, text, bigint) IS
     'administrators: deletes a client with every row linked to it (every table referencing crm.client, and rows referencing those rows, its consent history), journaled in crm.delete_log; returns the journal id for crm.undo_delete(); refuses (55000) an anonymized client, or one whose records other clients'' rows depend on';
 
 -- Copies (and locks) the rows of one table matching condition (alias t;
@@ -318,6 +322,15 @@ BEGIN
                       HINT = 'A row added since took its id or key, or a row it refers to was deleted since: correct that row first.';
         END;
     END LOOP;
+    -- a ticket brought back got an entry of its creation from the history's
+    -- trigger: its history is the one the journal kept
+    DELETE FROM crm.ticket_history h
+    USING crm.delete_log_row j
+    WHERE j.delete_id = d.id AND j.relation = 'crm.ticket'::regclass
+      AND h.ticket_id = (j.row_data ->> 'id')::bigint
+      AND NOT EXISTS (SELECT FROM crm.delete_log_row k
+                      WHERE k.delete_id = d.id AND k.relation = 'crm.ticket_history'::regclass
+                        AND (k.row_data ->> 'id')::bigint = h.id);
 
     UPDATE crm.delete_log l SET undone_at = now(), undone_by = crm_internal.session_role() WHERE l.id = d.id;
     PERFORM crm_internal.audit('undo delete', d.client_id, jsonb_build_object(
@@ -331,5 +344,5 @@ END
 $$;
 COMMENT ON FUNCTION crm.undo_delete(bigint) IS
     'administrators: undoes crm.delete_client_with_data(): the client and every row deleted with it come back with their ids; refuses (55000) a delete already undone, one whose copies were anonymized, or where an id was taken since; returns the client id';
-REVOKE ALL ON FUNCTION crm.delete_client_with_data(bigint, text), crm.undo_delete(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION crm.delete_client_with_data(bigint, text, bigint), crm.undo_delete(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION crm_internal.delete_with_data_journal(bigint, regclass, text, bigint) FROM PUBLIC;

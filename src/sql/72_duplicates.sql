@@ -192,7 +192,7 @@ BEGIN
         ELSIF action = 'delete_with_data' THEN
             FOREACH victim IN ARRAY g.others LOOP
                 BEGIN
-                    journal := journal || crm.delete_client_with_data(victim, format('dedupe %s', criteria));
+                    journal := journal || crm.delete_client_with_data(victim, format('dedupe %s', criteria), g.keep);
                     deleted := deleted + 1;
                 EXCEPTION WHEN object_not_in_prerequisite_state THEN
                     skipped := skipped || jsonb_build_object('group_id', g.group_id, 'kept', g.keep,

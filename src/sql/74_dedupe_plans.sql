@@ -338,7 +338,7 @@ BEGIN
             END IF;
         END LOOP;
         IF cardinality(g.delete_ids) > 0 AND with_data THEN
-            journal := journal || ARRAY(SELECT crm.delete_client_with_data(d, format('dedupe plan %s', plan_id))
+            journal := journal || ARRAY(SELECT crm.delete_client_with_data(d, format('dedupe plan %s', plan_id), g.main_id)
                                         FROM unnest(g.delete_ids) d ORDER BY d);
             deleted := deleted + cardinality(g.delete_ids);
         ELSIF cardinality(g.delete_ids) > 0 THEN

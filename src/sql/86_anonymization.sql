@@ -216,13 +216,14 @@ BEGIN
         counts := counts || jsonb_build_object('crm.merge_log', n);
     END IF;
 
-    -- the delete journal likewise: a delete of these clients undone since
+    -- the delete journal likewise, for these clients and the duplicates of
+    -- them deleted by a dedupe (the same person): a delete undone since
     -- keeps that it happened, not its copies (crm.undo_delete() refuses it)
     UPDATE crm.delete_log_row r SET row_data = NULL
     FROM crm.delete_log d
-    WHERE r.delete_id = d.id AND d.client_id = ANY (ids) AND r.row_data IS NOT NULL;
+    WHERE r.delete_id = d.id AND (d.client_id = ANY (ids) OR d.duplicate_of = ANY (ids)) AND r.row_data IS NOT NULL;
     UPDATE crm.delete_log d SET client_row = NULL, reason = NULL, anonymized_at = coalesce(d.anonymized_at, now())
-    WHERE d.client_id = ANY (ids);
+    WHERE d.client_id = ANY (ids) OR d.duplicate_of = ANY (ids);
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         counts := counts || jsonb_build_object('crm.delete_log', n);
