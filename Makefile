@@ -39,7 +39,7 @@ DATA        = $(filter-out releases/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard r
 
 # pg_regress tests (sql/ + expected/), in order; each stands alone
 REGRESS      = setup data_model pesel nip regon identifier_ops identifier_unicode identifier_encoding \
-               contact client drivers linked delete_hide search reporting merge merge_values duplicates name_matching name_tables fuzzy dedupe gdpr access_gdpr security access_settings term_frequency training access export import import_xlsx bulk vcard employees team_tasks ticket_history call_outcomes delete_with_data policy_documents typed_custom_fields catalog
+               contact client drivers linked delete_hide search reporting merge merge_values duplicates name_matching name_tables fuzzy dedupe gdpr access_gdpr security access_settings term_frequency training access export import import_xlsx bulk vcard employees team_tasks ticket_history call_outcomes delete_with_data policy_documents typed_custom_fields upgrade_views catalog
 REGRESS_OPTS = --load-extension=crm
 # isolation tests (specs/ + expected/)
 ISOLATION      = install_concurrent contact_default contact_bulk last_contact unit_kind merge_concurrent anonymize_merge \

@@ -10,7 +10,10 @@ DECLARE
                                'crm.contact_history']::regclass[];
     dependents text;
 BEGIN
-    SELECT pg_catalog.string_agg(DISTINCT r.ev_class::regclass::text, ', ')
+    SELECT pg_catalog.string_agg(DISTINCT pg_catalog.format('%s depends on %s',
+               (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = r.ev_class),
+               'crm.' || (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = d.refobjid)), '; ')
     INTO dependents
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
@@ -19,8 +22,8 @@ BEGIN
     IF dependents IS NOT NULL THEN
         RAISE EXCEPTION 'cannot upgrade crm''s data model: views depend on views it makes again'
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = pg_catalog.format('%s depend on %s, which 1.0.1 drops and makes again with new columns.',
-                                             dependents, pg_catalog.array_to_string(remade, ', ')),
+                  DETAIL = pg_catalog.format('%s; crm 1.0.1 drops and makes again crm.client_policy, crm.client_overview, crm.client_report and crm.contact_history, with new columns.',
+                                             dependents),
                   HINT = 'Drop those views, upgrade, then create them again.';
     END IF;
     PERFORM pg_catalog.set_config('crm_upgrade.view_acl',

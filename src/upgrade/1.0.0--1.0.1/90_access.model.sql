@@ -19,7 +19,17 @@ BEGIN
                                   CASE r.relkind WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, r.relation,
                                   crm_internal.model_owner()::regrole);
     END LOOP;
-    -- the grants on the views made again (00_views.model.sql)
+    -- (crm's roles are the cluster's: whether this database granted them)
+    IF EXISTS (SELECT FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+               WHERE c.oid = 'crm.client'::regclass
+                 AND a.grantee = (SELECT x.oid FROM pg_catalog.pg_roles x WHERE x.rolname = 'crm_agent')) THEN
+        PERFORM crm_internal.create_roles();
+    END IF;
+    IF (SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = 'crm.client'::regclass) THEN
+        PERFORM crm_internal.enable_row_security();
+    END IF;
+    -- the grants on the views made again (00_views.model.sql), after crm's
+    -- roles' own (as they were first), in their order
     FOR r IN
         SELECT v.key AS relation, a.grantee, a.privilege_type, a.is_grantable
         FROM pg_catalog.jsonb_each(coalesce(nullif(pg_catalog.current_setting('crm_upgrade.view_acl', true), ''), '{}')::jsonb) v,
@@ -30,14 +40,5 @@ BEGIN
                                   CASE r.grantee WHEN 0 THEN 'PUBLIC' ELSE r.grantee::regrole::text END,
                                   CASE WHEN r.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
     END LOOP;
-    -- (crm's roles are the cluster's: whether this database granted them)
-    IF EXISTS (SELECT FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
-               WHERE c.oid = 'crm.client'::regclass
-                 AND a.grantee = (SELECT x.oid FROM pg_catalog.pg_roles x WHERE x.rolname = 'crm_agent')) THEN
-        PERFORM crm_internal.create_roles();
-    END IF;
-    IF (SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = 'crm.client'::regclass) THEN
-        PERFORM crm_internal.enable_row_security();
-    END IF;
 END
 $access$;
