@@ -648,7 +648,7 @@ COMMENT ON COLUMN crm.ticket.source_number IS
     'for a ticket opened from a call: the caller''s number, E.164 (a caller id that is no number is kept as given); cleared when the client is anonymized';
 COMMENT ON COLUMN crm.ticket.call_at IS 'for a ticket opened from a call: when the call came';
 CREATE TRIGGER ticket_source_number BEFORE INSERT OR UPDATE OF source_number ON crm.ticket
-    FOR EACH ROW EXECUTE FUNCTION crm_internal.ticket_source_number();
+    FOR EACH ROW WHEN (NEW.source_number IS NOT NULL) EXECUTE FUNCTION crm_internal.ticket_source_number();
 
 -- Every status a ticket took and every note on it, kept by crm
 -- (src/sql/42_ticket_history.sql): written with crm's rights, read with

@@ -34,10 +34,7 @@ CREATE FUNCTION crm_internal.ticket_history_write() RETURNS trigger
 AS $$
 BEGIN
     -- a trigger function can be attached to any table: this one only to crm.ticket
-    IF TG_RELID <> 'crm.ticket'::regclass THEN
-        RAISE EXCEPTION 'crm_internal.ticket_history_write() records crm.ticket only'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    PERFORM crm_internal.require_trigger_table(TG_RELID, 'ticket', 'ticket_history_write');
     IF TG_OP = 'INSERT' THEN
         INSERT INTO crm.ticket_history (ticket_id, changed_at, changed_by, from_status, to_status)
         SELECT n.id, now(), crm_internal.session_role(), NULL, n.status FROM new_rows n ORDER BY n.id;

@@ -249,7 +249,13 @@ BEGIN
     -- undo: the source clients come back with their ids ...
     -- (only the columns the journal holds: a column added to the table since
     -- the merge takes its default, as it did for the rows there then)
-    PERFORM crm_internal.restore_rows('crm.client', m.sources);
+    BEGIN
+        PERFORM crm_internal.restore_rows('crm.client', m.sources);
+    EXCEPTION WHEN foreign_key_violation OR check_violation THEN
+        RAISE EXCEPTION 'cannot undo merge %: a merged client no longer fits', m.id
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = SQLERRM,
+                  HINT = 'Its unit was deleted since, or its account manager is no longer a login of crm.employee (renamed or removed since): add that login back (as an inactive employee) or correct the journal''s copy.';
+    END;
     -- ... their rows move back (a document and its policy one after the
     -- other: their check waits until both have) ...
     SET CONSTRAINTS crm.document_policy_client DEFERRED;
