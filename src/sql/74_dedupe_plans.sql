@@ -169,6 +169,22 @@ COMMENT ON FUNCTION crm.create_dedupe_plan(double precision) IS
     'a manual dedupe plan from crm.duplicate_pairs(min_score): clients linked by candidate pairs form a group; returns its id';
 
 -- What applying the plan will do, group by group, and what stands in the way.
+-- The problem of a record to be deleted that has linked records, one text
+-- per record (blocked: {client id: {table: rows}}): listed by the preview,
+-- and no problem for crm.apply_dedupe_plan(..., with_data), which deletes
+-- them with their data.
+CREATE FUNCTION crm_internal.dedupe_delete_problems(blocked jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(array_agg(format('client %s, to be deleted, has linked records: %s', d.key,
+                                     (SELECT string_agg(format('%s in %s', r.value, r.key), ', ' ORDER BY r.key)
+                                      FROM jsonb_each(d.value) AS r)) ORDER BY d.key::bigint), '{}')
+    FROM jsonb_each(blocked) AS d
+$$;
+COMMENT ON FUNCTION crm_internal.dedupe_delete_problems(jsonb) IS
+    'internal: the problems of a dedupe plan group''s records to be deleted that have linked records, one per record';
+
 CREATE FUNCTION crm.dedupe_plan_preview(plan_id bigint)
     RETURNS TABLE (group_no integer, main_id bigint, merge_ids bigint[], delete_ids bigint[],
                    unchanged_ids bigint[], choices jsonb, problems text[],
@@ -181,10 +197,7 @@ BEGIN
     PERFORM crm_internal.require_data_model();
     RETURN QUERY
     SELECT b.group_no, b.main_id, b.merge_ids, b.delete_ids, b.unchanged_ids, b.choices,
-           b.problems || coalesce((SELECT array_agg(format('client %s, to be deleted, has linked records: %s', d.key,
-                                                           (SELECT string_agg(format('%s in %s', r.value, r.key), ', ' ORDER BY r.key)
-                                                            FROM jsonb_each(d.value) AS r)) ORDER BY d.key::bigint)
-                                   FROM jsonb_each(x.blocked) AS d), '{}'),
+           b.problems || crm_internal.dedupe_delete_problems(x.blocked),
            x.fills, x.conflicts, x.blocked
     FROM (
     SELECT i.group_no,
@@ -307,7 +320,7 @@ BEGIN
         -- with the data, linked records do not stand in a delete's way
         problems := CASE WHEN with_data AND g.delete_blocked_by IS NOT NULL
                          THEN ARRAY(SELECT x FROM unnest(g.problems) AS x
-                                    WHERE NOT x LIKE 'client %, to be deleted, has linked records: %')
+                                    WHERE x <> ALL (crm_internal.dedupe_delete_problems(g.delete_blocked_by)))
                          ELSE g.problems END;
         IF problems <> '{}' THEN
             RAISE EXCEPTION 'dedupe plan % cannot be applied: group % has a problem', plan_id, g.group_no

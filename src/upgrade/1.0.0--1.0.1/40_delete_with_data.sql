@@ -13,6 +13,10 @@
 -- @source CREATE FUNCTION crm.dedupe(
 -- a new parameter, with_data: the old signature goes (calls with one or
 -- two arguments keep working)
+-- the preview's "linked records" problem has one home, which the apply
+-- with data leaves out
+-- @source CREATE FUNCTION crm_internal.dedupe_delete_problems(
+-- @source CREATE FUNCTION crm.dedupe_plan_preview(
 DROP FUNCTION crm.apply_dedupe_plan(bigint, boolean);
 -- @source CREATE FUNCTION crm.apply_dedupe_plan(
 -- @source CREATE FUNCTION crm_internal.anonymize_crm_data(
